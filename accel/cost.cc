@@ -1,0 +1,166 @@
+// docs/isa.md §8, one function per row of the cost table.
+#include "accel/cost.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace tile32 {
+namespace {
+
+uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+uint64_t TileCyclesPerPass(const AccelConfig& c, MacMode m) {
+  const uint32_t rate = m == MacMode::kBF16     ? c.macs_per_cycle_bf16
+                        : m == MacMode::kS16S16 ? c.macs_per_cycle_int16
+                                                : c.macs_per_cycle_int8;
+  return CeilDiv(uint64_t{kLanes} * kLanes, rate);
+}
+
+// Rows of `bytes` each at addr + r*stride: the bank cycles of every row, summed, with the per-row minimum
+// `floor` (a row never takes less than `floor` cycles; the excess over it is a stall).
+InstrCost RowsCost(const AccelConfig& c, uint32_t addr, int32_t stride, uint32_t rows, uint64_t bytes,
+                   uint64_t floor) {
+  InstrCost cost;
+  for (uint32_t r = 0; r < rows; ++r) {
+    const BankCycles b = BankCyclesOfRange(c, addr + int64_t{stride} * r, bytes);
+    cost.sram_cycles += b.cycles;
+    cost.conflict_cycles += b.cycles - b.ideal;
+    cost.cycles += std::max<uint64_t>(b.cycles, floor);
+  }
+  return cost;
+}
+
+struct CostVisitor {
+  const AccelConfig& c;
+
+  InstrCost Dma(uint32_t rows, uint32_t row_bytes) const {
+    InstrCost cost;
+    cost.dram_bytes = uint64_t{rows} * row_bytes;
+    cost.cycles = c.dram_latency_cycles +
+                  static_cast<uint64_t>(static_cast<double>(cost.dram_bytes) / c.DramBytesPerCycle() + 0.999999);
+    return cost;
+  }
+  InstrCost Strided(uint32_t addr, int32_t stride, DType t) const {
+    int64_t a[kLanes];
+    for (int i = 0; i < kLanes; ++i) a[i] = addr + int64_t{stride} * i;
+    const BankCycles b = BankCyclesOf(c, a, kLanes, SizeOf(t));
+    InstrCost cost;
+    cost.cycles = cost.sram_cycles = b.cycles;
+    cost.conflict_cycles = b.cycles - b.ideal;
+    return cost;
+  }
+
+  InstrCost operator()(const DmaIn& i) const { return Dma(i.rows, i.row_bytes); }
+  InstrCost operator()(const DmaOut& i) const { return Dma(i.rows, i.row_bytes); }
+  InstrCost operator()(const VLoad& i) const { return Strided(i.addr, i.stride, i.type); }
+  InstrCost operator()(const VStore& i) const { return Strided(i.addr, i.stride, i.type); }
+  InstrCost operator()(const TileLoad& i) const {
+    const BankCycles b = BankCyclesOfRange(c, i.addr, uint64_t{kLanes} * kLanes * SizeOf(i.type));
+    InstrCost cost;
+    cost.cycles = cost.sram_cycles = b.cycles;
+    cost.conflict_cycles = b.cycles - b.ideal;
+    return cost;
+  }
+  InstrCost operator()(const AccZero& i) const {
+    InstrCost cost;
+    cost.cycles = i.rows;
+    return cost;
+  }
+  InstrCost operator()(const AccLoad& i) const { return RowsCost(c, i.addr, i.row_stride, i.rows, 4 * kLanes, 1); }
+  InstrCost operator()(const AccStore& i) const {
+    return RowsCost(c, i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type), 1);
+  }
+  InstrCost operator()(const TileMac& i) const {
+    const uint64_t per_row = TileCyclesPerPass(c, i.mode) * i.tiles;
+    InstrCost cost = RowsCost(c, i.a_addr, i.a_stride, i.rows,
+                              uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)), per_row);
+    cost.tile_cycles = per_row * i.rows;
+    cost.macs = uint64_t{i.rows} * i.tiles * kLanes * kLanes;
+    return cost;
+  }
+  InstrCost operator()(const ElemMac& i) const {
+    const uint64_t per_row = TileCyclesPerPass(c, i.mode);
+    InstrCost cost =
+        RowsCost(c, i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * SizeOf(ActivationType(i.mode)), per_row);
+    cost.tile_cycles = per_row * i.rows;
+    cost.macs = uint64_t{i.rows} * kLanes;
+    return cost;
+  }
+  InstrCost operator()(const SetQuant&) const {
+    InstrCost cost;
+    cost.cycles = 4;
+    return cost;
+  }
+  InstrCost operator()(const Requant& i) const {
+    return RowsCost(c, i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.out), 1);
+  }
+  InstrCost operator()(const VAlu&) const {
+    InstrCost cost;
+    cost.cycles = 1;
+    return cost;
+  }
+  InstrCost operator()(const VPerm& i) const {
+    InstrCost cost;
+    cost.cycles = cost.mux_passes = MuxPasses(i.route.data());
+    return cost;
+  }
+  InstrCost operator()(const VFromAcc&) const {
+    InstrCost cost;
+    cost.cycles = 1;
+    return cost;
+  }
+  InstrCost operator()(const VToAcc&) const {
+    InstrCost cost;
+    cost.cycles = 1;
+    return cost;
+  }
+};
+
+}  // namespace
+
+InstrCost CostOf(const Instr& instr, const AccelConfig& config) { return std::visit(CostVisitor{config}, instr); }
+
+BankCycles BankCyclesOf(const AccelConfig& c, const int64_t* addr, int count, int bytes) {
+  // Distinct (bank, word) pairs; a few dozen at most, so a sorted vector beats a hash set.
+  std::vector<std::pair<uint32_t, uint64_t>> words;
+  words.reserve(static_cast<size_t>(count) * 2);
+  for (int i = 0; i < count; ++i) {
+    const uint64_t first = static_cast<uint64_t>(addr[i]) / c.bank_bytes;
+    const uint64_t last = static_cast<uint64_t>(addr[i] + bytes - 1) / c.bank_bytes;
+    for (uint64_t w = first; w <= last; ++w) words.emplace_back(static_cast<uint32_t>(w % c.sram_banks), w);
+  }
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  BankCycles out;
+  uint64_t run = 0;
+  for (size_t i = 0; i < words.size(); ++i) {
+    run = (i > 0 && words[i].first == words[i - 1].first) ? run + 1 : 1;
+    out.cycles = std::max(out.cycles, run);
+  }
+  out.cycles = std::max<uint64_t>(out.cycles, 1);
+  out.ideal = std::max<uint64_t>(CeilDiv(words.size(), c.sram_banks), 1);
+  return out;
+}
+
+BankCycles BankCyclesOfRange(const AccelConfig& c, uint64_t addr, uint64_t bytes) {
+  // A contiguous range of n words visits the banks round-robin: ceil(n / banks) words in the busiest bank.
+  const uint64_t first = addr / c.bank_bytes;
+  const uint64_t last = (addr + std::max<uint64_t>(bytes, 1) - 1) / c.bank_bytes;
+  const uint64_t words = last - first + 1;
+  BankCycles out;
+  out.cycles = out.ideal = CeilDiv(words, c.sram_banks);
+  return out;
+}
+
+int MuxPasses(const int8_t* route) {
+  bool seen[kLanes] = {};
+  int passes = 0;
+  for (int i = 0; i < kLanes; ++i) {
+    if (route[i] < 0) continue;
+    const int d = ((route[i] - i) % kLanes + kLanes) % kLanes;
+    if (!seen[d]) seen[d] = true, ++passes;
+  }
+  return std::max(passes, 1);
+}
+
+}  // namespace tile32

@@ -1,0 +1,263 @@
+// Validation (docs/isa.md §7) and counting, shared by every machine: an instruction that reaches a
+// machine's Do() is known to be in range, so machines never check and never half-execute.
+#include "accel/machine.h"
+
+#include <cmath>
+
+#include "accel/error.h"
+
+namespace tile32 {
+namespace {
+
+bool IsValid(DType t) { return static_cast<uint8_t>(t) <= static_cast<uint8_t>(DType::kF32); }
+bool IsValid(MacMode m) { return static_cast<uint8_t>(m) <= static_cast<uint8_t>(MacMode::kBF16); }
+bool IsValid(RequantMode m) { return static_cast<uint8_t>(m) <= static_cast<uint8_t>(RequantMode::kFloatZpFirst); }
+
+// Range of a dtype as an output of REQ.
+void OutputRange(DType t, int64_t* lo, int64_t* hi) {
+  switch (t) {
+    case DType::kI8: *lo = -128, *hi = 127; return;
+    case DType::kU8: *lo = 0, *hi = 255; return;
+    default: *lo = -32768, *hi = 32767; return;
+  }
+}
+
+class Checker {
+ public:
+  Checker(const AccelConfig& c, const char* op) : c_(c), op_(op) {}
+
+  // `count` items of `bytes` each at base + i*stride must lie inside SRAM.
+  void Sram(const char* field, int64_t base, int64_t stride, uint64_t count, uint64_t bytes) const {
+    const __int128 span = static_cast<__int128>(stride) * static_cast<__int128>(count - 1);
+    const __int128 lo = base + (span < 0 ? span : 0);
+    const __int128 hi = base + (span > 0 ? span : 0) + static_cast<__int128>(bytes);
+    if (lo < 0 || hi > c_.sram_bytes) {
+      Fail(op_, ": ", field, " touches SRAM bytes [", static_cast<int64_t>(lo), ", ", static_cast<int64_t>(hi),
+           ") outside [0, ", c_.sram_bytes, ")");
+    }
+  }
+  void Index(const char* field, uint64_t value, uint64_t limit) const {
+    if (value >= limit) Fail(op_, ": ", field, " = ", value, " is outside [0, ", limit, ")");
+  }
+  void Count(const char* field, uint64_t value) const {
+    if (value == 0) Fail(op_, ": ", field, " must be at least 1");
+  }
+  void AccRange(uint32_t row, uint32_t rows) const {
+    Count("rows", rows);
+    if (uint64_t{row} + rows > c_.acc_rows) {
+      Fail(op_, ": ACC rows [", row, ", ", uint64_t{row} + rows, ") exceed acc_rows ", c_.acc_rows);
+    }
+  }
+  void Type(DType t, std::initializer_list<DType> allowed) const {
+    for (DType a : allowed)
+      if (a == t) return;
+    std::string names;
+    for (DType a : allowed) names += std::string(names.empty() ? "" : ", ") + NameOf(a);
+    Fail(op_, ": type ", IsValid(t) ? NameOf(t) : "invalid", " is not one of {", names, "}");
+  }
+  void Mode(MacMode m) const {
+    if (!IsValid(m)) Fail(op_, ": MAC mode ", int{static_cast<uint8_t>(m)}, " is not a valid mode");
+  }
+
+ private:
+  const AccelConfig& c_;
+  const char* op_;
+};
+
+}  // namespace
+
+Machine::Machine(const AccelConfig& config) : config_(config) {
+  config_.Validate();
+  segments_.resize(kMaxDramSegments);
+  tile_types_.assign(config_.tile_regs, DType::kI32);
+}
+
+Machine::~Machine() = default;
+
+void Machine::BindDram(uint32_t segment, void* base, uint64_t bytes) {
+  if (segment >= kMaxDramSegments) Fail("BindDram: segment ", segment, " is outside [0, ", kMaxDramSegments, ")");
+  if (base == nullptr && bytes > 0) Fail("BindDram: segment ", segment, " has a null base and ", bytes, " bytes");
+  segments_[segment] = Segment{static_cast<uint8_t*>(base), bytes, true};
+}
+
+void Machine::BindDramReadOnly(uint32_t segment, const void* base, uint64_t bytes) {
+  BindDram(segment, const_cast<void*>(base), bytes);
+  segments_[segment].writable = false;
+}
+
+void Machine::UnbindDram(uint32_t segment) {
+  if (segment < kMaxDramSegments) segments_[segment] = Segment{};
+}
+
+void Machine::Execute(const Instr& instr) {
+  Validate(instr);
+  std::visit([this](const auto& i) { Do(i); }, instr);
+  if (const auto* q = std::get_if<SetQuant>(&instr)) quant_ = q->q;
+  if (const auto* t = std::get_if<TileLoad>(&instr)) tile_types_[t->td] = t->type;
+  const InstrCost cost = CostOf(instr, config_);
+  ++counters_.instructions;
+  ++counters_.per_opcode[instr.index()];
+  InstrCost& sum = counters_.total;
+  sum.cycles += cost.cycles;
+  sum.tile_cycles += cost.tile_cycles;
+  sum.sram_cycles += cost.sram_cycles;
+  sum.conflict_cycles += cost.conflict_cycles;
+  sum.mux_passes += cost.mux_passes;
+  sum.dram_bytes += cost.dram_bytes;
+  sum.macs += cost.macs;
+}
+
+void Machine::Validate(const Instr& instr) const {
+  const AccelConfig& c = config_;
+  struct V {
+    const Machine& m;
+    const AccelConfig& c;
+
+    void Dma(const char* op, uint32_t sram, uint32_t seg, uint64_t dram, uint32_t rows, uint32_t row_bytes,
+             uint64_t dram_stride, uint32_t sram_stride, bool writes_dram) const {
+      Checker k(c, op);
+      k.Count("rows", rows);
+      k.Count("row_bytes", row_bytes);
+      k.Index("segment", seg, kMaxDramSegments);
+      const Segment& s = m.segments_[seg];
+      if (s.base == nullptr) Fail(op, ": DRAM segment ", seg, " is not bound");
+      if (writes_dram && !s.writable) Fail(op, ": DRAM segment ", seg, " is read-only");
+      const unsigned __int128 end =
+          static_cast<unsigned __int128>(dram) + static_cast<unsigned __int128>(dram_stride) * (rows - 1) + row_bytes;
+      if (end > s.bytes) {
+        Fail(op, ": DRAM bytes up to ", static_cast<uint64_t>(end > ~uint64_t{0} ? ~uint64_t{0} : end),
+             " exceed segment ", seg, " of ", s.bytes, " bytes");
+      }
+      k.Sram("sram", sram, sram_stride, rows, row_bytes);
+    }
+    void operator()(const DmaIn& i) const {
+      Dma("DMA_IN", i.sram, i.segment, i.dram, i.rows, i.row_bytes, i.dram_stride, i.sram_stride, false);
+    }
+    void operator()(const DmaOut& i) const {
+      Dma("DMA_OUT", i.sram, i.segment, i.dram, i.rows, i.row_bytes, i.dram_stride, i.sram_stride, true);
+    }
+    void operator()(const VLoad& i) const {
+      Checker k(c, "VLD");
+      k.Index("vd", i.vd, c.vector_regs);
+      k.Type(i.type, {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32});
+      k.Sram("addr", i.addr, i.stride, kLanes, SizeOf(i.type));
+    }
+    void operator()(const VStore& i) const {
+      Checker k(c, "VST");
+      k.Index("vs", i.vs, c.vector_regs);
+      k.Type(i.type, {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32});
+      k.Sram("addr", i.addr, i.stride, kLanes, SizeOf(i.type));
+    }
+    void operator()(const TileLoad& i) const {
+      Checker k(c, "TLD");
+      k.Index("td", i.td, c.tile_regs);
+      k.Type(i.type, {DType::kI8, DType::kI16, DType::kBF16});
+      k.Sram("addr", i.addr, 0, 1, uint64_t{kLanes} * kLanes * SizeOf(i.type));
+    }
+    void operator()(const AccZero& i) const { Checker(c, "ACC_ZERO").AccRange(i.row, i.rows); }
+    void operator()(const AccLoad& i) const {
+      Checker k(c, "ACC_LD");
+      k.AccRange(i.row, i.rows);
+      k.Sram("addr", i.addr, i.row_stride, i.rows, 4 * kLanes);
+    }
+    void operator()(const AccStore& i) const {
+      Checker k(c, "ACC_ST");
+      k.AccRange(i.row, i.rows);
+      k.Type(i.type, {DType::kI32, DType::kF32, DType::kBF16});
+      k.Sram("addr", i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type));
+    }
+    void operator()(const TileMac& i) const {
+      Checker k(c, "TMAC");
+      k.Mode(i.mode);
+      k.AccRange(i.acc_row, i.rows);
+      k.Count("tiles", i.tiles);
+      if (uint32_t{i.tile} + i.tiles > c.tile_regs) {
+        Fail("TMAC: tiles [", int{i.tile}, ", ", int{i.tile} + i.tiles, ") exceed tile_regs ", c.tile_regs);
+      }
+      for (int t = i.tile; t < i.tile + i.tiles; ++t) {
+        const DType have = m.tile_types_[t];
+        if (have == DType::kI32) Fail("TMAC: tile T", t, " was never loaded");
+        if (have != WeightType(i.mode)) {
+          Fail("TMAC.", NameOf(i.mode), ": tile T", t, " holds ", NameOf(have), ", mode needs ",
+               NameOf(WeightType(i.mode)));
+        }
+      }
+      k.Sram("a_addr", i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
+    }
+    void operator()(const ElemMac& i) const {
+      Checker k(c, "EMAC");
+      k.Mode(i.mode);
+      k.AccRange(i.acc_row, i.rows);
+      k.Index("vw", i.vw, c.vector_regs);
+      k.Sram("a_addr", i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * SizeOf(ActivationType(i.mode)));
+    }
+    void operator()(const SetQuant& i) const {
+      const QuantConfig& q = i.q;
+      if (!IsValid(q.mode)) Fail("QCFG: mode ", int{static_cast<uint8_t>(q.mode)}, " is not a requant mode");
+      const bool tfl = q.mode == RequantMode::kTflDouble || q.mode == RequantMode::kTflSingle;
+      for (int j = 0; j < kLanes; ++j) {
+        if (tfl && q.multiplier[j] < 0) {
+          Fail("QCFG: multiplier[", j, "] = ", q.multiplier[j], " is outside [0, 2147483647]");
+        }
+        if (tfl && (q.shift[j] < -31 || q.shift[j] > 7)) {
+          Fail("QCFG: shift[", j, "] = ", q.shift[j], " is outside [-31, 7]");
+        }
+        if (!tfl && !(std::isfinite(q.scale[j]) && q.scale[j] > 0)) {
+          Fail("QCFG: scale[", j, "] = ", q.scale[j], " must be finite and > 0");
+        }
+      }
+      if (q.qmin > q.qmax) Fail("QCFG: qmin ", q.qmin, " > qmax ", q.qmax);
+    }
+    void operator()(const Requant& i) const {
+      Checker k(c, "REQ");
+      k.AccRange(i.acc_row, i.rows);
+      k.Type(i.out, {DType::kI8, DType::kU8, DType::kI16});
+      int64_t lo, hi;
+      OutputRange(i.out, &lo, &hi);
+      const QuantConfig& q = m.quant_;
+      const char* names[3] = {"zero_point", "qmin", "qmax"};
+      const int32_t values[3] = {q.zero_point, q.qmin, q.qmax};
+      for (int n = 0; n < 3; ++n) {
+        if (values[n] < lo || values[n] > hi) {
+          Fail("REQ.", NameOf(i.out), ": ", names[n], " = ", values[n], " is outside [", lo, ", ", hi, "]");
+        }
+      }
+      k.Sram("addr", i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.out));
+    }
+    void operator()(const VAlu& i) const {
+      Checker k(c, "VALU");
+      if (static_cast<uint8_t>(i.op) > static_cast<uint8_t>(AluOp::kMovi)) {
+        Fail("VALU: op ", int{static_cast<uint8_t>(i.op)}, " is not an ALU operation");
+      }
+      k.Index("vd", i.vd, c.vector_regs);
+      k.Index("va", i.va, c.vector_regs);
+      k.Index("vb", i.vb, c.vector_regs);
+      if ((i.op == AluOp::kSra || i.op == AluOp::kSll) && (i.imm < 0 || i.imm > 31)) {
+        Fail("VALU.", NameOf(i.op), ": shift imm = ", i.imm, " is outside [0, 31]");
+      }
+    }
+    void operator()(const VPerm& i) const {
+      Checker k(c, "VPERM");
+      k.Index("vd", i.vd, c.vector_regs);
+      k.Index("vs", i.vs, c.vector_regs);
+      for (int l = 0; l < kLanes; ++l) {
+        if (i.route[l] < -1 || i.route[l] >= kLanes) {
+          Fail("VPERM: route[", l, "] = ", int{i.route[l]}, " is outside [-1, 31]");
+        }
+      }
+    }
+    void operator()(const VFromAcc& i) const {
+      Checker k(c, "VMOV.FROMACC");
+      k.Index("vd", i.vd, c.vector_regs);
+      k.Index("row", i.row, c.acc_rows);
+    }
+    void operator()(const VToAcc& i) const {
+      Checker k(c, "VMOV.TOACC");
+      k.Index("vs", i.vs, c.vector_regs);
+      k.Index("row", i.row, c.acc_rows);
+    }
+  };
+  std::visit(V{*this, c}, instr);
+}
+
+}  // namespace tile32

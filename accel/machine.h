@@ -1,0 +1,94 @@
+// The one interface through which kernels reach the accelerator. Kernels take a Machine& and issue
+// instructions; they never see which machine runs them. Machine itself validates every instruction
+// (docs/isa.md §7: a failed instruction throws tile32::Error and changes nothing) and counts its cost
+// (accel/cost.h); derived machines only execute:
+//   ScalarMachine  (accel/scalar_machine.h)  the spec as plain C++, the reference;
+//   SimdMachine    (accel/simd_machine.h)    Highway, bit-identical to the reference, fast;
+//   a cycle model  (issue [4/5])             counts without computing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "accel/config.h"
+#include "accel/cost.h"
+#include "accel/isa.h"
+
+namespace tile32 {
+
+class Machine {
+ public:
+  explicit Machine(const AccelConfig& config);
+  virtual ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  const AccelConfig& config() const { return config_; }
+  virtual const char* name() const = 0;
+
+  // DRAM is host memory, bound as numbered segments. A read-only segment cannot be written by DMA_OUT.
+  // The caller keeps the buffer alive while bound. Rebinding a segment replaces it.
+  void BindDram(uint32_t segment, void* base, uint64_t bytes);
+  void BindDramReadOnly(uint32_t segment, const void* base, uint64_t bytes);
+  void UnbindDram(uint32_t segment);
+
+  // Validate, count, execute. Throws tile32::Error (machine unchanged) on a bad instruction.
+  void Execute(const Instr& instr);
+  void Run(const std::vector<Instr>& program) {
+    for (const Instr& i : program) Execute(i);
+  }
+
+  const Counters& counters() const { return counters_; }
+  void ResetCounters() { counters_ = Counters{}; }
+
+  // The sticky overflow flag (§6): set only when config().check_overflow.
+  bool overflow() const { return overflow_; }
+  void ClearOverflow() { overflow_ = false; }
+
+  // Control state that validation needs: the requant register and each tile register's type
+  // (kI8/kI16/kBF16, or kI32 for "never loaded").
+  const QuantConfig& quant() const { return quant_; }
+  DType tile_type(int t) const { return tile_types_[t]; }
+
+ protected:
+  struct Segment {
+    uint8_t* base = nullptr;
+    uint64_t bytes = 0;
+    bool writable = false;
+  };
+  const Segment& segment(uint32_t id) const { return segments_[id]; }
+
+  virtual void Do(const DmaIn&) = 0;
+  virtual void Do(const DmaOut&) = 0;
+  virtual void Do(const VLoad&) = 0;
+  virtual void Do(const VStore&) = 0;
+  virtual void Do(const TileLoad&) = 0;
+  virtual void Do(const AccZero&) = 0;
+  virtual void Do(const AccLoad&) = 0;
+  virtual void Do(const AccStore&) = 0;
+  virtual void Do(const TileMac&) = 0;
+  virtual void Do(const ElemMac&) = 0;
+  virtual void Do(const SetQuant&) {}  // quant_ is already set by Execute
+  virtual void Do(const Requant&) = 0;
+  virtual void Do(const VAlu&) = 0;
+  virtual void Do(const VPerm&) = 0;
+  virtual void Do(const VFromAcc&) = 0;
+  virtual void Do(const VToAcc&) = 0;
+
+  bool overflow_ = false;
+
+ private:
+  void Validate(const Instr& instr) const;
+
+  AccelConfig config_;
+  std::vector<Segment> segments_;
+  QuantConfig quant_;
+  std::vector<DType> tile_types_;
+  Counters counters_;
+};
+
+// Largest number of DRAM segments a machine binds.
+inline constexpr uint32_t kMaxDramSegments = 64;
+
+}  // namespace tile32

@@ -1,0 +1,197 @@
+// Each Do() is the paragraph of docs/isa.md named above it, and nothing more. Validation happened in
+// Machine::Execute, so every address here is in range.
+#include "accel/scalar_machine.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "accel/numeric.h"
+
+namespace tile32 {
+namespace {
+
+int64_t Addr(uint32_t base, int32_t stride, int64_t i) { return int64_t{base} + int64_t{stride} * i; }
+
+// §4: the activation or weight code as an exact integer or fp32.
+int32_t IntOf(DType t, const uint8_t* p) { return static_cast<int32_t>(WidenElement(t, p)); }
+
+bool OutsideInt32(int64_t v) {
+  return v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max();
+}
+
+}  // namespace
+
+ScalarMachine::ScalarMachine(const AccelConfig& config)
+    : Machine(config),
+      sram_(config.sram_bytes, 0),
+      vregs_(config.vector_regs, Lanes{}),
+      tiles_(config.tile_regs, Tile{}),
+      acc_(size_t{config.acc_rows} * kLanes, 0) {}
+
+// §3.1
+void ScalarMachine::Do(const DmaIn& i) {
+  const Segment& s = segment(i.segment);
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    std::memcpy(sram_at(int64_t{i.sram} + uint64_t{i.sram_stride} * r),
+                s.base + i.dram + i.dram_stride * r, i.row_bytes);
+  }
+}
+
+void ScalarMachine::Do(const DmaOut& i) {
+  const Segment& s = segment(i.segment);
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    std::memcpy(s.base + i.dram + i.dram_stride * r, sram_at(int64_t{i.sram} + uint64_t{i.sram_stride} * r),
+                i.row_bytes);
+  }
+}
+
+// §3.2
+void ScalarMachine::Do(const VLoad& i) {
+  for (int l = 0; l < kLanes; ++l) vregs_[i.vd][l] = WidenElement(i.type, sram_at(Addr(i.addr, i.stride, l)));
+}
+
+// §3.3
+void ScalarMachine::Do(const VStore& i) {
+  const Lanes v = vregs_[i.vs];
+  for (int l = 0; l < kLanes; ++l) NarrowElement(i.type, v[l], sram_at(Addr(i.addr, i.stride, l)));
+}
+
+// §3.4: tile order.
+void ScalarMachine::Do(const TileLoad& i) {
+  Tile& t = tiles_[i.td];
+  for (int k = 0; k < kLanes; ++k) {
+    for (int j = 0; j < kLanes; ++j) {
+      if (i.type == DType::kI8) {
+        const int8_t v = static_cast<int8_t>(*sram_at(i.addr + (k / 4) * 128 + j * 4 + k % 4));
+        t[k * kLanes + j] = static_cast<uint16_t>(int16_t{v});
+      } else {
+        uint16_t v;
+        std::memcpy(&v, sram_at(i.addr + 2 * ((k / 2) * 64 + j * 2 + k % 2)), 2);
+        t[k * kLanes + j] = v;
+      }
+    }
+  }
+}
+
+// §3.5
+void ScalarMachine::Do(const AccZero& i) {
+  std::fill(acc_row(i.row), acc_row(i.row) + size_t{i.rows} * kLanes, 0u);
+}
+
+void ScalarMachine::Do(const AccLoad& i) {
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    for (int j = 0; j < kLanes; ++j) {
+      acc_row(i.row + r)[j] = WidenElement(DType::kI32, sram_at(Addr(i.addr, i.row_stride, r) + 4 * j));
+    }
+  }
+}
+
+void ScalarMachine::Do(const AccStore& i) {
+  const int size = SizeOf(i.type);
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    for (int j = 0; j < kLanes; ++j) {
+      NarrowElement(i.type, acc_row(i.row + r)[j], sram_at(Addr(i.addr, i.row_stride, r) + size * j));
+    }
+  }
+}
+
+// §4.1
+void ScalarMachine::Do(const TileMac& i) {
+  const DType at = ActivationType(i.mode);
+  const int size = SizeOf(at);
+  const int depth = kLanes * i.tiles;
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    const int64_t row = Addr(i.a_addr, i.a_stride, r);
+    uint32_t* acc = acc_row(i.acc_row + r);
+    for (int j = 0; j < kLanes; ++j) {
+      if (i.mode == MacMode::kBF16) {
+        float sum = BitsToF32(acc[j]);
+        for (int k = 0; k < depth; ++k) {
+          const float a = BitsToF32(WidenElement(at, sram_at(row + int64_t{size} * k)));
+          const float w = BitsToF32(Bf16ToF32Bits(tiles_[i.tile + k / kLanes][(k % kLanes) * kLanes + j]));
+          sum = std::fma(a, w, sum);
+        }
+        acc[j] = CanonicalizeNan(F32ToBits(sum));
+      } else {
+        int64_t sum = static_cast<int32_t>(acc[j]);
+        for (int k = 0; k < depth; ++k) {
+          const int32_t w = static_cast<int16_t>(tiles_[i.tile + k / kLanes][(k % kLanes) * kLanes + j]);
+          sum += int64_t{IntOf(at, sram_at(row + int64_t{size} * k))} * w;
+        }
+        if (OutsideInt32(sum) && config().check_overflow) overflow_ = true;
+        acc[j] = static_cast<uint32_t>(Wrap32(sum));
+      }
+    }
+  }
+}
+
+// §4.2
+void ScalarMachine::Do(const ElemMac& i) {
+  const DType at = ActivationType(i.mode);
+  const int size = SizeOf(at);
+  const Lanes& w = vregs_[i.vw];
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    const int64_t row = Addr(i.a_addr, i.a_stride, r);
+    uint32_t* acc = acc_row(i.acc_row + r);
+    for (int j = 0; j < kLanes; ++j) {
+      const uint8_t* a = sram_at(row + int64_t{size} * j);
+      if (i.mode == MacMode::kBF16) {
+        const float wf = BitsToF32(w[j] & 0xFFFF0000u);
+        acc[j] = CanonicalizeNan(F32ToBits(std::fma(BitsToF32(WidenElement(at, a)), wf, BitsToF32(acc[j]))));
+      } else {
+        const int32_t wi = i.mode == MacMode::kS16S16 ? int32_t{static_cast<int16_t>(w[j])}
+                                                      : int32_t{static_cast<int8_t>(w[j])};
+        const int64_t sum = int64_t{static_cast<int32_t>(acc[j])} + int64_t{IntOf(at, a)} * wi;
+        if (OutsideInt32(sum) && config().check_overflow) overflow_ = true;
+        acc[j] = static_cast<uint32_t>(Wrap32(sum));
+      }
+    }
+  }
+}
+
+// §5.2
+void ScalarMachine::Do(const Requant& i) {
+  const int size = SizeOf(i.out);
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    for (int j = 0; j < kLanes; ++j) {
+      const int32_t q = RequantLane(quant(), j, static_cast<int32_t>(acc_row(i.acc_row + r)[j]));
+      NarrowElement(i.out, static_cast<uint32_t>(q), sram_at(Addr(i.addr, i.row_stride, r) + size * j));
+    }
+  }
+}
+
+// §6.1
+void ScalarMachine::Do(const VAlu& i) {
+  const Lanes a = vregs_[i.va], b = vregs_[i.vb];
+  Lanes& d = vregs_[i.vd];
+  for (int l = 0; l < kLanes; ++l) {
+    const int64_t x = static_cast<int32_t>(a[l]), y = static_cast<int32_t>(b[l]);
+    int64_t exact = 0;
+    switch (i.op) {
+      case AluOp::kAdd: exact = x + y; break;
+      case AluOp::kSub: exact = x - y; break;
+      case AluOp::kMul: exact = x * y; break;
+      case AluOp::kMin: exact = std::min(x, y); break;
+      case AluOp::kMax: exact = std::max(x, y); break;
+      case AluOp::kSra: exact = x >> i.imm; break;
+      case AluOp::kSll: exact = x * (int64_t{1} << i.imm); break;
+      case AluOp::kMovi: exact = i.imm; break;
+    }
+    if (OutsideInt32(exact) && config().check_overflow) overflow_ = true;
+    d[l] = static_cast<uint32_t>(Wrap32(exact));
+  }
+}
+
+// §6.2
+void ScalarMachine::Do(const VPerm& i) {
+  const Lanes s = vregs_[i.vs];
+  for (int l = 0; l < kLanes; ++l) vregs_[i.vd][l] = i.route[l] < 0 ? 0u : s[i.route[l]];
+}
+
+// §6.4
+void ScalarMachine::Do(const VFromAcc& i) { std::memcpy(vregs_[i.vd].data(), acc_row(i.row), 4 * kLanes); }
+
+void ScalarMachine::Do(const VToAcc& i) { std::memcpy(acc_row(i.row), vregs_[i.vs].data(), 4 * kLanes); }
+
+}  // namespace tile32

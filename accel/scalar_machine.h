@@ -1,0 +1,57 @@
+// The reference machine: docs/isa.md as plain C++, one function per instruction, in the spec's order.
+// It holds the architectural state in its canonical form; the SIMD machine derives from it, keeps the same
+// state and replaces the hot instructions with vector code.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "accel/machine.h"
+
+namespace tile32 {
+
+class ScalarMachine : public Machine {
+ public:
+  using Lanes = std::array<uint32_t, kLanes>;
+  // A tile in canonical form: T[k][j] at [k * 32 + j], int8/int16 values sign-extended to 16 bits, bf16 as
+  // its raw 16 bits.
+  using Tile = std::array<uint16_t, kLanes * kLanes>;
+
+  explicit ScalarMachine(const AccelConfig& config);
+  const char* name() const override { return "scalar"; }
+
+  // Architectural state, canonical (read by tests, golden dumps and the host).
+  const std::vector<uint8_t>& sram() const { return sram_; }
+  std::vector<uint8_t>& sram() { return sram_; }
+  const Lanes& vreg(int v) const { return vregs_[v]; }
+  const Tile& tile(int t) const { return tiles_[t]; }
+  const uint32_t* acc_row(uint32_t row) const { return &acc_[size_t{row} * kLanes]; }
+
+ protected:
+  void Do(const DmaIn&) override;
+  void Do(const DmaOut&) override;
+  void Do(const VLoad&) override;
+  void Do(const VStore&) override;
+  void Do(const TileLoad&) override;
+  void Do(const AccZero&) override;
+  void Do(const AccLoad&) override;
+  void Do(const AccStore&) override;
+  void Do(const TileMac&) override;
+  void Do(const ElemMac&) override;
+  void Do(const Requant&) override;
+  void Do(const VAlu&) override;
+  void Do(const VPerm&) override;
+  void Do(const VFromAcc&) override;
+  void Do(const VToAcc&) override;
+
+  uint32_t* acc_row(uint32_t row) { return &acc_[size_t{row} * kLanes]; }
+  uint8_t* sram_at(int64_t addr) { return sram_.data() + addr; }
+
+  std::vector<uint8_t> sram_;
+  std::vector<Lanes> vregs_;
+  std::vector<Tile> tiles_;
+  std::vector<uint32_t> acc_;
+};
+
+}  // namespace tile32
