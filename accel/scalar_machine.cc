@@ -76,13 +76,13 @@ void ScalarMachine::Do(const TileLoad& i) {
 
 // §3.5
 void ScalarMachine::Do(const AccZero& i) {
-  std::fill(acc_row(i.row), acc_row(i.row) + size_t{i.rows} * kLanes, 0u);
+  std::fill(acc_at(i.row), acc_at(i.row) + size_t{i.rows} * kLanes, 0u);
 }
 
 void ScalarMachine::Do(const AccLoad& i) {
   for (uint32_t r = 0; r < i.rows; ++r) {
     for (int j = 0; j < kLanes; ++j) {
-      acc_row(i.row + r)[j] = WidenElement(DType::kI32, sram_at(Addr(i.addr, i.row_stride, r) + 4 * j));
+      acc_at(i.row + r)[j] = WidenElement(DType::kI32, sram_at(Addr(i.addr, i.row_stride, r) + 4 * j));
     }
   }
 }
@@ -91,7 +91,7 @@ void ScalarMachine::Do(const AccStore& i) {
   const int size = SizeOf(i.type);
   for (uint32_t r = 0; r < i.rows; ++r) {
     for (int j = 0; j < kLanes; ++j) {
-      NarrowElement(i.type, acc_row(i.row + r)[j], sram_at(Addr(i.addr, i.row_stride, r) + size * j));
+      NarrowElement(i.type, acc_at(i.row + r)[j], sram_at(Addr(i.addr, i.row_stride, r) + size * j));
     }
   }
 }
@@ -103,7 +103,7 @@ void ScalarMachine::Do(const TileMac& i) {
   const int depth = kLanes * i.tiles;
   for (uint32_t r = 0; r < i.rows; ++r) {
     const int64_t row = Addr(i.a_addr, i.a_stride, r);
-    uint32_t* acc = acc_row(i.acc_row + r);
+    uint32_t* acc = acc_at(i.acc_row + r);
     for (int j = 0; j < kLanes; ++j) {
       if (i.mode == MacMode::kBF16) {
         float sum = BitsToF32(acc[j]);
@@ -133,7 +133,7 @@ void ScalarMachine::Do(const ElemMac& i) {
   const Lanes& w = vregs_[i.vw];
   for (uint32_t r = 0; r < i.rows; ++r) {
     const int64_t row = Addr(i.a_addr, i.a_stride, r);
-    uint32_t* acc = acc_row(i.acc_row + r);
+    uint32_t* acc = acc_at(i.acc_row + r);
     for (int j = 0; j < kLanes; ++j) {
       const uint8_t* a = sram_at(row + int64_t{size} * j);
       if (i.mode == MacMode::kBF16) {
@@ -155,7 +155,7 @@ void ScalarMachine::Do(const Requant& i) {
   const int size = SizeOf(i.out);
   for (uint32_t r = 0; r < i.rows; ++r) {
     for (int j = 0; j < kLanes; ++j) {
-      const int32_t q = RequantLane(quant(), j, static_cast<int32_t>(acc_row(i.acc_row + r)[j]));
+      const int32_t q = RequantLane(quant(), j, static_cast<int32_t>(acc_at(i.acc_row + r)[j]));
       NarrowElement(i.out, static_cast<uint32_t>(q), sram_at(Addr(i.addr, i.row_stride, r) + size * j));
     }
   }
@@ -190,8 +190,8 @@ void ScalarMachine::Do(const VPerm& i) {
 }
 
 // §6.4
-void ScalarMachine::Do(const VFromAcc& i) { std::memcpy(vregs_[i.vd].data(), acc_row(i.row), 4 * kLanes); }
+void ScalarMachine::Do(const VFromAcc& i) { std::memcpy(vregs_[i.vd].data(), acc_at(i.row), 4 * kLanes); }
 
-void ScalarMachine::Do(const VToAcc& i) { std::memcpy(acc_row(i.row), vregs_[i.vs].data(), 4 * kLanes); }
+void ScalarMachine::Do(const VToAcc& i) { std::memcpy(acc_at(i.row), vregs_[i.vs].data(), 4 * kLanes); }
 
 }  // namespace tile32

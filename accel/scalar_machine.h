@@ -45,7 +45,7 @@ class ScalarMachine : public Machine {
   void Do(const VFromAcc&) override;
   void Do(const VToAcc&) override;
 
-  uint32_t* acc_row(uint32_t row) { return &acc_[size_t{row} * kLanes]; }
+  uint32_t* acc_at(uint32_t row) { return &acc_[size_t{row} * kLanes]; }
   uint8_t* sram_at(int64_t addr) { return sram_.data() + addr; }
 
   std::vector<uint8_t> sram_;

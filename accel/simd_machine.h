@@ -1,5 +1,5 @@
 // The SIMD emulator: the scalar machine's state and semantics, with the hot instructions (TMAC, EMAC,
-// REQ, ACC moves, VALU) executed by Highway vector code chosen at run time (dynamic dispatch). It must be
+// REQ, ACC stores) executed by Highway vector code chosen at run time (dynamic dispatch). It must be
 // bit-identical to ScalarMachine on every target; tests/bitexact proves it per target.
 #pragma once
 
@@ -11,7 +11,13 @@
 
 namespace tile32 {
 
-struct PreparedTile;
+// A tile register re-laid out at TLD for the vector unit (derived state, never observable).
+struct alignas(64) PreparedTile {
+  int16_t pairs[16][kLanes][2];  // T[2p+i][j] at [p][j][i]: a 32-bit lane holds a k-pair of column j (madd)
+  int8_t quads[8][kLanes][4];    // T[4q+i][j] at [q][j][i]: a 32-bit lane holds a k-quad of column j (VNNI)
+  int32_t comp128[kLanes];       // 128 * sum_k T[k][j]: undoes the +128 bias of s8 activations on u8 VNNI
+  float f32[kLanes][kLanes];     // bf16 tiles widened, row-major [k][j]
+};
 
 class SimdMachine : public ScalarMachine {
  public:
@@ -25,10 +31,8 @@ class SimdMachine : public ScalarMachine {
   void Do(const ElemMac&) override;
   void Do(const Requant&) override;
   void Do(const AccStore&) override;
-  void Do(const VAlu&) override;
 
  private:
-  // Tile registers re-laid out for the vector unit at TLD (derived state, never observable).
   std::vector<PreparedTile> prepared_;  // indexed by tile register, contiguous for TMAC chains
 };
 
