@@ -1,21 +1,535 @@
-// DEV STUB (never committed): SimdMachine as a thin ScalarMachine subclass.
+// SimdMachine: docs/isa.md executed with Highway vectors, one code path per compiled target, chosen at run
+// time (hwy/examples/skeleton.cc pattern). Lanes of a vector are output columns j; activations are
+// broadcast. Every path computes exactly what accel/scalar_machine.cc computes:
+//   - integer MACs: int32 wrap is associative, so any summation order gives the same bits;
+//   - BF16 MACs: one fused multiply-add per k, k ascending, per lane (no reassociation, no dot-product
+//     instructions whose order or denormal handling differ);
+//   - requant: the formulas of docs/isa.md §5 in int64 / fp32 lanes.
 #include "accel/simd_machine.h"
-#include <hwy/targets.h>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "accel/numeric.h"
+
+// foreach_target.h re-includes this file once per target: the shared types are defined only once.
+#ifndef TILE32_SIMD_MACHINE_TYPES_
+#define TILE32_SIMD_MACHINE_TYPES_
 namespace tile32 {
-SimdMachine::SimdMachine(const AccelConfig& config) : ScalarMachine(config) {}
-SimdMachine::~SimdMachine() = default;
-void SimdMachine::Do(const TileLoad& i) { ScalarMachine::Do(i); }
-void SimdMachine::Do(const TileMac& i) { ScalarMachine::Do(i); }
-void SimdMachine::Do(const ElemMac& i) { ScalarMachine::Do(i); }
-void SimdMachine::Do(const Requant& i) { ScalarMachine::Do(i); }
-void SimdMachine::Do(const AccStore& i) { ScalarMachine::Do(i); }
-void SimdMachine::Do(const VAlu& i) { ScalarMachine::Do(i); }
-SimdTargets ListSimdTargets() {
-  SimdTargets t;
-  for (int64_t b : hwy::SupportedAndGeneratedTargets()) t.supported.push_back({b, hwy::TargetName(b)});
-  t.compiled = t.supported;
-  t.dispatched = t.supported.empty() ? SimdTarget{} : t.supported.front();
-  return t;
-}
-void ForceSimdTarget(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+
+// Arguments of one vectorized TMAC over a range of rows.
+struct TmacJob {
+  const uint8_t* sram;
+  int64_t a_addr, a_stride;
+  uint32_t row_begin, row_end;
+  const PreparedTile* tiles;
+  int ntiles;
+  MacMode mode;
+  uint32_t* acc;  // ACC row of row 0 of the instruction
+};
+
 }  // namespace tile32
+#endif  // TILE32_SIMD_MACHINE_TYPES_
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "accel/simd_machine.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace tile32 {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DI = hn::ScalableTag<int32_t>;
+using DU = hn::ScalableTag<uint32_t>;
+using DF = hn::ScalableTag<float>;
+using VI = hn::Vec<DI>;
+using VF = hn::Vec<DF>;
+constexpr size_t kN = hn::MaxLanes(DI());  // 32-bit lanes per vector
+constexpr size_t kNV = kLanes / kN;        // vectors per 32-lane row
+
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+constexpr bool kHasFma = true;
+#else
+constexpr bool kHasFma = false;
+#endif
+
+// Rows processed together so that each weight vector loaded serves several rows (register blocking).
+constexpr int kRowBlock = kNV >= 8 ? 1 : static_cast<int>(8 / kNV);
+
+// Sum of the two int16 products in each 32-bit lane, wrapped (pmaddwd; its single overflow case,
+// (-32768)^2 * 2 = 2^31, gives -2^31, which is exactly wrap32).
+HWY_INLINE VI PairDot(VI a, VI w) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return VI{_mm512_madd_epi16(a.raw, w.raw)};
+#elif HWY_TARGET == HWY_AVX2
+  return VI{_mm256_madd_epi16(a.raw, w.raw)};
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+  return VI{_mm_madd_epi16(a.raw, w.raw)};
+#else
+  const DI di;
+  const DU du;
+  const VI a_lo = hn::ShiftRight<16>(hn::ShiftLeft<16>(a)), a_hi = hn::ShiftRight<16>(a);
+  const VI w_lo = hn::ShiftRight<16>(hn::ShiftLeft<16>(w)), w_hi = hn::ShiftRight<16>(w);
+  return hn::BitCast(di, hn::Add(hn::BitCast(du, hn::Mul(a_lo, w_lo)), hn::BitCast(du, hn::Mul(a_hi, w_hi))));
+#endif
+}
+
+HWY_INLINE VI WrapAdd(VI a, VI b) {
+  const DI di;
+  const DU du;
+  return hn::BitCast(di, hn::Add(hn::BitCast(du, a), hn::BitCast(du, b)));
+}
+
+// fma(a, b, c) with one rounding, where a and b are bf16 values. Without hardware FMA: a*b of two bf16 is
+// exact in fp64, and rounding p + c first to fp64 then to fp32 gives the correctly rounded fp32 result
+// (the fp64 sum is inexact only when one operand is below 2^-28 of the other, far from any fp32 tie).
+HWY_INLINE VF FusedMulAdd(VF a, VF b, VF c) {
+  if constexpr (kHasFma) {
+    return hn::MulAdd(a, b, c);
+  } else {
+#if HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+    const __m128d lo = _mm_add_pd(_mm_mul_pd(_mm_cvtps_pd(a.raw), _mm_cvtps_pd(b.raw)), _mm_cvtps_pd(c.raw));
+    const __m128d hi = _mm_add_pd(_mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(a.raw, a.raw)),
+                                             _mm_cvtps_pd(_mm_movehl_ps(b.raw, b.raw))),
+                                  _mm_cvtps_pd(_mm_movehl_ps(c.raw, c.raw)));
+    return VF{_mm_movelh_ps(_mm_cvtpd_ps(lo), _mm_cvtpd_ps(hi))};
+#else
+    // EMU128 / SCALAR: Highway's emulated DemoteTo clamps instead of overflowing to Inf; use C++ casts.
+    const DF df;
+    alignas(64) float fa[kN], fb[kN], fc[kN];
+    hn::Store(a, df, fa);
+    hn::Store(b, df, fb);
+    hn::Store(c, df, fc);
+    for (size_t i = 0; i < kN; ++i) {
+      fc[i] = static_cast<float>(static_cast<double>(fa[i]) * static_cast<double>(fb[i]) + static_cast<double>(fc[i]));
+    }
+    return hn::Load(df, fc);
+#endif
+  }
+}
+
+HWY_INLINE VF CanonicalNan(VF v) {
+  const DF df;
+  const DI di;
+  return hn::IfThenElse(hn::IsNaN(v), hn::BitCast(df, hn::Set(di, static_cast<int32_t>(kCanonicalNanF32))), v);
+}
+
+// Widen `count` activations of a row (a multiple of 32) to int16 (integer modes).
+HWY_INLINE void WidenToI16(MacMode mode, const uint8_t* src, int count, int16_t* dst) {
+  const hn::ScalableTag<int16_t> d16;
+  const int n = static_cast<int>(hn::Lanes(d16));
+  if (mode == MacMode::kS16S16) {
+    std::memcpy(dst, src, static_cast<size_t>(count) * 2);
+  } else if (mode == MacMode::kU8S8) {
+    const hn::Rebind<uint8_t, decltype(d16)> d8;
+    const hn::Rebind<uint16_t, decltype(d16)> du16;
+    for (int i = 0; i < count; i += n) {
+      hn::StoreU(hn::BitCast(d16, hn::PromoteTo(du16, hn::LoadU(d8, src + i))), d16, dst + i);
+    }
+  } else {
+    const hn::Rebind<int8_t, decltype(d16)> d8;
+    for (int i = 0; i < count; i += n) {
+      hn::StoreU(hn::PromoteTo(d16, hn::LoadU(d8, reinterpret_cast<const int8_t*>(src) + i)), d16, dst + i);
+    }
+  }
+}
+
+// Widen `count` bf16 activations (a multiple of 32) to fp32.
+HWY_INLINE void WidenBf16(const uint8_t* src, int count, float* dst) {
+  const DU du;
+  const DF df;
+  const hn::Rebind<uint16_t, DU> d16;
+  for (int i = 0; i < count; i += static_cast<int>(kN)) {
+    const auto bits = hn::LoadU(d16, reinterpret_cast<const uint16_t*>(src) + i);
+    hn::StoreU(hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du, bits))), df, dst + i);
+  }
+}
+
+// ---- TMAC, integer modes on int16 pairs (all targets) ----
+template <int R>
+HWY_INLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const int32_t* const* pairs) {
+  const DI di;
+  VI acc[R][kNV];
+  for (int r = 0; r < R; ++r)
+    for (size_t v = 0; v < kNV; ++v) acc[r][v] = hn::Zero(di);
+  const int npairs = 16 * job.ntiles;
+  for (int p = 0; p < npairs; ++p) {
+    const int32_t* w = reinterpret_cast<const int32_t*>(&job.tiles[p / 16].pairs[p % 16][0][0]);
+    VI a[R];
+    for (int r = 0; r < R; ++r) a[r] = hn::Set(di, pairs[r][p]);
+    for (size_t v = 0; v < kNV; ++v) {
+      const VI wv = hn::Load(di, w + v * kN);
+      for (int r = 0; r < R; ++r) acc[r][v] = WrapAdd(acc[r][v], PairDot(a[r], wv));
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    int32_t* out = reinterpret_cast<int32_t*>(job.acc + size_t{r0 + r} * kLanes);
+    for (size_t v = 0; v < kNV; ++v) hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), acc[r][v]), di, out + v * kN);
+  }
+}
+
+#if HWY_TARGET == HWY_AVX3_DL
+// vpdpbusd is missing from Highway 1.0.3 and needs avx512vnni, which Highway's AVX3_DL string lacks.
+template <int R>
+__attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void TmacVnniRows(const TmacJob& job, uint32_t r0) {
+  __m512i acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
+  // s8 activations become u8 by adding 128 (xor 0x80); comp128 removes 128 * column sum afterwards.
+  const __m512i bias = _mm512_set1_epi32(job.mode == MacMode::kS8S8 ? static_cast<int32_t>(0x80808080u) : 0);
+  const int nquads = 8 * job.ntiles;
+  for (int q = 0; q < nquads; ++q) {
+    const int8_t* w = &job.tiles[q / 8].quads[q % 8][0][0];
+    const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
+    for (int r = 0; r < R; ++r) {
+      int32_t quad;
+      std::memcpy(&quad, rows[r] + 4 * q, 4);
+      const __m512i a = _mm512_xor_si512(_mm512_set1_epi32(quad), bias);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
+    }
+  }
+  __m512i comp0 = _mm512_setzero_si512(), comp1 = _mm512_setzero_si512();
+  if (job.mode == MacMode::kS8S8) {
+    for (int t = 0; t < job.ntiles; ++t) {
+      comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
+      comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    uint32_t* out = job.acc + size_t{r0 + r} * kLanes;
+    const __m512i o0 = _mm512_loadu_si512(out), o1 = _mm512_loadu_si512(out + 16);
+    _mm512_storeu_si512(out, _mm512_add_epi32(o0, _mm512_sub_epi32(acc[r][0], comp0)));
+    _mm512_storeu_si512(out + 16, _mm512_add_epi32(o1, _mm512_sub_epi32(acc[r][1], comp1)));
+  }
+}
+#endif
+
+// ---- TMAC, bf16: k ascending, one fused multiply-add per k and lane ----
+template <int R>
+HWY_INLINE void TmacBf16Rows(const TmacJob& job, uint32_t r0, const float* const* a) {
+  const DF df;
+  VF acc[R][kNV];
+  for (int r = 0; r < R; ++r)
+    for (size_t v = 0; v < kNV; ++v)
+      acc[r][v] = hn::LoadU(df, reinterpret_cast<const float*>(job.acc + size_t{r0 + r} * kLanes) + v * kN);
+  const int depth = kLanes * job.ntiles;
+  for (int k = 0; k < depth; ++k) {
+    const float* w = job.tiles[k / kLanes].f32[k % kLanes];
+    VF b[R];
+    for (int r = 0; r < R; ++r) b[r] = hn::Set(df, a[r][k]);
+    for (size_t v = 0; v < kNV; ++v) {
+      const VF wv = hn::Load(df, w + v * kN);
+      for (int r = 0; r < R; ++r) acc[r][v] = FusedMulAdd(b[r], wv, acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float* out = reinterpret_cast<float*>(job.acc + size_t{r0 + r} * kLanes);
+    for (size_t v = 0; v < kNV; ++v) hn::StoreU(CanonicalNan(acc[r][v]), df, out + v * kN);
+  }
+}
+
+template <int R>
+HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, float* f32_buf) {
+  const int depth = kLanes * job.ntiles;
+  if (job.mode == MacMode::kBF16) {
+    const float* rows[R];
+    for (int r = 0; r < R; ++r) {
+      float* dst = f32_buf + static_cast<size_t>(r) * depth;
+      WidenBf16(job.sram + job.a_addr + job.a_stride * int64_t{r0 + r}, depth, dst);
+      rows[r] = dst;
+    }
+    TmacBf16Rows<R>(job, r0, rows);
+    return;
+  }
+#if HWY_TARGET == HWY_AVX3_DL
+  if (job.mode != MacMode::kS16S16) {
+    TmacVnniRows<R>(job, r0);
+    return;
+  }
+#endif
+  const int32_t* rows[R];
+  for (int r = 0; r < R; ++r) {
+    int16_t* dst = i16_buf + static_cast<size_t>(r) * depth;
+    WidenToI16(job.mode, job.sram + job.a_addr + job.a_stride * int64_t{r0 + r}, depth, dst);
+    rows[r] = reinterpret_cast<const int32_t*>(dst);
+  }
+  TmacPairsRows<R>(job, r0, rows);
+}
+
+void TmacRows(const TmacJob& job) {
+  const size_t depth = size_t{kLanes} * job.ntiles;
+  std::vector<int16_t> i16_buf(depth * kRowBlock + 64);
+  std::vector<float> f32_buf(depth * kRowBlock + 64);
+  uint32_t r = job.row_begin;
+  for (; r + kRowBlock <= job.row_end; r += kRowBlock) TmacBlock<kRowBlock>(job, r, i16_buf.data(), f32_buf.data());
+  for (; r < job.row_end; ++r) TmacBlock<1>(job, r, i16_buf.data(), f32_buf.data());
+}
+
+// ---- EMAC ----
+void EmacRows(const uint8_t* sram, int64_t a_addr, int64_t a_stride, uint32_t rows, MacMode mode,
+              const uint32_t* w_lanes, uint32_t* acc) {
+  const DI di;
+  const DF df;
+  alignas(64) int32_t wi[kLanes];
+  alignas(64) float wf[kLanes];
+  for (int j = 0; j < kLanes; ++j) {
+    wi[j] = mode == MacMode::kS16S16 ? int32_t{static_cast<int16_t>(w_lanes[j])}
+                                     : int32_t{static_cast<int8_t>(w_lanes[j])};
+    wf[j] = BitsToF32(w_lanes[j] & 0xFFFF0000u);
+  }
+  alignas(64) int16_t a16[kLanes];
+  alignas(64) float a32[kLanes];
+  const hn::Rebind<int16_t, DI> d16;
+  for (uint32_t r = 0; r < rows; ++r) {
+    const uint8_t* a = sram + a_addr + a_stride * int64_t{r};
+    uint32_t* out = acc + size_t{r} * kLanes;
+    if (mode == MacMode::kBF16) {
+      WidenBf16(a, kLanes, a32);
+      for (size_t v = 0; v < kNV; ++v) {
+        float* o = reinterpret_cast<float*>(out) + v * kN;
+        const VF sum = FusedMulAdd(hn::Load(df, a32 + v * kN), hn::Load(df, wf + v * kN), hn::LoadU(df, o));
+        hn::StoreU(CanonicalNan(sum), df, o);
+      }
+    } else {
+      WidenToI16(mode, a, kLanes, a16);
+      for (size_t v = 0; v < kNV; ++v) {
+        int32_t* o = reinterpret_cast<int32_t*>(out) + v * kN;
+        const VI prod = hn::Mul(hn::PromoteTo(di, hn::Load(d16, a16 + v * kN)), hn::Load(di, wi + v * kN));
+        hn::StoreU(WrapAdd(hn::LoadU(di, o), prod), di, o);
+      }
+    }
+  }
+}
+
+// ---- REQ (docs/isa.md §5.2) ----
+#if HWY_TARGET != HWY_SCALAR  // 64-bit lane pairs do not exist on HWY_SCALAR; it uses the scalar contract
+
+using D64 = hn::Repartition<int64_t, DI>;
+using V64 = hn::Vec<D64>;
+
+// Low 32 bits of the int64 lanes of even (e) and odd (o) lane results, interleaved back into 32-bit lanes.
+HWY_INLINE VI Interleave64(V64 e, V64 o) {
+  const DI di;
+  return hn::OddEven(hn::BitCast(di, hn::ShiftLeft<32>(o)), hn::BitCast(di, e));
+}
+
+// The odd 32-bit lanes moved to the even positions (sign-extended), for MulEven.
+HWY_INLINE VI OddToEven(VI v) {
+  const DI di;
+  const D64 d64;
+  return hn::BitCast(di, hn::ShiftRight<32>(hn::BitCast(d64, v)));
+}
+
+struct RequantParams {
+  alignas(64) int32_t mult[kLanes];
+  alignas(64) int32_t pow2_left[kLanes];  // TFL_DOUBLE: 2^max(s,0)
+  alignas(64) int32_t right[kLanes];      // TFL_DOUBLE: max(-s,0)
+  alignas(64) int32_t mask[kLanes];       // TFL_DOUBLE: 2^right - 1
+  // TFL_SINGLE: 2^(30-s) and 31-s, for the even and the odd lanes of vector v at [v * kN / 2, ...).
+  alignas(64) int64_t round_even[kLanes / 2], round_odd[kLanes / 2];
+  alignas(64) int64_t shift_even[kLanes / 2], shift_odd[kLanes / 2];
+  alignas(64) float scale[kLanes];
+};
+
+// y (before the zero point) for the lanes j0 .. j0+kN-1, clamped to +-2^20: beyond that every clamp range
+// saturates alike, and adding the zero point in int32 cannot wrap.
+HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, VI x) {
+  const DI di;
+  const DF df;
+  const D64 d64;
+  const VI lim = hn::Set(di, 1 << 20);
+  switch (q.mode) {
+    case RequantMode::kTflDouble: {
+      const VI a = hn::Mul(x, hn::Load(di, p.pow2_left + j0));  // wrap32(x * 2^left)
+      const VI m = hn::Load(di, p.mult + j0);
+      // SRDHM. QCFG guarantees m >= 0, so the (-2^31)^2 saturation case cannot occur.
+      auto srdhm = [&](V64 prod) {
+        const V64 zero = hn::Zero(d64);
+        const V64 nudged = hn::Add(prod, hn::IfThenElse(hn::Lt(prod, zero), hn::Set(d64, 1 - (int64_t{1} << 30)),
+                                                        hn::Set(d64, int64_t{1} << 30)));
+        const V64 toward0 = hn::IfThenElseZero(hn::Lt(nudged, zero), hn::Set(d64, (int64_t{1} << 31) - 1));
+        return hn::ShiftRight<31>(hn::Add(nudged, toward0));
+      };
+      const VI h = Interleave64(srdhm(hn::MulEven(a, m)), srdhm(hn::MulEven(OddToEven(a), OddToEven(m))));
+      // RDBPOT with a per-lane exponent.
+      const VI right = hn::Load(di, p.right + j0);
+      const VI mask = hn::Load(di, p.mask + j0);
+      const VI neg = hn::VecFromMask(di, hn::Lt(h, hn::Zero(di)));  // -1 where h < 0
+      const VI threshold = hn::Sub(hn::ShiftRight<1>(mask), neg);
+      const VI up = hn::VecFromMask(di, hn::Gt(hn::And(h, mask), threshold));
+      const VI y = hn::Sub(h >> right, up);
+      return hn::Min(hn::Max(y, hn::Sub(hn::Zero(di), lim)), lim);
+    }
+    case RequantMode::kTflSingle: {
+      const VI m = hn::Load(di, p.mult + j0);
+      const V64 lim64 = hn::Set(d64, int64_t{1} << 20);
+      const size_t h0 = j0 / 2;
+      auto single = [&](V64 prod, const int64_t* round, const int64_t* shift) {
+        const V64 y = hn::Add(prod, hn::Load(d64, round + h0)) >> hn::Load(d64, shift + h0);
+        return hn::Min(hn::Max(y, hn::Sub(hn::Zero(d64), lim64)), lim64);
+      };
+      const V64 ye = single(hn::MulEven(x, m), p.round_even, p.shift_even);
+      const V64 yo = single(hn::MulEven(OddToEven(x), OddToEven(m)), p.round_odd, p.shift_odd);
+      return Interleave64(ye, yo);
+    }
+    case RequantMode::kFloatRne: {
+      const VF prod = hn::Mul(hn::ConvertTo(df, x), hn::Load(df, p.scale + j0));
+      const VF fl = hn::Set(df, static_cast<float>(1 << 20));
+      return hn::ConvertTo(di, hn::Min(hn::Max(hn::Round(prod), hn::Sub(hn::Zero(df), fl)), fl));
+    }
+    case RequantMode::kFloatZpFirst:
+    default: {
+      const VF prod = hn::Mul(hn::ConvertTo(df, x), hn::Load(df, p.scale + j0));
+      const VF sum = hn::Add(prod, hn::Set(df, static_cast<float>(q.zero_point)));
+      const VF fl = hn::Set(df, static_cast<float>(1 << 20));
+      return hn::ConvertTo(di, hn::Min(hn::Max(hn::Round(sum), hn::Sub(hn::Zero(df), fl)), fl));
+    }
+  }
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+
+void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType out, uint8_t* sram, int64_t addr,
+                 int64_t row_stride) {
+  const int size = SizeOf(out);
+#if HWY_TARGET == HWY_SCALAR
+  for (uint32_t r = 0; r < rows; ++r) {
+    for (int j = 0; j < kLanes; ++j) {
+      const int32_t v = RequantLane(q, j, static_cast<int32_t>(acc[size_t{r} * kLanes + j]));
+      NarrowElement(out, static_cast<uint32_t>(v), sram + addr + row_stride * int64_t{r} + size * j);
+    }
+  }
+#else
+  const DI di;
+  RequantParams p;
+  for (int j = 0; j < kLanes; ++j) {
+    const int s = q.shift[j];
+    p.mult[j] = q.multiplier[j];
+    p.pow2_left[j] = s > 0 ? (1 << s) : 1;
+    p.right[j] = s > 0 ? 0 : -s;
+    p.mask[j] = static_cast<int32_t>((int64_t{1} << p.right[j]) - 1);
+    p.scale[j] = q.scale[j];
+    const size_t v = j / kN, lane = j % kN;  // even/odd split within each vector
+    int64_t* round = lane % 2 ? p.round_odd : p.round_even;
+    int64_t* shift = lane % 2 ? p.shift_odd : p.shift_even;
+    round[v * kN / 2 + lane / 2] = int64_t{1} << (30 - s);
+    shift[v * kN / 2 + lane / 2] = 31 - s;
+  }
+  const bool zp_in_y = q.mode == RequantMode::kFloatZpFirst;
+  const VI zp = hn::Set(di, zp_in_y ? 0 : q.zero_point);
+  const VI lo = hn::Set(di, q.qmin), hi = hn::Set(di, q.qmax);
+  alignas(64) int32_t lanes[kLanes];
+  for (uint32_t r = 0; r < rows; ++r) {
+    const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
+    for (size_t v = 0; v < kNV; ++v) {
+      const VI y = RequantY(q, p, v * kN, hn::LoadU(di, x + v * kN));
+      hn::Store(hn::Min(hn::Max(hn::Add(y, zp), lo), hi), di, lanes + v * kN);
+    }
+    uint8_t* dst = sram + addr + row_stride * int64_t{r};
+    if (size == 1) {
+      for (int j = 0; j < kLanes; ++j) dst[j] = static_cast<uint8_t>(lanes[j]);
+    } else {
+      for (int j = 0; j < kLanes; ++j) {
+        const uint16_t v16 = static_cast<uint16_t>(lanes[j]);
+        std::memcpy(dst + 2 * j, &v16, 2);
+      }
+    }
+  }
+#endif
+}
+
+int64_t Target() { return HWY_TARGET; }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace tile32
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace tile32 {
+
+HWY_EXPORT(TmacRows);
+HWY_EXPORT(EmacRows);
+HWY_EXPORT(RequantRows);
+HWY_EXPORT(Target);
+
+SimdMachine::SimdMachine(const AccelConfig& config) : ScalarMachine(config), prepared_(config.tile_regs) {}
+
+SimdMachine::~SimdMachine() = default;
+
+void SimdMachine::Do(const TileLoad& i) {
+  ScalarMachine::Do(i);
+  const Tile& t = tile(i.td);
+  PreparedTile& p = prepared_[i.td];
+  for (int j = 0; j < kLanes; ++j) {
+    int32_t colsum = 0;
+    for (int k = 0; k < kLanes; ++k) {
+      const uint16_t v = t[k * kLanes + j];
+      p.pairs[k / 2][j][k % 2] = static_cast<int16_t>(v);
+      p.quads[k / 4][j][k % 4] = static_cast<int8_t>(v);
+      p.f32[k][j] = BitsToF32(Bf16ToF32Bits(v));
+      colsum += static_cast<int16_t>(v);
+    }
+    p.comp128[j] = 128 * colsum;
+  }
+}
+
+void SimdMachine::Do(const TileMac& i) {
+  if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane sums
+  TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0, i.rows, &prepared_[i.tile], i.tiles, i.mode,
+              acc_at(i.acc_row)};
+  // Rows are independent (distinct ACC rows, read-only SRAM), so any split across threads is exact.
+  if (uint64_t{i.rows} * i.tiles < 256) {
+    HWY_DYNAMIC_DISPATCH(TmacRows)(job);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<uint32_t>(0, i.rows, 32), [&](const tbb::blocked_range<uint32_t>& range) {
+    TmacJob part = job;
+    part.row_begin = range.begin();
+    part.row_end = range.end();
+    HWY_DYNAMIC_DISPATCH(TmacRows)(part);
+  });
+}
+
+void SimdMachine::Do(const ElemMac& i) {
+  if (config().check_overflow) return ScalarMachine::Do(i);
+  HWY_DYNAMIC_DISPATCH(EmacRows)(sram_.data(), i.a_addr, i.a_stride, i.rows, i.mode, vreg(i.vw).data(),
+                                 acc_at(i.acc_row));
+}
+
+void SimdMachine::Do(const Requant& i) {
+  HWY_DYNAMIC_DISPATCH(RequantRows)(quant(), acc_row(i.acc_row), i.rows, i.out, sram_.data(), i.addr, i.row_stride);
+}
+
+void SimdMachine::Do(const AccStore& i) {
+  if (i.type == DType::kBF16) return ScalarMachine::Do(i);
+  for (uint32_t r = 0; r < i.rows; ++r) {  // ascending rows: overlapping rows end as in the scalar machine
+    std::memcpy(sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r), acc_row(i.row + r), 4 * kLanes);
+  }
+}
+
+SimdTargets ListSimdTargets() {
+  SimdTargets out;
+  const int64_t supported = hwy::SupportedTargets();
+  for (int b = 0; b < 63; ++b) {
+    const int64_t bit = int64_t{1} << b;
+    if ((HWY_TARGETS & bit) == 0) continue;
+    const SimdTarget t{bit, hwy::TargetName(bit)};
+    out.compiled.push_back(t);
+    if (supported & bit) out.supported.push_back(t);
+  }
+  const int64_t chosen = HWY_DYNAMIC_DISPATCH(Target)();
+  out.dispatched = SimdTarget{chosen, hwy::TargetName(chosen)};
+  return out;
+}
+
+void ForceSimdTarget(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+
+}  // namespace tile32
+#endif  // HWY_ONCE
