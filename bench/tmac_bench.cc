@@ -1,0 +1,62 @@
+// Microbenchmarks of the SIMD machine's TMAC per MAC mode, the instruction that bounds every GEMM and
+// convolution: rows x (32*tiles) x 32 MACs, weight-stationary. Reports GMACs (1e9 MAC/s).
+// Names: tmac/<machine>/<mode>/rows:<r>/tiles:<t>.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include "accel/simd_machine.h"
+
+namespace tile32 {
+namespace {
+
+template <class M>
+void BM_Tmac(benchmark::State& state, MacMode mode) {
+  const auto rows = static_cast<uint32_t>(state.range(0));
+  const auto tiles = static_cast<uint8_t>(state.range(1));
+  AccelConfig config;
+  config.acc_rows = std::max<uint32_t>(config.acc_rows, rows);
+  auto m = std::make_unique<M>(config);
+  std::mt19937 rng(1);
+  // Normal-range data: bf16 denormals would make fp32 FMA ~240x slower on some CPUs (BRIEF.md §3).
+  for (auto& b : m->sram()) b = static_cast<uint8_t>(0x30 + rng() % 16);
+  const DType wt = WeightType(mode);
+  const uint32_t tile_bytes = kLanes * kLanes * SizeOf(wt);
+  for (int t = 0; t < tiles; ++t) m->Execute(TileLoad{static_cast<uint8_t>(t), wt, t * tile_bytes});
+  const uint32_t a_addr = 16 * tile_bytes;
+  const int32_t a_stride = kLanes * tiles * SizeOf(ActivationType(mode));
+  m->Execute(AccZero{0, rows});
+  for (auto _ : state) {
+    m->Execute(TileMac{mode, 0, rows, a_addr, a_stride, 0, tiles});
+    benchmark::ClobberMemory();
+  }
+  const double macs = static_cast<double>(rows) * tiles * kLanes * kLanes;
+  state.counters["GMACs"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(M(AccelConfig{}).name() + std::string("/") + ListSimdTargets().dispatched.name);
+}
+
+void Register() {
+  for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16}) {
+    const std::string m = NameOf(mode);
+    benchmark::RegisterBenchmark(("tmac/simd/" + m).c_str(), BM_Tmac<SimdMachine>, mode)
+        ->ArgNames({"rows", "tiles"})
+        ->Args({1, 16})
+        ->Args({256, 16})
+        ->Args({2048, 16})
+        ->Args({2048, 1})
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("tmac/scalar/" + m).c_str(), BM_Tmac<ScalarMachine>, mode)
+        ->ArgNames({"rows", "tiles"})
+        ->Args({64, 1})
+        ->UseRealTime();
+  }
+}
+
+const int registered = (Register(), 0);
+
+}  // namespace
+}  // namespace tile32
+
+BENCHMARK_MAIN();
