@@ -1,0 +1,98 @@
+#include "layout/tile_pack.h"
+
+#include <cstring>
+
+#include "accel/error.h"
+
+namespace tile32 {
+namespace {
+
+// Offset of T[k][j] inside one tile image (docs/isa.md §3.4), in bytes.
+size_t InTileOffset(DType t, int k, int j) {
+  if (t == DType::kI8) return size_t(k / 4) * 128 + size_t(j) * 4 + size_t(k % 4);
+  return 2 * (size_t(k / 2) * 64 + size_t(j) * 2 + size_t(k % 2));
+}
+
+void CheckShape(const char* fn, const void* b, int K, int N, int64_t ldb) {
+  if (b == nullptr) Fail(fn, ": b is null");
+  if (K < 1) Fail(fn, ": K = ", K, " must be >= 1");
+  if (N < 1) Fail(fn, ": N = ", N, " must be >= 1");
+  if (ldb < N) Fail(fn, ": ldb = ", ldb, " must be >= N = ", N);
+}
+
+int CeilTiles(int n) { return static_cast<int>((int64_t{n} + kLanes - 1) / kLanes); }
+
+template <typename T>
+PackedWeights Pack(const char* fn, DType dtype, const T* b, int K, int N, int64_t ldb) {
+  CheckShape(fn, b, K, N, ldb);
+  PackedWeights p;
+  p.dtype = dtype;
+  p.K = K;
+  p.N = N;
+  p.k_tiles = CeilTiles(K);
+  p.n_tiles = CeilTiles(N);
+  p.bytes.assign(size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes(), 0);
+  for (int k = 0; k < K; ++k) {
+    const T* row = b + int64_t{k} * ldb;
+    for (int n = 0; n < N; ++n) std::memcpy(&p.bytes[p.ElementOffset(k, n)], &row[n], sizeof(T));
+  }
+  return p;
+}
+
+template <typename T>
+void Unpack(const char* fn, DType dtype, const PackedWeights& p, T* b, int64_t ldb) {
+  if (p.dtype != dtype) Fail(fn, ": packed.dtype is ", NameOf(p.dtype), ", expected ", NameOf(dtype));
+  if (p.k_tiles != CeilTiles(p.K) || p.n_tiles != CeilTiles(p.N) ||
+      p.bytes.size() != size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes()) {
+    Fail(fn, ": packed is inconsistent (K ", p.K, ", N ", p.N, ", k_tiles ", p.k_tiles, ", n_tiles ", p.n_tiles,
+         ", ", p.bytes.size(), " bytes)");
+  }
+  CheckShape(fn, b, p.K, p.N, ldb);
+  for (int k = 0; k < p.K; ++k) {
+    T* row = b + int64_t{k} * ldb;
+    for (int n = 0; n < p.N; ++n) std::memcpy(&row[n], &p.bytes[p.ElementOffset(k, n)], sizeof(T));
+  }
+}
+
+}  // namespace
+
+size_t TileImageBytes(DType t) {
+  switch (t) {
+    case DType::kI8: return size_t{kLanes} * kLanes;
+    case DType::kI16:
+    case DType::kBF16: return size_t{2} * kLanes * kLanes;
+    default: Fail("TileImageBytes: type ", NameOf(t), " is not one of {i8, i16, bf16}");
+  }
+}
+
+size_t PackedWeights::tile_bytes() const { return TileImageBytes(dtype); }
+
+size_t PackedWeights::TileOffset(int kt, int nt) const {
+  return (size_t(nt) * size_t(k_tiles) + size_t(kt)) * tile_bytes();
+}
+
+size_t PackedWeights::ElementOffset(int k, int n) const {
+  return TileOffset(k / kLanes, n / kLanes) + InTileOffset(dtype, k % kLanes, n % kLanes);
+}
+
+PackedWeights PackWeightsI8(const int8_t* b, int K, int N, int64_t ldb) {
+  return Pack("PackWeightsI8", DType::kI8, b, K, N, ldb);
+}
+PackedWeights PackWeightsI16(const int16_t* b, int K, int N, int64_t ldb) {
+  return Pack("PackWeightsI16", DType::kI16, b, K, N, ldb);
+}
+PackedWeights PackWeightsBF16(const uint16_t* b, int K, int N, int64_t ldb) {
+  return Pack("PackWeightsBF16", DType::kBF16, b, K, N, ldb);
+}
+
+void UnpackWeightsI8(const PackedWeights& packed, int8_t* b, int64_t ldb) {
+  Unpack("UnpackWeightsI8", DType::kI8, packed, b, ldb);
+}
+void UnpackWeightsI16(const PackedWeights& packed, int16_t* b, int64_t ldb) {
+  Unpack("UnpackWeightsI16", DType::kI16, packed, b, ldb);
+}
+void UnpackWeightsBF16(const PackedWeights& packed, uint16_t* b, int64_t ldb) {
+  Unpack("UnpackWeightsBF16", DType::kBF16, packed, b, ldb);
+}
+
+}  // namespace tile32

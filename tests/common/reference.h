@@ -1,0 +1,42 @@
+// Textbook references for the kernel tests, written from docs/isa.md §5 and the kernels' documented
+// contracts with plain int64 loops. They deliberately share no code with accel/ (numeric.h, the machines)
+// or kernels/, so that a kernel test compares two independent derivations of the same numbers.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "accel/isa.h"
+
+namespace tile32::testing {
+
+// Output quantization, one entry per output channel (expand per-tensor parameters to every channel).
+struct RefQuant {
+  RequantMode mode = RequantMode::kTflDouble;
+  std::vector<int32_t> multiplier;  // TFL modes
+  std::vector<int32_t> shift;       // TFL modes
+  std::vector<float> scale;         // FLOAT modes
+  int32_t zero_point = 0;
+  int32_t qmin = -128, qmax = 127;
+};
+
+// docs/isa.md §5.2: the output code of accumulator x under (mode, multiplier, shift, scale, zp, clamp).
+int32_t RequantRef(int32_t x, RequantMode mode, int32_t multiplier, int32_t shift, float scale, int32_t zero_point,
+                   int32_t qmin, int32_t qmax);
+// Channel n of q.
+int32_t RequantRef(int32_t x, const RefQuant& q, int n);
+
+// C[m][n] = wrap32(bias[n] + sum_k A[m][k] * B[k][n]), int32, row-major with leading dimension N.
+// a holds codes already widened (uint8 or int8 values), lda in elements; b is int8 K x N, ldb.
+std::vector<int32_t> GemmRef(int M, int N, int K, const int32_t* a, int64_t lda, const int8_t* b, int64_t ldb,
+                             const int32_t* bias);
+
+// Requantizes an M x N int32 matrix (leading dimension N) channel by channel (channel = column).
+std::vector<int32_t> RequantMatrixRef(const std::vector<int32_t>& acc, int M, int N, const RefQuant& q);
+
+// Direct 3x3 convolution, NHWC input (codes widened to int32), OHWI int8 weights, NHWK int32 output:
+// y = wrap32(bias[k] + sum over valid taps, c of (x - x_zero_point) * w); padded taps contribute nothing.
+std::vector<int32_t> Conv2dRef(int batch, int height, int width, int channels, int out_channels, int stride, int pad,
+                               const int32_t* x, int32_t x_zero_point, const int8_t* w, const int32_t* bias);
+
+}  // namespace tile32::testing
