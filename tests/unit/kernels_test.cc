@@ -653,6 +653,62 @@ TEST(Conv3x3I8SimpleErrors, NameTheArgument) {
   }
 }
 
+// The tiny configuration for the convolution: 16 pixels per block, so blocks start in the middle of an
+// output row and span images; patches are streamed in 64-column chunks that cut kernel rows apart.
+TEST(Conv3x3I8SimpleTiny, StreamsPatchesAcrossBlocks) {
+  AccelConfig config;
+  config.sram_bytes = 8 << 10;
+  config.acc_rows = 16;
+  config.tile_regs = 2;
+  for (MachineKind kind : {MachineKind::kScalar, MachineKind::kSimd}) {
+    auto machine = MakeMachine(kind, config);
+    ConvCase c;
+    c.channels = 47, c.out_channels = 40, c.pad = 1, c.x_type = DType::kU8, c.x_zero_point = 77, c.bias = true;
+    RunConvCase(*machine, c, TestSeed(3101));
+    c.stride = 2, c.height = 9, c.width = 5, c.channels = 3, c.x_type = DType::kI8, c.x_zero_point = 100;
+    c.y_type = DType::kI8, c.mode = RequantMode::kTflSingle, c.per_channel = true;
+    RunConvCase(*machine, c, TestSeed(3102));
+  }
+}
+
+// ---- Every SIMD target ----
+
+// Forces dispatch to one Highway target for its lifetime (process-wide), back to the default after.
+class ScopedSimdTarget {
+ public:
+  explicit ScopedSimdTarget(int64_t bits) { ForceSimdTarget(bits); }
+  ~ScopedSimdTarget() { ForceSimdTarget(0); }
+  ScopedSimdTarget(const ScopedSimdTarget&) = delete;
+  ScopedSimdTarget& operator=(const ScopedSimdTarget&) = delete;
+};
+
+// The kernels on the SIMD machine forced to each target this CPU supports: TMACs below and above the
+// machine's threading threshold, every requant mode, a convolution.
+TEST(KernelsOnEverySimdTarget, MatchTheReference) {
+  const uint64_t seed = TestSeed(4001);
+  for (const SimdTarget& target : ListSimdTargets().supported) {
+    SCOPED_TRACE("SIMD target " + target.name);
+    ScopedSimdTarget scoped(target.bits);
+    SimdMachine machine(SmallConfig());
+    int index = 0;
+    for (RequantMode mode : kModes) {
+      GemmCase c;
+      c.M = index % 2 ? 300 : 7, c.N = 40, c.K = 100, c.bias = true, c.lda_extra = 2;
+      c.a_type = index % 2 ? DType::kI8 : DType::kU8;
+      c.c_type = index / 2 ? DType::kI8 : DType::kU8, c.mode = mode, c.per_channel = index % 3 == 0;
+      RunGemmCase(machine, c, seed + index++);
+    }
+    GemmCase c;
+    c.M = 70, c.N = 33, c.K = 64, c.a_type = DType::kU8, c.extreme = true;
+    RunGemmCase(machine, c, seed + index++);
+    ConvCase conv;
+    conv.channels = 47, conv.out_channels = 33, conv.stride = 2, conv.pad = 1, conv.x_type = DType::kI8;
+    conv.x_zero_point = -3, conv.bias = true, conv.y_type = DType::kU8, conv.mode = RequantMode::kFloatZpFirst;
+    RunConvCase(machine, conv, seed + index++);
+    if (HasFailure()) return;
+  }
+}
+
 // ---- The reference itself ----
 
 TEST(RequantRef, DocumentedDivergence) {
