@@ -40,7 +40,7 @@ struct AccelConfig {
   // Throws tile32::Error naming the first field out of range.
   void Validate() const;
 
-  // Bank of an SRAM byte address and the word (row) within that bank (docs/isa.md §1.4).
+  // Bank of an SRAM byte address and the word (row) within that bank (docs/isa.md §1.5).
   uint32_t BankOf(uint64_t addr) const { return static_cast<uint32_t>((addr / bank_bytes) % sram_banks); }
   uint64_t BankRowOf(uint64_t addr) const { return addr / (uint64_t{bank_bytes} * sram_banks); }
 

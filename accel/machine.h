@@ -32,6 +32,9 @@ class Machine {
   void BindDram(uint32_t segment, void* base, uint64_t bytes);
   void BindDramReadOnly(uint32_t segment, const void* base, uint64_t bytes);
   void UnbindDram(uint32_t segment);
+  bool dram_bound(uint32_t segment) const {
+    return segment < segments_.size() && segments_[segment].base != nullptr;
+  }
 
   // Validate, count, execute. Throws tile32::Error (machine unchanged) on a bad instruction.
   void Execute(const Instr& instr);
