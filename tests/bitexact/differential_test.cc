@@ -1,0 +1,671 @@
+// The SIMD machine against the scalar reference, bit for bit, on every Highway target this CPU runs:
+// random programs (tests/common/random_program.h) compared after every instruction, and hand-built
+// extreme-value programs for each MAC mode of TMAC and EMAC.
+//
+// Replay one failing program:
+//   TILE32_SEED=<seed> build/tests/tile32_bitexact_tests --gtest_filter='*RandomPrograms*'
+// TILE32_PROGRAMS=<n> changes the number of programs per target (default 300, 40 under AddressSanitizer).
+#include <gtest/gtest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "accel/error.h"
+#include "accel/numeric.h"
+#include "accel/scalar_machine.h"
+#include "accel/simd_machine.h"
+#include "tests/common/machine_state.h"
+#include "tests/common/random_program.h"
+#include "tests/common/targets.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TILE32_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TILE32_TEST_ASAN 1
+#endif
+#endif
+
+namespace tile32::test {
+namespace {
+
+#ifdef TILE32_TEST_ASAN
+constexpr int kDefaultPrograms = 40;
+#else
+constexpr int kDefaultPrograms = 300;
+#endif
+constexpr int kProgramLength = 60;
+
+std::optional<uint64_t> EnvU64(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::strtoull(v, nullptr, 0);
+}
+
+// Runs one instruction, returning "" or "error: <what()>".
+std::string ExecuteCatching(Machine& m, const Instr& i) {
+  try {
+    m.Execute(i);
+    return "";
+  } catch (const Error& e) {
+    return std::string("error: ") + e.what();
+  } catch (const std::exception& e) {
+    return std::string("unexpected exception (not tile32::Error): ") + e.what();
+  }
+}
+
+// What both machines must agree on for a rejected instruction: the text before the first ':' (the
+// instruction name, e.g. "error: VLD").
+std::string ErrorPrefix(const std::string& e) { return e.substr(0, e.find(':', 7)); }
+
+// A scalar and a SIMD machine with the same configuration, images and their own DRAM buffers.
+class MachinePair {
+ public:
+  MachinePair(const AccelConfig& c, const RandomProgram& p)
+      : ref_(c), simd_(c), ref_rw_(p.dram_rw), ref_ro_(p.dram_ro), simd_rw_(p.dram_rw), simd_ro_(p.dram_ro) {
+    ref_.sram() = p.sram;
+    simd_.sram() = p.sram;
+    ref_.BindDram(kDramRwSegment, ref_rw_.data(), ref_rw_.size());
+    ref_.BindDramReadOnly(kDramRoSegment, ref_ro_.data(), ref_ro_.size());
+    simd_.BindDram(kDramRwSegment, simd_rw_.data(), simd_rw_.size());
+    simd_.BindDramReadOnly(kDramRoSegment, simd_ro_.data(), simd_ro_.size());
+  }
+
+  ScalarMachine& ref() { return ref_; }
+  SimdMachine& simd() { return simd_; }
+
+  // Executes `ins` on both machines; "" when they agree (and, for an instruction that must be rejected,
+  // both rejected it and changed nothing), else what went wrong.
+  std::string Step(const Instr& ins, bool must_reject) {
+    std::optional<MachineState> ref_before, simd_before;
+    std::vector<uint8_t> ref_rw_before, simd_rw_before;
+    if (must_reject) {
+      ref_before = Snapshot(ref_);
+      simd_before = Snapshot(simd_);
+      ref_rw_before = ref_rw_;
+      simd_rw_before = simd_rw_;
+    }
+    const std::string er = ExecuteCatching(ref_, ins);
+    const std::string es = ExecuteCatching(simd_, ins);
+    if (must_reject) {
+      if (er.empty()) return "the scalar machine accepted an instruction that must be rejected";
+      if (es.empty()) return "the SIMD machine accepted an instruction the scalar machine rejects (" + er + ")";
+      if (ErrorPrefix(er) != ErrorPrefix(es)) return "different errors: scalar '" + er + "', SIMD '" + es + "'";
+      std::string d = FirstDifference(*ref_before, Snapshot(ref_));
+      if (d.empty()) d = FirstDifference(ref_rw_before, ref_rw_, "DRAM segment 0");
+      if (!d.empty()) return "the scalar machine changed state on a rejected instruction: " + d;
+      d = FirstDifference(*simd_before, Snapshot(simd_));
+      if (d.empty()) d = FirstDifference(simd_rw_before, simd_rw_, "DRAM segment 0");
+      if (!d.empty()) return "the SIMD machine changed state on a rejected instruction: " + d;
+    } else {
+      if (!er.empty()) return "test generator bug: the scalar machine rejects a generated instruction: " + er;
+      if (!es.empty()) return "the SIMD machine rejects a valid instruction: " + es;
+    }
+    return Compare();
+  }
+
+  // "" when every register, ACC row, SRAM and DRAM byte, the flag, Q and the counters agree.
+  std::string Compare() const {
+    std::string d = FirstDifference(ref_, simd_);
+    if (d.empty()) d = FirstDifference(ref_rw_, simd_rw_, "DRAM segment 0");
+    if (d.empty()) d = FirstDifference(ref_ro_, simd_ro_, "DRAM segment 3 (read-only)");
+    return d.empty() ? "" : "first difference (scalar vs SIMD): " + d;
+  }
+
+ private:
+  ScalarMachine ref_;
+  SimdMachine simd_;
+  std::vector<uint8_t> ref_rw_, ref_ro_, simd_rw_, simd_ro_;
+};
+
+// Runs `p` on both machines, comparing after every instruction. Returns "" or a replayable report.
+std::string RunAndCompare(const AccelConfig& c, const RandomProgram& p, const std::string& label,
+                          std::unique_ptr<MachinePair>* keep = nullptr) {
+  auto pair = std::make_unique<MachinePair>(c, p);
+  std::string failure;
+  for (size_t i = 0; i < p.program.size() && failure.empty(); ++i) {
+    const std::string d = pair->Step(p.program[i], p.invalid[i]);
+    if (!d.empty()) {
+      failure = label + ": after instruction #" + std::to_string(i) + " " + ToString(p.program[i]) +
+                (p.invalid[i] ? " (invalid by construction)" : "") + "\n  " + d;
+    }
+  }
+  if (keep != nullptr) *keep = std::move(pair);
+  return failure;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Random programs
+
+class DifferentialTest : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(DifferentialTest, RandomPrograms) {
+  ScopedTarget target(GetParam());
+  std::vector<uint64_t> seeds;
+  if (const auto seed = EnvU64("TILE32_SEED")) {
+    seeds.push_back(*seed);
+  } else {
+    const uint64_t n = EnvU64("TILE32_PROGRAMS").value_or(kDefaultPrograms);
+    for (uint64_t s = 1; s <= n; ++s) seeds.push_back(s);
+  }
+  RandomProgramOptions options;
+  options.instructions = kProgramLength;
+  int failures = 0;
+  size_t instructions = 0;
+  for (uint64_t seed : seeds) {
+    const AccelConfig config = RandomSmallConfig(seed);
+    const RandomProgram p = GenerateRandomProgram(config, seed, options);
+    instructions += p.program.size();
+    const std::string f = RunAndCompare(config, p, "seed " + std::to_string(seed) + ", target " + target.name());
+    if (!f.empty()) {
+      ADD_FAILURE() << f << "\n  replay: TILE32_SEED=" << seed
+                    << " tile32_bitexact_tests --gtest_filter='*RandomPrograms/" << target.name() << "'";
+      if (++failures >= 5) {
+        ADD_FAILURE() << "stopping after 5 failing seeds";
+        break;
+      }
+    }
+  }
+  std::printf("[ %s ] %zu programs, %zu instructions compared after every step\n", target.name().c_str(),
+              seeds.size(), instructions);
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, DifferentialTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
+
+// The generator itself: deterministic, and it reaches every instruction, mode and type.
+TEST(RandomProgramTest, IsDeterministic) {
+  const AccelConfig c = RandomSmallConfig(42);
+  const RandomProgram a = GenerateRandomProgram(c, 42), b = GenerateRandomProgram(c, 42);
+  ASSERT_EQ(a.program.size(), b.program.size());
+  for (size_t i = 0; i < a.program.size(); ++i) EXPECT_EQ(ToString(a.program[i]), ToString(b.program[i]));
+  EXPECT_EQ(a.sram, b.sram);
+  EXPECT_EQ(a.dram_rw, b.dram_rw);
+  EXPECT_EQ(a.invalid, b.invalid);
+}
+
+TEST(RandomProgramTest, CoversEveryInstructionModeAndType) {
+  std::set<std::string> seen;
+  int invalid = 0, total = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    const RandomProgram p = GenerateRandomProgram(RandomSmallConfig(seed), seed);
+    RequantMode mode = RequantMode::kTflDouble;
+    for (size_t i = 0; i < p.program.size(); ++i) {
+      ++total;
+      if (p.invalid[i]) {
+        ++invalid;
+        continue;
+      }
+      const Instr& ins = p.program[i];
+      seen.insert("op" + std::to_string(ins.index()));
+      if (const auto* t = std::get_if<TileMac>(&ins)) {
+        seen.insert(std::string("TMAC.") + NameOf(t->mode));
+        if (t->tiles > 1) seen.insert(std::string("TMAC.tiles>1.") + NameOf(t->mode));
+        if (t->tiles == 16) seen.insert("TMAC.tiles=16");
+        if (t->a_stride < 0) seen.insert("TMAC.negative_stride");
+        if (t->a_stride == 0 && t->rows > 1) seen.insert("TMAC.zero_stride");
+        if (uint32_t{t->rows} * t->tiles >= 256) seen.insert("TMAC.rows*tiles>=256");
+      } else if (const auto* e = std::get_if<ElemMac>(&ins)) {
+        seen.insert(std::string("EMAC.") + NameOf(e->mode));
+      } else if (const auto* q = std::get_if<SetQuant>(&ins)) {
+        mode = q->q.mode;
+        for (int j = 0; j < kLanes; ++j) {
+          if (q->q.shift[j] == -31) seen.insert("shift=-31");
+          if (q->q.shift[j] == 7) seen.insert("shift=7");
+          if (q->q.multiplier[j] == 0) seen.insert("multiplier=0");
+          if (q->q.multiplier[j] == 2147483647) seen.insert("multiplier=2^31-1");
+        }
+      } else if (const auto* r = std::get_if<Requant>(&ins)) {
+        seen.insert(std::string("REQ.") + NameOf(mode) + "." + NameOf(r->out));
+      } else if (const auto* v = std::get_if<VLoad>(&ins)) {
+        seen.insert(std::string("VLD.") + NameOf(v->type));
+      } else if (const auto* v = std::get_if<VStore>(&ins)) {
+        seen.insert(std::string("VST.") + NameOf(v->type));
+        if (v->stride != 0 && std::abs(v->stride) < SizeOf(v->type)) seen.insert("VST.overlapping");
+      } else if (const auto* t = std::get_if<TileLoad>(&ins)) {
+        seen.insert(std::string("TLD.") + NameOf(t->type));
+      } else if (const auto* a = std::get_if<AccStore>(&ins)) {
+        seen.insert(std::string("ACC_ST.") + NameOf(a->type));
+      } else if (const auto* a = std::get_if<VAlu>(&ins)) {
+        seen.insert(std::string("VALU.") + NameOf(a->op));
+      } else if (const auto* d = std::get_if<DmaIn>(&ins)) {
+        seen.insert("DMA_IN.segment" + std::to_string(d->segment));
+      }
+    }
+  }
+  std::vector<std::string> expected;
+  for (int op = 0; op < 16; ++op) expected.push_back("op" + std::to_string(op));
+  for (MacMode m : {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16}) {
+    expected.push_back(std::string("TMAC.") + NameOf(m));
+    expected.push_back(std::string("TMAC.tiles>1.") + NameOf(m));
+    expected.push_back(std::string("EMAC.") + NameOf(m));
+  }
+  for (RequantMode m : {RequantMode::kTflDouble, RequantMode::kTflSingle, RequantMode::kFloatRne,
+                        RequantMode::kFloatZpFirst}) {
+    for (DType t : {DType::kI8, DType::kU8, DType::kI16}) expected.push_back(std::string("REQ.") + NameOf(m) + "." + NameOf(t));
+  }
+  for (DType t : {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32}) {
+    expected.push_back(std::string("VLD.") + NameOf(t));
+    expected.push_back(std::string("VST.") + NameOf(t));
+  }
+  for (DType t : {DType::kI8, DType::kI16, DType::kBF16}) expected.push_back(std::string("TLD.") + NameOf(t));
+  for (DType t : {DType::kI32, DType::kF32, DType::kBF16}) expected.push_back(std::string("ACC_ST.") + NameOf(t));
+  for (AluOp op : {AluOp::kAdd, AluOp::kSub, AluOp::kMul, AluOp::kMin, AluOp::kMax, AluOp::kSra, AluOp::kSll,
+                   AluOp::kMovi}) {
+    expected.push_back(std::string("VALU.") + NameOf(op));
+  }
+  for (const char* s : {"TMAC.tiles=16", "TMAC.rows*tiles>=256", "TMAC.negative_stride", "TMAC.zero_stride", "shift=-31", "shift=7",
+                        "multiplier=0", "multiplier=2^31-1", "VST.overlapping", "DMA_IN.segment0", "DMA_IN.segment3"}) {
+    expected.push_back(s);
+  }
+  for (const std::string& e : expected) EXPECT_TRUE(seen.count(e)) << "never generated: " << e;
+  EXPECT_GT(invalid, total / 100) << "too few invalid instructions";
+  EXPECT_LT(invalid, total / 10);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Extreme values per MAC mode, hand-built. Each program runs on both machines with check_overflow off and
+// on; the scalar results are also checked against values computed by hand.
+
+struct Builder {
+  explicit Builder(uint32_t sram_bytes = 1u << 16) { p.sram.assign(sram_bytes, 0); p.dram_rw.assign(64, 0); p.dram_ro.assign(64, 0); }
+  void Emit(const Instr& i) {
+    p.program.push_back(i);
+    p.invalid.push_back(false);
+  }
+  void Fill8(uint32_t addr, size_t n, uint8_t v) { std::memset(p.sram.data() + addr, v, n); }
+  void Put16(uint32_t addr, uint16_t v) { std::memcpy(p.sram.data() + addr, &v, 2); }
+  void Put32(uint32_t addr, uint32_t v) { std::memcpy(p.sram.data() + addr, &v, 4); }
+  void Fill16(uint32_t addr, size_t n, uint16_t v) {
+    for (size_t i = 0; i < n; ++i) Put16(static_cast<uint32_t>(addr + 2 * i), v);
+  }
+  void Fill32(uint32_t addr, size_t n, uint32_t v) {
+    for (size_t i = 0; i < n; ++i) Put32(static_cast<uint32_t>(addr + 4 * i), v);
+  }
+  RandomProgram p;
+};
+
+AccelConfig ExtremeConfig(bool check_overflow) {
+  AccelConfig c;
+  c.sram_bytes = 1u << 16;
+  c.acc_rows = 64;
+  c.tile_regs = 16;
+  c.vector_regs = 8;
+  c.check_overflow = check_overflow;
+  return c;
+}
+
+// Memory map of the extreme programs.
+constexpr uint32_t kTiles = 0;          // 16 tile images, up to 2 KiB each: [0, 32 KiB)
+constexpr uint32_t kAct = 32768;        // activation rows: [32 KiB, 48 KiB)
+constexpr uint32_t kAccInit = 49152;    // ACC initial rows (128 B each): [48 KiB, 56 KiB)
+constexpr uint32_t kVecInit = 57344;    // vector register images (128 B each)
+constexpr uint32_t kOut = 61440;        // ACC_ST / REQ output
+
+class ExtremeTest : public ::testing::TestWithParam<int64_t> {
+ protected:
+  // Runs the program with check_overflow off and on; returns the scalar machine of the last run (checked
+  // against hand-computed values by the caller) and fails on any difference from the SIMD machine.
+  ScalarMachine& RunBoth(const Builder& b, const char* what, bool* overflow_on = nullptr) {
+    ScopedTarget target(GetParam());
+    for (bool check : {false, true}) {
+      const std::string f =
+          RunAndCompare(ExtremeConfig(check), b.p,
+                        std::string(what) + ", target " + target.name() + ", check_overflow " + (check ? "on" : "off"),
+                        &kept_);
+      EXPECT_EQ(f, "");
+    }
+    if (overflow_on != nullptr) *overflow_on = kept_->ref().overflow();
+    return kept_->ref();
+  }
+  uint32_t Acc(uint32_t row, int lane) { return kept_->ref().acc_row(row)[lane]; }
+
+  std::unique_ptr<MachinePair> kept_;
+};
+
+void LoadTiles(Builder& b, DType type, int count) {
+  for (int t = 0; t < count; ++t) {
+    TileLoad i;
+    i.td = static_cast<uint8_t>(t);
+    i.type = type;
+    i.addr = kTiles + static_cast<uint32_t>(t) * 2048;
+    b.Emit(i);
+  }
+}
+
+void LoadAcc(Builder& b, uint32_t rows) {
+  AccLoad i;
+  i.row = 0;
+  i.rows = rows;
+  i.addr = kAccInit;
+  i.row_stride = 128;
+  b.Emit(i);
+}
+
+TileMac Tmac(MacMode mode, uint32_t acc_row, uint32_t rows, int32_t a_stride, int tiles) {
+  TileMac i;
+  i.mode = mode;
+  i.acc_row = acc_row;
+  i.rows = rows;
+  i.a_addr = kAct;
+  i.a_stride = a_stride;
+  i.tile = 0;
+  i.tiles = static_cast<uint8_t>(tiles);
+  return i;
+}
+
+int32_t I32(uint32_t v) { return static_cast<int32_t>(v); }
+
+TEST_P(ExtremeTest, TmacS8S8MinusTimesMinusWraps) {
+  Builder b;
+  b.Fill8(kTiles, 32768, 0x80);      // every weight -128
+  b.Fill8(kAct, 16 * 512, 0x80);     // every activation -128
+  b.Fill32(kAccInit, 32, 0x7FFFFFF0u);       // row 0: INT32_MAX - 15
+  b.Fill32(kAccInit + 128, 32, 0x80000000u); // row 1: INT32_MIN
+  LoadTiles(b, DType::kI8, 16);
+  LoadAcc(b, 3);
+  b.Emit(Tmac(MacMode::kS8S8, 0, 2, 512, 16));  // 512 products of 16384 = 2^23 per lane
+  for (int n = 0; n < 256; ++n) b.Emit(Tmac(MacMode::kS8S8, 2, 1, 0, 16));  // 256 * 2^23 = 2^31: wraps
+  b.Emit(Tmac(MacMode::kS8S8, 3, 4, -512, 16));                           // negative stride
+  bool overflow = false;
+  RunBoth(b, "TMAC.s8s8 -128 x -128, tiles 16", &overflow);
+  for (int j = 0; j < kLanes; ++j) {
+    EXPECT_EQ(I32(Acc(0, j)), static_cast<int32_t>(0x7FFFFFF0u + (1u << 23)));
+    EXPECT_EQ(I32(Acc(1, j)), INT32_MIN + (1 << 23));
+    EXPECT_EQ(Acc(2, j), 0x80000000u);
+    EXPECT_EQ(I32(Acc(3, j)), 1 << 23);
+  }
+  EXPECT_TRUE(overflow);
+}
+
+TEST_P(ExtremeTest, TmacU8S8ExtremeCodes) {
+  Builder b;
+  for (int t = 0; t < 16; ++t) {   // tile t: column j holds -128 for even j, 127 for odd j
+    for (int k = 0; k < kLanes; ++k) {
+      for (int j = 0; j < kLanes; ++j) {
+        b.p.sram[kTiles + t * 2048 + (k / 4) * 128 + j * 4 + k % 4] = (j % 2) ? 0x7F : 0x80;
+      }
+    }
+  }
+  b.Fill8(kAct, 512, 0xFF);        // row 0: 255
+  b.Fill8(kAct + 512, 512, 0x00);  // row 1: 0
+  b.Fill8(kAct + 1024, 512, 0x80); // row 2: 128 (not -128: u8)
+  b.Fill32(kAccInit, 32 * 3, 0x80000100u);
+  LoadTiles(b, DType::kI8, 16);
+  LoadAcc(b, 3);
+  b.Emit(Tmac(MacMode::kU8S8, 0, 3, 512, 16));
+  for (int n = 0; n < 129; ++n) b.Emit(Tmac(MacMode::kU8S8, 4, 1, 0, 16));  // 129 * 512 * -32640 wraps
+  RunBoth(b, "TMAC.u8s8 255 x -128");
+  for (int j = 0; j < kLanes; ++j) {
+    const int64_t w = (j % 2) ? 127 : -128;
+    auto wrap = [](int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v))); };
+    EXPECT_EQ(I32(Acc(0, j)), wrap(int64_t{I32(0x80000100u)} + 512 * 255 * w));
+    EXPECT_EQ(I32(Acc(1, j)), I32(0x80000100u));
+    EXPECT_EQ(I32(Acc(2, j)), wrap(int64_t{I32(0x80000100u)} + 512 * 128 * w));
+    EXPECT_EQ(I32(Acc(4, j)), wrap(129 * 512 * 255 * w));
+  }
+}
+
+TEST_P(ExtremeTest, TmacS16S16PairOverflow) {
+  // -32768 * -32768 = 2^30: a pair of them is 2^31, which overflows a 32-bit pairwise add (vpmaddwd).
+  Builder b;
+  b.Fill16(kTiles, 16 * 1024, 0x8000);
+  b.Fill16(kAct, 512, 0x8000);  // row 0: all -32768
+  // row 1: k = 0, 1 are -32768, k = 2 is 1, the rest 0; weights of k = 2 in tile 0 are -1 for lane 0:
+  // the exact sum 2^31 - 1 is in range although the first pair alone is not.
+  const uint32_t row1 = kAct + 1024;
+  b.Fill16(row1, 32, 0);
+  b.Put16(row1, 0x8000);
+  b.Put16(row1 + 2, 0x8000);
+  b.Put16(row1 + 4, 1);
+  for (int j = 0; j < kLanes; ++j) b.Put16(kTiles + 2 * ((2 / 2) * 64 + j * 2 + 0), j == 0 ? 0xFFFF : 0x8000);
+  LoadTiles(b, DType::kI16, 16);
+  b.Emit(Tmac(MacMode::kS16S16, 0, 1, 0, 16));
+  TileMac one = Tmac(MacMode::kS16S16, 1, 1, 0, 1);
+  one.a_addr = row1;
+  b.Emit(one);
+  bool overflow = false;
+  RunBoth(b, "TMAC.s16s16 -32768 x -32768", &overflow);
+  for (int j = 0; j < kLanes; ++j) {
+    // Tile 0's k = 2 row is -1 (lane 0) or -32768; other tiles are all -32768.
+    const int64_t w2 = j == 0 ? -1 : -32768;
+    const int64_t row0 = 2 * 32768LL * 32768 + w2 * -32768 + 29LL * 32768 * 32768 + 15LL * 32 * 32768 * 32768;
+    EXPECT_EQ(I32(Acc(0, j)), static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(row0))));
+    const int64_t row1v = 2 * 32768LL * 32768 + w2;
+    EXPECT_EQ(I32(Acc(1, j)), static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(row1v))));
+  }
+  EXPECT_TRUE(overflow);
+
+  // Only the in-range row: the flag must stay clear although a pair sum overflows int32.
+  Builder c;
+  c.p.sram = b.p.sram;
+  LoadTiles(c, DType::kI16, 1);
+  TileMac only = Tmac(MacMode::kS16S16, 1, 1, 0, 1);
+  only.a_addr = row1;
+  c.Emit(only);
+  RunBoth(c, "TMAC.s16s16 in-range sum of overflowing pair", &overflow);
+  EXPECT_EQ(I32(Acc(1, 0)), INT32_MAX);
+  EXPECT_FALSE(overflow);
+}
+
+TEST_P(ExtremeTest, TmacOverflowFlagUsesExactRowSum) {
+  // Products +16129 and -16129 on an accumulator at INT32_MAX: a running sum would overflow, the exact
+  // result (old + sum of products) does not.
+  Builder b;
+  for (int j = 0; j < kLanes; ++j) {
+    b.p.sram[kTiles + j * 4 + 0] = 0x7F;  // T[0][j] = 127
+    b.p.sram[kTiles + j * 4 + 1] = 0x81;  // T[1][j] = -127
+  }
+  b.p.sram[kAct] = 0x7F;
+  b.p.sram[kAct + 1] = 0x7F;
+  b.Fill32(kAccInit, 32, 0x7FFFFFFFu);
+  LoadTiles(b, DType::kI8, 1);
+  LoadAcc(b, 1);
+  b.Emit(Tmac(MacMode::kS8S8, 0, 1, 32, 1));
+  bool overflow = true;
+  RunBoth(b, "TMAC.s8s8 cancelling products", &overflow);
+  EXPECT_FALSE(overflow);
+  for (int j = 0; j < kLanes; ++j) EXPECT_EQ(Acc(0, j), 0x7FFFFFFFu);
+}
+
+// bf16 words that make products overflow, underflow, and specials.
+std::vector<uint16_t> Bf16Extremes() {
+  return {0x7F81, 0xFFC1, 0x7F80, 0xFF80, 0x0000, 0x8000, 0x0001, 0x807F, 0x0080, 0x7F7F, 0xFF7F,
+          0x3F80, 0xBF80, 0x2000, 0x1F80, 0x6000, 0xE000, 0x0F00, 0x8F00, 0x4049, 0x3EAA, 0xC2F7};
+}
+
+TEST_P(ExtremeTest, TmacBf16Specials) {
+  std::mt19937_64 rng(7);
+  const std::vector<uint16_t> ex = Bf16Extremes();
+  auto pick = [&](double p_ex) -> uint16_t {
+    if (std::uniform_real_distribution<double>(0, 1)(rng) < p_ex) return ex[rng() % ex.size()];
+    return static_cast<uint16_t>(((rng() & 1) << 15) | ((118 + rng() % 18) << 7) | (rng() & 127));
+  };
+  Builder b;
+  for (int t = 0; t < 16; ++t)
+    for (int e = 0; e < 1024; ++e) b.Put16(kTiles + t * 2048 + 2 * e, pick(t < 8 ? 0.01 : 0.2));
+  for (int e = 0; e < 16 * 512; ++e) b.Put16(kAct + 2 * e, pick(0.01));
+  b.Fill32(kAccInit, 32, 0x80000000u);        // -0
+  b.Fill32(kAccInit + 128, 32, 0x7F800001u);  // sNaN with payload: must come out canonical
+  b.Fill32(kAccInit + 256, 32, 0x00000001u);  // smallest denormal
+  b.Fill32(kAccInit + 384, 32, 0xFF800000u);  // -Inf
+  LoadTiles(b, DType::kBF16, 16);
+  LoadAcc(b, 4);
+  b.Emit(Tmac(MacMode::kBF16, 0, 4, 1024, 16));
+  b.Emit(Tmac(MacMode::kBF16, 4, 8, 1024, 8));
+  b.Emit(Tmac(MacMode::kBF16, 12, 8, 2, 3));    // overlapping rows
+  b.Emit(Tmac(MacMode::kBF16, 20, 8, -1024, 16));
+  RunBoth(b, "TMAC.bf16 specials");
+  for (int j = 0; j < kLanes; ++j) EXPECT_EQ(Acc(1, j), kCanonicalNanF32);
+  for (uint32_t r = 0; r < 28; ++r) {
+    for (int j = 0; j < kLanes; ++j) {
+      const uint32_t v = Acc(r, j);
+      if ((v & 0x7FFFFFFFu) > 0x7F800000u) {
+        EXPECT_EQ(v, kCanonicalNanF32) << "row " << r << " lane " << j;
+      }
+    }
+  }
+}
+
+// Searches (acc, a, w) where the fused bf16 step differs from an unfused multiply then add: the product
+// underflows, so only a correct fma with denormals kept gets it right.
+bool FindFusedWitness(float* acc, uint16_t* a, uint16_t* w) {
+  std::mt19937_64 rng(11);
+  for (int n = 0; n < 2000000; ++n) {
+    const uint16_t x = static_cast<uint16_t>(((rng() & 1) << 15) | ((40 + rng() % 30) << 7) | (rng() & 127));
+    const uint16_t y = static_cast<uint16_t>(((45 + rng() % 30) << 7) | (rng() & 127));
+    const uint32_t c_bits = static_cast<uint32_t>(rng() % 0x00C00000u);  // denormal or tiny normal
+    const float xf = BitsToF32(Bf16ToF32Bits(x)), yf = BitsToF32(Bf16ToF32Bits(y)), cf = BitsToF32(c_bits);
+    volatile float prod = xf * yf;
+    volatile float unfused = prod + cf;
+    if (F32ToBits(std::fma(xf, yf, cf)) != F32ToBits(unfused)) {
+      *acc = cf, *a = x, *w = y;
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_P(ExtremeTest, TmacBf16FusedUnderflow) {
+  float acc;
+  uint16_t a, w;
+  ASSERT_TRUE(FindFusedWitness(&acc, &a, &w));
+  Builder b;
+  for (int j = 0; j < kLanes; ++j) b.Put16(kTiles + 2 * (j * 2), w);  // T[0][j] = w
+  b.Put16(kAct, a);                                                   // A[0] = a, the rest 0
+  b.Fill32(kAccInit, 32, F32ToBits(acc));
+  LoadTiles(b, DType::kBF16, 1);
+  LoadAcc(b, 1);
+  b.Emit(Tmac(MacMode::kBF16, 0, 1, 64, 1));
+  RunBoth(b, "TMAC.bf16 fused underflow");
+  const uint32_t want = F32ToBits(std::fma(BitsToF32(Bf16ToF32Bits(a)), BitsToF32(Bf16ToF32Bits(w)), acc));
+  for (int j = 0; j < kLanes; ++j) EXPECT_EQ(Acc(0, j), want) << "lane " << j;
+}
+
+TEST_P(ExtremeTest, TmacBf16OverflowUnderflowSignedZero) {
+  Builder b;
+  // Weight column j: 2^127 (0x7F00) for j < 8, 2^-97 (0x0F00) for j < 16, 1.0 for j < 24, and the
+  // smallest bf16 denormal 2^-133 (0x0001) for the rest.
+  for (int k = 0; k < kLanes; ++k) {
+    for (int j = 0; j < kLanes; ++j) {
+      const uint16_t v = j < 8 ? 0x7F00 : j < 16 ? 0x0F00 : j < 24 ? 0x3F80 : 0x0001;
+      b.Put16(kTiles + 2 * ((k / 2) * 64 + j * 2 + k % 2), v);
+    }
+  }
+  b.Fill16(kAct, 32, 0x7F00);        // row 0: 2^127: products with 2^127 overflow to +Inf
+  b.Fill16(kAct + 64, 32, 0x0F00);   // row 1: 2^-97: products with 2^-97 underflow to +0
+  b.Fill16(kAct + 128, 32, 0x8000);  // row 2: -0: products with 1.0 are -0, and -0 + -0 stays -0
+  b.Fill16(kAct + 192, 32, 0x3F80);  // row 3: 1.0: the denormal weight is kept (no flush to zero)
+  b.Fill32(kAccInit, 4 * 32, 0x80000000u);  // every accumulator starts at -0
+  LoadTiles(b, DType::kBF16, 1);
+  LoadAcc(b, 4);
+  b.Emit(Tmac(MacMode::kBF16, 0, 4, 64, 1));
+  RunBoth(b, "TMAC.bf16 overflow/underflow/-0/denormal");
+  for (int j = 0; j < kLanes; ++j) {
+    if (j < 8) {
+      EXPECT_EQ(Acc(0, j), 0x7F800000u) << "lane " << j;
+    } else if (j < 16) {
+      EXPECT_EQ(Acc(1, j), 0x00000000u) << "lane " << j;
+    } else if (j < 24) {
+      EXPECT_EQ(Acc(2, j), 0x80000000u) << "lane " << j;
+    } else {
+      EXPECT_EQ(Acc(3, j), 0x00200000u) << "lane " << j << ": 32 * 2^-133 = 2^-128, a denormal";
+    }
+  }
+}
+
+TEST_P(ExtremeTest, EmacIntegerExtremes) {
+  Builder b;
+  // V0: low byte -128, junk above; V1: low half -32768, junk above; V2: low byte 127.
+  for (int j = 0; j < kLanes; ++j) {
+    b.Put32(kVecInit + 4 * j, 0x12345680u);
+    b.Put32(kVecInit + 128 + 4 * j, 0xABCD8000u);
+    b.Put32(kVecInit + 256 + 4 * j, 0xFFFFFF7Fu);
+  }
+  b.Fill8(kAct, 64, 0x80);            // s8 -128 / u8 128
+  b.Fill8(kAct + 64, 64, 0xFF);       // s8 -1 / u8 255
+  b.Fill16(kAct + 128, 32, 0x8000);   // s16 -32768
+  b.Fill32(kAccInit, 32, 0x7FFFFFFFu);
+  b.Fill32(kAccInit + 128, 32, 0x40000000u);  // 2^30: + 2^30 = 2^31 wraps
+  b.Fill32(kAccInit + 256, 32, 0x80000000u);
+  LoadAcc(b, 3);
+  for (int v = 0; v < 3; ++v) {
+    VLoad ld;
+    ld.vd = static_cast<uint8_t>(v);
+    ld.type = DType::kI32;
+    ld.addr = kVecInit + 128 * v;
+    ld.stride = 4;
+    b.Emit(ld);
+  }
+  auto emac = [&](MacMode m, uint32_t acc, uint32_t rows, uint32_t a, int32_t stride, uint8_t vw) {
+    ElemMac e;
+    e.mode = m, e.acc_row = acc, e.rows = rows, e.a_addr = a, e.a_stride = stride, e.vw = vw;
+    b.Emit(e);
+  };
+  emac(MacMode::kS8S8, 0, 1, kAct, 0, 0);        // INT32_MAX + 16384: wraps
+  emac(MacMode::kS16S16, 1, 1, kAct + 128, 0, 1);  // 2^30 + 2^30 = 2^31: wraps
+  emac(MacMode::kU8S8, 2, 1, kAct + 64, 0, 0);    // INT32_MIN + 255 * -128: wraps
+  emac(MacMode::kS8S8, 3, 8, kAct + 64, -1, 2);   // overlapping, negative stride
+  emac(MacMode::kU8S8, 11, 16, kAct, 2, 0);
+  emac(MacMode::kS16S16, 27, 8, kAct + 128, 0, 1);
+  bool overflow = false;
+  RunBoth(b, "EMAC integer extremes", &overflow);
+  EXPECT_TRUE(overflow);
+  for (int j = 0; j < kLanes; ++j) {
+    EXPECT_EQ(Acc(0, j), 0x7FFFFFFFu + 16384u);
+    EXPECT_EQ(Acc(1, j), 0x80000000u);
+    EXPECT_EQ(Acc(2, j), 0x80000000u + static_cast<uint32_t>(255 * -128));
+    EXPECT_EQ(I32(Acc(27, j)), 1 << 30);
+  }
+}
+
+TEST_P(ExtremeTest, EmacBf16Specials) {
+  std::mt19937_64 rng(3);
+  const std::vector<uint16_t> ex = Bf16Extremes();
+  Builder b;
+  // Weights in the high half of V lanes, junk in the low half (must be ignored).
+  for (int v = 0; v < 4; ++v)
+    for (int j = 0; j < kLanes; ++j)
+      b.Put32(kVecInit + 128 * v + 4 * j, (uint32_t{ex[rng() % ex.size()]} << 16) | static_cast<uint16_t>(rng()));
+  for (int e = 0; e < 32 * 16; ++e) b.Put16(kAct + 2 * e, ex[rng() % ex.size()]);
+  const uint32_t acc_init[] = {0x80000000u, 0x00000000u, 0x7F800000u, 0xFF800000u, 0x00000001u, 0x807FFFFFu,
+                               0x7F7FFFFFu, 0x3F800000u, 0x7FA00001u, 0xC2F70000u};
+  for (int e = 0; e < 32 * 8; ++e) b.Put32(kAccInit + 4 * e, acc_init[rng() % 10]);
+  LoadAcc(b, 8);
+  for (int v = 0; v < 4; ++v) {
+    VLoad ld;
+    ld.vd = static_cast<uint8_t>(v);
+    ld.type = DType::kF32;
+    ld.addr = kVecInit + 128 * v;
+    ld.stride = 4;
+    b.Emit(ld);
+  }
+  for (uint8_t v = 0; v < 4; ++v) {
+    ElemMac e;
+    e.mode = MacMode::kBF16, e.acc_row = 0, e.rows = 16, e.a_addr = kAct, e.a_stride = 64, e.vw = v;
+    b.Emit(e);
+    e.acc_row = 20, e.rows = 8, e.a_stride = -2;
+    e.a_addr = kAct + 64;
+    b.Emit(e);
+  }
+  RunBoth(b, "EMAC.bf16 specials");
+  for (uint32_t r = 0; r < 28; ++r) {
+    for (int j = 0; j < kLanes; ++j) {
+      if ((Acc(r, j) & 0x7FFFFFFFu) > 0x7F800000u) {
+        EXPECT_EQ(Acc(r, j), kCanonicalNanF32) << "row " << r << " lane " << j;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, ExtremeTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
+
+}  // namespace
+}  // namespace tile32::test
