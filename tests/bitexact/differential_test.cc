@@ -4,7 +4,7 @@
 //
 // Replay one failing program:
 //   TILE32_SEED=<seed> build/tests/tile32_bitexact_tests --gtest_filter='*RandomPrograms*'
-// TILE32_PROGRAMS=<n> changes the number of programs per target (default 300, 40 under AddressSanitizer).
+// TILE32_PROGRAMS=<n> changes the number of programs per target (default 300, 100 under AddressSanitizer).
 #include <gtest/gtest.h>
 
 #include <cfloat>
@@ -38,7 +38,7 @@ namespace tile32::test {
 namespace {
 
 #ifdef TILE32_TEST_ASAN
-constexpr int kDefaultPrograms = 40;
+constexpr int kDefaultPrograms = 100;
 #else
 constexpr int kDefaultPrograms = 300;
 #endif

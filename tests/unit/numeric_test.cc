@@ -143,13 +143,19 @@ int32_t RandomInput(std::mt19937_64& rng) {
       const int32_t mag = bits == 0 ? 0 : static_cast<int32_t>(static_cast<uint32_t>(rng()) >> (32 - bits));
       return (rng() & 1) ? -mag : mag;
     }
-    default: return ExtremeInputs()[rng() % ExtremeInputs().size()];
+    default: {
+      static const std::vector<int32_t> extremes = ExtremeInputs();
+      return extremes[rng() % extremes.size()];
+    }
   }
 }
 
 int32_t RandomMultiplier(std::mt19937_64& rng) {
   switch (rng() % 3) {
-    case 0: return ExtremeMultipliers()[rng() % ExtremeMultipliers().size()];
+    case 0: {
+      static const std::vector<int32_t> extremes = ExtremeMultipliers();
+      return extremes[rng() % extremes.size()];
+    }
     case 1: return static_cast<int32_t>(rng() % (uint64_t{1} << 31));
     default: return static_cast<int32_t>((uint64_t{1} << 30) + rng() % (uint64_t{1} << 30));
   }
@@ -284,7 +290,7 @@ TEST(NumericTest, TflConstructedTiesMatchReference) {
     const int e = 30 - s - t;  // x must be an odd multiple of 2^e
     if (e < 0 || e > 30) continue;
     const int64_t odd = 2 * static_cast<int64_t>(rng() % (int64_t{1} << (30 - e))) + 1;
-    const int32_t x = static_cast<int32_t>((rng() & 1) ? -odd << e : odd << e);
+    const int32_t x = static_cast<int32_t>((rng() & 1) ? -(odd << e) : odd << e);
     const i128 prod = i128{x} * m, period = i128{1} << (31 - s);
     ASSERT_TRUE(prod - FloorDiv(prod, period) * period == period / 2) << "not a tie: x " << x << " M " << m;
     ++ties;
