@@ -4,7 +4,8 @@
 //
 // Replay one failing program:
 //   TILE32_SEED=<seed> build/tests/tile32_bitexact_tests --gtest_filter='*RandomPrograms*'
-// TILE32_PROGRAMS=<n> changes the number of programs per target (default 300, 100 under AddressSanitizer).
+// TILE32_PROGRAMS=<n> changes the number of programs per target (default 300, 100 under AddressSanitizer),
+// TILE32_PROGRAM_LENGTH=<n> their length (default 60); a replay needs the same length.
 #include <gtest/gtest.h>
 
 #include <cfloat>
@@ -157,7 +158,7 @@ TEST_P(DifferentialTest, RandomPrograms) {
     for (uint64_t s = 1; s <= n; ++s) seeds.push_back(s);
   }
   RandomProgramOptions options;
-  options.instructions = kProgramLength;
+  options.instructions = static_cast<int>(EnvU64("TILE32_PROGRAM_LENGTH").value_or(kProgramLength));
   int failures = 0;
   size_t instructions = 0;
   for (uint64_t seed : seeds) {
