@@ -2,6 +2,7 @@
 #include "accel/cost.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace tile32 {
@@ -36,8 +37,10 @@ struct CostVisitor {
   InstrCost Dma(uint32_t rows, uint32_t row_bytes) const {
     InstrCost cost;
     cost.dram_bytes = uint64_t{rows} * row_bytes;
-    cost.cycles = c.dram_latency_cycles +
-                  static_cast<uint64_t>(static_cast<double>(cost.dram_bytes) / c.DramBytesPerCycle() + 0.999999);
+    // Ceiling of bytes / (bytes per cycle); the 1e-12 keeps an exact quotient's rounding noise from
+    // adding a cycle.
+    const double q = static_cast<double>(cost.dram_bytes) / c.DramBytesPerCycle();
+    cost.cycles = c.dram_latency_cycles + static_cast<uint64_t>(std::ceil(q * (1 - 1e-12)));
     return cost;
   }
   InstrCost Strided(uint32_t addr, int32_t stride, DType t) const {
