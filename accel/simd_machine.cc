@@ -265,8 +265,14 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
 
 void TmacRows(const TmacJob& job) {
   const size_t depth = size_t{kLanes} * job.ntiles;
-  std::vector<int16_t> i16_buf(depth * kRowBlock + 64);
-  std::vector<float> f32_buf(depth * kRowBlock + 64);
+  // Per-thread scratch for widened rows: no allocation per instruction once warm.
+  thread_local std::vector<int16_t> i16_buf;
+  thread_local std::vector<float> f32_buf;
+  if (job.mode == MacMode::kBF16) {
+    if (f32_buf.size() < depth * kRowBlock) f32_buf.resize(depth * kRowBlock);
+  } else if (i16_buf.size() < depth * kRowBlock) {
+    i16_buf.resize(depth * kRowBlock);
+  }
   uint32_t r = job.row_begin;
   for (; r + kRowBlock <= job.row_end; r += kRowBlock) TmacBlock<kRowBlock>(job, r, i16_buf.data(), f32_buf.data());
   for (; r < job.row_end; ++r) TmacBlock<1>(job, r, i16_buf.data(), f32_buf.data());
@@ -467,17 +473,22 @@ void SimdMachine::Do(const TileLoad& i) {
   ScalarMachine::Do(i);
   const Tile& t = tile(i.td);
   PreparedTile& p = prepared_[i.td];
+  // Only the layouts the tile's type can meet: TMAC validation guarantees mode and type agree.
+  if (i.type == DType::kBF16) {
+    for (int k = 0; k < kLanes; ++k)
+      for (int j = 0; j < kLanes; ++j) p.f32[k][j] = BitsToF32(Bf16ToF32Bits(t[k * kLanes + j]));
+    return;
+  }
   for (int j = 0; j < kLanes; ++j) {
     int32_t colsum = 0;
     for (int k = 0; k < kLanes; ++k) {
       const uint16_t v = t[k * kLanes + j];
       p.pairs[k / 2][j][k % 2] = static_cast<int16_t>(v);
-      p.quads[k / 4][j][k % 4] = static_cast<int8_t>(v);
-      p.f32[k][j] = BitsToF32(Bf16ToF32Bits(v));
       colsum += static_cast<int16_t>(v);
     }
     p.comp128[j] = 128 * colsum;
   }
+  if (i.type == DType::kI8) std::memcpy(p.quads, sram_.data() + i.addr, sizeof(p.quads));  // §3.4: same order
 }
 
 void SimdMachine::Do(const TileMac& i) {
