@@ -31,8 +31,11 @@ void CheckOutputQuant(const char* fn, const OutputQuant& q, int channels, DType 
       }
     }
   }
-  const int32_t lo = out == DType::kU8 ? 0 : -128;
-  const int32_t hi = out == DType::kU8 ? 255 : 127;
+  if (out != DType::kI8 && out != DType::kU8 && out != DType::kI16) {
+    Fail(fn, ": requantized output type ", NameOf(out), " is not one of {i8, u8, i16}");
+  }
+  const int32_t lo = out == DType::kU8 ? 0 : out == DType::kI16 ? -32768 : -128;
+  const int32_t hi = out == DType::kU8 ? 255 : out == DType::kI16 ? 32767 : 127;
   const char* names[3] = {"zero_point", "qmin", "qmax"};
   const int32_t values[3] = {q.zero_point, q.qmin, q.qmax};
   for (int i = 0; i < 3; ++i) {

@@ -1,4 +1,4 @@
-// How a kernel's int32 accumulators become int8/uint8 outputs: the host-side description of the
+// How a kernel's int32 accumulators become int8/uint8/int16 outputs: the host-side description of the
 // requantization register Q (docs/isa.md §5), per tensor or per output channel. Kernels expand it into one
 // 32-lane tile32::QuantConfig per 32-channel block and issue QCFG + REQ; the numerics are the ISA's.
 #pragma once
@@ -22,7 +22,7 @@ struct OutputQuant {
 };
 
 // Throws tile32::Error naming `fn`, the field and its allowed range if q cannot requantize `channels`
-// channels to `out` (kI8 or kU8): null arrays for the mode, multipliers/shifts/scales out of range,
+// channels to `out` (kI8, kU8 or kI16): null arrays for the mode, multipliers/shifts/scales out of range,
 // zero point or clamp outside the output type, qmin > qmax.
 void CheckOutputQuant(const char* fn, const OutputQuant& q, int channels, DType out);
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 namespace tile32::testing {
 namespace {
@@ -104,6 +105,57 @@ std::vector<int32_t> GemmRef(int M, int N, int K, const int32_t* a, int64_t lda,
     }
   }
   return c;
+}
+
+std::vector<int32_t> GemmZpRef(int M, int N, int K, const int32_t* a, int64_t lda, int32_t a_zero_point,
+                               const int32_t* b, int64_t ldb, const int32_t* b_zero_points, const int32_t* bias) {
+  std::vector<int32_t> c(size_t(M) * N);
+  for (int m = 0; m < M; ++m) {
+    for (int n = 0; n < N; ++n) {
+      // |each term| <= 2^31 (int16 extremes) and K < 2^31: the int64 sum cannot overflow before Wrap.
+      int64_t sum = bias != nullptr ? bias[n] : 0;
+      const int64_t bz = b_zero_points != nullptr ? b_zero_points[n] : 0;
+      for (int k = 0; k < K; ++k) {
+        sum += (int64_t{a[m * lda + k]} - a_zero_point) * (int64_t{b[k * ldb + n]} - bz);
+      }
+      c[size_t(m) * N + n] = Wrap(sum);
+    }
+  }
+  return c;
+}
+
+namespace {
+
+float Bf16Value(uint16_t bits) {
+  const uint32_t u = uint32_t{bits} << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+}  // namespace
+
+std::vector<uint32_t> GemmBf16Ref(int M, int N, int K, const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb,
+                                  const float* bias) {
+  std::vector<uint32_t> c(size_t(M) * N);
+  for (int m = 0; m < M; ++m) {
+    for (int n = 0; n < N; ++n) {
+      float acc = bias != nullptr ? bias[n] : 0.0f;
+      for (int k = 0; k < K; ++k) acc = std::fma(Bf16Value(a[m * lda + k]), Bf16Value(b[k * ldb + n]), acc);
+      uint32_t bits;
+      std::memcpy(&bits, &acc, 4);
+      c[size_t(m) * N + n] = std::isnan(acc) ? 0x7FC00000u : bits;
+    }
+  }
+  return c;
+}
+
+uint16_t Bf16FromF32Ref(uint32_t f) {
+  const uint32_t exponent = (f >> 23) & 0xFF, mantissa = f & 0x7FFFFF;
+  if (exponent == 0xFF && mantissa != 0) return 0x7FC0;
+  const uint32_t upper = f >> 16, dropped = f & 0xFFFF;
+  const bool up = dropped > 0x8000 || (dropped == 0x8000 && (upper & 1) != 0);
+  return static_cast<uint16_t>(upper + (up ? 1 : 0));
 }
 
 std::vector<int32_t> RequantMatrixRef(const std::vector<int32_t>& acc, int M, int N, const RefQuant& q) {

@@ -1,0 +1,321 @@
+// The GEMM family on the tile ISA: argument checks, weight packing with the zero-point algebra folded in,
+// the thread arena, and the DRAM bindings around the shared driver (kernels/gemm_driver.h).
+//
+// INT8 zero points. With a = A[m][k], w = B[k][n], and w' the packed int8 weight (w itself for int8 B,
+// w - 128 for uint8 B, so that w - w_zp = w' - z with z = w_zp - 128 in [-128, 127]; exact, docs/isa.md §10):
+//
+//   acc = bias + sum_k (a - a_zp)(w' - z)
+//       = sum_k a w'                          TMAC (U8S8 for uint8 A, S8S8 for int8 A)
+//       + [bias - a_zp colsum(w') + K a_zp z]  bias_row[n], folded at pack time (depends only on B)
+//       - z rowsum(a)                         only if some z != 0: row sums on the machine (the driver)
+//
+// every term mod 2^32, which is what the textbook int32 loop gives when it wraps, so the result matches it
+// bit for bit whatever the overflow. Weight zero points of 0 (int8 B) or 128 (uint8 B) make z = 0 and the
+// call runs without row sums: that is the fast path. (A null b_zero_points means 0, so uint8 B without
+// zero points takes the row-sum path: z = -128.)
+//
+// Threads: the machine parallelises inside an instruction (the SIMD machine's TMAC splits its rows with
+// tbb::parallel_for; rows are independent, so any split is exact). Gemm issues its instruction stream
+// from the calling thread inside a tbb::task_arena of GemmThreads(threads) slots, which bounds that
+// parallelism. Arenas are cached per thread count (creating one per call would cost a thread wake-up).
+#include "kernels/gemm.h"
+
+#include <tbb/info.h>
+#include <tbb/task_arena.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "accel/error.h"
+#include "kernels/gemm_driver.h"
+
+namespace tile32 {
+namespace {
+
+// K and N up to this many keep 32 * (number of tiles) inside int.
+constexpr int kMaxDim = std::numeric_limits<int>::max() - (kLanes - 1);
+constexpr int kMaxThreads = 1 << 16;
+
+uint32_t Wrap(int64_t v) { return static_cast<uint32_t>(static_cast<uint64_t>(v)); }
+
+bool IsInt8(DType t) { return t == DType::kU8 || t == DType::kI8; }
+
+void RangeOf(DType t, int32_t* lo, int32_t* hi) {
+  switch (t) {
+    case DType::kU8: *lo = 0, *hi = 255; return;
+    case DType::kI8: *lo = -128, *hi = 127; return;
+    default: *lo = -32768, *hi = 32767; return;
+  }
+}
+
+MacMode ModeFor(const char* fn, const GemmWeightsDesc& d) {
+  switch (d.a_type) {
+    case DType::kU8:
+    case DType::kI8:
+      if (!IsInt8(d.b_type)) {
+        Fail(fn, ": desc.b_type = ", NameOf(d.b_type), " cannot meet ", NameOf(d.a_type),
+             " activations (INT8 weights are i8 or u8)");
+      }
+      return d.a_type == DType::kU8 ? MacMode::kU8S8 : MacMode::kS8S8;
+    case DType::kI16:
+      if (d.b_type != DType::kI16) Fail(fn, ": desc.b_type = ", NameOf(d.b_type), " cannot meet i16 activations (needs i16)");
+      return MacMode::kS16S16;
+    case DType::kBF16:
+      if (d.b_type != DType::kBF16) Fail(fn, ": desc.b_type = ", NameOf(d.b_type), " cannot meet bf16 activations (needs bf16)");
+      return MacMode::kBF16;
+    default:
+      Fail(fn, ": desc.a_type = ", NameOf(d.a_type), " is not one of {u8, i8, i16, bf16}");
+  }
+}
+
+void CheckDesc(const char* fn, const GemmWeightsDesc& d, MacMode mode) {
+  if (d.K < 1 || d.K > kMaxDim) Fail(fn, ": desc.K = ", d.K, " is outside [1, ", kMaxDim, "]");
+  if (d.N < 1 || d.N > kMaxDim) Fail(fn, ": desc.N = ", d.N, " is outside [1, ", kMaxDim, "]");
+  if (d.b == nullptr) Fail(fn, ": desc.b is null");
+  if (d.ldb < d.N) Fail(fn, ": desc.ldb = ", d.ldb, " must be >= N = ", d.N);
+  if (d.ldb > std::numeric_limits<int64_t>::max() / 4 / d.K) Fail(fn, ": desc.ldb = ", d.ldb, " is too large for K = ", d.K);
+  const bool int8 = mode == MacMode::kU8S8 || mode == MacMode::kS8S8;
+  if (int8) {
+    int32_t lo, hi;
+    RangeOf(d.a_type, &lo, &hi);
+    if (d.a_zero_point < lo || d.a_zero_point > hi) {
+      Fail(fn, ": desc.a_zero_point = ", d.a_zero_point, " is outside [", lo, ", ", hi, "] of ", NameOf(d.a_type));
+    }
+    if (d.b_zero_points != nullptr) {
+      if (d.b_zero_point_count != 1 && d.b_zero_point_count != d.N) {
+        Fail(fn, ": desc.b_zero_point_count = ", d.b_zero_point_count, " must be 1 (per tensor) or N = ", d.N,
+             " (per output channel)");
+      }
+      RangeOf(d.b_type, &lo, &hi);
+      for (int i = 0; i < d.b_zero_point_count; ++i) {
+        if (d.b_zero_points[i] < lo || d.b_zero_points[i] > hi) {
+          Fail(fn, ": desc.b_zero_points[", i, "] = ", d.b_zero_points[i], " is outside [", lo, ", ", hi, "] of ",
+               NameOf(d.b_type));
+        }
+      }
+    } else if (d.b_zero_point_count != 0) {
+      Fail(fn, ": desc.b_zero_point_count = ", d.b_zero_point_count, " but desc.b_zero_points is null");
+    }
+  } else {
+    if (d.a_zero_point != 0) {
+      Fail(fn, ": desc.a_zero_point = ", d.a_zero_point, " must be 0: zero points are INT8 only, not ", NameOf(mode));
+    }
+    if (d.b_zero_points != nullptr || d.b_zero_point_count != 0) {
+      Fail(fn, ": desc.b_zero_points must be null: zero points are INT8 only, not ", NameOf(mode));
+    }
+  }
+  if (mode == MacMode::kBF16) {
+    if (d.bias != nullptr) Fail(fn, ": desc.bias (int32) is set for bf16 weights; use desc.bias_f32");
+  } else if (d.bias_f32 != nullptr) {
+    Fail(fn, ": desc.bias_f32 is set for ", NameOf(d.b_type), " weights; use desc.bias (int32)");
+  }
+}
+
+PackedGemmWeights PackInt8(const GemmWeightsDesc& d, MacMode mode) {
+  PackedGemmWeights w;
+  w.desc = d;
+  w.mode = mode;
+  const int K = d.K, N = d.N;
+  const bool u8 = d.b_type == DType::kU8;
+  // w' = B (int8) or B - 128 (uint8, exact), and colsum(w').
+  std::vector<int8_t> shifted;
+  const int8_t* packed_src = static_cast<const int8_t*>(d.b);
+  int64_t ld = d.ldb;
+  if (u8) {
+    shifted.resize(size_t(K) * size_t(N));
+    const uint8_t* src = static_cast<const uint8_t*>(d.b);
+    for (int k = 0; k < K; ++k) {
+      for (int n = 0; n < N; ++n) shifted[size_t(k) * N + n] = static_cast<int8_t>(int{src[k * d.ldb + n]} - 128);
+    }
+    packed_src = shifted.data(), ld = N;
+  }
+  std::vector<int64_t> colsum(size_t(N), 0);
+  for (int k = 0; k < K; ++k) {
+    for (int n = 0; n < N; ++n) colsum[n] += packed_src[k * ld + n];
+  }
+  w.tiles = PackWeightsI8(packed_src, K, N, ld);
+
+  w.b_zero_points.resize(size_t(N));
+  for (int n = 0; n < N; ++n) {
+    const int32_t zp = d.b_zero_points == nullptr ? 0 : d.b_zero_points[d.b_zero_point_count == 1 ? 0 : n];
+    w.b_zero_points[n] = zp - (u8 ? 128 : 0);
+    if (w.b_zero_points[n] != 0) w.needs_row_sums = true;
+  }
+  // bias - a_zp * colsum(w') + K * a_zp * z, mod 2^32 (|K a_zp z| < 2^47 and |a_zp colsum| < 2^47: no
+  // int64 overflow before the wrap).
+  w.bias_row.assign(size_t{kLanes} * w.tiles.n_tiles, 0);
+  const int64_t a_zp = d.a_zero_point;
+  for (int n = 0; n < N; ++n) {
+    const uint32_t bias = d.bias != nullptr ? static_cast<uint32_t>(d.bias[n]) : 0;
+    w.bias_row[n] = bias + Wrap(-a_zp * colsum[n]) + Wrap(int64_t{K} * a_zp * w.b_zero_points[n]);
+  }
+  return w;
+}
+
+const char* ValidOutputs(MacMode mode) {
+  return mode == MacMode::kBF16 ? "{f32, bf16}" : "{i32, i8, u8, i16}";
+}
+
+bool OutputAllowed(MacMode mode, DType c) {
+  if (mode == MacMode::kBF16) return c == DType::kF32 || c == DType::kBF16;
+  return c == DType::kI32 || c == DType::kI8 || c == DType::kU8 || c == DType::kI16;
+}
+
+void CheckPacked(const char* fn, const PackedGemmWeights& w) {
+  const GemmWeightsDesc& d = w.desc;
+  const PackedWeights& t = w.tiles;
+  const int k_tiles = static_cast<int>((int64_t{d.K} + kLanes - 1) / kLanes);
+  const int n_tiles = static_cast<int>((int64_t{d.N} + kLanes - 1) / kLanes);
+  const bool types_ok = (d.a_type == DType::kU8 && w.mode == MacMode::kU8S8) ||
+                        (d.a_type == DType::kI8 && w.mode == MacMode::kS8S8) ||
+                        (d.a_type == DType::kI16 && w.mode == MacMode::kS16S16) ||
+                        (d.a_type == DType::kBF16 && w.mode == MacMode::kBF16);
+  if (!types_ok || d.K < 1 || d.N < 1 || t.dtype != WeightType(w.mode) || t.K != d.K || t.N != d.N ||
+      t.k_tiles != k_tiles || t.n_tiles != n_tiles ||
+      t.bytes.size() != size_t(k_tiles) * size_t(n_tiles) * TileImageBytes(t.dtype) ||
+      w.bias_row.size() != size_t{kLanes} * n_tiles || (w.needs_row_sums && w.b_zero_points.size() != size_t(d.N))) {
+    Fail(fn, ": weights are not the result of PackGemmWeights (a_type ", NameOf(d.a_type), ", mode ",
+         NameOf(w.mode), ", tiles ", NameOf(t.dtype), " ", t.K, " x ", t.N, " in ", t.bytes.size(), " bytes, desc K ",
+         d.K, " N ", d.N, ", bias_row ", w.bias_row.size(), " words)");
+  }
+}
+
+// (rows - 1) * ld + width elements of `size` bytes, or 0 if that does not fit in int64.
+uint64_t Extent(int64_t rows, int64_t ld, int64_t width, int size) {
+  const unsigned __int128 e =
+      (static_cast<unsigned __int128>(rows - 1) * static_cast<uint64_t>(ld) + static_cast<uint64_t>(width)) *
+      static_cast<unsigned>(size);
+  return e > static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max()) ? 0 : static_cast<uint64_t>(e);
+}
+
+tbb::task_arena& ArenaFor(int threads) {
+  static std::mutex* mu = new std::mutex;
+  static auto* arenas = new std::map<int, std::unique_ptr<tbb::task_arena>>;  // never destroyed: no exit races
+  std::lock_guard<std::mutex> lock(*mu);
+  auto& a = (*arenas)[threads];
+  if (a == nullptr) a = std::make_unique<tbb::task_arena>(threads);
+  return *a;
+}
+
+}  // namespace
+
+PackedGemmWeights PackGemmWeights(const GemmWeightsDesc& desc) {
+  const char* fn = "PackGemmWeights";
+  const MacMode mode = ModeFor(fn, desc);
+  CheckDesc(fn, desc, mode);
+  if (mode == MacMode::kU8S8 || mode == MacMode::kS8S8) return PackInt8(desc, mode);
+
+  PackedGemmWeights w;
+  w.desc = desc;
+  w.mode = mode;
+  if (mode == MacMode::kS16S16) {
+    w.tiles = PackWeightsI16(static_cast<const int16_t*>(desc.b), desc.K, desc.N, desc.ldb);
+  } else {
+    w.tiles = PackWeightsBF16(static_cast<const uint16_t*>(desc.b), desc.K, desc.N, desc.ldb);
+  }
+  w.bias_row.assign(size_t{kLanes} * w.tiles.n_tiles, 0);
+  for (int n = 0; n < desc.N; ++n) {
+    if (desc.bias != nullptr) w.bias_row[n] = static_cast<uint32_t>(desc.bias[n]);
+    if (desc.bias_f32 != nullptr) std::memcpy(&w.bias_row[n], &desc.bias_f32[n], 4);  // raw bits, NaN payload kept
+  }
+  return w;
+}
+
+int GemmThreads(int requested) {
+  if (requested > 0) {
+    if (requested > kMaxThreads) Fail("Gemm: threads = ", requested, " is outside [0, ", kMaxThreads, "]");
+    return requested;
+  }
+  if (requested < 0) {
+    Fail("Gemm: threads = ", requested, " is outside [0, ", kMaxThreads,
+         "] (0: TILE32_NUM_THREADS if set, else every core)");
+  }
+  if (const char* env = std::getenv("TILE32_NUM_THREADS")) {
+    // Strictly a decimal integer in [1, kMaxThreads]: no sign, no spaces, no suffix.
+    int64_t v = 0;
+    bool ok = *env != '\0';
+    for (const char* p = env; ok && *p != '\0'; ++p) {
+      ok = *p >= '0' && *p <= '9' && (v = v * 10 + (*p - '0')) <= kMaxThreads;
+    }
+    if (!ok || v < 1) {
+      Fail("TILE32_NUM_THREADS = '", env, "' is not a thread count: expected an integer in [1, ", kMaxThreads, "]");
+    }
+    return static_cast<int>(v);
+  }
+  return std::max(1, tbb::info::default_concurrency());
+}
+
+void Gemm(Machine& machine, const PackedGemmWeights& w, const GemmArgs& x) {
+  const char* fn = "Gemm";
+  CheckPacked(fn, w);
+  const GemmWeightsDesc& d = w.desc;
+  const int K = d.K, N = d.N;
+  const int a_size = SizeOf(d.a_type);
+  if (x.M < 1) Fail(fn, ": M = ", x.M, " must be >= 1");
+  if (x.a == nullptr) Fail(fn, ": a is null");
+  if (x.lda < K) Fail(fn, ": lda = ", x.lda, " must be >= K = ", K);
+  const uint64_t a_bytes = Extent(x.M, x.lda, K, a_size);
+  if (a_bytes == 0) Fail(fn, ": lda = ", x.lda, " is too large: M x lda elements exceed the address space");
+  if (!OutputAllowed(w.mode, x.c_type)) {
+    Fail(fn, ": c_type = ", NameOf(x.c_type), " is not one of ", ValidOutputs(w.mode), " for ", NameOf(d.a_type),
+         " x ", NameOf(d.b_type), " weights");
+  }
+  if (x.c == nullptr) Fail(fn, ": c is null");
+  if (x.ldc < N) Fail(fn, ": ldc = ", x.ldc, " must be >= N = ", N);
+  const int c_size = SizeOf(x.c_type);
+  const uint64_t c_bytes = Extent(x.M, x.ldc, N, c_size);
+  if (c_bytes == 0) Fail(fn, ": ldc = ", x.ldc, " is too large: M x ldc elements exceed the address space");
+  const bool requant = x.c_type == DType::kI8 || x.c_type == DType::kU8 || x.c_type == DType::kI16;
+  if (requant) {
+    if (x.quant == nullptr) Fail(fn, ": quant is null but c_type is ", NameOf(x.c_type));
+    CheckOutputQuant(fn, *x.quant, N, x.c_type);
+  }
+  const int threads = GemmThreads(x.threads);
+
+  // Bias words of all zero seed the accumulators with ACC_ZERO instead (same bits: int32 0, fp32 +0).
+  bool any_bias = false;
+  for (uint32_t v : w.bias_row) any_bias |= v != 0;
+  std::vector<int32_t> row_sum_scale;
+  if (w.needs_row_sums) {
+    row_sum_scale.assign(w.bias_row.size(), 0);
+    for (int n = 0; n < N; ++n) row_sum_scale[n] = static_cast<int32_t>(0u - static_cast<uint32_t>(w.b_zero_points[n]));
+  }
+
+  ArenaFor(threads).execute([&] {
+    DramBindings dram(machine, fn);
+    const uint32_t seg_a = dram.BindReadOnly(x.a, a_bytes);
+    const uint32_t seg_c = dram.Bind(x.c, c_bytes);
+    GemmDriverArgs g;
+    g.fn = fn;
+    g.M = x.M;
+    g.mode = w.mode;
+    g.b = &w.tiles;
+    g.bias = any_bias ? reinterpret_cast<const int32_t*>(w.bias_row.data()) : nullptr;
+    g.row_sum_scale = w.needs_row_sums ? row_sum_scale.data() : nullptr;
+    g.out = x.c_type;
+    g.quant = x.quant;
+    const uint64_t lda = uint64_t(x.lda), ldc = uint64_t(x.ldc);
+    g.load_a = [&](int64_t m0, uint32_t rows, int k0, int cols, uint32_t sram, uint32_t sram_stride) {
+      DmaIn dma;
+      dma.sram = sram, dma.segment = seg_a, dma.dram = (uint64_t(m0) * lda + uint64_t(k0)) * a_size;
+      dma.rows = rows, dma.row_bytes = static_cast<uint32_t>(cols * a_size);
+      dma.dram_stride = lda * a_size, dma.sram_stride = sram_stride;
+      machine.Execute(dma);
+    };
+    g.store_c = [&](int64_t m0, uint32_t rows, int n0, int cols, uint32_t sram, uint32_t sram_stride) {
+      DmaOut dma;
+      dma.sram = sram, dma.segment = seg_c, dma.dram = (uint64_t(m0) * ldc + uint64_t(n0)) * c_size;
+      dma.rows = rows, dma.row_bytes = static_cast<uint32_t>(cols * c_size);
+      dma.dram_stride = ldc * c_size, dma.sram_stride = sram_stride;
+      machine.Execute(dma);
+    };
+    RunGemmDriver(machine, dram, g);
+  });
+}
+
+}  // namespace tile32
