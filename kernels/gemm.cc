@@ -17,7 +17,7 @@
 // Threads: the machine parallelises inside an instruction (the SIMD machine's TMAC splits its rows with
 // tbb::parallel_for; rows are independent, so any split is exact). Gemm issues its instruction stream
 // from the calling thread inside a tbb::task_arena of GemmThreads(threads) slots, which bounds that
-// parallelism. Arenas are cached per thread count (creating one per call would cost a thread wake-up).
+// parallelism; the driver issues TMACs of up to acc_rows rows so that there is something to split.
 #include "kernels/gemm.h"
 
 #include <tbb/info.h>
@@ -28,7 +28,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "accel/error.h"
@@ -166,6 +165,15 @@ bool OutputAllowed(MacMode mode, DType c) {
   return c == DType::kI32 || c == DType::kI8 || c == DType::kU8 || c == DType::kI16;
 }
 
+// needs_row_sums says exactly whether some (shifted) weight zero point is non-zero.
+bool RowSumsConsistent(const PackedGemmWeights& w) {
+  if (w.mode != MacMode::kU8S8 && w.mode != MacMode::kS8S8) return !w.needs_row_sums && w.b_zero_points.empty();
+  if (w.b_zero_points.size() != size_t(w.desc.N)) return false;
+  bool any = false;
+  for (int32_t z : w.b_zero_points) any |= z != 0;
+  return any == w.needs_row_sums;
+}
+
 void CheckPacked(const char* fn, const PackedGemmWeights& w) {
   const GemmWeightsDesc& d = w.desc;
   const PackedWeights& t = w.tiles;
@@ -178,7 +186,7 @@ void CheckPacked(const char* fn, const PackedGemmWeights& w) {
   if (!types_ok || d.K < 1 || d.N < 1 || t.dtype != WeightType(w.mode) || t.K != d.K || t.N != d.N ||
       t.k_tiles != k_tiles || t.n_tiles != n_tiles ||
       t.bytes.size() != size_t(k_tiles) * size_t(n_tiles) * TileImageBytes(t.dtype) ||
-      w.bias_row.size() != size_t{kLanes} * n_tiles || (w.needs_row_sums && w.b_zero_points.size() != size_t(d.N))) {
+      w.bias_row.size() != size_t{kLanes} * n_tiles || !RowSumsConsistent(w)) {
     Fail(fn, ": weights are not the result of PackGemmWeights (a_type ", NameOf(d.a_type), ", mode ",
          NameOf(w.mode), ", tiles ", NameOf(t.dtype), " ", t.K, " x ", t.N, " in ", t.bytes.size(), " bytes, desc K ",
          d.K, " N ", d.N, ", bias_row ", w.bias_row.size(), " words)");
@@ -193,11 +201,12 @@ uint64_t Extent(int64_t rows, int64_t ld, int64_t width, int size) {
   return e > static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max()) ? 0 : static_cast<uint64_t>(e);
 }
 
+// One arena per calling thread and thread count: creating an arena per call would cost a thread wake-up
+// on every small GEMM, and per-caller arenas keep concurrent Gemm calls from different threads (each
+// on its own Machine) from contending for one arena's master slot.
 tbb::task_arena& ArenaFor(int threads) {
-  static std::mutex* mu = new std::mutex;
-  static auto* arenas = new std::map<int, std::unique_ptr<tbb::task_arena>>;  // never destroyed: no exit races
-  std::lock_guard<std::mutex> lock(*mu);
-  auto& a = (*arenas)[threads];
+  thread_local std::map<int, std::unique_ptr<tbb::task_arena>> arenas;
+  auto& a = arenas[threads];
   if (a == nullptr) a = std::make_unique<tbb::task_arena>(threads);
   return *a;
 }

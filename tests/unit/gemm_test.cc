@@ -17,6 +17,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "accel/error.h"
@@ -808,6 +809,28 @@ TEST(Gemm, ThreadCountsAreBitIdentical) {
   }
 }
 
+// Gemm calls from several host threads at once, each on its own machine, with the same packed weights.
+TEST(Gemm, ConcurrentCallersOnSeparateMachines) {
+  Case c;
+  c.M = 200, c.N = 50, c.K = 100, c.bias = true, c.a_zp = 4, c.b_zp = WeightZp::kPerChannel, c.c_type = DType::kI8;
+  const auto p = Prepare(c, TestSeed(5016));
+  SCOPED_TRACE(Describe(c, p->seed));
+  std::vector<std::unique_ptr<SimdMachine>> machines;
+  for (int i = 0; i < 3; ++i) machines.push_back(std::make_unique<SimdMachine>(SmallConfig()));
+  std::vector<std::string> failures(machines.size());
+  std::vector<std::thread> callers;
+  for (size_t i = 0; i < machines.size(); ++i) {
+    callers.emplace_back([&, i] {
+      for (int rep = 0; rep < 3; ++rep) {
+        const auto r = RunOn(*machines[i], *p, 1 + int(i) % 2);
+        if (!r) failures[i] = r.message();
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (size_t i = 0; i < failures.size(); ++i) EXPECT_EQ(failures[i], "") << "caller " << i;
+}
+
 // Sets an environment variable for its lifetime and restores the previous value.
 class ScopedEnv {
  public:
@@ -1182,6 +1205,11 @@ TEST(GemmErrors, GemmNamesTheArgument) {
   {
     PackedGemmWeights broken = w;
     broken.mode = MacMode::kS16S16;
+    expect(broken, base(), "weights are not the result of PackGemmWeights");
+  }
+  {
+    PackedGemmWeights broken = w;
+    broken.b_zero_points[1] = 5;  // a zero point without needs_row_sums would be silently ignored
     expect(broken, base(), "weights are not the result of PackGemmWeights");
   }
   {
