@@ -78,7 +78,7 @@ def main():
     print("| shape M×N×K | dtype | threads | tile32 GMAC/s | oneDNN GMAC/s | tile32/oneDNN | "
           f"tile32 / peak ({args.peak:g}·threads) |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    notes = []
+    notes = {}  # (impl, error message) -> runs that failed with it
     for key in order:
         mm, n, k, dtype, t = key
         med = {impl: statistics.median(v) for impl, v in rates[key].items() if v}
@@ -87,7 +87,7 @@ def main():
         for impl, x in (("tile32", tile), ("onednn", dnn)):
             if impl in errors[key]:
                 cells[impl] = "error"
-                notes.append(f"{impl} {dtype} {mm}×{n}×{k} threads:{t}: {errors[key][impl]}")
+                notes.setdefault((impl, errors[key][impl]), []).append(dtype)
             else:
                 cells[impl] = rate(x)
         ratio = tile / dnn if tile and dnn else None
@@ -105,8 +105,8 @@ def main():
         if impl in labels:
             print(f"{impl} ran on: {', '.join(sorted(labels[impl]))}"
                   + (f" (oneDNN {ctx['onednn_version']})" if impl == "onednn" and "onednn_version" in ctx else ""))
-    for note in notes:
-        print(f"- {note}")
+    for (impl, message), runs in notes.items():
+        print(f"- {impl} {'/'.join(sorted(set(runs)))} failed in {len(runs)} run(s): {message}")
 
 
 if __name__ == "__main__":
