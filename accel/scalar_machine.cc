@@ -58,21 +58,23 @@ void ScalarMachine::Do(const VStore& i) {
 }
 
 // §3.4: tile order.
-void ScalarMachine::Do(const TileLoad& i) {
-  Tile& t = tiles_[i.td];
+void DecodeTileImage(DType type, const uint8_t* image, ScalarMachineTile* tile) {
+  ScalarMachineTile& t = *tile;
   for (int k = 0; k < kLanes; ++k) {
     for (int j = 0; j < kLanes; ++j) {
-      if (i.type == DType::kI8) {
-        const int8_t v = static_cast<int8_t>(*sram_at(i.addr + (k / 4) * 128 + j * 4 + k % 4));
+      if (type == DType::kI8) {
+        const int8_t v = static_cast<int8_t>(image[(k / 4) * 128 + j * 4 + k % 4]);
         t[k * kLanes + j] = static_cast<uint16_t>(int16_t{v});
       } else {
         uint16_t v;
-        std::memcpy(&v, sram_at(i.addr + 2 * ((k / 2) * 64 + j * 2 + k % 2)), 2);
+        std::memcpy(&v, image + 2 * ((k / 2) * 64 + j * 2 + k % 2), 2);
         t[k * kLanes + j] = v;
       }
     }
   }
 }
+
+void ScalarMachine::Do(const TileLoad& i) { DecodeTileImage(i.type, sram_at(i.addr), &tiles_[i.td]); }
 
 // §3.5
 void ScalarMachine::Do(const AccZero& i) {
@@ -101,6 +103,7 @@ void ScalarMachine::Do(const TileMac& i) {
   const DType at = ActivationType(i.mode);
   const int size = SizeOf(at);
   const int depth = kLanes * i.tiles;
+  for (int t = i.tile; t < i.tile + i.tiles; ++t) MaterializeTile(t);
   for (uint32_t r = 0; r < i.rows; ++r) {
     const int64_t row = Addr(i.a_addr, i.a_stride, r);
     uint32_t* acc = acc_at(i.acc_row + r);

@@ -11,12 +11,17 @@
 
 namespace tile32 {
 
+using ScalarMachineTile = std::array<uint16_t, kLanes * kLanes>;
+
+// §3.4: the canonical tile of a tile image in tile order.
+void DecodeTileImage(DType type, const uint8_t* image, ScalarMachineTile* tile);
+
 class ScalarMachine : public Machine {
  public:
   using Lanes = std::array<uint32_t, kLanes>;
   // A tile in canonical form: T[k][j] at [k * 32 + j], int8/int16 values sign-extended to 16 bits, bf16 as
   // its raw 16 bits.
-  using Tile = std::array<uint16_t, kLanes * kLanes>;
+  using Tile = ScalarMachineTile;
 
   explicit ScalarMachine(const AccelConfig& config);
   const char* name() const override { return "scalar"; }
@@ -25,7 +30,10 @@ class ScalarMachine : public Machine {
   const std::vector<uint8_t>& sram() const { return sram_; }
   std::vector<uint8_t>& sram() { return sram_; }
   const Lanes& vreg(int v) const { return vregs_[v]; }
-  const Tile& tile(int t) const { return tiles_[t]; }
+  const Tile& tile(int t) const {
+    MaterializeTile(t);
+    return tiles_[t];
+  }
   const uint32_t* acc_row(uint32_t row) const { return &acc_[size_t{row} * kLanes]; }
 
  protected:
@@ -45,12 +53,15 @@ class ScalarMachine : public Machine {
   void Do(const VFromAcc&) override;
   void Do(const VToAcc&) override;
 
+  // A derived machine that keeps tiles in its own layout brings tiles_[t] up to date here.
+  virtual void MaterializeTile(int /*t*/) const {}
+
   uint32_t* acc_at(uint32_t row) { return &acc_[size_t{row} * kLanes]; }
   uint8_t* sram_at(int64_t addr) { return sram_.data() + addr; }
 
   std::vector<uint8_t> sram_;
   std::vector<Lanes> vregs_;
-  std::vector<Tile> tiles_;
+  mutable std::vector<Tile> tiles_;
   std::vector<uint32_t> acc_;
 };
 

@@ -465,30 +465,53 @@ HWY_EXPORT(EmacRows);
 HWY_EXPORT(RequantRows);
 HWY_EXPORT(Target);
 
-SimdMachine::SimdMachine(const AccelConfig& config) : ScalarMachine(config), prepared_(config.tile_regs) {}
+SimdMachine::SimdMachine(const AccelConfig& config)
+    : ScalarMachine(config), canonical_stale_(config.tile_regs, 0), prepared_(config.tile_regs) {}
 
 SimdMachine::~SimdMachine() = default;
 
 void SimdMachine::Do(const TileLoad& i) {
-  ScalarMachine::Do(i);
-  const Tile& t = tile(i.td);
   PreparedTile& p = prepared_[i.td];
+  const uint8_t* image = sram_.data() + i.addr;
+  std::memcpy(p.image, image, size_t{kLanes} * kLanes * SizeOf(i.type));
+  canonical_stale_[i.td] = 1;
   // Only the layouts the tile's type can meet: TMAC validation guarantees mode and type agree.
-  if (i.type == DType::kBF16) {
-    for (int k = 0; k < kLanes; ++k)
-      for (int j = 0; j < kLanes; ++j) p.f32[k][j] = BitsToF32(Bf16ToF32Bits(t[k * kLanes + j]));
+  if (i.type == DType::kBF16) {  // 16-bit tile order: k-pairs of column j
+    for (int p2 = 0; p2 < kLanes / 2; ++p2)
+      for (int j = 0; j < kLanes; ++j)
+        for (int h = 0; h < 2; ++h) {
+          uint16_t v;
+          std::memcpy(&v, image + 2 * (p2 * 64 + j * 2 + h), 2);
+          p.f32[2 * p2 + h][j] = BitsToF32(Bf16ToF32Bits(v));
+        }
     return;
   }
+  if (i.type == DType::kI16) {  // the image is already the pair layout
+    std::memcpy(p.pairs, image, sizeof(p.pairs));
+    for (int j = 0; j < kLanes; ++j) {
+      int32_t colsum = 0;
+      for (int p2 = 0; p2 < kLanes / 2; ++p2) colsum += p.pairs[p2][j][0] + p.pairs[p2][j][1];
+      p.comp128[j] = 128 * colsum;
+    }
+    return;
+  }
+  std::memcpy(p.quads, image, sizeof(p.quads));  // int8 tile order is the quad layout
   for (int j = 0; j < kLanes; ++j) {
     int32_t colsum = 0;
-    for (int k = 0; k < kLanes; ++k) {
-      const uint16_t v = t[k * kLanes + j];
-      p.pairs[k / 2][j][k % 2] = static_cast<int16_t>(v);
-      colsum += static_cast<int16_t>(v);
+    for (int q = 0; q < kLanes / 4; ++q) {
+      const int8_t* b = p.quads[q][j];
+      p.pairs[2 * q][j][0] = b[0], p.pairs[2 * q][j][1] = b[1];
+      p.pairs[2 * q + 1][j][0] = b[2], p.pairs[2 * q + 1][j][1] = b[3];
+      colsum += b[0] + b[1] + b[2] + b[3];
     }
     p.comp128[j] = 128 * colsum;
   }
-  if (i.type == DType::kI8) std::memcpy(p.quads, sram_.data() + i.addr, sizeof(p.quads));  // §3.4: same order
+}
+
+void SimdMachine::MaterializeTile(int t) const {
+  if (!canonical_stale_[t]) return;
+  DecodeTileImage(tile_type(t), prepared_[t].image, &tiles_[t]);
+  canonical_stale_[t] = 0;
 }
 
 void SimdMachine::Do(const TileMac& i) {

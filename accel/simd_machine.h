@@ -17,6 +17,7 @@ struct alignas(64) PreparedTile {
   int8_t quads[8][kLanes][4];    // T[4q+i][j] at [q][j][i]: a 32-bit lane holds a k-quad of column j (VNNI)
   int32_t comp128[kLanes];       // 128 * sum_k T[k][j]: undoes the +128 bias of s8 activations on u8 VNNI
   float f32[kLanes][kLanes];     // bf16 tiles widened, row-major [k][j]
+  uint8_t image[2 * kLanes * kLanes];  // the tile image as TLD read it (tile order)
 };
 
 class SimdMachine : public ScalarMachine {
@@ -31,8 +32,12 @@ class SimdMachine : public ScalarMachine {
   void Do(const ElemMac&) override;
   void Do(const Requant&) override;
   void Do(const AccStore&) override;
+  void MaterializeTile(int t) const override;
 
  private:
+  // Decoding the canonical tile costs more than the MACs of a GEMV, so TLD leaves it stale and the
+  // canonical tile is built only when something reads it (tests, scalar fallbacks).
+  mutable std::vector<char> canonical_stale_;
   std::vector<PreparedTile> prepared_;  // indexed by tile register, contiguous for TMAC chains
 };
 
