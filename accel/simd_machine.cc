@@ -60,6 +60,8 @@ constexpr bool kHasFma = false;
 
 // Rows processed together so that each weight vector loaded serves several rows (register blocking).
 constexpr int kRowBlock = kNV >= 8 ? 1 : static_cast<int>(8 / kNV);
+// Integer pairs can take one row more on 256-bit vectors: the weights are memory operands of pmaddwd.
+constexpr int kRowBlockInt = kNV == 4 ? 3 : kRowBlock;
 
 // Sum of the two int16 products in each 32-bit lane, wrapped (pmaddwd; its single overflow case,
 // (-32768)^2 * 2 = 2^31, gives -2^31, which is exactly wrap32).
@@ -270,11 +272,17 @@ void TmacRows(const TmacJob& job) {
   thread_local std::vector<float> f32_buf;
   if (job.mode == MacMode::kBF16) {
     if (f32_buf.size() < depth * kRowBlock) f32_buf.resize(depth * kRowBlock);
-  } else if (i16_buf.size() < depth * kRowBlock) {
-    i16_buf.resize(depth * kRowBlock);
+  } else if (i16_buf.size() < depth * kRowBlockInt) {
+    i16_buf.resize(depth * kRowBlockInt);
   }
   uint32_t r = job.row_begin;
-  for (; r + kRowBlock <= job.row_end; r += kRowBlock) TmacBlock<kRowBlock>(job, r, i16_buf.data(), f32_buf.data());
+  if (job.mode == MacMode::kBF16) {
+    for (; r + kRowBlock <= job.row_end; r += kRowBlock) TmacBlock<kRowBlock>(job, r, i16_buf.data(), f32_buf.data());
+  } else {
+    for (; r + kRowBlockInt <= job.row_end; r += kRowBlockInt) {
+      TmacBlock<kRowBlockInt>(job, r, i16_buf.data(), f32_buf.data());
+    }
+  }
   for (; r < job.row_end; ++r) TmacBlock<1>(job, r, i16_buf.data(), f32_buf.data());
 }
 
