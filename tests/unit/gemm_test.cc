@@ -1067,6 +1067,21 @@ TEST(Gemm, TinyConfigStreams) {
   }
 }
 
+// A wide N on the tiny configuration: ten column blocks per row block, weights reloaded per block.
+TEST(Gemm, TinyConfigWideOutput) {
+  const uint64_t seed = TestSeed(5017);
+  Machines machines(TinyConfig());
+  int index = 0;
+  for (int family = 0; family < 3; ++family) {
+    Case c;
+    c.M = 40, c.N = 300, c.K = 70, c.bias = true, c.ldc_extra = 5;
+    if (family == 0) c.a_type = DType::kI8, c.b_type = DType::kU8, c.a_zp = 127, c.b_zp = WeightZp::kPerChannel;
+    if (family == 1) c.a_type = c.b_type = DType::kI16, c.c_type = DType::kI16, c.mode = RequantMode::kFloatZpFirst;
+    if (family == 2) c.a_type = c.b_type = DType::kBF16, c.c_type = DType::kBF16;
+    RunEverywhere(machines, c, seed + index++);
+  }
+}
+
 TEST(Gemm, RowSumsNeedTwoAccRows) {
   AccelConfig config = TinyConfig();
   config.acc_rows = 2;  // one accumulator row and one row sum per block
