@@ -27,26 +27,15 @@
 #include "kernels/gemm_driver.h"
 #include "tests/common/reference.h"
 #include "tests/common/targets.h"
+#include "tests/common/test_util.h"
 
 namespace tile32 {
 namespace {
 
 using testing::RefQuant;
 
-uint64_t TestSeed(uint64_t fixed) {
-  const char* env = std::getenv("TILE32_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 0) : fixed;
-}
-
-template <typename F>
-void ExpectErrorMentioning(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected tile32::Error mentioning '" << needle << "', nothing was thrown";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
-  }
-}
+using testing::ExpectErrorMentioning;
+using testing::TestSeed;
 
 AccelConfig SmallConfig() {
   AccelConfig c;

@@ -11,24 +11,13 @@
 
 #include "accel/error.h"
 #include "accel/scalar_machine.h"
+#include "tests/common/test_util.h"
 
 namespace tile32 {
 namespace {
 
-uint64_t TestSeed(uint64_t fixed) {
-  const char* env = std::getenv("TILE32_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 0) : fixed;
-}
-
-template <typename F>
-void ExpectErrorMentioning(F&& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected tile32::Error mentioning '" << needle << "', nothing was thrown";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
-  }
-}
+using testing::ExpectErrorMentioning;
+using testing::TestSeed;
 
 const int kDims[] = {1, 31, 32, 33, 64, 100};
 

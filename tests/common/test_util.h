@@ -1,0 +1,31 @@
+// Small helpers shared by the unit tests: replayable seeds and error-message checks.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "accel/error.h"
+
+namespace tile32::testing {
+
+// The test's fixed seed, or TILE32_SEED when set (so a printed seed replays a failure).
+inline uint64_t TestSeed(uint64_t fixed) {
+  const char* env = std::getenv("TILE32_SEED");
+  return env != nullptr ? std::strtoull(env, nullptr, 0) : fixed;
+}
+
+// f() must throw tile32::Error whose message contains `needle`.
+template <typename F>
+void ExpectErrorMentioning(F&& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "expected tile32::Error mentioning '" << needle << "', nothing was thrown";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
+  }
+}
+
+}  // namespace tile32::testing
