@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 namespace tile32 {
@@ -21,13 +22,26 @@ uint64_t TileCyclesPerPass(const AccelConfig& c, MacMode m) {
 // `floor` (a row never takes less than `floor` cycles; the excess over it is a stall).
 InstrCost RowsCost(const AccelConfig& c, uint32_t addr, int32_t stride, uint32_t rows, uint64_t bytes,
                    uint64_t floor) {
-  InstrCost cost;
-  for (uint32_t r = 0; r < rows; ++r) {
+  // A row's bank cycles depend only on its address modulo bank_bytes, which repeats with period
+  // bank_bytes / gcd(stride, bank_bytes) rows: cost one period and scale, instead of every row.
+  const uint64_t w = c.bank_bytes;
+  const uint64_t step = static_cast<uint64_t>((int64_t{stride} % static_cast<int64_t>(w) + static_cast<int64_t>(w))) % w;
+  const uint64_t period = std::min<uint64_t>(rows, w / std::gcd(step, w));
+  const uint64_t whole = rows / period, partial = rows % period;
+  InstrCost one_period, rest;  // rows [0, period), and rows [0, partial) of the last, partial period
+  for (uint32_t r = 0; r < period; ++r) {
     const BankCycles b = BankCyclesOfRange(c, addr + int64_t{stride} * r, bytes);
-    cost.sram_cycles += b.cycles;
-    cost.conflict_cycles += b.cycles - b.ideal;
-    cost.cycles += std::max<uint64_t>(b.cycles, floor);
+    for (InstrCost* sum : {&one_period, &rest}) {
+      if (sum == &rest && r >= partial) break;
+      sum->sram_cycles += b.cycles;
+      sum->conflict_cycles += b.cycles - b.ideal;
+      sum->cycles += std::max<uint64_t>(b.cycles, floor);
+    }
   }
+  InstrCost cost;
+  cost.sram_cycles = whole * one_period.sram_cycles + rest.sram_cycles;
+  cost.conflict_cycles = whole * one_period.conflict_cycles + rest.conflict_cycles;
+  cost.cycles = whole * one_period.cycles + rest.cycles;
   return cost;
 }
 

@@ -130,6 +130,33 @@ TEST(CostTest, BankCyclesMatchBruteForce) {
   }
 }
 
+TEST(CostTest, RowCostsEqualThePerRowSum) {
+  // CostOf sums row costs one period of (address mod bank_bytes) at a time; it must equal the plain
+  // per-row sum of docs/isa.md §8.1 for every stride, row count and bank width.
+  std::mt19937_64 rng(77);
+  for (int trial = 0; trial < 400; ++trial) {
+    AccelConfig c;
+    c.bank_bytes = 1u << (rng() % 6);
+    c.sram_banks = 1 + static_cast<uint32_t>(rng() % 40);
+    const uint32_t rows = 1 + static_cast<uint32_t>(rng() % 300);
+    const int32_t stride = static_cast<int32_t>(rng() % 700) - 350;
+    const uint32_t addr = 200000 + static_cast<uint32_t>(rng() % 1000);
+    const uint8_t tiles = static_cast<uint8_t>(1 + rng() % 3);
+    const TileMac tmac{MacMode::kU8S8, 0, rows, addr, stride, 0, tiles};
+    uint64_t cycles = 0, sram = 0, conflicts = 0;
+    for (uint32_t r = 0; r < rows; ++r) {
+      const BankCycles b = BankCyclesOfRange(c, addr + int64_t{stride} * r, 32u * tiles);
+      sram += b.cycles;
+      conflicts += b.cycles - b.ideal;
+      cycles += std::max<uint64_t>(b.cycles, tiles);
+    }
+    const InstrCost got = CostOf(tmac, c);
+    EXPECT_EQ(got.cycles, cycles) << "trial " << trial;
+    EXPECT_EQ(got.sram_cycles, sram) << "trial " << trial;
+    EXPECT_EQ(got.conflict_cycles, conflicts) << "trial " << trial;
+  }
+}
+
 TEST(CostTest, TileLoadReadsItsImageAtFullWidth) {
   TileLoad t;
   t.type = DType::kI8;
