@@ -25,14 +25,7 @@
 #include "accel/simd_machine.h"
 #include "tests/common/random_program.h"
 #include "tests/common/targets.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TILE32_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TILE32_TEST_ASAN 1
-#endif
-#endif
+#include "tests/common/test_util.h"
 
 namespace tile32::test {
 namespace {

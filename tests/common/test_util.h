@@ -1,4 +1,4 @@
-// Small helpers shared by the unit tests: replayable seeds and error-message checks.
+// Small helpers shared by the tests: replayable seeds, error-message checks and AddressSanitizer detection.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +8,15 @@
 #include <string>
 
 #include "accel/error.h"
+
+// TILE32_TEST_ASAN is defined in AddressSanitizer builds (GCC or Clang), where tests scale their work down.
+#if defined(__SANITIZE_ADDRESS__)
+#define TILE32_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TILE32_TEST_ASAN 1
+#endif
+#endif
 
 namespace tile32::testing {
 
