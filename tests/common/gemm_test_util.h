@@ -476,5 +476,20 @@ inline void ForEachShape(F&& f) {
   }
 }
 
+// The edge grid on the default configuration: every ForEachShape shape, the rest of the case set by
+// `vary(case, index)`, each run on every machine and target with seed + index. Stops at the first failure.
+template <typename Vary>
+inline void RunEdgeGrid(uint64_t seed, Vary&& vary) {
+  Machines machines(AccelConfig::Default());
+  int index = 0;
+  ForEachShape([&](int M, int N, int K) {
+    if (::testing::Test::HasFailure()) return;
+    Case c;
+    c.M = M, c.N = N, c.K = K;
+    vary(c, index);
+    RunEverywhere(machines, c, seed + index++);
+  });
+}
+
 }  // namespace gemm_test
 }  // namespace tile32

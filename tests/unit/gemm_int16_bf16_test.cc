@@ -19,27 +19,14 @@ namespace {
 // ---- The edge grid, per family ----
 
 TEST(Gemm, Int16EdgeGrid) {
-  const uint64_t seed = TestSeed(5002);
-  Machines machines(AccelConfig::Default());
-  int index = 0;
-  ForEachShape([&](int M, int N, int K) {
-    if (HasFailure()) return;
-    Case c;
-    c.M = M, c.N = N, c.K = K;
+  RunEdgeGrid(TestSeed(5002), [](Case& c, int index) {
     VaryInt(c, index, true);
     c.data = index % 5 == 2 ? Data::kExtreme : Data::kRandom;
-    RunEverywhere(machines, c, seed + index++);
   });
 }
 
 TEST(Gemm, Bf16EdgeGrid) {
-  const uint64_t seed = TestSeed(5003);
-  Machines machines(AccelConfig::Default());
-  int index = 0;
-  ForEachShape([&](int M, int N, int K) {
-    if (HasFailure()) return;
-    Case c;
-    c.M = M, c.N = N, c.K = K;
+  RunEdgeGrid(TestSeed(5003), [](Case& c, int index) {
     c.a_type = c.b_type = DType::kBF16;
     c.lda_extra = (index / 2) % 3 == 0 ? 0 : 7;
     c.ldb_extra = (index / 3) % 2 ? 5 : 0;
@@ -47,7 +34,6 @@ TEST(Gemm, Bf16EdgeGrid) {
     c.bias = index % 4 != 0;
     c.c_type = index % 2 ? DType::kBF16 : DType::kF32;
     c.data = index % 3 == 1 ? Data::kSpecial : Data::kRandom;
-    RunEverywhere(machines, c, seed + index++);
   });
 }
 

@@ -20,16 +20,7 @@ namespace {
 // ---- The edge grid, per family ----
 
 TEST(Gemm, Int8EdgeGrid) {
-  const uint64_t seed = TestSeed(5001);
-  Machines machines(AccelConfig::Default());
-  int index = 0;
-  ForEachShape([&](int M, int N, int K) {
-    if (HasFailure()) return;
-    Case c;
-    c.M = M, c.N = N, c.K = K;
-    VaryInt(c, index, false);
-    RunEverywhere(machines, c, seed + index++);
-  });
+  RunEdgeGrid(TestSeed(5001), [](Case& c, int index) { VaryInt(c, index, false); });
 }
 
 // ---- Requantization ----
