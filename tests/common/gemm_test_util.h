@@ -248,18 +248,7 @@ inline RefQuant ChooseQuant(std::mt19937_64& rng, const Case& c, const std::vect
   return q;
 }
 
-inline OutputQuant KernelQuant(const RefQuant& q, bool per_channel) {
-  OutputQuant k;
-  k.mode = q.mode;
-  k.per_channel = per_channel;
-  k.multiplier = q.multiplier.data();
-  k.shift = q.shift.data();
-  k.scale = q.scale.data();
-  k.zero_point = q.zero_point;
-  k.qmin = q.qmin;
-  k.qmax = q.qmax;
-  return k;
-}
+using testing::KernelQuant;
 
 inline constexpr uint8_t kSentinel = 0xA5;
 

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "accel/error.h"
+#include "kernels/output_quant.h"
+#include "tests/common/reference.h"
 
 // TILE32_TEST_ASAN is defined in AddressSanitizer builds (GCC or Clang), where tests scale their work down.
 #if defined(__SANITIZE_ADDRESS__)
@@ -35,6 +37,20 @@ void ExpectErrorMentioning(F&& f, const std::string& needle) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
   }
+}
+
+// The kernels' view of a reference quantization (per tensor: element 0 of each array).
+inline OutputQuant KernelQuant(const RefQuant& q, bool per_channel) {
+  OutputQuant k;
+  k.mode = q.mode;
+  k.per_channel = per_channel;
+  k.multiplier = q.multiplier.data();
+  k.shift = q.shift.data();
+  k.scale = q.scale.data();
+  k.zero_point = q.zero_point;
+  k.qmin = q.qmin;
+  k.qmax = q.qmax;
+  return k;
 }
 
 }  // namespace tile32::testing

@@ -142,19 +142,7 @@ RefQuant ChooseQuant(std::mt19937_64& rng, RequantMode mode, bool per_channel, D
   return q;
 }
 
-// The kernel's view of q (per tensor: element 0 of each array).
-OutputQuant KernelQuant(const RefQuant& q, bool per_channel) {
-  OutputQuant k;
-  k.mode = q.mode;
-  k.per_channel = per_channel;
-  k.multiplier = q.multiplier.data();
-  k.shift = q.shift.data();
-  k.scale = q.scale.data();
-  k.zero_point = q.zero_point;
-  k.qmin = q.qmin;
-  k.qmax = q.qmax;
-  return k;
-}
+using testing::KernelQuant;
 
 // Compares `got` (an M x N matrix of out-type codes in a buffer of leading dimension ld) with `want`
 // (M x N int32), and checks that the ld padding still holds the sentinel.
