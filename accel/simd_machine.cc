@@ -29,6 +29,7 @@ struct TmacJob {
   int ntiles;
   MacMode mode;
   uint32_t* acc;  // ACC row of row 0 of the instruction
+  bool narrow;    // every tile is PreparedTile::narrow
 };
 
 }  // namespace tile32
@@ -57,11 +58,6 @@ constexpr bool kHasFma = true;
 #else
 constexpr bool kHasFma = false;
 #endif
-
-// Rows processed together so that each weight vector loaded serves several rows (register blocking).
-constexpr int kRowBlock = kNV >= 8 ? 1 : static_cast<int>(8 / kNV);
-// Integer pairs can take one row more on 256-bit vectors: the weights are memory operands of pmaddwd.
-constexpr int kRowBlockInt = kNV == 4 ? 3 : kRowBlock;
 
 // Sum of the two int16 products in each 32-bit lane, wrapped (pmaddwd; its single overflow case,
 // (-32768)^2 * 2 = 2^31, gives -2^31, which is exactly wrap32).
@@ -152,28 +148,106 @@ HWY_INLINE void WidenBf16(const uint8_t* src, int count, float* dst) {
   }
 }
 
-// ---- TMAC, integer modes on int16 pairs (all targets) ----
-template <int R>
-HWY_INLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const int32_t* const* pairs) {
+// ---- TMAC ----
+// Output columns are computed kGroup vectors at a time and rows kRows at a time, so that the
+// accumulators, the broadcast activation and the weight vectors of one k-step stay in the 16 vector
+// registers of AVX2/SSE (8 + 1 + 2 at most). Tiles are taken kPassTiles at a time over all rows, so
+// that their prepared weights (2 KiB pairs or 4 KiB fp32 per tile) stay in L1 while the rows stream
+// past. Integer passes add into ACC with wrap, which is associative; a BF16 pass carries the fp32
+// accumulator through ACC unrounded, so k stays ascending with one fused multiply-add per k.
+constexpr size_t kGroup = kNV < 2 ? kNV : 2;
+constexpr size_t kGroups = kNV / kGroup;
+constexpr int kRows = 4;
+constexpr int kPassTiles = 4;
+constexpr uint32_t kChunkRows = 128;
+
+template <int R, typename V>
+HWY_INLINE void AddToAcc(const TmacJob& job, uint32_t r0, size_t g, V (&acc)[R][kGroup]) {
   const DI di;
-  VI acc[R][kNV];
-  for (int r = 0; r < R; ++r)
-    for (size_t v = 0; v < kNV; ++v) acc[r][v] = hn::Zero(di);
-  const int npairs = 16 * job.ntiles;
-  for (int p = 0; p < npairs; ++p) {
-    const int32_t* w = reinterpret_cast<const int32_t*>(&job.tiles[p / 16].pairs[p % 16][0][0]);
-    VI a[R];
-    for (int r = 0; r < R; ++r) a[r] = hn::Set(di, pairs[r][p]);
-    for (size_t v = 0; v < kNV; ++v) {
-      const VI wv = hn::Load(di, w + v * kN);
-      for (int r = 0; r < R; ++r) acc[r][v] = WrapAdd(acc[r][v], PairDot(a[r], wv));
-    }
-  }
   for (int r = 0; r < R; ++r) {
-    int32_t* out = reinterpret_cast<int32_t*>(job.acc + size_t{r0 + r} * kLanes);
-    for (size_t v = 0; v < kNV; ++v) hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), acc[r][v]), di, out + v * kN);
+    int32_t* out = reinterpret_cast<int32_t*>(job.acc + size_t{r0 + r} * kLanes) + g * kGroup * kN;
+    for (size_t v = 0; v < kGroup; ++v) hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), acc[r][v]), di, out + v * kN);
   }
 }
+
+// Integer modes on int16 pairs (every target); pairs[r] is row r0 + r widened to int16, read as int32.
+template <int R>
+HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const int32_t* const* pairs) {
+  const DI di;
+  for (size_t g = 0; g < kGroups; ++g) {
+    VI acc[R][kGroup];
+    for (int r = 0; r < R; ++r)
+      for (size_t v = 0; v < kGroup; ++v) acc[r][v] = hn::Zero(di);
+    for (int t = 0; t < job.ntiles; ++t) {
+      for (int p = 0; p < 16; ++p) {
+        const int32_t* w = reinterpret_cast<const int32_t*>(&job.tiles[t].pairs[p][0][0]) + g * kGroup * kN;
+        for (int r = 0; r < R; ++r) {
+          const VI a = hn::Set(di, pairs[r][16 * t + p]);
+          for (size_t v = 0; v < kGroup; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(a, hn::Load(di, w + v * kN)));
+        }
+      }
+    }
+    AddToAcc<R>(job, r0, g, acc);
+  }
+}
+
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+constexpr bool kHasNarrowDot = true;
+// Sum of the four u8 x s8 byte products in each 32-bit lane (pmaddubsw, then pmaddwd by ones). pmaddubsw
+// saturates a pair sum to int16, so this is exact only for tiles whose weights are all in [-64, 63]:
+// then |255 * 64 * 2| = 32640 fits. TLD marks such tiles `narrow` (7-bit, "reduce_range" weights).
+HWY_INLINE VI QuadDotNarrow(VI a, VI w, VI ones16) {
+#if HWY_TARGET == HWY_AVX3
+  return VI{_mm512_madd_epi16(_mm512_maddubs_epi16(a.raw, w.raw), ones16.raw)};
+#elif HWY_TARGET == HWY_AVX2
+  return VI{_mm256_madd_epi16(_mm256_maddubs_epi16(a.raw, w.raw), ones16.raw)};
+#else
+  return VI{_mm_madd_epi16(_mm_maddubs_epi16(a.raw, w.raw), ones16.raw)};
+#endif
+}
+
+// Integer 8-bit modes on narrow tiles, straight from the activation bytes in SRAM (k-quads).
+template <int R>
+HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
+  const DI di;
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
+  // s8 activations become u8 by adding 128 (xor 0x80); comp128 removes 128 * column sum afterwards.
+  const bool s8 = job.mode == MacMode::kS8S8;
+  const VI flip = hn::Set(di, s8 ? static_cast<int32_t>(0x80808080u) : 0);
+  const VI ones16 = hn::Set(di, 0x00010001);
+  for (size_t g = 0; g < kGroups; ++g) {
+    VI acc[R][kGroup];
+    for (int r = 0; r < R; ++r)
+      for (size_t v = 0; v < kGroup; ++v) acc[r][v] = hn::Zero(di);
+    for (int t = 0; t < job.ntiles; ++t) {
+      for (int q = 0; q < 8; ++q) {
+        const int32_t* w = reinterpret_cast<const int32_t*>(&job.tiles[t].quads[q][0][0]) + g * kGroup * kN;
+        for (int r = 0; r < R; ++r) {
+          int32_t quad;
+          std::memcpy(&quad, rows[r] + kLanes * t + 4 * q, 4);
+          const VI a = hn::Xor(hn::Set(di, quad), flip);
+          for (size_t v = 0; v < kGroup; ++v) {
+            acc[r][v] = WrapAdd(acc[r][v], QuadDotNarrow(a, hn::Load(di, w + v * kN), ones16));
+          }
+        }
+      }
+    }
+    if (s8) {
+      for (size_t v = 0; v < kGroup; ++v) {
+        VI comp = hn::Zero(di);
+        for (int t = 0; t < job.ntiles; ++t) comp = WrapAdd(comp, hn::Load(di, job.tiles[t].comp128 + (g * kGroup + v) * kN));
+        for (int r = 0; r < R; ++r) acc[r][v] = hn::BitCast(di, hn::Sub(hn::BitCast(DU(), acc[r][v]), hn::BitCast(DU(), comp)));
+      }
+    }
+    AddToAcc<R>(job, r0, g, acc);
+  }
+}
+#else
+constexpr bool kHasNarrowDot = false;
+template <int R>
+HWY_INLINE void TmacNarrowRows(const TmacJob&, uint32_t) {}
+#endif
 
 #if HWY_TARGET == HWY_AVX3_DL
 // vpdpbusd is missing from Highway 1.0.3 and needs avx512vnni, which Highway's AVX3_DL string lacks.
@@ -213,27 +287,28 @@ __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void TmacVnniRows(const Tm
 }
 #endif
 
-// ---- TMAC, bf16: k ascending, one fused multiply-add per k and lane ----
+// BF16: k ascending, one fused multiply-add per k and lane; a[r] is row r0 + r widened to fp32.
 template <int R>
-HWY_INLINE void TmacBf16Rows(const TmacJob& job, uint32_t r0, const float* const* a) {
+HWY_NOINLINE void TmacBf16Rows(const TmacJob& job, uint32_t r0, const float* const* a) {
   const DF df;
-  VF acc[R][kNV];
-  for (int r = 0; r < R; ++r)
-    for (size_t v = 0; v < kNV; ++v)
-      acc[r][v] = hn::LoadU(df, reinterpret_cast<const float*>(job.acc + size_t{r0 + r} * kLanes) + v * kN);
-  const int depth = kLanes * job.ntiles;
-  for (int k = 0; k < depth; ++k) {
-    const float* w = job.tiles[k / kLanes].f32[k % kLanes];
-    VF b[R];
-    for (int r = 0; r < R; ++r) b[r] = hn::Set(df, a[r][k]);
-    for (size_t v = 0; v < kNV; ++v) {
-      const VF wv = hn::Load(df, w + v * kN);
-      for (int r = 0; r < R; ++r) acc[r][v] = FusedMulAdd(b[r], wv, acc[r][v]);
+  for (size_t g = 0; g < kGroups; ++g) {
+    VF acc[R][kGroup];
+    for (int r = 0; r < R; ++r)
+      for (size_t v = 0; v < kGroup; ++v)
+        acc[r][v] = hn::LoadU(df, reinterpret_cast<const float*>(job.acc + size_t{r0 + r} * kLanes) + (g * kGroup + v) * kN);
+    for (int t = 0; t < job.ntiles; ++t) {
+      for (int kk = 0; kk < kLanes; ++kk) {
+        const float* w = job.tiles[t].f32[kk] + g * kGroup * kN;
+        for (int r = 0; r < R; ++r) {
+          const VF b = hn::Set(df, a[r][kLanes * t + kk]);
+          for (size_t v = 0; v < kGroup; ++v) acc[r][v] = FusedMulAdd(b, hn::Load(df, w + v * kN), acc[r][v]);
+        }
+      }
     }
-  }
-  for (int r = 0; r < R; ++r) {
-    float* out = reinterpret_cast<float*>(job.acc + size_t{r0 + r} * kLanes);
-    for (size_t v = 0; v < kNV; ++v) hn::StoreU(CanonicalNan(acc[r][v]), df, out + v * kN);
+    for (int r = 0; r < R; ++r) {
+      float* out = reinterpret_cast<float*>(job.acc + size_t{r0 + r} * kLanes) + g * kGroup * kN;
+      for (size_t v = 0; v < kGroup; ++v) hn::StoreU(CanonicalNan(acc[r][v]), df, out + v * kN);
+    }
   }
 }
 
@@ -256,6 +331,10 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
     return;
   }
 #endif
+  if (kHasNarrowDot && job.narrow && job.mode != MacMode::kS16S16) {
+    TmacNarrowRows<R>(job, r0);
+    return;
+  }
   const int32_t* rows[R];
   for (int r = 0; r < R; ++r) {
     int16_t* dst = i16_buf + static_cast<size_t>(r) * depth;
@@ -266,24 +345,23 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
 }
 
 void TmacRows(const TmacJob& job) {
-  const size_t depth = size_t{kLanes} * job.ntiles;
   // Per-thread scratch for widened rows: no allocation per instruction once warm.
-  thread_local std::vector<int16_t> i16_buf;
-  thread_local std::vector<float> f32_buf;
-  if (job.mode == MacMode::kBF16) {
-    if (f32_buf.size() < depth * kRowBlock) f32_buf.resize(depth * kRowBlock);
-  } else if (i16_buf.size() < depth * kRowBlockInt) {
-    i16_buf.resize(depth * kRowBlockInt);
-  }
-  uint32_t r = job.row_begin;
-  if (job.mode == MacMode::kBF16) {
-    for (; r + kRowBlock <= job.row_end; r += kRowBlock) TmacBlock<kRowBlock>(job, r, i16_buf.data(), f32_buf.data());
-  } else {
-    for (; r + kRowBlockInt <= job.row_end; r += kRowBlockInt) {
-      TmacBlock<kRowBlockInt>(job, r, i16_buf.data(), f32_buf.data());
+  thread_local std::vector<int16_t> i16_buf(size_t{kLanes} * kPassTiles * kRows);
+  thread_local std::vector<float> f32_buf(size_t{kLanes} * kPassTiles * kRows);
+  const int64_t elem = job.mode == MacMode::kS16S16 || job.mode == MacMode::kBF16 ? 2 : 1;
+  // Rows in chunks whose activations stay in L2 across the passes.
+  for (uint32_t c0 = job.row_begin; c0 < job.row_end; c0 += kChunkRows) {
+    const uint32_t c1 = std::min(job.row_end, c0 + kChunkRows);
+    for (int t0 = 0; t0 < job.ntiles; t0 += kPassTiles) {
+      TmacJob pass = job;
+      pass.tiles = job.tiles + t0;
+      pass.ntiles = std::min(kPassTiles, job.ntiles - t0);
+      pass.a_addr = job.a_addr + int64_t{kLanes} * elem * t0;
+      uint32_t r = c0;
+      for (; r + kRows <= c1; r += kRows) TmacBlock<kRows>(pass, r, i16_buf.data(), f32_buf.data());
+      for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());
     }
   }
-  for (; r < job.row_end; ++r) TmacBlock<1>(job, r, i16_buf.data(), f32_buf.data());
 }
 
 // ---- EMAC ----
@@ -483,6 +561,7 @@ void SimdMachine::Do(const TileLoad& i) {
   const uint8_t* image = sram_.data() + i.addr;
   std::memcpy(p.image, image, size_t{kLanes} * kLanes * SizeOf(i.type));
   canonical_stale_[i.td] = 1;
+  p.narrow = false;
   // Only the layouts the tile's type can meet: TMAC validation guarantees mode and type agree.
   if (i.type == DType::kBF16) {  // 16-bit tile order: k-pairs of column j
     for (int p2 = 0; p2 < kLanes / 2; ++p2)
@@ -504,6 +583,7 @@ void SimdMachine::Do(const TileLoad& i) {
     return;
   }
   std::memcpy(p.quads, image, sizeof(p.quads));  // int8 tile order is the quad layout
+  uint8_t wide = 0;  // bit 7 set by any weight outside [-64, 63]
   for (int j = 0; j < kLanes; ++j) {
     int32_t colsum = 0;
     for (int q = 0; q < kLanes / 4; ++q) {
@@ -511,9 +591,11 @@ void SimdMachine::Do(const TileLoad& i) {
       p.pairs[2 * q][j][0] = b[0], p.pairs[2 * q][j][1] = b[1];
       p.pairs[2 * q + 1][j][0] = b[2], p.pairs[2 * q + 1][j][1] = b[3];
       colsum += b[0] + b[1] + b[2] + b[3];
+      for (int i = 0; i < 4; ++i) wide |= static_cast<uint8_t>(b[i] + 64);
     }
     p.comp128[j] = 128 * colsum;
   }
+  p.narrow = (wide & 0x80) == 0;
 }
 
 void SimdMachine::MaterializeTile(int t) const {
@@ -524,8 +606,10 @@ void SimdMachine::MaterializeTile(int t) const {
 
 void SimdMachine::Do(const TileMac& i) {
   if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane sums
-  TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0, i.rows, &prepared_[i.tile], i.tiles, i.mode,
-              acc_at(i.acc_row)};
+  const PreparedTile* tiles = &prepared_[i.tile];
+  const bool narrow = std::all_of(tiles, tiles + i.tiles, [](const PreparedTile& t) { return t.narrow; });
+  TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0,    i.rows, tiles, i.tiles, i.mode,
+              acc_at(i.acc_row),  narrow};
   // Rows are independent (distinct ACC rows, read-only SRAM), so any split across threads is exact.
   if (uint64_t{i.rows} * i.tiles < 256) {
     HWY_DYNAMIC_DISPATCH(TmacRows)(job);

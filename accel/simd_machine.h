@@ -18,6 +18,7 @@ struct alignas(64) PreparedTile {
   int32_t comp128[kLanes];       // 128 * sum_k T[k][j]: undoes the +128 bias of s8 activations on u8 VNNI
   float f32[kLanes][kLanes];     // bf16 tiles widened, row-major [k][j]
   uint8_t image[2 * kLanes * kLanes];  // the tile image as TLD read it (tile order)
+  bool narrow;                   // int8 tile with every weight in [-64, 63]: pmaddubsw cannot saturate
 };
 
 class SimdMachine : public ScalarMachine {

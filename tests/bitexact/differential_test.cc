@@ -289,7 +289,7 @@ struct Builder {
 AccelConfig ExtremeConfig(bool check_overflow) {
   AccelConfig c;
   c.sram_bytes = 1u << 16;
-  c.acc_rows = 64;
+  c.acc_rows = 256;
   c.tile_regs = 16;
   c.vector_regs = 8;
   c.check_overflow = check_overflow;
@@ -405,6 +405,51 @@ TEST_P(ExtremeTest, TmacU8S8ExtremeCodes) {
     EXPECT_EQ(I32(Acc(2, j)), wrap(int64_t{I32(0x80000100u)} + 512 * 128 * w));
     EXPECT_EQ(I32(Acc(4, j)), wrap(129 * 512 * 255 * w));
   }
+}
+
+// Tiles whose weights all lie in [-64, 63] take the SIMD machine's pmaddubsw path (its pair sums cannot
+// saturate); one weight outside sends the whole TMAC back to the pairs path. Both must match the scalar
+// machine at the range ends, with activations at theirs, in chains that cross row chunks and tile passes.
+TEST_P(ExtremeTest, TmacNarrowWeightTiles) {
+  const uint64_t seed = testing::TestSeed(11);
+  std::mt19937_64 rng(seed);
+  Builder b;
+  for (int t = 0; t < 16; ++t) {
+    for (int i = 0; i < 1024; ++i) {
+      const int j = (i % 128) / 4;  // column of byte i in tile order
+      int w = static_cast<int>(rng() % 128) - 64;
+      if (j == 0) w = -64;
+      if (j == 1) w = 63;
+      if (j == 2) w = (i % 2) ? 63 : -64;
+      b.p.sram[kTiles + t * 2048 + i] = static_cast<uint8_t>(w);
+    }
+  }
+  // Tile 15 is not narrow: one weight just outside, and column 5 all -128 (255 * -128 * 2 saturates int16).
+  b.p.sram[kTiles + 15 * 2048 + 517] = static_cast<uint8_t>(rng() % 2 ? 64 : -65);
+  for (int k = 0; k < kLanes; ++k) b.p.sram[kTiles + 15 * 2048 + (k / 4) * 128 + 5 * 4 + k % 4] = 0x80;
+  for (int i = 0; i < 16384; ++i) {
+    const uint8_t pick[] = {0x00, 0xFF, 0x80, 0x7F, 0x01, static_cast<uint8_t>(rng())};
+    b.p.sram[kAct + i] = pick[rng() % 6];
+  }
+  for (int i = 0; i < 64 * 32; ++i) b.Put32(kAccInit + 4 * i, static_cast<uint32_t>(rng()));
+  LoadTiles(b, DType::kI8, 16);
+  LoadAcc(b, 64);
+  struct Case {
+    uint32_t acc_row, rows;
+    int32_t stride;
+    uint8_t tile, tiles;
+  };
+  const Case cases[] = {{0, 1, 0, 0, 15},   {1, 3, 480, 0, 15},  {4, 4, 32, 2, 9},  {8, 5, -480, 6, 5},
+                        {13, 9, 64, 0, 16}, {22, 130, 7, 3, 4},  {0, 200, 33, 1, 13}, {40, 17, 1, 14, 2}};
+  for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8}) {
+    for (const Case& c : cases) {
+      TileMac i = Tmac(mode, c.acc_row, c.rows, c.stride, c.tiles);
+      i.tile = c.tile;
+      i.a_addr = c.stride < 0 ? kAct + 8000 : kAct;
+      b.Emit(i);
+    }
+  }
+  RunBoth(b, ("TMAC narrow weight tiles, seed " + std::to_string(seed)).c_str());
 }
 
 TEST_P(ExtremeTest, TmacS16S16PairOverflow) {
