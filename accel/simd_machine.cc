@@ -364,6 +364,50 @@ void TmacRows(const TmacJob& job) {
   }
 }
 
+// ---- TLD: the layouts of PreparedTile, built from the tile image with 32-bit lane operations ----
+void PrepareTile(const uint8_t* image, DType type, PreparedTile* p) {
+  const DI di;
+  const DU du;
+  const DF df;
+  const size_t row_bytes = size_t{kLanes} * 4;  // one k-quad (int8) or k-pair (16-bit) of all 32 columns
+  p->narrow = false;
+  if (type == DType::kI16) {  // 16-bit tile order is already the pair layout
+    std::memcpy(p->pairs, image, sizeof(p->pairs));
+    return;
+  }
+  if (type == DType::kBF16) {  // lane (p2, j) holds T[2 p2][j] in its low half, T[2 p2 + 1][j] in its high half
+    for (int p2 = 0; p2 < kLanes / 2; ++p2) {
+      for (size_t v = 0; v < kNV; ++v) {
+        const auto lane = hn::LoadU(du, reinterpret_cast<const uint32_t*>(image + p2 * row_bytes) + v * kN);
+        hn::Store(hn::BitCast(df, hn::ShiftLeft<16>(lane)), df, p->f32[2 * p2] + v * kN);
+        hn::Store(hn::BitCast(df, hn::And(lane, hn::Set(du, 0xFFFF0000u))), df, p->f32[2 * p2 + 1] + v * kN);
+      }
+    }
+    return;
+  }
+  // int8: lane (q, j) holds T[4q .. 4q+3][j], one byte each; the image is the quad layout as it is.
+  std::memcpy(p->quads, image, sizeof(p->quads));
+  VI wide = hn::Zero(di);
+  const VI lo16 = hn::Set(di, 0xFFFF);
+  for (size_t v = 0; v < kNV; ++v) {
+    VI colsum = hn::Zero(di);
+    for (int q = 0; q < kLanes / 4; ++q) {
+      const VI x = hn::LoadU(di, reinterpret_cast<const int32_t*>(image + q * row_bytes) + v * kN);
+      const VI b0 = hn::ShiftRight<24>(hn::ShiftLeft<24>(x)), b1 = hn::ShiftRight<24>(hn::ShiftLeft<16>(x));
+      const VI b2 = hn::ShiftRight<24>(hn::ShiftLeft<8>(x)), b3 = hn::ShiftRight<24>(x);
+      colsum = hn::Add(colsum, hn::Add(hn::Add(b0, b1), hn::Add(b2, b3)));
+      hn::Store(hn::Or(hn::And(b0, lo16), hn::ShiftLeft<16>(b1)), di,
+                reinterpret_cast<int32_t*>(p->pairs[2 * q]) + v * kN);
+      hn::Store(hn::Or(hn::And(b2, lo16), hn::ShiftLeft<16>(b3)), di,
+                reinterpret_cast<int32_t*>(p->pairs[2 * q + 1]) + v * kN);
+      const VI k64 = hn::Set(di, 64);  // narrow: every b + 64 in [0, 127], so no bit above bit 6
+      wide = hn::Or(wide, hn::Or(hn::Or(hn::Add(b0, k64), hn::Add(b1, k64)), hn::Or(hn::Add(b2, k64), hn::Add(b3, k64))));
+    }
+    hn::Store(hn::ShiftLeft<7>(colsum), di, p->comp128 + v * kN);
+  }
+  p->narrow = hn::AllTrue(di, hn::Eq(hn::And(wide, hn::Set(di, ~0x7F)), hn::Zero(di)));
+}
+
 // ---- EMAC ----
 void EmacRows(const uint8_t* sram, int64_t a_addr, int64_t a_stride, uint32_t rows, MacMode mode,
               const uint32_t* w_lanes, uint32_t* acc) {
@@ -547,6 +591,7 @@ HWY_AFTER_NAMESPACE();
 namespace tile32 {
 
 HWY_EXPORT(TmacRows);
+HWY_EXPORT(PrepareTile);
 HWY_EXPORT(EmacRows);
 HWY_EXPORT(RequantRows);
 HWY_EXPORT(Target);
@@ -561,41 +606,8 @@ void SimdMachine::Do(const TileLoad& i) {
   const uint8_t* image = sram_.data() + i.addr;
   std::memcpy(p.image, image, size_t{kLanes} * kLanes * SizeOf(i.type));
   canonical_stale_[i.td] = 1;
-  p.narrow = false;
   // Only the layouts the tile's type can meet: TMAC validation guarantees mode and type agree.
-  if (i.type == DType::kBF16) {  // 16-bit tile order: k-pairs of column j
-    for (int p2 = 0; p2 < kLanes / 2; ++p2)
-      for (int j = 0; j < kLanes; ++j)
-        for (int h = 0; h < 2; ++h) {
-          uint16_t v;
-          std::memcpy(&v, image + 2 * (p2 * 64 + j * 2 + h), 2);
-          p.f32[2 * p2 + h][j] = BitsToF32(Bf16ToF32Bits(v));
-        }
-    return;
-  }
-  if (i.type == DType::kI16) {  // the image is already the pair layout
-    std::memcpy(p.pairs, image, sizeof(p.pairs));
-    for (int j = 0; j < kLanes; ++j) {
-      int32_t colsum = 0;
-      for (int p2 = 0; p2 < kLanes / 2; ++p2) colsum += p.pairs[p2][j][0] + p.pairs[p2][j][1];
-      p.comp128[j] = 128 * colsum;
-    }
-    return;
-  }
-  std::memcpy(p.quads, image, sizeof(p.quads));  // int8 tile order is the quad layout
-  uint8_t wide = 0;  // bit 7 set by any weight outside [-64, 63]
-  for (int j = 0; j < kLanes; ++j) {
-    int32_t colsum = 0;
-    for (int q = 0; q < kLanes / 4; ++q) {
-      const int8_t* b = p.quads[q][j];
-      p.pairs[2 * q][j][0] = b[0], p.pairs[2 * q][j][1] = b[1];
-      p.pairs[2 * q + 1][j][0] = b[2], p.pairs[2 * q + 1][j][1] = b[3];
-      colsum += b[0] + b[1] + b[2] + b[3];
-      for (int i = 0; i < 4; ++i) wide |= static_cast<uint8_t>(b[i] + 64);
-    }
-    p.comp128[j] = 128 * colsum;
-  }
-  p.narrow = (wide & 0x80) == 0;
+  HWY_DYNAMIC_DISPATCH(PrepareTile)(p.image, i.type, &p);
 }
 
 void SimdMachine::MaterializeTile(int t) const {

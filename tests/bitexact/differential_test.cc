@@ -427,6 +427,11 @@ TEST_P(ExtremeTest, TmacNarrowWeightTiles) {
   // Tile 15 is not narrow: one weight just outside, and column 5 all -128 (255 * -128 * 2 saturates int16).
   b.p.sram[kTiles + 15 * 2048 + 517] = static_cast<uint8_t>(rng() % 2 ? 64 : -65);
   for (int k = 0; k < kLanes; ++k) b.p.sram[kTiles + 15 * 2048 + (k / 4) * 128 + 5 * 4 + k % 4] = 0x80;
+  // Tiles 14 and 13 are just outside: column 6 all 65, column 7 all -65; 255 * 65 * 2 = 33150 saturates int16.
+  for (int k = 0; k < kLanes; ++k) {
+    b.p.sram[kTiles + 14 * 2048 + (k / 4) * 128 + 6 * 4 + k % 4] = 65;
+    b.p.sram[kTiles + 13 * 2048 + (k / 4) * 128 + 7 * 4 + k % 4] = static_cast<uint8_t>(-65);
+  }
   for (int i = 0; i < 16384; ++i) {
     const uint8_t pick[] = {0x00, 0xFF, 0x80, 0x7F, 0x01, static_cast<uint8_t>(rng())};
     b.p.sram[kAct + i] = pick[rng() % 6];
@@ -440,7 +445,8 @@ TEST_P(ExtremeTest, TmacNarrowWeightTiles) {
     uint8_t tile, tiles;
   };
   const Case cases[] = {{0, 1, 0, 0, 15},   {1, 3, 480, 0, 15},  {4, 4, 32, 2, 9},  {8, 5, -480, 6, 5},
-                        {13, 9, 64, 0, 16}, {22, 130, 7, 3, 4},  {0, 200, 33, 1, 13}, {40, 17, 1, 14, 2}};
+                        {13, 9, 64, 0, 16}, {22, 130, 7, 3, 4},  {0, 200, 33, 1, 12}, {40, 17, 1, 14, 2},
+                        {60, 20, 64, 14, 1}, {80, 20, 64, 13, 1}};
   for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8}) {
     for (const Case& c : cases) {
       TileMac i = Tmac(mode, c.acc_row, c.rows, c.stride, c.tiles);
