@@ -149,6 +149,11 @@ HWY_INLINE void WidenBf16(const uint8_t* src, int count, float* dst) {
 }
 
 // ---- TMAC ----
+// The 32-bit weight lanes of a tile: k-quads of int8 tiles, k-pairs of 16-bit (or prepared int8) tiles.
+HWY_INLINE const int32_t* QuadLanes(const PreparedTile& t) { return reinterpret_cast<const int32_t*>(t.image); }
+HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
+  return reinterpret_cast<const int32_t*>(mode == MacMode::kS16S16 ? static_cast<const void*>(t.image) : t.pairs);
+}
 // Output columns are computed kGroup vectors at a time and rows kRows at a time, so that the
 // accumulators, the broadcast activation and the weight vectors of one k-step stay in the 16 vector
 // registers of AVX2/SSE (8 + 1 + 2 at most). Tiles are taken kPassTiles at a time over all rows, so
@@ -180,7 +185,7 @@ HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const int32_t* 
       for (size_t v = 0; v < kGroup; ++v) acc[r][v] = hn::Zero(di);
     for (int t = 0; t < job.ntiles; ++t) {
       for (int p = 0; p < 16; ++p) {
-        const int32_t* w = reinterpret_cast<const int32_t*>(&job.tiles[t].pairs[p][0][0]) + g * kGroup * kN;
+        const int32_t* w = PairLanes(job.tiles[t], job.mode) + p * kLanes + g * kGroup * kN;
         for (int r = 0; r < R; ++r) {
           const VI a = hn::Set(di, pairs[r][16 * t + p]);
           for (size_t v = 0; v < kGroup; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(a, hn::Load(di, w + v * kN)));
@@ -222,7 +227,7 @@ HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
       for (size_t v = 0; v < kGroup; ++v) acc[r][v] = hn::Zero(di);
     for (int t = 0; t < job.ntiles; ++t) {
       for (int q = 0; q < 8; ++q) {
-        const int32_t* w = reinterpret_cast<const int32_t*>(&job.tiles[t].quads[q][0][0]) + g * kGroup * kN;
+        const int32_t* w = QuadLanes(job.tiles[t]) + q * kLanes + g * kGroup * kN;
         for (int r = 0; r < R; ++r) {
           int32_t quad;
           std::memcpy(&quad, rows[r] + kLanes * t + 4 * q, 4);
@@ -261,7 +266,7 @@ __attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void TmacVnniRows(const Tm
   const __m512i bias = _mm512_set1_epi32(job.mode == MacMode::kS8S8 ? static_cast<int32_t>(0x80808080u) : 0);
   const int nquads = 8 * job.ntiles;
   for (int q = 0; q < nquads; ++q) {
-    const int8_t* w = &job.tiles[q / 8].quads[q % 8][0][0];
+    const uint8_t* w = reinterpret_cast<const uint8_t*>(QuadLanes(job.tiles[q / 8]) + (q % 8) * kLanes);
     const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
     for (int r = 0; r < R; ++r) {
       int32_t quad;
@@ -365,48 +370,70 @@ void TmacRows(const TmacJob& job) {
 }
 
 // ---- TLD: the layouts of PreparedTile, built from the tile image with 32-bit lane operations ----
-void PrepareTile(const uint8_t* image, DType type, PreparedTile* p) {
+// int8 lane (q, j) holds T[4q .. 4q+3][j], one byte each; its bytes sign-extended are b0 .. b3.
+#define TILE32_INT8_QUAD_BYTES(x)                                                                            \
+  const VI b0 = hn::ShiftRight<24>(hn::ShiftLeft<24>(x)), b1 = hn::ShiftRight<24>(hn::ShiftLeft<16>(x)); \
+  const VI b2 = hn::ShiftRight<24>(hn::ShiftLeft<8>(x)), b3 = hn::ShiftRight<24>(x)
+
+HWY_INLINE VI QuadVector(const PreparedTile& p, int q, size_t v) {
+  return hn::Load(DI(), QuadLanes(p) + q * kLanes + v * kN);
+}
+
+// At TLD: what every TMAC on the tile needs (fp32 weights; int8 column sums and the narrow flag).
+void PrepareTile(DType type, PreparedTile* p) {
   const DI di;
   const DU du;
   const DF df;
-  const size_t row_bytes = size_t{kLanes} * 4;  // one k-quad (int8) or k-pair (16-bit) of all 32 columns
   p->narrow = false;
-  if (type == DType::kI16) {  // 16-bit tile order is already the pair layout
-    std::memcpy(p->pairs, image, sizeof(p->pairs));
-    return;
-  }
+  p->pairs_ready = false;
+  if (type == DType::kI16) return;  // 16-bit tile order is already the pair layout
   if (type == DType::kBF16) {  // lane (p2, j) holds T[2 p2][j] in its low half, T[2 p2 + 1][j] in its high half
+    const uint32_t* lanes = reinterpret_cast<const uint32_t*>(p->image);
     for (int p2 = 0; p2 < kLanes / 2; ++p2) {
       for (size_t v = 0; v < kNV; ++v) {
-        const auto lane = hn::LoadU(du, reinterpret_cast<const uint32_t*>(image + p2 * row_bytes) + v * kN);
+        const auto lane = hn::Load(du, lanes + p2 * kLanes + v * kN);
         hn::Store(hn::BitCast(df, hn::ShiftLeft<16>(lane)), df, p->f32[2 * p2] + v * kN);
         hn::Store(hn::BitCast(df, hn::And(lane, hn::Set(du, 0xFFFF0000u))), df, p->f32[2 * p2 + 1] + v * kN);
       }
     }
     return;
   }
-  // int8: lane (q, j) holds T[4q .. 4q+3][j], one byte each; the image is the quad layout as it is.
-  std::memcpy(p->quads, image, sizeof(p->quads));
-  VI wide = hn::Zero(di);
-  const VI lo16 = hn::Set(di, 0xFFFF);
+  VI wide = hn::Zero(di);  // narrow: every b + 64 in [0, 127], so no bit above bit 6
+  const VI k64 = hn::Set(di, 64);
   for (size_t v = 0; v < kNV; ++v) {
     VI colsum = hn::Zero(di);
     for (int q = 0; q < kLanes / 4; ++q) {
-      const VI x = hn::LoadU(di, reinterpret_cast<const int32_t*>(image + q * row_bytes) + v * kN);
-      const VI b0 = hn::ShiftRight<24>(hn::ShiftLeft<24>(x)), b1 = hn::ShiftRight<24>(hn::ShiftLeft<16>(x));
-      const VI b2 = hn::ShiftRight<24>(hn::ShiftLeft<8>(x)), b3 = hn::ShiftRight<24>(x);
+      TILE32_INT8_QUAD_BYTES(QuadVector(*p, q, v));
       colsum = hn::Add(colsum, hn::Add(hn::Add(b0, b1), hn::Add(b2, b3)));
-      hn::Store(hn::Or(hn::And(b0, lo16), hn::ShiftLeft<16>(b1)), di,
-                reinterpret_cast<int32_t*>(p->pairs[2 * q]) + v * kN);
-      hn::Store(hn::Or(hn::And(b2, lo16), hn::ShiftLeft<16>(b3)), di,
-                reinterpret_cast<int32_t*>(p->pairs[2 * q + 1]) + v * kN);
-      const VI k64 = hn::Set(di, 64);  // narrow: every b + 64 in [0, 127], so no bit above bit 6
       wide = hn::Or(wide, hn::Or(hn::Or(hn::Add(b0, k64), hn::Add(b1, k64)), hn::Or(hn::Add(b2, k64), hn::Add(b3, k64))));
     }
     hn::Store(hn::ShiftLeft<7>(colsum), di, p->comp128 + v * kN);
   }
   p->narrow = hn::AllTrue(di, hn::Eq(hn::And(wide, hn::Set(di, ~0x7F)), hn::Zero(di)));
 }
+
+// Before a TMAC, on the calling thread: the pair layout of the int8 tiles this target's TMAC reads as pairs.
+void PrepareForTmac(PreparedTile* tiles, int ntiles, MacMode mode, bool narrow) {
+  if (mode != MacMode::kU8S8 && mode != MacMode::kS8S8) return;
+  if (HWY_TARGET == HWY_AVX3_DL || (kHasNarrowDot && narrow)) return;  // these read the k-quads
+  const DI di;
+  const VI lo16 = hn::Set(di, 0xFFFF);
+  for (int t = 0; t < ntiles; ++t) {
+    PreparedTile& p = tiles[t];
+    if (p.pairs_ready) continue;
+    for (int q = 0; q < kLanes / 4; ++q) {
+      for (size_t v = 0; v < kNV; ++v) {
+        TILE32_INT8_QUAD_BYTES(QuadVector(p, q, v));
+        int32_t* even = reinterpret_cast<int32_t*>(p.pairs[2 * q]) + v * kN;
+        int32_t* odd = reinterpret_cast<int32_t*>(p.pairs[2 * q + 1]) + v * kN;
+        hn::Store(hn::Or(hn::And(b0, lo16), hn::ShiftLeft<16>(b1)), di, even);
+        hn::Store(hn::Or(hn::And(b2, lo16), hn::ShiftLeft<16>(b3)), di, odd);
+      }
+    }
+    p.pairs_ready = true;
+  }
+}
+#undef TILE32_INT8_QUAD_BYTES
 
 // ---- EMAC ----
 void EmacRows(const uint8_t* sram, int64_t a_addr, int64_t a_stride, uint32_t rows, MacMode mode,
@@ -592,6 +619,7 @@ namespace tile32 {
 
 HWY_EXPORT(TmacRows);
 HWY_EXPORT(PrepareTile);
+HWY_EXPORT(PrepareForTmac);
 HWY_EXPORT(EmacRows);
 HWY_EXPORT(RequantRows);
 HWY_EXPORT(Target);
@@ -607,7 +635,7 @@ void SimdMachine::Do(const TileLoad& i) {
   std::memcpy(p.image, image, size_t{kLanes} * kLanes * SizeOf(i.type));
   canonical_stale_[i.td] = 1;
   // Only the layouts the tile's type can meet: TMAC validation guarantees mode and type agree.
-  HWY_DYNAMIC_DISPATCH(PrepareTile)(p.image, i.type, &p);
+  HWY_DYNAMIC_DISPATCH(PrepareTile)(i.type, &p);
 }
 
 void SimdMachine::MaterializeTile(int t) const {
@@ -618,8 +646,9 @@ void SimdMachine::MaterializeTile(int t) const {
 
 void SimdMachine::Do(const TileMac& i) {
   if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane sums
-  const PreparedTile* tiles = &prepared_[i.tile];
+  PreparedTile* tiles = &prepared_[i.tile];
   const bool narrow = std::all_of(tiles, tiles + i.tiles, [](const PreparedTile& t) { return t.narrow; });
+  HWY_DYNAMIC_DISPATCH(PrepareForTmac)(tiles, i.tiles, i.mode, narrow);
   TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0,    i.rows, tiles, i.tiles, i.mode,
               acc_at(i.acc_row),  narrow};
   // Rows are independent (distinct ACC rows, read-only SRAM), so any split across threads is exact.

@@ -13,12 +13,15 @@ namespace tile32 {
 
 // A tile register re-laid out at TLD for the vector unit (derived state, never observable).
 struct alignas(64) PreparedTile {
-  int16_t pairs[16][kLanes][2];  // T[2p+i][j] at [p][j][i]: a 32-bit lane holds a k-pair of column j (madd)
-  int8_t quads[8][kLanes][4];    // T[4q+i][j] at [q][j][i]: a 32-bit lane holds a k-quad of column j (VNNI)
+  // int8 tiles: T[2p+i][j] at [p][j][i], a 32-bit lane holds a k-pair of column j (pmaddwd). Built at the
+  // first TMAC that needs it. (16-bit tile order is this layout already; the int8 tile order is the k-quad
+  // layout of pmaddubsw and vpdpbusd: both are read from `image`.)
+  int16_t pairs[16][kLanes][2];
   int32_t comp128[kLanes];       // 128 * sum_k T[k][j]: undoes the +128 bias of s8 activations on u8 VNNI
   float f32[kLanes][kLanes];     // bf16 tiles widened, row-major [k][j]
   uint8_t image[2 * kLanes * kLanes];  // the tile image as TLD read it (tile order)
   bool narrow;                   // int8 tile with every weight in [-64, 63]: pmaddubsw cannot saturate
+  bool pairs_ready;              // `pairs` holds this tile
 };
 
 class SimdMachine : public ScalarMachine {
