@@ -166,12 +166,18 @@ constexpr int kRows = 4;
 constexpr int kPassTiles = 4;
 constexpr uint32_t kChunkRows = 128;
 
-template <int R, typename V>
-HWY_INLINE void AddToAcc(const TmacJob& job, uint32_t r0, size_t g, V (&acc)[R][kGroup]) {
+// ACC rows r0 .. r0+R-1, columns of group g: += acc - sub (wrapping).
+template <int R>
+HWY_INLINE void AddToAcc(const TmacJob& job, uint32_t r0, size_t g, const VI (&acc)[R][kGroup],
+                         const VI (&sub)[kGroup]) {
   const DI di;
+  const DU du;
   for (int r = 0; r < R; ++r) {
     int32_t* out = reinterpret_cast<int32_t*>(job.acc + size_t{r0 + r} * kLanes) + g * kGroup * kN;
-    for (size_t v = 0; v < kGroup; ++v) hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), acc[r][v]), di, out + v * kN);
+    for (size_t v = 0; v < kGroup; ++v) {
+      const auto diff = hn::Sub(hn::BitCast(du, acc[r][v]), hn::BitCast(du, sub[v]));
+      hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), hn::BitCast(di, diff)), di, out + v * kN);
+    }
   }
 }
 
@@ -181,7 +187,7 @@ HWY_INLINE void AddToAcc(const TmacJob& job, uint32_t r0, size_t g, V (&acc)[R][
 // AVX2 TMAC benchmarks). Row r's 32-bit activation lane is at p + r * s; it is broadcast into ymm13 and
 // BODY adds its products with w0 and w1 into the row's two accumulators.
 constexpr bool kAsmStep = true;
-#define TILE32_ROW(ADDR, C0, C1, BODY) "vpbroadcastd " ADDR ", %%ymm13\n\t" BODY(C0, C1)
+#define TILE32_ROW(A, C0, C1, BODY) "vpbroadcastd %[" A "], %%ymm13\n\t" BODY(C0, C1)
 #define TILE32_ADD2(C0, C1) "vpaddd %%ymm14, %[" C0 "], %[" C0 "]\n\tvpaddd %%ymm15, %[" C1 "], %[" C1 "]\n\t"
 #define TILE32_PAIRS(C0, C1) \
   "vpmaddwd %[w0], %%ymm13, %%ymm14\n\tvpmaddwd %[w1], %%ymm13, %%ymm15\n\t" TILE32_ADD2(C0, C1)
@@ -190,14 +196,17 @@ constexpr bool kAsmStep = true;
   "vpmaddwd %[k], %%ymm14, %%ymm14\n\tvpmaddwd %[k], %%ymm15, %%ymm15\n\t" TILE32_ADD2(C0, C1)
 #define TILE32_NARROW_FLIP(C0, C1) "vpxor %[f], %%ymm13, %%ymm13\n\t" TILE32_NARROW(C0, C1)
 #define TILE32_STEP(BODY)                                                                                    \
-  asm(TILE32_ROW("(%[p])", "c00", "c01", BODY) TILE32_ROW("(%[p],%[s])", "c10", "c11", BODY)                \
-          TILE32_ROW("(%[p],%[s],2)", "c20", "c21", BODY) TILE32_ROW("(%[p3])", "c30", "c31", BODY)         \
+  asm(TILE32_ROW("a0", "c00", "c01", BODY) TILE32_ROW("a1", "c10", "c11", BODY)                              \
+          TILE32_ROW("a2", "c20", "c21", BODY) TILE32_ROW("a3", "c30", "c31", BODY)                          \
       : [c00] "+x"(c[0][0].raw), [c01] "+x"(c[0][1].raw), [c10] "+x"(c[1][0].raw), [c11] "+x"(c[1][1].raw), \
         [c20] "+x"(c[2][0].raw), [c21] "+x"(c[2][1].raw), [c30] "+x"(c[3][0].raw), [c31] "+x"(c[3][1].raw)  \
-      : [p] "r"(p), [p3] "r"(p + 3 * s), [s] "r"(s), [w0] "x"(w0.raw), [w1] "x"(w1.raw), [k] "x"(k.raw),   \
-        [f] "x"(f.raw)                                                                                       \
-      : "xmm13", "xmm14", "xmm15", "memory")
+      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),   \
+        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)),                                              \
+        [a3] "m"(*reinterpret_cast<const Lane32*>(p + 3 * s)), [w0] "x"(w0.raw), [w1] "x"(w1.raw),           \
+        [k] "x"(k.raw), [f] "x"(f.raw)                                                                       \
+      : "xmm13", "xmm14", "xmm15")
 
+typedef uint32_t __attribute__((may_alias)) Lane32;  // a row's 32-bit activation lane, any element type
 enum class AsmStep { kPairs, kNarrow, kNarrowFlip };
 template <AsmStep S>
 HWY_INLINE void Step4x2(const uint8_t* p, int64_t s, VI w0, VI w1, VI k, VI f, VI (&c)[4][2]) {
@@ -245,7 +254,8 @@ HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const int32_t* 
         }
       }
     }
-    AddToAcc<R>(job, r0, g, acc);
+    const VI none[kGroup] = {};
+    AddToAcc<R>(job, r0, g, acc, none);
   }
 }
 
@@ -296,14 +306,14 @@ HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
         }
       }
     }
-    if (kS8) {
-      for (size_t v = 0; v < kGroup; ++v) {
-        VI comp = hn::Zero(di);
-        for (int t = 0; t < job.ntiles; ++t) comp = WrapAdd(comp, hn::Load(di, job.tiles[t].comp128 + (g * kGroup + v) * kN));
-        for (int r = 0; r < R; ++r) acc[r][v] = hn::BitCast(di, hn::Sub(hn::BitCast(DU(), acc[r][v]), hn::BitCast(DU(), comp)));
+    VI comp[kGroup];
+    for (size_t v = 0; v < kGroup; ++v) {
+      comp[v] = hn::Zero(di);
+      for (int t = 0; kS8 && t < job.ntiles; ++t) {
+        comp[v] = WrapAdd(comp[v], hn::Load(di, job.tiles[t].comp128 + (g * kGroup + v) * kN));
       }
     }
-    AddToAcc<R>(job, r0, g, acc);
+    AddToAcc<R>(job, r0, g, acc, comp);
   }
 }
 #else
