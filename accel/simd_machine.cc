@@ -206,7 +206,8 @@ constexpr bool kAsmStep = true;
         [k] "x"(k.raw), [f] "x"(f.raw)                                                                       \
       : "xmm13", "xmm14", "xmm15")
 
-typedef uint32_t __attribute__((may_alias)) Lane32;  // a row's 32-bit activation lane, any element type
+// A row's 32-bit activation lane: any element type, any alignment.
+typedef uint32_t __attribute__((may_alias, aligned(1))) Lane32;
 enum class AsmStep { kPairs, kNarrow, kNarrowFlip };
 template <AsmStep S>
 HWY_INLINE void Step4x2(const uint8_t* p, int64_t s, VI w0, VI w1, VI k, VI f, VI (&c)[4][2]) {
@@ -231,9 +232,9 @@ template <AsmStep S>
 HWY_INLINE void Step4x2(const uint8_t*, int64_t, VI, VI, VI, VI, VI (&)[4][2]) {}
 #endif
 
-// Integer modes on int16 pairs (every target); pairs[r] is row r0 + r widened to int16, read as int32.
+// Integer modes on int16 pairs (every target); rows[r] is row r0 + r as int16, read as 32-bit k-pairs.
 template <int R>
-HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const int32_t* const* pairs) {
+HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* const* rows) {
   const DI di;
   for (size_t g = 0; g < kGroups; ++g) {
     VI acc[R][kGroup];
@@ -244,12 +245,13 @@ HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const int32_t* 
         const int32_t* w = PairLanes(job.tiles[t], job.mode) + p * kLanes + g * kGroup * kN;
         if constexpr (kAsmStep && R == 4 && kGroup == 2) {
           const VI w0 = hn::Load(di, w), w1 = hn::Load(di, w + kN);
-          const int64_t stride = reinterpret_cast<const uint8_t*>(pairs[1]) - reinterpret_cast<const uint8_t*>(pairs[0]);
-          Step4x2<AsmStep::kPairs>(reinterpret_cast<const uint8_t*>(pairs[0] + 16 * t + p), stride, w0, w1, w0, w0, acc);
+          Step4x2<AsmStep::kPairs>(rows[0] + 4 * (16 * t + p), rows[1] - rows[0], w0, w1, w0, w0, acc);
           continue;
         }
         for (int r = 0; r < R; ++r) {
-          const VI a = hn::Set(di, pairs[r][16 * t + p]);
+          int32_t pair;
+          std::memcpy(&pair, rows[r] + 4 * (16 * t + p), 4);
+          const VI a = hn::Set(di, pair);
           for (size_t v = 0; v < kGroup; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(a, hn::Load(di, w + v * kN)));
         }
       }
@@ -412,11 +414,15 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
     }
     return;
   }
-  const int32_t* rows[R];
+  // 16-bit rows are read in place; 8-bit rows are widened into rows of the same stride.
+  const uint8_t* rows[R];
   for (int r = 0; r < R; ++r) {
-    int16_t* dst = i16_buf + static_cast<size_t>(r) * depth;
-    WidenToI16(job.mode, job.sram + job.a_addr + job.a_stride * int64_t{r0 + r}, depth, dst);
-    rows[r] = reinterpret_cast<const int32_t*>(dst);
+    rows[r] = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
+    if (job.mode != MacMode::kS16S16) {
+      int16_t* dst = i16_buf + static_cast<size_t>(r) * depth;
+      WidenToI16(job.mode, rows[r], depth, dst);
+      rows[r] = reinterpret_cast<const uint8_t*>(dst);
+    }
   }
   TmacPairsRows<R>(job, r0, rows);
 }
