@@ -163,6 +163,8 @@ HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
 constexpr size_t kGroup = kNV < 2 ? kNV : 2;
 constexpr size_t kGroups = kNV / kGroup;
 constexpr int kRows = 4;
+// BF16 takes 6 rows on AVX2: 12 independent FMA chains cover its 4-cycle latency at 2 per cycle.
+constexpr int kRowsBf16 = kNV == 4 ? 6 : kRows;
 constexpr int kPassTiles = 4;
 constexpr uint32_t kChunkRows = 128;
 
@@ -430,7 +432,7 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
 void TmacRows(const TmacJob& job) {
   // Per-thread scratch for widened rows: no allocation per instruction once warm.
   thread_local std::vector<int16_t> i16_buf(size_t{kLanes} * kPassTiles * kRows);
-  thread_local std::vector<float> f32_buf(size_t{kLanes} * kPassTiles * kRows);
+  thread_local std::vector<float> f32_buf(size_t{kLanes} * kPassTiles * kRowsBf16);
   const int64_t elem = job.mode == MacMode::kS16S16 || job.mode == MacMode::kBF16 ? 2 : 1;
   // Rows in chunks whose activations stay in L2 across the passes.
   for (uint32_t c0 = job.row_begin; c0 < job.row_end; c0 += kChunkRows) {
@@ -441,6 +443,9 @@ void TmacRows(const TmacJob& job) {
       pass.ntiles = std::min(kPassTiles, job.ntiles - t0);
       pass.a_addr = job.a_addr + int64_t{kLanes} * elem * t0;
       uint32_t r = c0;
+      if (job.mode == MacMode::kBF16) {
+        for (; r + kRowsBf16 <= c1; r += kRowsBf16) TmacBlock<kRowsBf16>(pass, r, i16_buf.data(), f32_buf.data());
+      }
       for (; r + kRows <= c1; r += kRows) TmacBlock<kRows>(pass, r, i16_buf.data(), f32_buf.data());
       for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());
     }
