@@ -149,6 +149,8 @@ HWY_INLINE void WidenBf16(const uint8_t* src, int count, float* dst) {
 }
 
 // ---- TMAC ----
+// A row's 32-bit activation lane, as an asm memory operand: any element type, any alignment.
+typedef uint32_t __attribute__((may_alias, aligned(1))) Lane32;
 // The 32-bit weight lanes of a tile: k-quads of int8 tiles, k-pairs of 16-bit (or prepared int8) tiles.
 HWY_INLINE const int32_t* QuadLanes(const PreparedTile& t) { return reinterpret_cast<const int32_t*>(t.image); }
 HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
@@ -162,7 +164,9 @@ HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
 // accumulator through ACC unrounded, so k stays ascending with one fused multiply-add per k.
 constexpr size_t kGroup = kNV < 2 ? kNV : 2;
 constexpr size_t kGroups = kNV / kGroup;
-constexpr int kRows = 4;
+// Rows per block: AVX-512 has 32 registers, room for 8 rows x 2 accumulators (16 chains cover the
+// 4-6 cycle latency of vpdpbusd / vpdpwssd / vfmadd at 2 per cycle).
+constexpr int kRows = kNV == 2 ? 8 : 4;
 // BF16 takes 6 rows on AVX2: 12 independent FMA chains cover its 4-cycle latency at 2 per cycle.
 constexpr int kRowsBf16 = kNV == 4 ? 6 : kRows;
 constexpr int kPassTiles = 4;
@@ -208,8 +212,6 @@ constexpr bool kAsmStep = true;
         [k] "x"(k.raw), [f] "x"(f.raw)                                                                       \
       : "xmm13", "xmm14", "xmm15")
 
-// A row's 32-bit activation lane: any element type, any alignment.
-typedef uint32_t __attribute__((may_alias, aligned(1))) Lane32;
 enum class AsmStep { kPairs, kNarrow, kNarrowFlip };
 template <AsmStep S>
 HWY_INLINE void Step4x2(const uint8_t* p, int64_t s, VI w0, VI w1, VI k, VI f, VI (&c)[4][2]) {
@@ -327,41 +329,131 @@ HWY_INLINE void TmacNarrowRows(const TmacJob&, uint32_t) {}
 #endif
 
 #if HWY_TARGET == HWY_AVX3_DL
-// vpdpbusd is missing from Highway 1.0.3 and needs avx512vnni, which Highway's AVX3_DL string lacks.
+// vpdpbusd and vpdpwssd are missing from Highway 1.0.3 and need avx512vnni, which Highway's AVX3_DL
+// string lacks. Both add into 32-bit lanes with wrap, exactly the ISA's integer TMAC; vpdpwssd's products
+// are 32-bit ((-32768)^2 = 2^30 fits), so the pmaddwd 2^31 case wraps in the accumulator add, as it must.
+#define TILE32_VNNI __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
+
 template <int R>
-__attribute__((target(HWY_TARGET_STR ",avx512vnni"))) void TmacVnniRows(const TmacJob& job, uint32_t r0) {
-  __m512i acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-  const uint8_t* rows[R];
-  for (int r = 0; r < R; ++r) rows[r] = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
-  // s8 activations become u8 by adding 128 (xor 0x80); comp128 removes 128 * column sum afterwards.
-  const __m512i bias = _mm512_set1_epi32(job.mode == MacMode::kS8S8 ? static_cast<int32_t>(0x80808080u) : 0);
-  const int nquads = 8 * job.ntiles;
-  for (int q = 0; q < nquads; ++q) {
-    const uint8_t* w = reinterpret_cast<const uint8_t*>(QuadLanes(job.tiles[q / 8]) + (q % 8) * kLanes);
-    const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
-    for (int r = 0; r < R; ++r) {
-      int32_t quad;
-      std::memcpy(&quad, rows[r] + 4 * q, 4);
-      const __m512i a = _mm512_xor_si512(_mm512_set1_epi32(quad), bias);
-      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
-      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
+TILE32_VNNI HWY_INLINE void VnniAddToAcc(const TmacJob& job, uint32_t r0, const __m512i (&acc)[R][2], __m512i sub0,
+                              __m512i sub1) {
+  for (int r = 0; r < R; ++r) {
+    uint32_t* out = job.acc + size_t{r0 + r} * kLanes;
+    const __m512i o0 = _mm512_loadu_si512(out), o1 = _mm512_loadu_si512(out + 16);
+    _mm512_storeu_si512(out, _mm512_add_epi32(o0, _mm512_sub_epi32(acc[r][0], sub0)));
+    _mm512_storeu_si512(out + 16, _mm512_add_epi32(o1, _mm512_sub_epi32(acc[r][1], sub1)));
+  }
+}
+
+// One k-step of 8 rows x 2 vectors as one asm statement (GCC 12 copies every accumulator of the
+// intrinsic form twice per step around the destructive vpdpbusd). Row r's 32-bit activation lane is at
+// p + r * s; LOAD broadcasts it into zmm31 (xor 0x80 per byte for s8 activations), OP adds into the row's
+// two accumulators: AT&T `op w, a, acc` is Intel `op acc, a, w`.
+#define TILE32_ZBCAST(A) "vpbroadcastd %[" A "], %%zmm31\n\t"
+#define TILE32_ZFLIP(A) "vpxord %[" A "]%{1to16%}, %[f], %%zmm31\n\t"
+#define TILE32_ZROW(A, C0, C1, LOAD, OP) LOAD(A) OP " %[w0], %%zmm31, %[" C0 "]\n\t" OP " %[w1], %%zmm31, %[" C1 "]\n\t"
+#define TILE32_ZSTEP(LOAD, OP)                                                                                      \
+  asm(TILE32_ZROW("a0", "c00", "c01", LOAD, OP) TILE32_ZROW("a1", "c10", "c11", LOAD, OP)                          \
+          TILE32_ZROW("a2", "c20", "c21", LOAD, OP) TILE32_ZROW("a3", "c30", "c31", LOAD, OP)                      \
+      : [c00] "+v"(c00), [c01] "+v"(c01), [c10] "+v"(c10), [c11] "+v"(c11), [c20] "+v"(c20), [c21] "+v"(c21),   \
+        [c30] "+v"(c30), [c31] "+v"(c31)                                                                         \
+      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),         \
+        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)), [a3] "m"(*reinterpret_cast<const Lane32*>(p + 3 * s)), \
+        [w0] "v"(w0), [w1] "v"(w1), [f] "v"(f)                                                                   \
+      : "xmm31")
+
+enum class VnniStep { kU8, kS8, kS16 };
+template <VnniStep S, typename Acc>
+TILE32_VNNI HWY_INLINE void VnniStep4x2(const uint8_t* p, int64_t s, __m512i w0, __m512i w1, __m512i f, Acc& c00,
+                                        Acc& c01, Acc& c10, Acc& c11, Acc& c20, Acc& c21, Acc& c30, Acc& c31) {
+  if constexpr (S == VnniStep::kU8) {
+    TILE32_ZSTEP(TILE32_ZBCAST, "vpdpbusd");
+  } else if constexpr (S == VnniStep::kS8) {
+    TILE32_ZSTEP(TILE32_ZFLIP, "vpdpbusd");
+  } else {
+    TILE32_ZSTEP(TILE32_ZBCAST, "vpdpwssd");
+  }
+}
+#undef TILE32_ZSTEP
+#undef TILE32_ZROW
+#undef TILE32_ZFLIP
+#undef TILE32_ZBCAST
+
+// The 8-row block with its 16 accumulators as named variables: GCC keeps an array of them in memory.
+template <VnniStep S>
+TILE32_VNNI void TmacVnni8Rows(const TmacJob& job, uint32_t r0) {
+  const __m512i z = _mm512_setzero_si512();
+  __m512i c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+  __m512i c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+  const int64_t s = job.a_stride;
+  const uint8_t* base = job.sram + job.a_addr + s * int64_t{r0};
+  const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
+  constexpr int kSteps = S == VnniStep::kS16 ? 16 : 8;  // 32-bit lanes per tile row
+  for (int t = 0; t < job.ntiles; ++t) {
+    const int32_t* tile = S == VnniStep::kS16 ? PairLanes(job.tiles[t], MacMode::kS16S16) : QuadLanes(job.tiles[t]);
+    for (int i = 0; i < kSteps; ++i) {
+      const __m512i w0 = _mm512_load_si512(tile + i * kLanes), w1 = _mm512_load_si512(tile + i * kLanes + 16);
+      const uint8_t* p = base + 4 * (kSteps * t + i);
+      VnniStep4x2<S>(p, s, w0, w1, flip, c00, c01, c10, c11, c20, c21, c30, c31);
+      VnniStep4x2<S>(p + 4 * s, s, w0, w1, flip, c40, c41, c50, c51, c60, c61, c70, c71);
     }
   }
-  __m512i comp0 = _mm512_setzero_si512(), comp1 = _mm512_setzero_si512();
-  if (job.mode == MacMode::kS8S8) {
+  __m512i comp0 = z, comp1 = z;
+  if constexpr (S == VnniStep::kS8) {
     for (int t = 0; t < job.ntiles; ++t) {
       comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
       comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
     }
   }
-  for (int r = 0; r < R; ++r) {
-    uint32_t* out = job.acc + size_t{r0 + r} * kLanes;
-    const __m512i o0 = _mm512_loadu_si512(out), o1 = _mm512_loadu_si512(out + 16);
-    _mm512_storeu_si512(out, _mm512_add_epi32(o0, _mm512_sub_epi32(acc[r][0], comp0)));
-    _mm512_storeu_si512(out + 16, _mm512_add_epi32(o1, _mm512_sub_epi32(acc[r][1], comp1)));
-  }
+  const __m512i acc[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                             {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+  VnniAddToAcc<8>(job, r0, acc, comp0, comp1);
 }
+
+// Integer TMAC: int8 k-quads (u8 x s8; s8 activations become u8 by adding 128, xor 0x80, and comp128
+// removes 128 * column sum afterwards) or int16 k-pairs, against the tile image (16-bit tile order is the
+// pair layout, int8 tile order the quad layout). The activation lanes are read in place from SRAM.
+template <int R, VnniStep S>
+TILE32_VNNI void TmacVnniRows(const TmacJob& job, uint32_t r0) {
+  if constexpr (R == 8) return TmacVnni8Rows<S>(job, r0);
+  __m512i acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  const uint8_t* base = job.sram + job.a_addr + job.a_stride * int64_t{r0};
+  const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
+  constexpr int kSteps = S == VnniStep::kS16 ? 16 : 8;  // 32-bit lanes per tile row
+  for (int t = 0; t < job.ntiles; ++t) {
+    const int32_t* tile = S == VnniStep::kS16 ? PairLanes(job.tiles[t], MacMode::kS16S16) : QuadLanes(job.tiles[t]);
+    for (int i = 0; i < kSteps; ++i) {
+      const __m512i w0 = _mm512_load_si512(tile + i * kLanes), w1 = _mm512_load_si512(tile + i * kLanes + 16);
+      const uint8_t* p = base + 4 * (kSteps * t + i);
+      {
+        for (int r = 0; r < R; ++r) {
+          int32_t lane;
+          std::memcpy(&lane, p + job.a_stride * r, 4);
+          __m512i a = _mm512_set1_epi32(lane);
+          if constexpr (S == VnniStep::kS16) {
+            acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
+            acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], a, w1);
+          } else {
+            if constexpr (S == VnniStep::kS8) a = _mm512_xor_si512(a, flip);
+            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
+            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
+          }
+        }
+      }
+    }
+  }
+  __m512i comp0 = _mm512_setzero_si512(), comp1 = _mm512_setzero_si512();
+  if constexpr (S == VnniStep::kS8) {
+    for (int t = 0; t < job.ntiles; ++t) {
+      comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
+      comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
+    }
+  }
+  VnniAddToAcc<R>(job, r0, acc, comp0, comp1);
+}
+#undef TILE32_VNNI
 #endif
 
 // BF16: k ascending, one fused multiply-add per k and lane; a[r] is row r0 + r widened to fp32.
@@ -403,10 +495,14 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
     return;
   }
 #if HWY_TARGET == HWY_AVX3_DL
-  if (job.mode != MacMode::kS16S16) {
-    TmacVnniRows<R>(job, r0);
-    return;
+  if (job.mode == MacMode::kS16S16) {
+    TmacVnniRows<R, VnniStep::kS16>(job, r0);
+  } else if (job.mode == MacMode::kS8S8) {
+    TmacVnniRows<R, VnniStep::kS8>(job, r0);
+  } else {
+    TmacVnniRows<R, VnniStep::kU8>(job, r0);
   }
+  return;
 #endif
   if (kHasNarrowDot && job.narrow && job.mode != MacMode::kS16S16) {
     if (job.mode == MacMode::kS8S8) {
@@ -739,15 +835,15 @@ void SimdMachine::Do(const TileMac& i) {
     HWY_DYNAMIC_DISPATCH(TmacRows)(job);
     return;
   }
-  // One contiguous share of 4-row blocks per thread (static_partitioner): balanced to one block, and each
-  // share long enough to reuse the weights it reads across many rows.
-  const uint32_t blocks = (i.rows + 3) / 4;
+  // One contiguous share of 8-row blocks (a multiple of every target's row block) per thread
+  // (static_partitioner): balanced to one block, and each share long enough to reuse the weights it reads.
+  const uint32_t blocks = (i.rows + 7) / 8;
   tbb::parallel_for(
       tbb::blocked_range<uint32_t>(0, blocks),
       [&](const tbb::blocked_range<uint32_t>& range) {
         TmacJob part = job;
-        part.row_begin = 4 * range.begin();
-        part.row_end = std::min(i.rows, 4 * range.end());
+        part.row_begin = 8 * range.begin();
+        part.row_end = std::min(i.rows, 8 * range.end());
         HWY_DYNAMIC_DISPATCH(TmacRows)(part);
       },
       tbb::static_partitioner());
