@@ -1,0 +1,505 @@
+// SimdMachine's TMAC: the weight-stationary vector-by-tile product over a stream of rows, per Highway
+// target, plus the tile layouts it reads (built at TLD). Lanes of a vector are output columns j;
+// activations are broadcast. Integer modes are exact in any order (int32 wrap is associative); BF16
+// keeps one fused multiply-add per k, k ascending (docs/isa.md §4).
+#include "accel/simd_tmac.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "accel/simd_tmac.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "accel/simd_lanes-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace tile32 {
+namespace HWY_NAMESPACE {
+
+// ---- TMAC ----
+// A row's 32-bit activation lane, as an asm memory operand: any element type, any alignment.
+typedef uint32_t __attribute__((may_alias, aligned(1))) Lane32;
+// The 32-bit weight lanes of a tile: k-quads of int8 tiles, k-pairs of 16-bit (or prepared int8) tiles.
+HWY_INLINE const int32_t* QuadLanes(const PreparedTile& t) { return reinterpret_cast<const int32_t*>(t.image); }
+HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
+  return reinterpret_cast<const int32_t*>(mode == MacMode::kS16S16 ? static_cast<const void*>(t.image) : t.pairs);
+}
+// Output columns are computed kGroup vectors at a time and rows kRows at a time, so that the
+// accumulators, the broadcast activation and the weight vectors of one k-step stay in the 16 vector
+// registers of AVX2/SSE (8 + 1 + 2 at most). Tiles are taken kPassTiles at a time over all rows, so
+// that their prepared weights (2 KiB pairs or 4 KiB fp32 per tile) stay in L1 while the rows stream
+// past. Integer passes add into ACC with wrap, which is associative; a BF16 pass carries the fp32
+// accumulator through ACC unrounded, so k stays ascending with one fused multiply-add per k.
+constexpr size_t kGroup = kNV < 2 ? kNV : 2;
+constexpr size_t kGroups = kNV / kGroup;
+// Rows per block: AVX-512 has 32 registers, room for 8 rows x 2 accumulators (16 chains cover the
+// 4-6 cycle latency of vpdpbusd / vpdpwssd / vfmadd at 2 per cycle).
+constexpr int kRows = kNV == 2 ? 8 : 4;
+// BF16 takes 6 rows on AVX2: 12 independent FMA chains cover its 4-cycle latency at 2 per cycle.
+constexpr int kRowsBf16 = kNV == 4 ? 6 : kRows;
+constexpr int kPassTiles = 4;
+constexpr uint32_t kChunkRows = 128;
+
+// ACC rows r0 .. r0+R-1, columns of group g: += acc - sub (wrapping).
+template <int R>
+HWY_INLINE void AddToAcc(const TmacJob& job, uint32_t r0, size_t g, const VI (&acc)[R][kGroup],
+                         const VI (&sub)[kGroup]) {
+  const DI di;
+  const DU du;
+  for (int r = 0; r < R; ++r) {
+    int32_t* out = reinterpret_cast<int32_t*>(job.acc + size_t{r0 + r} * kLanes) + g * kGroup * kN;
+    for (size_t v = 0; v < kGroup; ++v) {
+      const auto diff = hn::Sub(hn::BitCast(du, acc[r][v]), hn::BitCast(du, sub[v]));
+      hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), hn::BitCast(di, diff)), di, out + v * kN);
+    }
+  }
+}
+
+#if HWY_TARGET == HWY_AVX2
+// One k-step of 4 rows x 2 vectors as one asm statement. GCC 12 compiles the intrinsic form of this step
+// with one accumulator spilled to the stack and the others copied every step (15 to 25 % slower on the
+// AVX2 TMAC benchmarks). Row r's 32-bit activation lane is at p + r * s; it is broadcast into ymm13 and
+// BODY adds its products with w0 and w1 into the row's two accumulators.
+constexpr bool kAsmStep = true;
+#define TILE32_ROW(A, C0, C1, BODY) "vpbroadcastd %[" A "], %%ymm13\n\t" BODY(C0, C1)
+#define TILE32_ADD2(C0, C1) "vpaddd %%ymm14, %[" C0 "], %[" C0 "]\n\tvpaddd %%ymm15, %[" C1 "], %[" C1 "]\n\t"
+#define TILE32_PAIRS(C0, C1) \
+  "vpmaddwd %[w0], %%ymm13, %%ymm14\n\tvpmaddwd %[w1], %%ymm13, %%ymm15\n\t" TILE32_ADD2(C0, C1)
+#define TILE32_NARROW(C0, C1)                                               \
+  "vpmaddubsw %[w0], %%ymm13, %%ymm14\n\tvpmaddubsw %[w1], %%ymm13, %%ymm15\n\t" \
+  "vpmaddwd %[k], %%ymm14, %%ymm14\n\tvpmaddwd %[k], %%ymm15, %%ymm15\n\t" TILE32_ADD2(C0, C1)
+#define TILE32_NARROW_FLIP(C0, C1) "vpxor %[f], %%ymm13, %%ymm13\n\t" TILE32_NARROW(C0, C1)
+#define TILE32_STEP(BODY)                                                                                    \
+  asm(TILE32_ROW("a0", "c00", "c01", BODY) TILE32_ROW("a1", "c10", "c11", BODY)                              \
+          TILE32_ROW("a2", "c20", "c21", BODY) TILE32_ROW("a3", "c30", "c31", BODY)                          \
+      : [c00] "+x"(c[0][0].raw), [c01] "+x"(c[0][1].raw), [c10] "+x"(c[1][0].raw), [c11] "+x"(c[1][1].raw), \
+        [c20] "+x"(c[2][0].raw), [c21] "+x"(c[2][1].raw), [c30] "+x"(c[3][0].raw), [c31] "+x"(c[3][1].raw)  \
+      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),   \
+        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)),                                              \
+        [a3] "m"(*reinterpret_cast<const Lane32*>(p + 3 * s)), [w0] "x"(w0.raw), [w1] "x"(w1.raw),           \
+        [k] "x"(k.raw), [f] "x"(f.raw)                                                                       \
+      : "xmm13", "xmm14", "xmm15")
+
+enum class AsmStep { kPairs, kNarrow, kNarrowFlip };
+template <AsmStep S>
+HWY_INLINE void Step4x2(const uint8_t* p, int64_t s, VI w0, VI w1, VI k, VI f, VI (&c)[4][2]) {
+  if constexpr (S == AsmStep::kPairs) {
+    TILE32_STEP(TILE32_PAIRS);
+  } else if constexpr (S == AsmStep::kNarrow) {
+    TILE32_STEP(TILE32_NARROW);
+  } else {
+    TILE32_STEP(TILE32_NARROW_FLIP);
+  }
+}
+#undef TILE32_STEP
+#undef TILE32_NARROW_FLIP
+#undef TILE32_NARROW
+#undef TILE32_PAIRS
+#undef TILE32_ADD2
+#undef TILE32_ROW
+#else
+constexpr bool kAsmStep = false;
+enum class AsmStep { kPairs, kNarrow, kNarrowFlip };
+template <AsmStep S>
+HWY_INLINE void Step4x2(const uint8_t*, int64_t, VI, VI, VI, VI, VI (&)[4][2]) {}
+#endif
+
+// Integer modes on int16 pairs (every target); rows[r] is row r0 + r as int16, read as 32-bit k-pairs.
+template <int R>
+HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* const* rows) {
+  const DI di;
+  for (size_t g = 0; g < kGroups; ++g) {
+    VI acc[R][kGroup];
+    for (int r = 0; r < R; ++r)
+      for (size_t v = 0; v < kGroup; ++v) acc[r][v] = hn::Zero(di);
+    for (int t = 0; t < job.ntiles; ++t) {
+      for (int p = 0; p < 16; ++p) {
+        const int32_t* w = PairLanes(job.tiles[t], job.mode) + p * kLanes + g * kGroup * kN;
+        if constexpr (kAsmStep && R == 4 && kGroup == 2) {
+          const VI w0 = hn::Load(di, w), w1 = hn::Load(di, w + kN);
+          Step4x2<AsmStep::kPairs>(rows[0] + 4 * (16 * t + p), rows[1] - rows[0], w0, w1, w0, w0, acc);
+          continue;
+        }
+        for (int r = 0; r < R; ++r) {
+          int32_t pair;
+          std::memcpy(&pair, rows[r] + 4 * (16 * t + p), 4);
+          const VI a = hn::Set(di, pair);
+          for (size_t v = 0; v < kGroup; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(a, hn::Load(di, w + v * kN)));
+        }
+      }
+    }
+    const VI none[kGroup] = {};
+    AddToAcc<R>(job, r0, g, acc, none);
+  }
+}
+
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+constexpr bool kHasNarrowDot = true;
+// Sum of the four u8 x s8 byte products in each 32-bit lane (pmaddubsw, then pmaddwd by ones). pmaddubsw
+// saturates a pair sum to int16, so this is exact only for tiles whose weights are all in [-64, 63]:
+// then |255 * 64 * 2| = 32640 fits. TLD marks such tiles `narrow` (7-bit, "reduce_range" weights).
+HWY_INLINE VI QuadDotNarrow(VI a, VI w, VI ones16) {
+#if HWY_TARGET == HWY_AVX3
+  return VI{_mm512_madd_epi16(_mm512_maddubs_epi16(a.raw, w.raw), ones16.raw)};
+#elif HWY_TARGET == HWY_AVX2
+  return VI{_mm256_madd_epi16(_mm256_maddubs_epi16(a.raw, w.raw), ones16.raw)};
+#else
+  return VI{_mm_madd_epi16(_mm_maddubs_epi16(a.raw, w.raw), ones16.raw)};
+#endif
+}
+
+// Integer 8-bit modes on narrow tiles, straight from the activation bytes in SRAM (k-quads).
+template <int R, bool kS8>
+HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
+  const DI di;
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
+  // s8 activations become u8 by adding 128 (xor 0x80); comp128 removes 128 * column sum afterwards.
+  const VI flip = hn::Set(di, static_cast<int32_t>(0x80808080u));
+  const VI ones16 = hn::Set(di, 0x00010001);
+  for (size_t g = 0; g < kGroups; ++g) {
+    VI acc[R][kGroup];
+    for (int r = 0; r < R; ++r)
+      for (size_t v = 0; v < kGroup; ++v) acc[r][v] = hn::Zero(di);
+    for (int t = 0; t < job.ntiles; ++t) {
+      for (int q = 0; q < 8; ++q) {
+        const int32_t* w = QuadLanes(job.tiles[t]) + q * kLanes + g * kGroup * kN;
+        if constexpr (kAsmStep && R == 4 && kGroup == 2) {
+          const VI w0 = hn::Load(di, w), w1 = hn::Load(di, w + kN);
+          Step4x2<kS8 ? AsmStep::kNarrowFlip : AsmStep::kNarrow>(rows[0] + kLanes * t + 4 * q, job.a_stride, w0, w1,
+                                                                 ones16, flip, acc);
+          continue;
+        }
+        for (int r = 0; r < R; ++r) {
+          int32_t quad;
+          std::memcpy(&quad, rows[r] + kLanes * t + 4 * q, 4);
+          const VI a = kS8 ? hn::Xor(hn::Set(di, quad), flip) : hn::Set(di, quad);
+          for (size_t v = 0; v < kGroup; ++v) {
+            acc[r][v] = WrapAdd(acc[r][v], QuadDotNarrow(a, hn::Load(di, w + v * kN), ones16));
+          }
+        }
+      }
+    }
+    VI comp[kGroup];
+    for (size_t v = 0; v < kGroup; ++v) {
+      comp[v] = hn::Zero(di);
+      for (int t = 0; kS8 && t < job.ntiles; ++t) {
+        comp[v] = WrapAdd(comp[v], hn::Load(di, job.tiles[t].comp128 + (g * kGroup + v) * kN));
+      }
+    }
+    AddToAcc<R>(job, r0, g, acc, comp);
+  }
+}
+#else
+constexpr bool kHasNarrowDot = false;
+template <int R, bool kS8>
+HWY_INLINE void TmacNarrowRows(const TmacJob&, uint32_t) {}
+#endif
+
+#if HWY_TARGET == HWY_AVX3_DL
+// vpdpbusd and vpdpwssd are missing from Highway 1.0.3 and need avx512vnni, which Highway's AVX3_DL
+// string lacks. Both add into 32-bit lanes with wrap, exactly the ISA's integer TMAC; vpdpwssd's products
+// are 32-bit ((-32768)^2 = 2^30 fits), so the pmaddwd 2^31 case wraps in the accumulator add, as it must.
+#define TILE32_VNNI __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
+
+template <int R>
+TILE32_VNNI HWY_INLINE void VnniAddToAcc(const TmacJob& job, uint32_t r0, const __m512i (&acc)[R][2], __m512i sub0,
+                              __m512i sub1) {
+  for (int r = 0; r < R; ++r) {
+    uint32_t* out = job.acc + size_t{r0 + r} * kLanes;
+    const __m512i o0 = _mm512_loadu_si512(out), o1 = _mm512_loadu_si512(out + 16);
+    _mm512_storeu_si512(out, _mm512_add_epi32(o0, _mm512_sub_epi32(acc[r][0], sub0)));
+    _mm512_storeu_si512(out + 16, _mm512_add_epi32(o1, _mm512_sub_epi32(acc[r][1], sub1)));
+  }
+}
+
+// One k-step of 8 rows x 2 vectors as one asm statement (GCC 12 copies every accumulator of the
+// intrinsic form twice per step around the destructive vpdpbusd). Row r's 32-bit activation lane is at
+// p + r * s; LOAD broadcasts it into zmm31 (xor 0x80 per byte for s8 activations), OP adds into the row's
+// two accumulators: AT&T `op w, a, acc` is Intel `op acc, a, w`.
+#define TILE32_ZBCAST(A) "vpbroadcastd %[" A "], %%zmm31\n\t"
+#define TILE32_ZFLIP(A) "vpxord %[" A "]%{1to16%}, %[f], %%zmm31\n\t"
+#define TILE32_ZROW(A, C0, C1, LOAD, OP) LOAD(A) OP " %[w0], %%zmm31, %[" C0 "]\n\t" OP " %[w1], %%zmm31, %[" C1 "]\n\t"
+#define TILE32_ZSTEP(LOAD, OP)                                                                                      \
+  asm(TILE32_ZROW("a0", "c00", "c01", LOAD, OP) TILE32_ZROW("a1", "c10", "c11", LOAD, OP)                          \
+          TILE32_ZROW("a2", "c20", "c21", LOAD, OP) TILE32_ZROW("a3", "c30", "c31", LOAD, OP)                      \
+      : [c00] "+v"(c00), [c01] "+v"(c01), [c10] "+v"(c10), [c11] "+v"(c11), [c20] "+v"(c20), [c21] "+v"(c21),   \
+        [c30] "+v"(c30), [c31] "+v"(c31)                                                                         \
+      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),         \
+        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)), [a3] "m"(*reinterpret_cast<const Lane32*>(p + 3 * s)), \
+        [w0] "v"(w0), [w1] "v"(w1), [f] "v"(f)                                                                   \
+      : "xmm31")
+
+enum class VnniStep { kU8, kS8, kS16 };
+template <VnniStep S, typename Acc>
+TILE32_VNNI HWY_INLINE void VnniStep4x2(const uint8_t* p, int64_t s, __m512i w0, __m512i w1, __m512i f, Acc& c00,
+                                        Acc& c01, Acc& c10, Acc& c11, Acc& c20, Acc& c21, Acc& c30, Acc& c31) {
+  if constexpr (S == VnniStep::kU8) {
+    TILE32_ZSTEP(TILE32_ZBCAST, "vpdpbusd");
+  } else if constexpr (S == VnniStep::kS8) {
+    TILE32_ZSTEP(TILE32_ZFLIP, "vpdpbusd");
+  } else {
+    TILE32_ZSTEP(TILE32_ZBCAST, "vpdpwssd");
+  }
+}
+#undef TILE32_ZSTEP
+#undef TILE32_ZROW
+#undef TILE32_ZFLIP
+#undef TILE32_ZBCAST
+
+// The 8-row block with its 16 accumulators as named variables: GCC keeps an array of them in memory.
+template <VnniStep S>
+TILE32_VNNI void TmacVnni8Rows(const TmacJob& job, uint32_t r0) {
+  const __m512i z = _mm512_setzero_si512();
+  __m512i c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+  __m512i c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+  const int64_t s = job.a_stride;
+  const uint8_t* base = job.sram + job.a_addr + s * int64_t{r0};
+  const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
+  constexpr int kSteps = S == VnniStep::kS16 ? 16 : 8;  // 32-bit lanes per tile row
+  for (int t = 0; t < job.ntiles; ++t) {
+    const int32_t* tile = S == VnniStep::kS16 ? PairLanes(job.tiles[t], MacMode::kS16S16) : QuadLanes(job.tiles[t]);
+    for (int i = 0; i < kSteps; ++i) {
+      const __m512i w0 = _mm512_load_si512(tile + i * kLanes), w1 = _mm512_load_si512(tile + i * kLanes + 16);
+      const uint8_t* p = base + 4 * (kSteps * t + i);
+      VnniStep4x2<S>(p, s, w0, w1, flip, c00, c01, c10, c11, c20, c21, c30, c31);
+      VnniStep4x2<S>(p + 4 * s, s, w0, w1, flip, c40, c41, c50, c51, c60, c61, c70, c71);
+    }
+  }
+  __m512i comp0 = z, comp1 = z;
+  if constexpr (S == VnniStep::kS8) {
+    for (int t = 0; t < job.ntiles; ++t) {
+      comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
+      comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
+    }
+  }
+  const __m512i acc[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                             {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+  VnniAddToAcc<8>(job, r0, acc, comp0, comp1);
+}
+
+// Integer TMAC: int8 k-quads (u8 x s8; s8 activations become u8 by adding 128, xor 0x80, and comp128
+// removes 128 * column sum afterwards) or int16 k-pairs, against the tile image (16-bit tile order is the
+// pair layout, int8 tile order the quad layout). The activation lanes are read in place from SRAM.
+template <int R, VnniStep S>
+TILE32_VNNI void TmacVnniRows(const TmacJob& job, uint32_t r0) {
+  if constexpr (R == 8) return TmacVnni8Rows<S>(job, r0);
+  __m512i acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  const uint8_t* base = job.sram + job.a_addr + job.a_stride * int64_t{r0};
+  const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
+  constexpr int kSteps = S == VnniStep::kS16 ? 16 : 8;  // 32-bit lanes per tile row
+  for (int t = 0; t < job.ntiles; ++t) {
+    const int32_t* tile = S == VnniStep::kS16 ? PairLanes(job.tiles[t], MacMode::kS16S16) : QuadLanes(job.tiles[t]);
+    for (int i = 0; i < kSteps; ++i) {
+      const __m512i w0 = _mm512_load_si512(tile + i * kLanes), w1 = _mm512_load_si512(tile + i * kLanes + 16);
+      const uint8_t* p = base + 4 * (kSteps * t + i);
+      {
+        for (int r = 0; r < R; ++r) {
+          int32_t lane;
+          std::memcpy(&lane, p + job.a_stride * r, 4);
+          __m512i a = _mm512_set1_epi32(lane);
+          if constexpr (S == VnniStep::kS16) {
+            acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
+            acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], a, w1);
+          } else {
+            if constexpr (S == VnniStep::kS8) a = _mm512_xor_si512(a, flip);
+            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
+            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
+          }
+        }
+      }
+    }
+  }
+  __m512i comp0 = _mm512_setzero_si512(), comp1 = _mm512_setzero_si512();
+  if constexpr (S == VnniStep::kS8) {
+    for (int t = 0; t < job.ntiles; ++t) {
+      comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
+      comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
+    }
+  }
+  VnniAddToAcc<R>(job, r0, acc, comp0, comp1);
+}
+#undef TILE32_VNNI
+#endif
+
+// BF16: k ascending, one fused multiply-add per k and lane; a[r] is row r0 + r widened to fp32.
+template <int R>
+HWY_NOINLINE void TmacBf16Rows(const TmacJob& job, uint32_t r0, const float* const* a) {
+  const DF df;
+  for (size_t g = 0; g < kGroups; ++g) {
+    VF acc[R][kGroup];
+    for (int r = 0; r < R; ++r)
+      for (size_t v = 0; v < kGroup; ++v)
+        acc[r][v] = hn::LoadU(df, reinterpret_cast<const float*>(job.acc + size_t{r0 + r} * kLanes) + (g * kGroup + v) * kN);
+    for (int t = 0; t < job.ntiles; ++t) {
+      for (int kk = 0; kk < kLanes; ++kk) {
+        const float* w = job.tiles[t].f32[kk] + g * kGroup * kN;
+        for (int r = 0; r < R; ++r) {
+          const VF b = hn::Set(df, a[r][kLanes * t + kk]);
+          for (size_t v = 0; v < kGroup; ++v) acc[r][v] = FusedMulAdd(b, hn::Load(df, w + v * kN), acc[r][v]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      float* out = reinterpret_cast<float*>(job.acc + size_t{r0 + r} * kLanes) + g * kGroup * kN;
+      for (size_t v = 0; v < kGroup; ++v) hn::StoreU(CanonicalNan(acc[r][v]), df, out + v * kN);
+    }
+  }
+}
+
+template <int R>
+HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, float* f32_buf) {
+  const int depth = kLanes * job.ntiles;
+  if (job.mode == MacMode::kBF16) {
+    const float* rows[R];
+    for (int r = 0; r < R; ++r) {
+      float* dst = f32_buf + static_cast<size_t>(r) * depth;
+      WidenBf16(job.sram + job.a_addr + job.a_stride * int64_t{r0 + r}, depth, dst);
+      rows[r] = dst;
+    }
+    TmacBf16Rows<R>(job, r0, rows);
+    return;
+  }
+#if HWY_TARGET == HWY_AVX3_DL
+  if (job.mode == MacMode::kS16S16) {
+    TmacVnniRows<R, VnniStep::kS16>(job, r0);
+  } else if (job.mode == MacMode::kS8S8) {
+    TmacVnniRows<R, VnniStep::kS8>(job, r0);
+  } else {
+    TmacVnniRows<R, VnniStep::kU8>(job, r0);
+  }
+  return;
+#endif
+  if (kHasNarrowDot && job.narrow && job.mode != MacMode::kS16S16) {
+    if (job.mode == MacMode::kS8S8) {
+      TmacNarrowRows<R, true>(job, r0);
+    } else {
+      TmacNarrowRows<R, false>(job, r0);
+    }
+    return;
+  }
+  // 16-bit rows are read in place; 8-bit rows are widened into rows of the same stride.
+  const uint8_t* rows[R];
+  for (int r = 0; r < R; ++r) {
+    rows[r] = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
+    if (job.mode != MacMode::kS16S16) {
+      int16_t* dst = i16_buf + static_cast<size_t>(r) * depth;
+      WidenToI16(job.mode, rows[r], depth, dst);
+      rows[r] = reinterpret_cast<const uint8_t*>(dst);
+    }
+  }
+  TmacPairsRows<R>(job, r0, rows);
+}
+
+void TmacRows(const TmacJob& job) {
+  // Per-thread scratch for widened rows: no allocation per instruction once warm.
+  thread_local std::vector<int16_t> i16_buf(size_t{kLanes} * kPassTiles * kRows);
+  thread_local std::vector<float> f32_buf(size_t{kLanes} * kPassTiles * kRowsBf16);
+  const int64_t elem = job.mode == MacMode::kS16S16 || job.mode == MacMode::kBF16 ? 2 : 1;
+  // Rows in chunks whose activations stay in L2 across the passes.
+  for (uint32_t c0 = job.row_begin; c0 < job.row_end; c0 += kChunkRows) {
+    const uint32_t c1 = std::min(job.row_end, c0 + kChunkRows);
+    for (int t0 = 0; t0 < job.ntiles; t0 += kPassTiles) {
+      TmacJob pass = job;
+      pass.tiles = job.tiles + t0;
+      pass.ntiles = std::min(kPassTiles, job.ntiles - t0);
+      pass.a_addr = job.a_addr + int64_t{kLanes} * elem * t0;
+      uint32_t r = c0;
+      if (job.mode == MacMode::kBF16) {
+        for (; r + kRowsBf16 <= c1; r += kRowsBf16) TmacBlock<kRowsBf16>(pass, r, i16_buf.data(), f32_buf.data());
+      }
+      for (; r + kRows <= c1; r += kRows) TmacBlock<kRows>(pass, r, i16_buf.data(), f32_buf.data());
+      for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());
+    }
+  }
+}
+
+// ---- TLD: the layouts of PreparedTile, built from the tile image with 32-bit lane operations ----
+// int8 lane (q, j) holds T[4q .. 4q+3][j], one byte each; its bytes sign-extended are b0 .. b3.
+#define TILE32_INT8_QUAD_BYTES(x)                                                                            \
+  const VI b0 = hn::ShiftRight<24>(hn::ShiftLeft<24>(x)), b1 = hn::ShiftRight<24>(hn::ShiftLeft<16>(x)); \
+  const VI b2 = hn::ShiftRight<24>(hn::ShiftLeft<8>(x)), b3 = hn::ShiftRight<24>(x)
+
+HWY_INLINE VI QuadVector(const PreparedTile& p, int q, size_t v) {
+  return hn::Load(DI(), QuadLanes(p) + q * kLanes + v * kN);
+}
+
+// At TLD: what every TMAC on the tile needs (fp32 weights; int8 column sums and the narrow flag).
+void PrepareTile(DType type, PreparedTile* p) {
+  const DI di;
+  const DU du;
+  const DF df;
+  p->narrow = false;
+  p->pairs_ready = false;
+  if (type == DType::kI16) return;  // 16-bit tile order is already the pair layout
+  if (type == DType::kBF16) {  // lane (p2, j) holds T[2 p2][j] in its low half, T[2 p2 + 1][j] in its high half
+    const uint32_t* lanes = reinterpret_cast<const uint32_t*>(p->image);
+    for (int p2 = 0; p2 < kLanes / 2; ++p2) {
+      for (size_t v = 0; v < kNV; ++v) {
+        const auto lane = hn::Load(du, lanes + p2 * kLanes + v * kN);
+        hn::Store(hn::BitCast(df, hn::ShiftLeft<16>(lane)), df, p->f32[2 * p2] + v * kN);
+        hn::Store(hn::BitCast(df, hn::And(lane, hn::Set(du, 0xFFFF0000u))), df, p->f32[2 * p2 + 1] + v * kN);
+      }
+    }
+    return;
+  }
+  VI wide = hn::Zero(di);  // narrow: every b + 64 in [0, 127], so no bit above bit 6
+  const VI k64 = hn::Set(di, 64);
+  for (size_t v = 0; v < kNV; ++v) {
+    VI colsum = hn::Zero(di);
+    for (int q = 0; q < kLanes / 4; ++q) {
+      TILE32_INT8_QUAD_BYTES(QuadVector(*p, q, v));
+      colsum = hn::Add(colsum, hn::Add(hn::Add(b0, b1), hn::Add(b2, b3)));
+      wide = hn::Or(wide, hn::Or(hn::Or(hn::Add(b0, k64), hn::Add(b1, k64)), hn::Or(hn::Add(b2, k64), hn::Add(b3, k64))));
+    }
+    hn::Store(hn::ShiftLeft<7>(colsum), di, p->comp128 + v * kN);
+  }
+  p->narrow = hn::AllTrue(di, hn::Eq(hn::And(wide, hn::Set(di, ~0x7F)), hn::Zero(di)));
+}
+
+// Before a TMAC, on the calling thread: the pair layout of the int8 tiles this target's TMAC reads as pairs.
+void PrepareForTmac(PreparedTile* tiles, int ntiles, MacMode mode, bool narrow) {
+  if (mode != MacMode::kU8S8 && mode != MacMode::kS8S8) return;
+  if (HWY_TARGET == HWY_AVX3_DL || (kHasNarrowDot && narrow)) return;  // these read the k-quads
+  const DI di;
+  const VI lo16 = hn::Set(di, 0xFFFF);
+  for (int t = 0; t < ntiles; ++t) {
+    PreparedTile& p = tiles[t];
+    if (p.pairs_ready) continue;
+    for (int q = 0; q < kLanes / 4; ++q) {
+      for (size_t v = 0; v < kNV; ++v) {
+        TILE32_INT8_QUAD_BYTES(QuadVector(p, q, v));
+        int32_t* even = reinterpret_cast<int32_t*>(p.pairs[2 * q]) + v * kN;
+        int32_t* odd = reinterpret_cast<int32_t*>(p.pairs[2 * q + 1]) + v * kN;
+        hn::Store(hn::Or(hn::And(b0, lo16), hn::ShiftLeft<16>(b1)), di, even);
+        hn::Store(hn::Or(hn::And(b2, lo16), hn::ShiftLeft<16>(b3)), di, odd);
+      }
+    }
+    p.pairs_ready = true;
+  }
+}
+#undef TILE32_INT8_QUAD_BYTES
+
+}  // namespace HWY_NAMESPACE
+}  // namespace tile32
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace tile32 {
+
+HWY_EXPORT(TmacRows);
+HWY_EXPORT(PrepareTile);
+HWY_EXPORT(PrepareForTmac);
+
+void RunTmacRows(const TmacJob& job) { HWY_DYNAMIC_DISPATCH(TmacRows)(job); }
+void PrepareTileAtLoad(DType type, PreparedTile* p) { HWY_DYNAMIC_DISPATCH(PrepareTile)(type, p); }
+void PrepareTilesForTmac(PreparedTile* tiles, int ntiles, MacMode mode, bool narrow) {
+  HWY_DYNAMIC_DISPATCH(PrepareForTmac)(tiles, ntiles, mode, narrow);
+}
+
+}  // namespace tile32
+#endif  // HWY_ONCE
