@@ -222,8 +222,7 @@ void SimdMachine::Do(const TileLoad& i) {
   const uint8_t* image = sram_.data() + i.addr;
   std::memcpy(p.image, image, size_t{kLanes} * kLanes * SizeOf(i.type));
   canonical_stale_[i.td] = 1;
-  // Only the layouts the tile's type can meet: TMAC validation guarantees mode and type agree.
-  PrepareTileAtLoad(i.type, &p);
+  p.built = 0;
 }
 
 void SimdMachine::MaterializeTile(int t) const {
@@ -235,10 +234,9 @@ void SimdMachine::MaterializeTile(int t) const {
 void SimdMachine::Do(const TileMac& i) {
   if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane sums
   PreparedTile* tiles = &prepared_[i.tile];
-  const bool narrow = std::all_of(tiles, tiles + i.tiles, [](const PreparedTile& t) { return t.narrow; });
-  PrepareTilesForTmac(tiles, i.tiles, i.mode, narrow);
-  TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0,    i.rows, tiles, i.tiles, i.mode,
-              acc_at(i.acc_row),  narrow};
+  TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0, i.rows, tiles, i.tiles, i.mode,
+              acc_at(i.acc_row), false, false};
+  PrepareTmac(tiles, &job);
   // Rows are independent (distinct ACC rows, read-only SRAM), so any split across threads is exact.
   if (uint64_t{i.rows} * i.tiles < 256) {
     RunTmacRows(job);

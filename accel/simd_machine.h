@@ -11,17 +11,20 @@
 
 namespace tile32 {
 
-// A tile register re-laid out at TLD for the vector unit (derived state, never observable).
+// A tile register as the vector unit reads it (derived state, never observable). TLD copies the image;
+// every other layout is built by the first TMAC that reads it (a GEMV reads each tile once, so a layout
+// it does not use would cost more than its MACs).
 struct alignas(64) PreparedTile {
-  // int8 tiles: T[2p+i][j] at [p][j][i], a 32-bit lane holds a k-pair of column j (pmaddwd). Built at the
-  // first TMAC that needs it. (16-bit tile order is this layout already; the int8 tile order is the k-quad
-  // layout of pmaddubsw and vpdpbusd: both are read from `image`.)
+  // int8 tiles: T[2p+i][j] at [p][j][i], a 32-bit lane holds a k-pair of column j (pmaddwd). (16-bit tile
+  // order is this layout already; the int8 tile order is the k-quad layout of pmaddubsw and vpdpbusd:
+  // both are read from `image`.)
   int16_t pairs[16][kLanes][2];
-  int32_t comp128[kLanes];       // 128 * sum_k T[k][j]: undoes the +128 bias of s8 activations on u8 VNNI
-  float f32[kLanes][kLanes];     // bf16 tiles widened, row-major [k][j]
+  int32_t comp128[kLanes];  // int8: 128 * sum_k T[k][j], undoes the +128 bias of s8 activations on u8 dot products
+  float f32[kLanes][kLanes];  // bf16 tiles widened, row-major [k][j]
   uint8_t image[2 * kLanes * kLanes];  // the tile image as TLD read it (tile order)
-  bool narrow;                   // int8 tile with every weight in [-64, 63]: pmaddubsw cannot saturate
-  bool pairs_ready;              // `pairs` holds this tile
+  bool narrow;    // int8 tile with every weight in [-64, 63]: pmaddubsw cannot saturate (valid with kNarrow)
+  uint8_t built;  // PreparedTile::k* bits: what above is valid beyond `image`
+  static constexpr uint8_t kNarrow = 1, kComp = 2, kPairs = 4, kF32 = 8;
 };
 
 class SimdMachine : public ScalarMachine {

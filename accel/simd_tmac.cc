@@ -23,6 +23,9 @@ namespace HWY_NAMESPACE {
 typedef uint32_t __attribute__((may_alias, aligned(1))) Lane32;
 // The 32-bit weight lanes of a tile: k-quads of int8 tiles, k-pairs of 16-bit (or prepared int8) tiles.
 HWY_INLINE const int32_t* QuadLanes(const PreparedTile& t) { return reinterpret_cast<const int32_t*>(t.image); }
+// Lane (p2, j) of a 16-bit image holds T[2 p2][j] in its low half, T[2 p2 + 1][j] in its high half.
+HWY_INLINE VF Bf16Even(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::ShiftLeft<16>(lane)); }
+HWY_INLINE VF Bf16Odd(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::And(lane, hn::Set(DU(), 0xFFFF0000u))); }
 HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
   return reinterpret_cast<const int32_t*>(mode == MacMode::kS16S16 ? static_cast<const void*>(t.image) : t.pairs);
 }
@@ -326,21 +329,39 @@ TILE32_VNNI void TmacVnniRows(const TmacJob& job, uint32_t r0) {
 #undef TILE32_VNNI
 #endif
 
-// BF16: k ascending, one fused multiply-add per k and lane; a[r] is row r0 + r widened to fp32.
-template <int R>
+// BF16: k ascending, one fused multiply-add per k and lane; a[r] is row r0 + r widened to fp32. Weights
+// from the fp32 layout (kTable) or widened from the image k-pair by k-pair.
+template <int R, bool kTable>
 HWY_NOINLINE void TmacBf16Rows(const TmacJob& job, uint32_t r0, const float* const* a) {
   const DF df;
+  const DU du;
   for (size_t g = 0; g < kGroups; ++g) {
     VF acc[R][kGroup];
     for (int r = 0; r < R; ++r)
       for (size_t v = 0; v < kGroup; ++v)
         acc[r][v] = hn::LoadU(df, reinterpret_cast<const float*>(job.acc + size_t{r0 + r} * kLanes) + (g * kGroup + v) * kN);
     for (int t = 0; t < job.ntiles; ++t) {
-      for (int kk = 0; kk < kLanes; ++kk) {
-        const float* w = job.tiles[t].f32[kk] + g * kGroup * kN;
-        for (int r = 0; r < R; ++r) {
-          const VF b = hn::Set(df, a[r][kLanes * t + kk]);
-          for (size_t v = 0; v < kGroup; ++v) acc[r][v] = FusedMulAdd(b, hn::Load(df, w + v * kN), acc[r][v]);
+      if constexpr (kTable) {
+        for (int kk = 0; kk < kLanes; ++kk) {
+          const float* w = job.tiles[t].f32[kk] + g * kGroup * kN;
+          for (int r = 0; r < R; ++r) {
+            const VF b = hn::Set(df, a[r][kLanes * t + kk]);
+            for (size_t v = 0; v < kGroup; ++v) acc[r][v] = FusedMulAdd(b, hn::Load(df, w + v * kN), acc[r][v]);
+          }
+        }
+      } else {
+        const uint32_t* lanes = reinterpret_cast<const uint32_t*>(job.tiles[t].image) + g * kGroup * kN;
+        for (int kk = 0; kk < kLanes; kk += 2) {
+          VF w_even[kGroup], w_odd[kGroup];
+          for (size_t v = 0; v < kGroup; ++v) {
+            const auto lane = hn::Load(du, lanes + (kk / 2) * kLanes + v * kN);
+            w_even[v] = Bf16Even(lane), w_odd[v] = Bf16Odd(lane);
+          }
+          for (int r = 0; r < R; ++r) {
+            const VF b0 = hn::Set(df, a[r][kLanes * t + kk]), b1 = hn::Set(df, a[r][kLanes * t + kk + 1]);
+            for (size_t v = 0; v < kGroup; ++v) acc[r][v] = FusedMulAdd(b0, w_even[v], acc[r][v]);
+            for (size_t v = 0; v < kGroup; ++v) acc[r][v] = FusedMulAdd(b1, w_odd[v], acc[r][v]);
+          }
         }
       }
     }
@@ -361,7 +382,11 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
       WidenBf16(job.sram + job.a_addr + job.a_stride * int64_t{r0 + r}, depth, dst);
       rows[r] = dst;
     }
-    TmacBf16Rows<R>(job, r0, rows);
+    if (job.f32) {
+      TmacBf16Rows<R, true>(job, r0, rows);
+    } else {
+      TmacBf16Rows<R, false>(job, r0, rows);
+    }
     return;
   }
 #if HWY_TARGET == HWY_AVX3_DL
@@ -428,58 +453,81 @@ HWY_INLINE VI QuadVector(const PreparedTile& p, int q, size_t v) {
   return hn::Load(DI(), QuadLanes(p) + q * kLanes + v * kN);
 }
 
-// At TLD: what every TMAC on the tile needs (fp32 weights; int8 column sums and the narrow flag).
-void PrepareTile(DType type, PreparedTile* p) {
+// bf16 tiles take the fp32 layout for a TMAC of this many rows or more; fewer rows widen the weights on
+// the fly (two lane operations per weight vector and row, instead of building 4 KiB).
+constexpr uint32_t kF32TableRows = 4;
+
+// Whether every weight is in [-64, 63]: (b + 64) mod 256 < 128 for every byte.
+HWY_INLINE bool IsNarrow(const PreparedTile& p) {
+  const hn::ScalableTag<uint8_t> d8;
+  const size_t n = hn::Lanes(d8);
+  auto any = hn::Zero(d8);
+  for (size_t i = 0; i < size_t{kLanes} * kLanes; i += n) any = hn::Or(any, hn::Add(hn::Load(d8, p.image + i), hn::Set(d8, 64)));
+  return hn::AllTrue(d8, hn::Eq(hn::And(any, hn::Set(d8, 0x80)), hn::Zero(d8)));
+}
+
+void BuildComp128(PreparedTile* p) {
   const DI di;
-  const DU du;
-  const DF df;
-  p->narrow = false;
-  p->pairs_ready = false;
-  if (type == DType::kI16) return;  // 16-bit tile order is already the pair layout
-  if (type == DType::kBF16) {  // lane (p2, j) holds T[2 p2][j] in its low half, T[2 p2 + 1][j] in its high half
-    const uint32_t* lanes = reinterpret_cast<const uint32_t*>(p->image);
-    for (int p2 = 0; p2 < kLanes / 2; ++p2) {
-      for (size_t v = 0; v < kNV; ++v) {
-        const auto lane = hn::Load(du, lanes + p2 * kLanes + v * kN);
-        hn::Store(hn::BitCast(df, hn::ShiftLeft<16>(lane)), df, p->f32[2 * p2] + v * kN);
-        hn::Store(hn::BitCast(df, hn::And(lane, hn::Set(du, 0xFFFF0000u))), df, p->f32[2 * p2 + 1] + v * kN);
-      }
-    }
-    return;
-  }
-  VI wide = hn::Zero(di);  // narrow: every b + 64 in [0, 127], so no bit above bit 6
-  const VI k64 = hn::Set(di, 64);
   for (size_t v = 0; v < kNV; ++v) {
     VI colsum = hn::Zero(di);
     for (int q = 0; q < kLanes / 4; ++q) {
       TILE32_INT8_QUAD_BYTES(QuadVector(*p, q, v));
       colsum = hn::Add(colsum, hn::Add(hn::Add(b0, b1), hn::Add(b2, b3)));
-      wide = hn::Or(wide, hn::Or(hn::Or(hn::Add(b0, k64), hn::Add(b1, k64)), hn::Or(hn::Add(b2, k64), hn::Add(b3, k64))));
     }
     hn::Store(hn::ShiftLeft<7>(colsum), di, p->comp128 + v * kN);
   }
-  p->narrow = hn::AllTrue(di, hn::Eq(hn::And(wide, hn::Set(di, ~0x7F)), hn::Zero(di)));
 }
 
-// Before a TMAC, on the calling thread: the pair layout of the int8 tiles this target's TMAC reads as pairs.
-void PrepareForTmac(PreparedTile* tiles, int ntiles, MacMode mode, bool narrow) {
-  if (mode != MacMode::kU8S8 && mode != MacMode::kS8S8) return;
-  if (HWY_TARGET == HWY_AVX3_DL || (kHasNarrowDot && narrow)) return;  // these read the k-quads
+void BuildPairs(PreparedTile* p) {
   const DI di;
   const VI lo16 = hn::Set(di, 0xFFFF);
-  for (int t = 0; t < ntiles; ++t) {
-    PreparedTile& p = tiles[t];
-    if (p.pairs_ready) continue;
-    for (int q = 0; q < kLanes / 4; ++q) {
-      for (size_t v = 0; v < kNV; ++v) {
-        TILE32_INT8_QUAD_BYTES(QuadVector(p, q, v));
-        int32_t* even = reinterpret_cast<int32_t*>(p.pairs[2 * q]) + v * kN;
-        int32_t* odd = reinterpret_cast<int32_t*>(p.pairs[2 * q + 1]) + v * kN;
-        hn::Store(hn::Or(hn::And(b0, lo16), hn::ShiftLeft<16>(b1)), di, even);
-        hn::Store(hn::Or(hn::And(b2, lo16), hn::ShiftLeft<16>(b3)), di, odd);
-      }
+  for (int q = 0; q < kLanes / 4; ++q) {
+    for (size_t v = 0; v < kNV; ++v) {
+      TILE32_INT8_QUAD_BYTES(QuadVector(*p, q, v));
+      hn::Store(hn::Or(hn::And(b0, lo16), hn::ShiftLeft<16>(b1)), di, reinterpret_cast<int32_t*>(p->pairs[2 * q]) + v * kN);
+      hn::Store(hn::Or(hn::And(b2, lo16), hn::ShiftLeft<16>(b3)), di,
+                reinterpret_cast<int32_t*>(p->pairs[2 * q + 1]) + v * kN);
     }
-    p.pairs_ready = true;
+  }
+}
+
+void BuildF32(PreparedTile* p) {
+  const DU du;
+  const DF df;
+  const uint32_t* lanes = reinterpret_cast<const uint32_t*>(p->image);
+  for (int p2 = 0; p2 < kLanes / 2; ++p2) {
+    for (size_t v = 0; v < kNV; ++v) {
+      const auto lane = hn::Load(du, lanes + p2 * kLanes + v * kN);
+      hn::Store(Bf16Even(lane), df, p->f32[2 * p2] + v * kN);
+      hn::Store(Bf16Odd(lane), df, p->f32[2 * p2 + 1] + v * kN);
+    }
+  }
+}
+
+void PrepareTmacTiles(PreparedTile* tiles, TmacJob* job) {
+  const int n = job->ntiles;
+  job->narrow = false;
+  job->f32 = false;
+  auto ensure = [](PreparedTile& t, uint8_t what, auto build) {
+    if ((t.built & what) == 0) build(&t), t.built |= what;
+  };
+  if (job->mode == MacMode::kBF16) {
+    if (job->row_end - job->row_begin < kF32TableRows) return;
+    for (int t = 0; t < n; ++t) ensure(tiles[t], PreparedTile::kF32, BuildF32);
+    job->f32 = true;
+    return;
+  }
+  if (job->mode == MacMode::kS16S16) return;
+  bool narrow = true;
+  for (int t = 0; t < n; ++t) {
+    ensure(tiles[t], PreparedTile::kNarrow, [](PreparedTile* p) { p->narrow = IsNarrow(*p); });
+    narrow = narrow && tiles[t].narrow;
+  }
+  job->narrow = narrow;
+  const bool quads = HWY_TARGET == HWY_AVX3_DL || (kHasNarrowDot && narrow);  // else pmaddwd on pairs
+  for (int t = 0; t < n; ++t) {
+    if (quads && job->mode == MacMode::kS8S8) ensure(tiles[t], PreparedTile::kComp, BuildComp128);
+    if (!quads) ensure(tiles[t], PreparedTile::kPairs, BuildPairs);
   }
 }
 #undef TILE32_INT8_QUAD_BYTES
@@ -492,14 +540,10 @@ HWY_AFTER_NAMESPACE();
 namespace tile32 {
 
 HWY_EXPORT(TmacRows);
-HWY_EXPORT(PrepareTile);
-HWY_EXPORT(PrepareForTmac);
+HWY_EXPORT(PrepareTmacTiles);
 
 void RunTmacRows(const TmacJob& job) { HWY_DYNAMIC_DISPATCH(TmacRows)(job); }
-void PrepareTileAtLoad(DType type, PreparedTile* p) { HWY_DYNAMIC_DISPATCH(PrepareTile)(type, p); }
-void PrepareTilesForTmac(PreparedTile* tiles, int ntiles, MacMode mode, bool narrow) {
-  HWY_DYNAMIC_DISPATCH(PrepareForTmac)(tiles, ntiles, mode, narrow);
-}
+void PrepareTmac(PreparedTile* tiles, TmacJob* job) { HWY_DYNAMIC_DISPATCH(PrepareTmacTiles)(tiles, job); }
 
 }  // namespace tile32
 #endif  // HWY_ONCE

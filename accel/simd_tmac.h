@@ -17,16 +17,15 @@ struct TmacJob {
   int ntiles;
   MacMode mode;
   uint32_t* acc;  // ACC row of row 0 of the instruction
-  bool narrow;    // every tile is PreparedTile::narrow
+  bool narrow;    // int8: every tile is PreparedTile::narrow
+  bool f32;       // bf16: the tiles' fp32 layout is built (else the weights are widened from the image)
 };
 
 // TMAC over rows [job.row_begin, job.row_end), on the calling thread.
 void RunTmacRows(const TmacJob& job);
 
-// At TLD, after `p->image` is filled: the layouts and flags every TMAC on the tile needs.
-void PrepareTileAtLoad(DType type, PreparedTile* p);
-
-// Before a TMAC, on the calling thread: whatever this target's TMAC still needs of the tiles.
-void PrepareTilesForTmac(PreparedTile* tiles, int ntiles, MacMode mode, bool narrow);
+// Before a TMAC on job->tiles (job->tiles[0 .. ntiles) are `tiles`), on the calling thread: builds what
+// this target's TMAC reads of the tiles and sets job->narrow and job->f32.
+void PrepareTmac(PreparedTile* tiles, TmacJob* job);
 
 }  // namespace tile32
