@@ -235,7 +235,7 @@ void SimdMachine::Do(const TileMac& i) {
   if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane sums
   PreparedTile* tiles = &prepared_[i.tile];
   TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0, i.rows, tiles, i.tiles, i.mode,
-              acc_at(i.acc_row), false, false};
+              acc_at(i.acc_row), false, false, false};
   PrepareTmac(tiles, &job);
   // Rows are independent (distinct ACC rows, read-only SRAM), so any split across threads is exact.
   if (uint64_t{i.rows} * i.tiles < 256) {

@@ -201,6 +201,58 @@ template <int R, bool kS8>
 HWY_INLINE void TmacNarrowRows(const TmacJob&, uint32_t) {}
 #endif
 
+// TMACs of fewer rows than this read int8 tiles as they are: a layout would cost more than the MACs.
+constexpr uint32_t kDirectRows = 4;
+
+#if HWY_TARGET != HWY_SCALAR  // needs int16 lanes twice as many as int32 lanes
+constexpr bool kHasDirect = true;
+// Integer 8-bit modes, one row at a time, from the int8 tile image (k-quads, any weights): 2*kN weight
+// bytes (kN/2 columns x 4 k) widen to int16, and pmaddwd against the row's k-quad repeated as four int16
+// gives two partial sums per column (k 0-1 and k 2-3); adjacent lanes are added at the end.
+template <int R>
+HWY_NOINLINE void TmacDirectRows(const TmacJob& job, uint32_t r0) {
+  const DI di;
+  const hn::Repartition<int16_t, DI> d16;
+  const hn::Rebind<int8_t, decltype(d16)> d8;
+  const hn::Repartition<int64_t, DI> d64;
+  constexpr size_t kParts = 2 * kNV;  // partial-sum vectors per row
+  constexpr size_t kPartBytes = 2 * kN;
+  const bool u8 = job.mode == MacMode::kU8S8;
+  for (int r = 0; r < R; ++r) {
+    const uint8_t* row = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
+    VI part[kParts];
+    for (size_t m = 0; m < kParts; ++m) part[m] = hn::Zero(di);
+    for (int t = 0; t < job.ntiles; ++t) {
+      const int8_t* image = reinterpret_cast<const int8_t*>(job.tiles[t].image);
+      for (int q = 0; q < kLanes / 4; ++q) {
+        uint64_t quad16 = 0;  // a[4q .. 4q+3] as four int16
+        for (int i = 0; i < 4; ++i) {
+          const uint8_t b = row[kLanes * t + 4 * q + i];
+          const int16_t v = u8 ? int16_t{b} : int16_t{static_cast<int8_t>(b)};
+          quad16 |= uint64_t{static_cast<uint16_t>(v)} << (16 * i);
+        }
+        const VI a = hn::BitCast(di, hn::Set(d64, static_cast<int64_t>(quad16)));
+        const int8_t* w = image + q * 4 * kLanes;
+        for (size_t m = 0; m < kParts; ++m) {
+          const auto w16 = hn::PromoteTo(d16, hn::LoadU(d8, w + m * kPartBytes));
+          part[m] = WrapAdd(part[m], PairDot(a, hn::BitCast(di, w16)));
+        }
+      }
+    }
+    int32_t* out = reinterpret_cast<int32_t*>(job.acc + size_t{r0 + r} * kLanes);
+    for (size_t v = 0; v < kNV; ++v) {
+      const VI sum = WrapAdd(hn::ConcatEven(di, part[2 * v + 1], part[2 * v]),
+                             hn::ConcatOdd(di, part[2 * v + 1], part[2 * v]));
+      hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), sum), di, out + v * kN);
+    }
+  }
+}
+#else
+constexpr bool kHasDirect = false;
+template <int R>
+HWY_INLINE void TmacDirectRows(const TmacJob&, uint32_t) {}
+#endif
+
 #if HWY_TARGET == HWY_AVX3_DL
 // vpdpbusd and vpdpwssd are missing from Highway 1.0.3 and need avx512vnni, which Highway's AVX3_DL
 // string lacks. Both add into 32-bit lanes with wrap, exactly the ISA's integer TMAC; vpdpwssd's products
@@ -389,6 +441,10 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
     }
     return;
   }
+  if (job.direct) {
+    TmacDirectRows<R>(job, r0);
+    return;
+  }
 #if HWY_TARGET == HWY_AVX3_DL
   if (job.mode == MacMode::kS16S16) {
     TmacVnniRows<R, VnniStep::kS16>(job, r0);
@@ -508,6 +564,7 @@ void PrepareTmacTiles(PreparedTile* tiles, TmacJob* job) {
   const int n = job->ntiles;
   job->narrow = false;
   job->f32 = false;
+  job->direct = false;
   auto ensure = [](PreparedTile& t, uint8_t what, auto build) {
     if ((t.built & what) == 0) build(&t), t.built |= what;
   };
@@ -518,6 +575,10 @@ void PrepareTmacTiles(PreparedTile* tiles, TmacJob* job) {
     return;
   }
   if (job->mode == MacMode::kS16S16) return;
+  if (kHasDirect && job->row_end - job->row_begin < kDirectRows) {
+    job->direct = true;
+    return;
+  }
   bool narrow = true;
   for (int t = 0; t < n; ++t) {
     ensure(tiles[t], PreparedTile::kNarrow, [](PreparedTile* p) { p->narrow = IsNarrow(*p); });

@@ -19,6 +19,7 @@ struct TmacJob {
   uint32_t* acc;  // ACC row of row 0 of the instruction
   bool narrow;    // int8: every tile is PreparedTile::narrow
   bool f32;       // bf16: the tiles' fp32 layout is built (else the weights are widened from the image)
+  bool direct;    // int8: few rows, read against the tile image as it is (no layout, any weights)
 };
 
 // TMAC over rows [job.row_begin, job.row_end), on the calling thread.
