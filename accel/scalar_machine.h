@@ -28,7 +28,12 @@ class ScalarMachine : public Machine {
 
   // Architectural state, canonical (read by tests, golden dumps and the host).
   const std::vector<uint8_t>& sram() const { return sram_; }
-  std::vector<uint8_t>& sram() { return sram_; }
+  // Host writes to SRAM: call again after executing instructions (tile registers loaded before this call
+  // keep the bytes they loaded; the SIMD machine snapshots them here).
+  std::vector<uint8_t>& sram() {
+    BeforeHostSramWrite();
+    return sram_;
+  }
   const Lanes& vreg(int v) const { return vregs_[v]; }
   const Tile& tile(int t) const {
     MaterializeTile(t);
@@ -37,6 +42,7 @@ class ScalarMachine : public Machine {
   const uint32_t* acc_row(uint32_t row) const { return &acc_[size_t{row} * kLanes]; }
 
  protected:
+  virtual void BeforeHostSramWrite() {}
   void Do(const DmaIn&) override;
   void Do(const DmaOut&) override;
   void Do(const VLoad&) override;

@@ -219,15 +219,51 @@ SimdMachine::~SimdMachine() = default;
 
 void SimdMachine::Do(const TileLoad& i) {
   PreparedTile& p = prepared_[i.td];
-  const uint8_t* image = sram_.data() + i.addr;
-  std::memcpy(p.image, image, size_t{kLanes} * kLanes * SizeOf(i.type));
-  canonical_stale_[i.td] = 1;
+  p.sram_addr = i.addr;
+  p.bytes = static_cast<uint32_t>(size_t{kLanes} * kLanes * SizeOf(i.type));
+  p.data = sram_.data() + i.addr;
   p.built = 0;
+  canonical_stale_[i.td] = 1;
+}
+
+void SimdMachine::SettleTiles(int64_t lo, int64_t hi) {
+  for (PreparedTile& p : prepared_) {
+    if (p.data == p.image || p.data == nullptr) continue;
+    if (int64_t{p.sram_addr} < hi && lo < int64_t{p.sram_addr} + p.bytes) {
+      std::memcpy(p.image, p.data, p.bytes);
+      p.data = p.image;
+    }
+  }
+}
+
+void SimdMachine::BeforeHostSramWrite() { SettleTiles(0, static_cast<int64_t>(sram_.size())); }
+
+namespace {
+// [lo, hi) of `count` blocks of `bytes` at base + stride * n (validated: inside SRAM).
+void Span(int64_t base, int64_t stride, int64_t count, int64_t bytes, int64_t* lo, int64_t* hi) {
+  const int64_t last = base + stride * (count - 1);
+  *lo = std::min(base, last);
+  *hi = std::max(base, last) + bytes;
+}
+}  // namespace
+
+void SimdMachine::Do(const DmaIn& i) {
+  int64_t lo, hi;
+  Span(i.sram, i.sram_stride, i.rows, i.row_bytes, &lo, &hi);
+  SettleTiles(lo, hi);
+  ScalarMachine::Do(i);
+}
+
+void SimdMachine::Do(const VStore& i) {
+  int64_t lo, hi;
+  Span(i.addr, i.stride, kLanes, SizeOf(i.type), &lo, &hi);
+  SettleTiles(lo, hi);
+  ScalarMachine::Do(i);
 }
 
 void SimdMachine::MaterializeTile(int t) const {
   if (!canonical_stale_[t]) return;
-  DecodeTileImage(tile_type(t), prepared_[t].image, &tiles_[t]);
+  DecodeTileImage(tile_type(t), prepared_[t].data, &tiles_[t]);
   canonical_stale_[t] = 0;
 }
 
@@ -263,10 +299,16 @@ void SimdMachine::Do(const ElemMac& i) {
 }
 
 void SimdMachine::Do(const Requant& i) {
+  int64_t lo, hi;
+  Span(i.addr, i.row_stride, i.rows, int64_t{kLanes} * SizeOf(i.out), &lo, &hi);
+  SettleTiles(lo, hi);
   HWY_DYNAMIC_DISPATCH(RequantRows)(quant(), acc_row(i.acc_row), i.rows, i.out, sram_.data(), i.addr, i.row_stride);
 }
 
 void SimdMachine::Do(const AccStore& i) {
+  int64_t lo, hi;
+  Span(i.addr, i.row_stride, i.rows, int64_t{kLanes} * SizeOf(i.type), &lo, &hi);
+  SettleTiles(lo, hi);
   if (i.type == DType::kBF16) return ScalarMachine::Do(i);
   for (uint32_t r = 0; r < i.rows; ++r) {  // ascending rows: overlapping rows end as in the scalar machine
     std::memcpy(sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r), acc_row(i.row + r), 4 * kLanes);

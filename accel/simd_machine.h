@@ -11,19 +11,22 @@
 
 namespace tile32 {
 
-// A tile register as the vector unit reads it (derived state, never observable). TLD copies the image;
-// every other layout is built by the first TMAC that reads it (a GEMV reads each tile once, so a layout
-// it does not use would cost more than its MACs).
+// A tile register as the vector unit reads it (derived state, never observable). TLD copies nothing: the
+// register reads the SRAM bytes it was loaded from until an instruction is about to overwrite them, when
+// they are copied to `image`. Every other layout is built by the first TMAC that reads it. (A GEMV reads
+// each tile once: a copy or a layout it does not need would cost more than its MACs.)
 struct alignas(64) PreparedTile {
   // int8 tiles: T[2p+i][j] at [p][j][i], a 32-bit lane holds a k-pair of column j (pmaddwd). (16-bit tile
   // order is this layout already; the int8 tile order is the k-quad layout of pmaddubsw and vpdpbusd:
-  // both are read from `image`.)
+  // both are read from `data`.)
   int16_t pairs[16][kLanes][2];
   int32_t comp128[kLanes];  // int8: 128 * sum_k T[k][j], undoes the +128 bias of s8 activations on u8 dot products
   float f32[kLanes][kLanes];  // bf16 tiles widened, row-major [k][j]
-  uint8_t image[2 * kLanes * kLanes];  // the tile image as TLD read it (tile order)
+  uint8_t image[2 * kLanes * kLanes];  // the tile image as TLD read it (tile order), once copied
+  const uint8_t* data = nullptr;       // the tile image: `image`, or SRAM at sram_addr while unchanged there
+  uint32_t sram_addr = 0, bytes = 0;
   bool narrow;    // int8 tile with every weight in [-64, 63]: pmaddubsw cannot saturate (valid with kNarrow)
-  uint8_t built;  // PreparedTile::k* bits: what above is valid beyond `image`
+  uint8_t built;  // PreparedTile::k* bits: what above is valid beyond `data`
   static constexpr uint8_t kNarrow = 1, kComp = 2, kPairs = 4, kF32 = 8;
 };
 
@@ -34,6 +37,9 @@ class SimdMachine : public ScalarMachine {
   const char* name() const override { return "simd"; }
 
  protected:
+  void BeforeHostSramWrite() override;
+  void Do(const DmaIn&) override;
+  void Do(const VStore&) override;
   void Do(const TileLoad&) override;
   void Do(const TileMac&) override;
   void Do(const ElemMac&) override;
@@ -42,6 +48,8 @@ class SimdMachine : public ScalarMachine {
   void MaterializeTile(int t) const override;
 
  private:
+  // Copies the image of every tile register still reading SRAM in [lo, hi) before that range is written.
+  void SettleTiles(int64_t lo, int64_t hi);
   // Decoding the canonical tile costs more than the MACs of a GEMV, so TLD leaves it stale and the
   // canonical tile is built only when something reads it (tests, scalar fallbacks).
   mutable std::vector<char> canonical_stale_;

@@ -22,12 +22,12 @@ namespace HWY_NAMESPACE {
 // A row's 32-bit activation lane, as an asm memory operand: any element type, any alignment.
 typedef uint32_t __attribute__((may_alias, aligned(1))) Lane32;
 // The 32-bit weight lanes of a tile: k-quads of int8 tiles, k-pairs of 16-bit (or prepared int8) tiles.
-HWY_INLINE const int32_t* QuadLanes(const PreparedTile& t) { return reinterpret_cast<const int32_t*>(t.image); }
+HWY_INLINE const int32_t* QuadLanes(const PreparedTile& t) { return reinterpret_cast<const int32_t*>(t.data); }
 // Lane (p2, j) of a 16-bit image holds T[2 p2][j] in its low half, T[2 p2 + 1][j] in its high half.
 HWY_INLINE VF Bf16Even(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::ShiftLeft<16>(lane)); }
 HWY_INLINE VF Bf16Odd(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::And(lane, hn::Set(DU(), 0xFFFF0000u))); }
 HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
-  return reinterpret_cast<const int32_t*>(mode == MacMode::kS16S16 ? static_cast<const void*>(t.image) : t.pairs);
+  return reinterpret_cast<const int32_t*>(mode == MacMode::kS16S16 ? static_cast<const void*>(t.data) : t.pairs);
 }
 // Output columns are computed kGroup vectors at a time and rows kRows at a time, so that the
 // accumulators, the broadcast activation and the weight vectors of one k-step stay in the 16 vector
@@ -121,7 +121,7 @@ HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* 
       for (int p = 0; p < 16; ++p) {
         const int32_t* w = PairLanes(job.tiles[t], job.mode) + p * kLanes + g * kGroup * kN;
         if constexpr (kAsmStep && R == 4 && kGroup == 2) {
-          const VI w0 = hn::Load(di, w), w1 = hn::Load(di, w + kN);
+          const VI w0 = hn::LoadU(di, w), w1 = hn::LoadU(di, w + kN);
           Step4x2<AsmStep::kPairs>(rows[0] + 4 * (16 * t + p), rows[1] - rows[0], w0, w1, w0, w0, acc);
           continue;
         }
@@ -129,7 +129,7 @@ HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* 
           int32_t pair;
           std::memcpy(&pair, rows[r] + 4 * (16 * t + p), 4);
           const VI a = hn::Set(di, pair);
-          for (size_t v = 0; v < kGroup; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(a, hn::Load(di, w + v * kN)));
+          for (size_t v = 0; v < kGroup; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(a, hn::LoadU(di, w + v * kN)));
         }
       }
     }
@@ -170,7 +170,7 @@ HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
       for (int q = 0; q < 8; ++q) {
         const int32_t* w = QuadLanes(job.tiles[t]) + q * kLanes + g * kGroup * kN;
         if constexpr (kAsmStep && R == 4 && kGroup == 2) {
-          const VI w0 = hn::Load(di, w), w1 = hn::Load(di, w + kN);
+          const VI w0 = hn::LoadU(di, w), w1 = hn::LoadU(di, w + kN);
           Step4x2<kS8 ? AsmStep::kNarrowFlip : AsmStep::kNarrow>(rows[0] + kLanes * t + 4 * q, job.a_stride, w0, w1,
                                                                  ones16, flip, acc);
           continue;
@@ -180,7 +180,7 @@ HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
           std::memcpy(&quad, rows[r] + kLanes * t + 4 * q, 4);
           const VI a = kS8 ? hn::Xor(hn::Set(di, quad), flip) : hn::Set(di, quad);
           for (size_t v = 0; v < kGroup; ++v) {
-            acc[r][v] = WrapAdd(acc[r][v], QuadDotNarrow(a, hn::Load(di, w + v * kN), ones16));
+            acc[r][v] = WrapAdd(acc[r][v], QuadDotNarrow(a, hn::LoadU(di, w + v * kN), ones16));
           }
         }
       }
@@ -223,7 +223,7 @@ HWY_NOINLINE void TmacDirectRows(const TmacJob& job, uint32_t r0) {
     VI part[kParts];
     for (size_t m = 0; m < kParts; ++m) part[m] = hn::Zero(di);
     for (int t = 0; t < job.ntiles; ++t) {
-      const int8_t* image = reinterpret_cast<const int8_t*>(job.tiles[t].image);
+      const int8_t* image = reinterpret_cast<const int8_t*>(job.tiles[t].data);
       for (int q = 0; q < kLanes / 4; ++q) {
         uint64_t quad16 = 0;  // a[4q .. 4q+3] as four int16
         for (int i = 0; i < 4; ++i) {
@@ -317,7 +317,7 @@ TILE32_VNNI void TmacVnni8Rows(const TmacJob& job, uint32_t r0) {
   for (int t = 0; t < job.ntiles; ++t) {
     const int32_t* tile = S == VnniStep::kS16 ? PairLanes(job.tiles[t], MacMode::kS16S16) : QuadLanes(job.tiles[t]);
     for (int i = 0; i < kSteps; ++i) {
-      const __m512i w0 = _mm512_load_si512(tile + i * kLanes), w1 = _mm512_load_si512(tile + i * kLanes + 16);
+      const __m512i w0 = _mm512_loadu_si512(tile + i * kLanes), w1 = _mm512_loadu_si512(tile + i * kLanes + 16);
       const uint8_t* p = base + 4 * (kSteps * t + i);
       VnniStep4x2<S>(p, s, w0, w1, flip, c00, c01, c10, c11, c20, c21, c30, c31);
       VnniStep4x2<S>(p + 4 * s, s, w0, w1, flip, c40, c41, c50, c51, c60, c61, c70, c71);
@@ -350,7 +350,7 @@ TILE32_VNNI void TmacVnniRows(const TmacJob& job, uint32_t r0) {
   for (int t = 0; t < job.ntiles; ++t) {
     const int32_t* tile = S == VnniStep::kS16 ? PairLanes(job.tiles[t], MacMode::kS16S16) : QuadLanes(job.tiles[t]);
     for (int i = 0; i < kSteps; ++i) {
-      const __m512i w0 = _mm512_load_si512(tile + i * kLanes), w1 = _mm512_load_si512(tile + i * kLanes + 16);
+      const __m512i w0 = _mm512_loadu_si512(tile + i * kLanes), w1 = _mm512_loadu_si512(tile + i * kLanes + 16);
       const uint8_t* p = base + 4 * (kSteps * t + i);
       {
         for (int r = 0; r < R; ++r) {
@@ -402,11 +402,11 @@ HWY_NOINLINE void TmacBf16Rows(const TmacJob& job, uint32_t r0, const float* con
           }
         }
       } else {
-        const uint32_t* lanes = reinterpret_cast<const uint32_t*>(job.tiles[t].image) + g * kGroup * kN;
+        const uint32_t* lanes = reinterpret_cast<const uint32_t*>(job.tiles[t].data) + g * kGroup * kN;
         for (int kk = 0; kk < kLanes; kk += 2) {
           VF w_even[kGroup], w_odd[kGroup];
           for (size_t v = 0; v < kGroup; ++v) {
-            const auto lane = hn::Load(du, lanes + (kk / 2) * kLanes + v * kN);
+            const auto lane = hn::LoadU(du, lanes + (kk / 2) * kLanes + v * kN);
             w_even[v] = Bf16Even(lane), w_odd[v] = Bf16Odd(lane);
           }
           for (int r = 0; r < R; ++r) {
@@ -506,7 +506,7 @@ void TmacRows(const TmacJob& job) {
   const VI b2 = hn::ShiftRight<24>(hn::ShiftLeft<8>(x)), b3 = hn::ShiftRight<24>(x)
 
 HWY_INLINE VI QuadVector(const PreparedTile& p, int q, size_t v) {
-  return hn::Load(DI(), QuadLanes(p) + q * kLanes + v * kN);
+  return hn::LoadU(DI(), QuadLanes(p) + q * kLanes + v * kN);
 }
 
 // bf16 tiles take the fp32 layout for a TMAC of this many rows or more; fewer rows widen the weights on
@@ -518,7 +518,7 @@ HWY_INLINE bool IsNarrow(const PreparedTile& p) {
   const hn::ScalableTag<uint8_t> d8;
   const size_t n = hn::Lanes(d8);
   auto any = hn::Zero(d8);
-  for (size_t i = 0; i < size_t{kLanes} * kLanes; i += n) any = hn::Or(any, hn::Add(hn::Load(d8, p.image + i), hn::Set(d8, 64)));
+  for (size_t i = 0; i < size_t{kLanes} * kLanes; i += n) any = hn::Or(any, hn::Add(hn::LoadU(d8, p.data + i), hn::Set(d8, 64)));
   return hn::AllTrue(d8, hn::Eq(hn::And(any, hn::Set(d8, 0x80)), hn::Zero(d8)));
 }
 
@@ -550,10 +550,10 @@ void BuildPairs(PreparedTile* p) {
 void BuildF32(PreparedTile* p) {
   const DU du;
   const DF df;
-  const uint32_t* lanes = reinterpret_cast<const uint32_t*>(p->image);
+  const uint32_t* lanes = reinterpret_cast<const uint32_t*>(p->data);
   for (int p2 = 0; p2 < kLanes / 2; ++p2) {
     for (size_t v = 0; v < kNV; ++v) {
-      const auto lane = hn::Load(du, lanes + p2 * kLanes + v * kN);
+      const auto lane = hn::LoadU(du, lanes + p2 * kLanes + v * kN);
       hn::Store(Bf16Even(lane), df, p->f32[2 * p2] + v * kN);
       hn::Store(Bf16Odd(lane), df, p->f32[2 * p2 + 1] + v * kN);
     }

@@ -458,6 +458,58 @@ TEST_P(ExtremeTest, TmacNarrowWeightTiles) {
   RunBoth(b, ("TMAC narrow weight tiles, seed " + std::to_string(seed)).c_str());
 }
 
+// A tile register keeps the bytes TLD read although SRAM under it is then overwritten by every kind of SRAM
+// write (the SIMD machine reads SRAM in place until a write is about to touch it), whole or in part.
+TEST_P(ExtremeTest, TileRegistersKeepTheirBytesWhenSramChanges) {
+  std::mt19937_64 rng(5);
+  Builder b;
+  for (uint32_t i = 0; i < 8 * 2048; ++i) b.p.sram[kTiles + i] = static_cast<uint8_t>(rng());
+  for (auto& x : b.p.dram_ro) x = static_cast<uint8_t>(rng());
+  for (uint32_t i = 0; i < 4096; ++i) b.p.sram[kAct + i] = static_cast<uint8_t>(rng());
+  for (uint32_t i = 0; i < 128 * 4; ++i) b.p.sram[kVecInit + i] = static_cast<uint8_t>(rng());
+  LoadTiles(b, DType::kI8, 6);
+  TileLoad t6;
+  t6.td = 6, t6.type = DType::kI16, t6.addr = kTiles + 6 * 2048;
+  b.Emit(t6);
+  TileLoad t7;
+  t7.td = 7, t7.type = DType::kBF16, t7.addr = kTiles + 7 * 2048 + 3;  // unaligned
+  b.Emit(t7);
+  LoadAcc(b, 4);
+  VLoad vl;
+  vl.vd = 0, vl.type = DType::kI32, vl.addr = kVecInit, vl.stride = 4;
+  b.Emit(vl);
+  VStore vs;  // into T0, strided
+  vs.vs = 0, vs.type = DType::kI16, vs.addr = kTiles + 100, vs.stride = 30;
+  b.Emit(vs);
+  AccStore st;  // into T1 and T2's first bytes, negative stride
+  st.row = 0, st.rows = 3, st.type = DType::kI32, st.addr = kTiles + 2048 + 1024 - 64, st.row_stride = -200;
+  b.Emit(st);
+  QuantConfig q;
+  for (int j = 0; j < kLanes; ++j) q.multiplier[j] = 1 << 30;
+  b.Emit(SetQuant{q});
+  Requant rq;  // over T2's last byte and T3's first
+  rq.acc_row = 0, rq.rows = 2, rq.out = DType::kI8, rq.addr = kTiles + 2 * 2048 + 1000, rq.row_stride = 40;
+  b.Emit(rq);
+  DmaIn dma;  // into T4 and T6 (the int16 tile)
+  dma.sram = kTiles + 4 * 2048 + 512, dma.segment = kDramRoSegment, dma.dram = 0, dma.rows = 2, dma.row_bytes = 64;
+  dma.dram_stride = 0, dma.sram_stride = 2048;
+  b.Emit(dma);
+  DmaIn dma7;  // into T7 (bf16)
+  dma7.sram = kTiles + 7 * 2048 + 1500, dma7.segment = kDramRoSegment, dma7.dram = 0, dma7.rows = 1;
+  dma7.row_bytes = 64, dma7.dram_stride = 0, dma7.sram_stride = 0;
+  b.Emit(dma7);
+  for (uint32_t rows : {1u, 3u, 9u}) {  // the direct, the narrow-or-pairs and the bf16 table paths
+    for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8}) b.Emit(Tmac(mode, 8, rows, 192, 6));
+    TileMac s16 = Tmac(MacMode::kS16S16, 20, rows, 64, 1);
+    s16.tile = 6;
+    b.Emit(s16);
+    TileMac bf = Tmac(MacMode::kBF16, 40, rows, 64, 1);
+    bf.tile = 7;
+    b.Emit(bf);
+  }
+  RunBoth(b, "TLD, then SRAM under the tiles overwritten, then TMAC");
+}
+
 TEST_P(ExtremeTest, TmacS16S16PairOverflow) {
   // -32768 * -32768 = 2^30: a pair of them is 2^31, which overflows a 32-bit pairwise add (vpmaddwd).
   Builder b;

@@ -26,6 +26,23 @@ namespace tile32::test::machine_test {
 namespace {
 
 // ---------------------------------------------------------------------------------------------------
+// §3.4 a tile register is a copy: host writes to SRAM after TLD do not change it
+
+TEST_P(MachineTest, HostSramWritesAfterTldLeaveTheTileAlone) {
+  std::unique_ptr<ScalarMachine> m = Make(SmallConfig(false));
+  for (int i = 0; i < kLanes * kLanes; ++i) m->sram()[i] = 2;  // T0 = 2
+  std::memset(m->sram().data() + 2048, 3, 32);                   // A = 3
+  TileLoad t;
+  m->Execute(t);
+  std::memset(m->sram().data(), 5, kLanes * kLanes);  // SRAM under T0 changes, T0 does not
+  TileMac mac;
+  mac.mode = MacMode::kS8S8, mac.a_addr = 2048;
+  m->Execute(mac);
+  for (int j = 0; j < kLanes; ++j) EXPECT_EQ(Acc(*m, 0, j), 32 * 2 * 3) << "lane " << j;
+  for (int k = 0; k < kLanes; ++k) EXPECT_EQ(m->tile(0)[k * kLanes + 7], 2) << "k " << k;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // §6.3 overflow flag
 
 TEST_P(MachineTest, OverflowFlagOnlyWhenCheckingAndResultsIdentical) {
