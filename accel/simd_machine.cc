@@ -245,13 +245,51 @@ void Span(int64_t base, int64_t stride, int64_t count, int64_t bytes, int64_t* l
   *lo = std::min(base, last);
   *hi = std::max(base, last) + bytes;
 }
+
+// Runs rows(begin, end) over [0, rows) on the calling arena's threads when the rows move at least
+// kParallelBytes and write disjoint destinations (|dst_stride| >= row_bytes: then no order can show);
+// else in one call, in ascending order, as the scalar machine does.
+constexpr uint64_t kParallelBytes = 64 << 10;
+template <typename F>
+void ForRows(uint32_t rows, uint64_t row_bytes, int64_t dst_stride, const F& body) {
+  const uint64_t stride = static_cast<uint64_t>(dst_stride < 0 ? -dst_stride : dst_stride);
+  if (rows < 2 || uint64_t{rows} * row_bytes < kParallelBytes || stride < row_bytes) return body(0u, rows);
+  const uint32_t grain = static_cast<uint32_t>(std::max<uint64_t>(1, (16 << 10) / std::max<uint64_t>(row_bytes, 1)));
+  tbb::parallel_for(tbb::blocked_range<uint32_t>(0, rows, grain),
+                    [&](const tbb::blocked_range<uint32_t>& r) { body(r.begin(), r.end()); });
+}
+
+// memcpy of n bytes, in pieces on the calling arena's threads when large.
+void CopyBytes(uint8_t* dst, const uint8_t* src, uint64_t n) {
+  constexpr uint64_t kPiece = 64 << 10;
+  if (n < 2 * kPiece) return static_cast<void>(std::memcpy(dst, src, n));
+  tbb::parallel_for(tbb::blocked_range<uint64_t>(0, (n + kPiece - 1) / kPiece), [&](const tbb::blocked_range<uint64_t>& r) {
+    const uint64_t b = r.begin() * kPiece, e = std::min(n, r.end() * kPiece);
+    std::memcpy(dst + b, src + b, e - b);
+  });
+}
 }  // namespace
 
 void SimdMachine::Do(const DmaIn& i) {
   int64_t lo, hi;
   Span(i.sram, i.sram_stride, i.rows, i.row_bytes, &lo, &hi);
   SettleTiles(lo, hi);
-  ScalarMachine::Do(i);
+  const uint8_t* src = segment(i.segment).base + i.dram;
+  uint8_t* dst = sram_at(i.sram);
+  if (i.rows == 1) return CopyBytes(dst, src, i.row_bytes);
+  ForRows(i.rows, i.row_bytes, i.sram_stride, [&](uint32_t r0, uint32_t r1) {
+    for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + uint64_t{i.sram_stride} * r, src + i.dram_stride * r, i.row_bytes);
+  });
+}
+
+void SimdMachine::Do(const DmaOut& i) {
+  uint8_t* dst = segment(i.segment).base + i.dram;
+  const uint8_t* src = sram_at(i.sram);
+  if (i.rows == 1) return CopyBytes(dst, src, i.row_bytes);
+  const int64_t dram_stride = static_cast<int64_t>(std::min<uint64_t>(i.dram_stride, INT64_MAX));
+  ForRows(i.rows, i.row_bytes, dram_stride, [&](uint32_t r0, uint32_t r1) {
+    for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + i.dram_stride * r, src + uint64_t{i.sram_stride} * r, i.row_bytes);
+  });
 }
 
 void SimdMachine::Do(const VStore& i) {
@@ -302,7 +340,11 @@ void SimdMachine::Do(const Requant& i) {
   int64_t lo, hi;
   Span(i.addr, i.row_stride, i.rows, int64_t{kLanes} * SizeOf(i.out), &lo, &hi);
   SettleTiles(lo, hi);
-  HWY_DYNAMIC_DISPATCH(RequantRows)(quant(), acc_row(i.acc_row), i.rows, i.out, sram_.data(), i.addr, i.row_stride);
+  const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);
+  ForRows(i.rows, row_bytes, i.row_stride, [&](uint32_t r0, uint32_t r1) {
+    HWY_DYNAMIC_DISPATCH(RequantRows)(quant(), acc_row(i.acc_row + r0), r1 - r0, i.out, sram_.data(),
+                                      int64_t{i.addr} + int64_t{i.row_stride} * r0, i.row_stride);
+  });
 }
 
 void SimdMachine::Do(const AccStore& i) {
@@ -310,9 +352,11 @@ void SimdMachine::Do(const AccStore& i) {
   Span(i.addr, i.row_stride, i.rows, int64_t{kLanes} * SizeOf(i.type), &lo, &hi);
   SettleTiles(lo, hi);
   if (i.type == DType::kBF16) return ScalarMachine::Do(i);
-  for (uint32_t r = 0; r < i.rows; ++r) {  // ascending rows: overlapping rows end as in the scalar machine
-    std::memcpy(sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r), acc_row(i.row + r), 4 * kLanes);
-  }
+  ForRows(i.rows, 4 * kLanes, i.row_stride, [&](uint32_t r0, uint32_t r1) {
+    for (uint32_t r = r0; r < r1; ++r) {  // ascending rows: overlapping rows end as in the scalar machine
+      std::memcpy(sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r), acc_row(i.row + r), 4 * kLanes);
+    }
+  });
 }
 
 SimdTargets ListSimdTargets() {

@@ -39,6 +39,7 @@ class SimdMachine : public ScalarMachine {
  protected:
   void BeforeHostSramWrite() override;
   void Do(const DmaIn&) override;
+  void Do(const DmaOut&) override;
   void Do(const VStore&) override;
   void Do(const TileLoad&) override;
   void Do(const TileMac&) override;

@@ -35,14 +35,15 @@ namespace {
 // ---- Threads ----
 
 // 1, 2 and 8 threads give the same bytes (and the reference's) on the SIMD machine, with TMACs large
-// enough to be split across threads (> 256 row-tiles, 32-row blocks).
+// enough to be split across threads (> 256 row-tiles, 8-row blocks), and (families 2 to 5) DMA, ACC_ST
+// and REQ large enough to be split too (>= 64 KiB of rows; one DMA row of >= 128 KiB in pieces).
 TEST(Gemm, ThreadCountsAreBitIdentical) {
   const uint64_t seed = TestSeed(5009);
   SimdMachine machine(AccelConfig::Default());
   int index = 0;
-  for (int family = 0; family < 4; ++family) {
+  for (int family = 0; family < 6; ++family) {
     Case c;
-    c.M = 300, c.N = 70, c.K = 200, c.bias = true, c.lda_extra = 1, c.ldc_extra = 2;
+    c.M = family == 2 || family == 3 ? 700 : 300, c.N = 70, c.K = 200, c.bias = true, c.lda_extra = 1, c.ldc_extra = 2;
     if (family == 0) c.a_type = DType::kU8, c.b_type = DType::kI8, c.a_zp = 7, c.c_type = DType::kI8;
     if (family == 1) {
       c.a_type = DType::kI8, c.b_type = DType::kU8, c.a_zp = -3, c.b_zp = WeightZp::kPerChannel;
@@ -50,6 +51,8 @@ TEST(Gemm, ThreadCountsAreBitIdentical) {
     }
     if (family == 2) c.a_type = c.b_type = DType::kI16, c.c_type = DType::kI32;
     if (family == 3) c.a_type = c.b_type = DType::kBF16, c.c_type = DType::kF32, c.data = Data::kSpecial;
+    if (family == 4) c.M = 2100, c.N = 40, c.K = 40, c.a_type = DType::kU8, c.b_type = DType::kI8, c.c_type = DType::kI8;
+    if (family == 5) c.M = 40, c.N = 128, c.K = 1024, c.a_type = c.b_type = DType::kI8, c.c_type = DType::kI32;
     SCOPED_TRACE(Describe(c, seed + index));
     const auto p = Prepare(c, seed + index++);
     for (int threads : {1, 2, 8}) {
