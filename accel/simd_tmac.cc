@@ -259,14 +259,23 @@ HWY_INLINE void TmacDirectRows(const TmacJob&, uint32_t) {}
 // are 32-bit ((-32768)^2 = 2^30 fits), so the pmaddwd 2^31 case wraps in the accumulator add, as it must.
 #define TILE32_VNNI __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
 
-template <int R>
-TILE32_VNNI HWY_INLINE void VnniAddToAcc(const TmacJob& job, uint32_t r0, const __m512i (&acc)[R][2], __m512i sub0,
-                              __m512i sub1) {
+enum class VnniStep { kU8, kS8, kS16 };
+
+// ACC rows r0 .. r0+R-1 += acc, less the +128 compensation of s8 activations (sum of the tiles' comp128).
+template <int R, VnniStep S>
+TILE32_VNNI HWY_INLINE void VnniAddToAcc(const TmacJob& job, uint32_t r0, const __m512i (&acc)[R][2]) {
+  __m512i comp0 = _mm512_setzero_si512(), comp1 = _mm512_setzero_si512();
+  if constexpr (S == VnniStep::kS8) {
+    for (int t = 0; t < job.ntiles; ++t) {
+      comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
+      comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
+    }
+  }
   for (int r = 0; r < R; ++r) {
     uint32_t* out = job.acc + size_t{r0 + r} * kLanes;
     const __m512i o0 = _mm512_loadu_si512(out), o1 = _mm512_loadu_si512(out + 16);
-    _mm512_storeu_si512(out, _mm512_add_epi32(o0, _mm512_sub_epi32(acc[r][0], sub0)));
-    _mm512_storeu_si512(out + 16, _mm512_add_epi32(o1, _mm512_sub_epi32(acc[r][1], sub1)));
+    _mm512_storeu_si512(out, _mm512_add_epi32(o0, _mm512_sub_epi32(acc[r][0], comp0)));
+    _mm512_storeu_si512(out + 16, _mm512_add_epi32(o1, _mm512_sub_epi32(acc[r][1], comp1)));
   }
 }
 
@@ -287,7 +296,6 @@ TILE32_VNNI HWY_INLINE void VnniAddToAcc(const TmacJob& job, uint32_t r0, const 
         [w0] "v"(w0), [w1] "v"(w1), [f] "v"(f)                                                                   \
       : "xmm31")
 
-enum class VnniStep { kU8, kS8, kS16 };
 template <VnniStep S, typename Acc>
 TILE32_VNNI HWY_INLINE void VnniStep4x2(const uint8_t* p, int64_t s, __m512i w0, __m512i w1, __m512i f, Acc& c00,
                                         Acc& c01, Acc& c10, Acc& c11, Acc& c20, Acc& c21, Acc& c30, Acc& c31) {
@@ -323,16 +331,9 @@ TILE32_VNNI void TmacVnni8Rows(const TmacJob& job, uint32_t r0) {
       VnniStep4x2<S>(p + 4 * s, s, w0, w1, flip, c40, c41, c50, c51, c60, c61, c70, c71);
     }
   }
-  __m512i comp0 = z, comp1 = z;
-  if constexpr (S == VnniStep::kS8) {
-    for (int t = 0; t < job.ntiles; ++t) {
-      comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
-      comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
-    }
-  }
   const __m512i acc[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-  VnniAddToAcc<8>(job, r0, acc, comp0, comp1);
+  VnniAddToAcc<8, S>(job, r0, acc);
 }
 
 // Integer TMAC: int8 k-quads (u8 x s8; s8 activations become u8 by adding 128, xor 0x80, and comp128
@@ -352,31 +353,22 @@ TILE32_VNNI void TmacVnniRows(const TmacJob& job, uint32_t r0) {
     for (int i = 0; i < kSteps; ++i) {
       const __m512i w0 = _mm512_loadu_si512(tile + i * kLanes), w1 = _mm512_loadu_si512(tile + i * kLanes + 16);
       const uint8_t* p = base + 4 * (kSteps * t + i);
-      {
-        for (int r = 0; r < R; ++r) {
-          int32_t lane;
-          std::memcpy(&lane, p + job.a_stride * r, 4);
-          __m512i a = _mm512_set1_epi32(lane);
-          if constexpr (S == VnniStep::kS16) {
-            acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
-            acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], a, w1);
-          } else {
-            if constexpr (S == VnniStep::kS8) a = _mm512_xor_si512(a, flip);
-            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
-            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
-          }
+      for (int r = 0; r < R; ++r) {
+        int32_t lane;
+        std::memcpy(&lane, p + job.a_stride * r, 4);
+        __m512i a = _mm512_set1_epi32(lane);
+        if constexpr (S == VnniStep::kS16) {
+          acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
+          acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], a, w1);
+        } else {
+          if constexpr (S == VnniStep::kS8) a = _mm512_xor_si512(a, flip);
+          acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
+          acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
         }
       }
     }
   }
-  __m512i comp0 = _mm512_setzero_si512(), comp1 = _mm512_setzero_si512();
-  if constexpr (S == VnniStep::kS8) {
-    for (int t = 0; t < job.ntiles; ++t) {
-      comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
-      comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
-    }
-  }
-  VnniAddToAcc<R>(job, r0, acc, comp0, comp1);
+  VnniAddToAcc<R, S>(job, r0, acc);
 }
 #undef TILE32_VNNI
 #endif

@@ -1,6 +1,8 @@
 // Microbenchmarks of the SIMD machine's TMAC per MAC mode, the instruction that bounds every GEMM and
 // convolution: rows x (32*tiles) x 32 MACs, weight-stationary. Reports GMACs (1e9 MAC/s).
-// Names: tmac/<machine>/<mode>/rows:<r>/tiles:<t>.
+// Names: tmac/<machine>/<mode>/rows:<r>/tiles:<t>. Weights are 48..63 (int8 modes: 7-bit, the SIMD machine's
+// pmaddubsw path on AVX2/AVX3); tmac/simd/<mode>-w8/... runs int8 weights over the full range -128..127
+// (the pmaddwd path on AVX2/AVX3; VNNI alike either way).
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -13,7 +15,7 @@ namespace tile32 {
 namespace {
 
 template <class M>
-void BM_Tmac(benchmark::State& state, MacMode mode) {
+void BM_Tmac(benchmark::State& state, MacMode mode, bool full_range_weights) {
   const auto rows = static_cast<uint32_t>(state.range(0));
   const auto tiles = static_cast<uint8_t>(state.range(1));
   AccelConfig config;
@@ -24,6 +26,9 @@ void BM_Tmac(benchmark::State& state, MacMode mode) {
   for (auto& b : m->sram()) b = static_cast<uint8_t>(0x30 + rng() % 16);
   const DType wt = WeightType(mode);
   const uint32_t tile_bytes = kLanes * kLanes * SizeOf(wt);
+  if (full_range_weights) {
+    for (uint32_t i = 0; i < 16 * tile_bytes; ++i) m->sram()[i] = static_cast<uint8_t>(rng());
+  }
   for (int t = 0; t < tiles; ++t) m->Execute(TileLoad{static_cast<uint8_t>(t), wt, t * tile_bytes});
   const uint32_t a_addr = 16 * tile_bytes;
   const int32_t a_stride = kLanes * tiles * SizeOf(ActivationType(mode));
@@ -40,14 +45,21 @@ void BM_Tmac(benchmark::State& state, MacMode mode) {
 void Register() {
   for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16}) {
     const std::string m = NameOf(mode);
-    benchmark::RegisterBenchmark(("tmac/simd/" + m).c_str(), BM_Tmac<SimdMachine>, mode)
+    benchmark::RegisterBenchmark(("tmac/simd/" + m).c_str(), BM_Tmac<SimdMachine>, mode, false)
         ->ArgNames({"rows", "tiles"})
         ->Args({1, 16})
         ->Args({256, 16})
         ->Args({2048, 16})
         ->Args({2048, 1})
         ->UseRealTime();
-    benchmark::RegisterBenchmark(("tmac/scalar/" + m).c_str(), BM_Tmac<ScalarMachine>, mode)
+    if (mode == MacMode::kU8S8 || mode == MacMode::kS8S8) {
+      benchmark::RegisterBenchmark(("tmac/simd/" + m + "-w8").c_str(), BM_Tmac<SimdMachine>, mode, true)
+          ->ArgNames({"rows", "tiles"})
+          ->Args({1, 16})
+          ->Args({2048, 16})
+          ->UseRealTime();
+    }
+    benchmark::RegisterBenchmark(("tmac/scalar/" + m).c_str(), BM_Tmac<ScalarMachine>, mode, false)
         ->ArgNames({"rows", "tiles"})
         ->Args({64, 1})
         ->UseRealTime();
