@@ -209,6 +209,51 @@ constexpr bool kHasDirect = true;
 // Integer 8-bit modes, one row at a time, from the int8 tile image (k-quads, any weights): 2*kN weight
 // bytes (kN/2 columns x 4 k) widen to int16, and pmaddwd against the row's k-quad repeated as four int16
 // gives two partial sums per column (k 0-1 and k 2-3); adjacent lanes are added at the end.
+// Four activation bytes as four int16 (zero- or sign-extended), in one 64-bit word.
+HWY_INLINE uint64_t Quad16(const uint8_t* a, bool u8) {
+  uint32_t quad;
+  std::memcpy(&quad, a, 4);
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL  // these imply BMI2
+  const uint64_t x = _pdep_u64(quad, 0x00FF00FF00FF00FFull);
+  // Sign extension: lanes whose bit 7 is set get 0xFF in their high byte (no carry crosses a lane).
+  return u8 ? x : x | (((x & 0x0080008000800080ull) >> 7) * 0xFF00u);
+#else
+  uint64_t x = 0;
+  for (int i = 0; i < 4; ++i) {
+    const uint8_t b = static_cast<uint8_t>(quad >> (8 * i));
+    const int16_t v = u8 ? int16_t{b} : int16_t{static_cast<int8_t>(b)};
+    x |= uint64_t{static_cast<uint16_t>(v)} << (16 * i);
+  }
+  return x;
+#endif
+}
+
+#if HWY_TARGET == HWY_AVX2
+typedef struct {
+  uint8_t b[16];
+} __attribute__((may_alias, aligned(1))) Bytes16;
+// One k-quad of the direct path on AVX2 as one asm statement (GCC spilled one of the 8 partial sums and
+// copied the others every step): 16 weight bytes sign-extended to int16, pmaddwd with the quad, added.
+#define TILE32_PART(M) \
+  "vpmovsxbw %[w" #M "], %%ymm14\n\tvpmaddwd %%ymm14, %[a], %%ymm14\n\tvpaddd %%ymm14, %[p" #M "], %[p" #M "]\n\t"
+template <size_t kParts>
+HWY_INLINE void DirectStep8(const int8_t* w, VI a, VI (&part)[kParts]) {
+  static_assert(kParts == 8, "AVX2: 8 partial-sum vectors per row");
+  const Bytes16* v = reinterpret_cast<const Bytes16*>(w);
+  asm(TILE32_PART(0) TILE32_PART(1) TILE32_PART(2) TILE32_PART(3) TILE32_PART(4) TILE32_PART(5) TILE32_PART(6)
+          TILE32_PART(7)
+      : [p0] "+x"(part[0].raw), [p1] "+x"(part[1].raw), [p2] "+x"(part[2].raw), [p3] "+x"(part[3].raw),
+        [p4] "+x"(part[4].raw), [p5] "+x"(part[5].raw), [p6] "+x"(part[6].raw), [p7] "+x"(part[7].raw)
+      : [a] "x"(a.raw), [w0] "m"(v[0]), [w1] "m"(v[1]), [w2] "m"(v[2]), [w3] "m"(v[3]), [w4] "m"(v[4]),
+        [w5] "m"(v[5]), [w6] "m"(v[6]), [w7] "m"(v[7])
+      : "xmm14");
+}
+#undef TILE32_PART
+#else
+template <size_t kParts>
+HWY_INLINE void DirectStep8(const int8_t*, VI, VI (&)[kParts]) {}
+#endif
+
 template <int R>
 HWY_NOINLINE void TmacDirectRows(const TmacJob& job, uint32_t r0) {
   const DI di;
@@ -225,14 +270,12 @@ HWY_NOINLINE void TmacDirectRows(const TmacJob& job, uint32_t r0) {
     for (int t = 0; t < job.ntiles; ++t) {
       const int8_t* image = reinterpret_cast<const int8_t*>(job.tiles[t].data);
       for (int q = 0; q < kLanes / 4; ++q) {
-        uint64_t quad16 = 0;  // a[4q .. 4q+3] as four int16
-        for (int i = 0; i < 4; ++i) {
-          const uint8_t b = row[kLanes * t + 4 * q + i];
-          const int16_t v = u8 ? int16_t{b} : int16_t{static_cast<int8_t>(b)};
-          quad16 |= uint64_t{static_cast<uint16_t>(v)} << (16 * i);
-        }
-        const VI a = hn::BitCast(di, hn::Set(d64, static_cast<int64_t>(quad16)));
+        const VI a = hn::BitCast(di, hn::Set(d64, static_cast<int64_t>(Quad16(row + kLanes * t + 4 * q, u8))));
         const int8_t* w = image + q * 4 * kLanes;
+        if constexpr (kAsmStep && kParts == 8) {
+          DirectStep8(w, a, part);
+          continue;
+        }
         for (size_t m = 0; m < kParts; ++m) {
           const auto w16 = hn::PromoteTo(d16, hn::LoadU(d8, w + m * kPartBytes));
           part[m] = WrapAdd(part[m], PairDot(a, hn::BitCast(di, w16)));
