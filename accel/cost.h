@@ -23,6 +23,9 @@ struct Counters {
   uint64_t instructions = 0;
   uint64_t per_opcode[16] = {};  // indexed by Instr::index()
   InstrCost total;
+  // Host time spent executing each opcode (validation included), when Machine::set_host_timing(true):
+  // where an emulator's time goes, for profiling it. Seconds, indexed by Instr::index().
+  double host_seconds[16] = {};
 };
 
 InstrCost CostOf(const Instr& instr, const AccelConfig& config);

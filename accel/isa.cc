@@ -1,5 +1,7 @@
 #include "accel/isa.h"
 
+#include <iterator>
+
 #include <sstream>
 
 namespace tile32 {
@@ -139,6 +141,14 @@ struct Printer {
 };
 
 }  // namespace
+
+const char* MnemonicOf(size_t index) {
+  static constexpr const char* kNames[] = {"DMA_IN", "DMA_OUT", "VLD",  "VST", "TLD",  "ACC_ZERO",     "ACC_LD",
+                                           "ACC_ST", "TMAC",    "EMAC", "QCFG", "REQ", "VALU", "VPERM",
+                                           "VMOV.FROMACC", "VMOV.TOACC"};
+  static_assert(std::size(kNames) == std::variant_size_v<Instr>, "one mnemonic per instruction kind");
+  return index < std::size(kNames) ? kNames[index] : "?";
+}
 
 std::string ToString(const Instr& instr) {
   std::ostringstream os;

@@ -174,6 +174,8 @@ using Instr = std::variant<DmaIn, DmaOut, VLoad, VStore, TileLoad, AccZero, AccL
 
 // Assembly-like text of one instruction, for failure messages and traces.
 std::string ToString(const Instr& instr);
+// The mnemonic of the instruction kind at Instr::index() ("DMA_IN", "TMAC", "VMOV.FROMACC", ...).
+const char* MnemonicOf(size_t index);
 
 // An identity route, and a rotation vd[i] = vs[(i + by) mod 32].
 std::array<int8_t, kLanes> IdentityRoute();

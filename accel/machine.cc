@@ -2,6 +2,7 @@
 // machine's Do() is known to be in range, so machines never check and never half-execute.
 #include "accel/machine.h"
 
+#include <chrono>
 #include <cmath>
 
 #include "accel/error.h"
@@ -90,8 +91,13 @@ void Machine::UnbindDram(uint32_t segment) {
 }
 
 void Machine::Execute(const Instr& instr) {
+  const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   Validate(instr);
   std::visit([this](const auto& i) { Do(i); }, instr);
+  if (host_timing_) {
+    const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+    counters_.host_seconds[instr.index()] += spent.count();
+  }
   if (const auto* q = std::get_if<SetQuant>(&instr)) quant_ = q->q;
   if (const auto* t = std::get_if<TileLoad>(&instr)) tile_types_[t->td] = t->type;
   const InstrCost cost = CostOf(instr, config_);

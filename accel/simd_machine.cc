@@ -9,6 +9,7 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstring>
@@ -248,26 +249,23 @@ void Span(int64_t base, int64_t stride, int64_t count, int64_t bytes, int64_t* l
 
 // Runs rows(begin, end) over [0, rows) on the calling arena's threads when the rows move at least
 // kParallelBytes and write disjoint destinations (|dst_stride| >= row_bytes: then no order can show);
-// else in one call, in ascending order, as the scalar machine does.
+// else in one call, in ascending order, as the scalar machine does. Many-row copies come between TMACs
+// of the same kernel, which keep the arena's workers awake.
 constexpr uint64_t kParallelBytes = 64 << 10;
+// (A parallel_for in a one-thread arena cost up to 25 us per piece here, so one thread never splits.)
+bool ArenaHasThreads() { return tbb::this_task_arena::max_concurrency() > 1; }
+
 template <typename F>
 void ForRows(uint32_t rows, uint64_t row_bytes, int64_t dst_stride, const F& body) {
   const uint64_t stride = static_cast<uint64_t>(dst_stride < 0 ? -dst_stride : dst_stride);
-  if (rows < 2 || uint64_t{rows} * row_bytes < kParallelBytes || stride < row_bytes) return body(0u, rows);
+  if (rows < 2 || uint64_t{rows} * row_bytes < kParallelBytes || stride < row_bytes || !ArenaHasThreads()) {
+    return body(0u, rows);
+  }
   const uint32_t grain = static_cast<uint32_t>(std::max<uint64_t>(1, (16 << 10) / std::max<uint64_t>(row_bytes, 1)));
   tbb::parallel_for(tbb::blocked_range<uint32_t>(0, rows, grain),
                     [&](const tbb::blocked_range<uint32_t>& r) { body(r.begin(), r.end()); });
 }
 
-// memcpy of n bytes, in pieces on the calling arena's threads when large.
-void CopyBytes(uint8_t* dst, const uint8_t* src, uint64_t n) {
-  constexpr uint64_t kPiece = 64 << 10;
-  if (n < 2 * kPiece) return static_cast<void>(std::memcpy(dst, src, n));
-  tbb::parallel_for(tbb::blocked_range<uint64_t>(0, (n + kPiece - 1) / kPiece), [&](const tbb::blocked_range<uint64_t>& r) {
-    const uint64_t b = r.begin() * kPiece, e = std::min(n, r.end() * kPiece);
-    std::memcpy(dst + b, src + b, e - b);
-  });
-}
 }  // namespace
 
 void SimdMachine::Do(const DmaIn& i) {
@@ -276,7 +274,8 @@ void SimdMachine::Do(const DmaIn& i) {
   SettleTiles(lo, hi);
   const uint8_t* src = segment(i.segment).base + i.dram;
   uint8_t* dst = sram_at(i.sram);
-  if (i.rows == 1) return CopyBytes(dst, src, i.row_bytes);
+  // One row (a whole weight matrix, say) is copied by this thread: a worker asleep since the last
+  // parallel instruction took longer to wake than the copy takes (GEMV: 1 MiB of weights).
   ForRows(i.rows, i.row_bytes, i.sram_stride, [&](uint32_t r0, uint32_t r1) {
     for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + uint64_t{i.sram_stride} * r, src + i.dram_stride * r, i.row_bytes);
   });
@@ -285,7 +284,6 @@ void SimdMachine::Do(const DmaIn& i) {
 void SimdMachine::Do(const DmaOut& i) {
   uint8_t* dst = segment(i.segment).base + i.dram;
   const uint8_t* src = sram_at(i.sram);
-  if (i.rows == 1) return CopyBytes(dst, src, i.row_bytes);
   const int64_t dram_stride = static_cast<int64_t>(std::min<uint64_t>(i.dram_stride, INT64_MAX));
   ForRows(i.rows, i.row_bytes, dram_stride, [&](uint32_t r0, uint32_t r1) {
     for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + i.dram_stride * r, src + uint64_t{i.sram_stride} * r, i.row_bytes);

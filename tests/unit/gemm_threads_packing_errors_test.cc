@@ -35,8 +35,8 @@ namespace {
 // ---- Threads ----
 
 // 1, 2 and 8 threads give the same bytes (and the reference's) on the SIMD machine, with TMACs large
-// enough to be split across threads (> 256 row-tiles, 8-row blocks), and (families 2 to 5) DMA, ACC_ST
-// and REQ large enough to be split too (>= 64 KiB of rows; one DMA row of >= 128 KiB in pieces).
+// enough to be split across threads (> 256 row-tiles, 8-row blocks), and (families 2 to 4) DMA, ACC_ST
+// and REQ large enough to be split too (>= 64 KiB of rows); family 5 DMAs one 128 KiB row of weights.
 TEST(Gemm, ThreadCountsAreBitIdentical) {
   const uint64_t seed = TestSeed(5009);
   SimdMachine machine(AccelConfig::Default());
