@@ -73,7 +73,6 @@ constexpr bool kAsmStep = true;
 #define TILE32_NARROW(C0, C1)                                               \
   "vpmaddubsw %[w0], %%ymm13, %%ymm14\n\tvpmaddubsw %[w1], %%ymm13, %%ymm15\n\t" \
   "vpmaddwd %[k], %%ymm14, %%ymm14\n\tvpmaddwd %[k], %%ymm15, %%ymm15\n\t" TILE32_ADD2(C0, C1)
-#define TILE32_NARROW_FLIP(C0, C1) "vpxor %[f], %%ymm13, %%ymm13\n\t" TILE32_NARROW(C0, C1)
 #define TILE32_STEP(BODY)                                                                                    \
   asm(TILE32_ROW("a0", "c00", "c01", BODY) TILE32_ROW("a1", "c10", "c11", BODY)                              \
           TILE32_ROW("a2", "c20", "c21", BODY) TILE32_ROW("a3", "c30", "c31", BODY)                          \
@@ -82,31 +81,28 @@ constexpr bool kAsmStep = true;
       : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),   \
         [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)),                                              \
         [a3] "m"(*reinterpret_cast<const Lane32*>(p + 3 * s)), [w0] "x"(w0.raw), [w1] "x"(w1.raw),           \
-        [k] "x"(k.raw), [f] "x"(f.raw)                                                                       \
+        [k] "x"(k.raw)                                                                                       \
       : "xmm13", "xmm14", "xmm15")
 
-enum class AsmStep { kPairs, kNarrow, kNarrowFlip };
+enum class AsmStep { kPairs, kNarrow };
 template <AsmStep S>
-HWY_INLINE void Step4x2(const uint8_t* p, int64_t s, VI w0, VI w1, VI k, VI f, VI (&c)[4][2]) {
+HWY_INLINE void Step4x2(const uint8_t* p, int64_t s, VI w0, VI w1, VI k, VI (&c)[4][2]) {
   if constexpr (S == AsmStep::kPairs) {
     TILE32_STEP(TILE32_PAIRS);
-  } else if constexpr (S == AsmStep::kNarrow) {
-    TILE32_STEP(TILE32_NARROW);
   } else {
-    TILE32_STEP(TILE32_NARROW_FLIP);
+    TILE32_STEP(TILE32_NARROW);
   }
 }
 #undef TILE32_STEP
-#undef TILE32_NARROW_FLIP
 #undef TILE32_NARROW
 #undef TILE32_PAIRS
 #undef TILE32_ADD2
 #undef TILE32_ROW
 #else
 constexpr bool kAsmStep = false;
-enum class AsmStep { kPairs, kNarrow, kNarrowFlip };
+enum class AsmStep { kPairs, kNarrow };
 template <AsmStep S>
-HWY_INLINE void Step4x2(const uint8_t*, int64_t, VI, VI, VI, VI, VI (&)[4][2]) {}
+HWY_INLINE void Step4x2(const uint8_t*, int64_t, VI, VI, VI, VI (&)[4][2]) {}
 #endif
 
 // Integer modes on int16 pairs (every target); rows[r] is row r0 + r as int16, read as 32-bit k-pairs.
@@ -122,7 +118,7 @@ HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* 
         const int32_t* w = PairLanes(job.tiles[t], job.mode) + p * kLanes + g * kGroup * kN;
         if constexpr (kAsmStep && R == 4 && kGroup == 2) {
           const VI w0 = hn::LoadU(di, w), w1 = hn::LoadU(di, w + kN);
-          Step4x2<AsmStep::kPairs>(rows[0] + 4 * (16 * t + p), rows[1] - rows[0], w0, w1, w0, w0, acc);
+          Step4x2<AsmStep::kPairs>(rows[0] + 4 * (16 * t + p), rows[1] - rows[0], w0, w1, w0, acc);
           continue;
         }
         for (int r = 0; r < R; ++r) {
@@ -154,13 +150,11 @@ HWY_INLINE VI QuadDotNarrow(VI a, VI w, VI ones16) {
 }
 
 // Integer 8-bit modes on narrow tiles, straight from the activation bytes in SRAM (k-quads).
+// Integer 8-bit modes on narrow tiles; row r is at base + r * stride, as u8 (s8 rows come flipped to u8 by
+// adding 128, and kS8 then subtracts comp128 = 128 * column sum).
 template <int R, bool kS8>
-HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
+HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0, const uint8_t* base, int64_t stride) {
   const DI di;
-  const uint8_t* rows[R];
-  for (int r = 0; r < R; ++r) rows[r] = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
-  // s8 activations become u8 by adding 128 (xor 0x80); comp128 removes 128 * column sum afterwards.
-  const VI flip = hn::Set(di, static_cast<int32_t>(0x80808080u));
   const VI ones16 = hn::Set(di, 0x00010001);
   for (size_t g = 0; g < kGroups; ++g) {
     VI acc[R][kGroup];
@@ -169,16 +163,16 @@ HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
     for (int t = 0; t < job.ntiles; ++t) {
       for (int q = 0; q < 8; ++q) {
         const int32_t* w = QuadLanes(job.tiles[t]) + q * kLanes + g * kGroup * kN;
+        const uint8_t* p = base + kLanes * t + 4 * q;
         if constexpr (kAsmStep && R == 4 && kGroup == 2) {
           const VI w0 = hn::LoadU(di, w), w1 = hn::LoadU(di, w + kN);
-          Step4x2<kS8 ? AsmStep::kNarrowFlip : AsmStep::kNarrow>(rows[0] + kLanes * t + 4 * q, job.a_stride, w0, w1,
-                                                                 ones16, flip, acc);
+          Step4x2<AsmStep::kNarrow>(p, stride, w0, w1, ones16, acc);
           continue;
         }
         for (int r = 0; r < R; ++r) {
           int32_t quad;
-          std::memcpy(&quad, rows[r] + kLanes * t + 4 * q, 4);
-          const VI a = kS8 ? hn::Xor(hn::Set(di, quad), flip) : hn::Set(di, quad);
+          std::memcpy(&quad, p + stride * r, 4);
+          const VI a = hn::Set(di, quad);
           for (size_t v = 0; v < kGroup; ++v) {
             acc[r][v] = WrapAdd(acc[r][v], QuadDotNarrow(a, hn::LoadU(di, w + v * kN), ones16));
           }
@@ -198,7 +192,7 @@ HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0) {
 #else
 constexpr bool kHasNarrowDot = false;
 template <int R, bool kS8>
-HWY_INLINE void TmacNarrowRows(const TmacJob&, uint32_t) {}
+HWY_INLINE void TmacNarrowRows(const TmacJob&, uint32_t, const uint8_t*, int64_t) {}
 #endif
 
 // TMACs of fewer rows than this read int8 tiles as they are: a layout would cost more than the MACs.
@@ -206,9 +200,6 @@ constexpr uint32_t kDirectRows = 4;
 
 #if HWY_TARGET != HWY_SCALAR  // needs int16 lanes twice as many as int32 lanes
 constexpr bool kHasDirect = true;
-// Integer 8-bit modes, one row at a time, from the int8 tile image (k-quads, any weights): 2*kN weight
-// bytes (kN/2 columns x 4 k) widen to int16, and pmaddwd against the row's k-quad repeated as four int16
-// gives two partial sums per column (k 0-1 and k 2-3); adjacent lanes are added at the end.
 // Four activation bytes as four int16 (zero- or sign-extended), in one 64-bit word.
 HWY_INLINE uint64_t Quad16(const uint8_t* a, bool u8) {
   uint32_t quad;
@@ -254,6 +245,9 @@ template <size_t kParts>
 HWY_INLINE void DirectStep8(const int8_t*, VI, VI (&)[kParts]) {}
 #endif
 
+// Integer 8-bit modes, one row at a time, from the int8 tile image (k-quads, any weights): 2*kN weight
+// bytes (kN/2 columns x 4 k) widen to int16, and pmaddwd against the row's k-quad repeated as four int16
+// gives two partial sums per column (k 0-1 and k 2-3); adjacent lanes are added at the end.
 template <int R>
 HWY_NOINLINE void TmacDirectRows(const TmacJob& job, uint32_t r0) {
   const DI di;
@@ -459,6 +453,13 @@ HWY_NOINLINE void TmacBf16Rows(const TmacJob& job, uint32_t r0, const float* con
   }
 }
 
+// dst = src xor 0x80 per byte: s8 as u8 plus 128. count is a multiple of 32.
+HWY_INLINE void FlipSignBits(const uint8_t* src, int count, uint8_t* dst) {
+  const hn::CappedTag<uint8_t, 32> d8;
+  const auto flip = hn::Set(d8, 0x80);
+  for (int i = 0; i < count; i += static_cast<int>(hn::Lanes(d8))) hn::StoreU(hn::Xor(hn::LoadU(d8, src + i), flip), d8, dst + i);
+}
+
 template <int R>
 HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, float* f32_buf) {
   const int depth = kLanes * job.ntiles;
@@ -491,10 +492,13 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
   return;
 #endif
   if (kHasNarrowDot && job.narrow && job.mode != MacMode::kS16S16) {
-    if (job.mode == MacMode::kS8S8) {
-      TmacNarrowRows<R, true>(job, r0);
+    const uint8_t* base = job.sram + job.a_addr + job.a_stride * int64_t{r0};
+    if (job.mode == MacMode::kS8S8) {  // s8 -> u8 once per row and pass, not once per k-step
+      uint8_t* flipped = reinterpret_cast<uint8_t*>(i16_buf);
+      for (int r = 0; r < R; ++r) FlipSignBits(base + job.a_stride * r, depth, flipped + size_t(depth) * r);
+      TmacNarrowRows<R, true>(job, r0, flipped, depth);
     } else {
-      TmacNarrowRows<R, false>(job, r0);
+      TmacNarrowRows<R, false>(job, r0, base, job.a_stride);
     }
     return;
   }
