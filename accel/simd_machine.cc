@@ -345,6 +345,20 @@ void SimdMachine::Do(const Requant& i) {
   });
 }
 
+void SimdMachine::Do(const AccZero& i) {
+  ForRows(i.rows, 4 * kLanes, 4 * kLanes, [&](uint32_t r0, uint32_t r1) {
+    std::memset(acc_at(i.row + r0), 0, size_t{r1 - r0} * 4 * kLanes);
+  });
+}
+
+void SimdMachine::Do(const AccLoad& i) {  // ACC rows never overlap; little-endian int32 lanes as they are
+  ForRows(i.rows, 4 * kLanes, 4 * kLanes, [&](uint32_t r0, uint32_t r1) {
+    for (uint32_t r = r0; r < r1; ++r) {
+      std::memcpy(acc_at(i.row + r), sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r), 4 * kLanes);
+    }
+  });
+}
+
 void SimdMachine::Do(const AccStore& i) {
   int64_t lo, hi;
   Span(i.addr, i.row_stride, i.rows, int64_t{kLanes} * SizeOf(i.type), &lo, &hi);

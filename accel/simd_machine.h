@@ -42,6 +42,8 @@ class SimdMachine : public ScalarMachine {
   void Do(const DmaOut&) override;
   void Do(const VStore&) override;
   void Do(const TileLoad&) override;
+  void Do(const AccZero&) override;
+  void Do(const AccLoad&) override;
   void Do(const TileMac&) override;
   void Do(const ElemMac&) override;
   void Do(const Requant&) override;

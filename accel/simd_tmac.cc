@@ -621,10 +621,10 @@ void PrepareTmacTiles(PreparedTile* tiles, TmacJob* job) {
     job->direct = true;
     return;
   }
-  bool narrow = true;
-  for (int t = 0; t < n; ++t) {
+  bool narrow = kHasNarrowDot;  // only targets with the pmaddubsw path look
+  for (int t = 0; narrow && t < n; ++t) {
     ensure(tiles[t], PreparedTile::kNarrow, [](PreparedTile* p) { p->narrow = IsNarrow(*p); });
-    narrow = narrow && tiles[t].narrow;
+    narrow = tiles[t].narrow;
   }
   job->narrow = narrow;
   const bool quads = HWY_TARGET == HWY_AVX3_DL || (kHasNarrowDot && narrow);  // else pmaddwd on pairs
