@@ -1,7 +1,8 @@
 // SimdMachine's TMAC: the weight-stationary vector-by-tile product over a stream of rows, per Highway
-// target, plus the tile layouts it reads (built at TLD). Lanes of a vector are output columns j;
-// activations are broadcast. Integer modes are exact in any order (int32 wrap is associative); BF16
-// keeps one fused multiply-add per k, k ascending (docs/isa.md §4).
+// target, plus the tile layouts it reads (built by the first TMAC that needs them). Lanes of a vector are
+// output columns j; activations are broadcast. Integer modes are exact in any order (int32 wrap is
+// associative); BF16 keeps one fused multiply-add per k, k ascending (docs/isa.md §4). The paths and
+// why each is exact: docs/simd_machine.md.
 #include "accel/simd_tmac.h"
 
 #include <algorithm>
@@ -23,17 +24,18 @@ namespace HWY_NAMESPACE {
 typedef uint32_t __attribute__((may_alias, aligned(1))) Lane32;
 // The 32-bit weight lanes of a tile: k-quads of int8 tiles, k-pairs of 16-bit (or prepared int8) tiles.
 HWY_INLINE const int32_t* QuadLanes(const PreparedTile& t) { return reinterpret_cast<const int32_t*>(t.data); }
-// Lane (p2, j) of a 16-bit image holds T[2 p2][j] in its low half, T[2 p2 + 1][j] in its high half.
-HWY_INLINE VF Bf16Even(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::ShiftLeft<16>(lane)); }
-HWY_INLINE VF Bf16Odd(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::And(lane, hn::Set(DU(), 0xFFFF0000u))); }
 HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
   return reinterpret_cast<const int32_t*>(mode == MacMode::kS16S16 ? static_cast<const void*>(t.data) : t.pairs);
 }
+// Lane (p2, j) of a 16-bit image holds T[2 p2][j] in its low half, T[2 p2 + 1][j] in its high half.
+HWY_INLINE VF Bf16Even(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::ShiftLeft<16>(lane)); }
+HWY_INLINE VF Bf16Odd(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::And(lane, hn::Set(DU(), 0xFFFF0000u))); }
+
 // Output columns are computed kGroup vectors at a time and rows kRows at a time, so that the
 // accumulators, the broadcast activation and the weight vectors of one k-step stay in the 16 vector
-// registers of AVX2/SSE (8 + 1 + 2 at most). Tiles are taken kPassTiles at a time over all rows, so
-// that their prepared weights (2 KiB pairs or 4 KiB fp32 per tile) stay in L1 while the rows stream
-// past. Integer passes add into ACC with wrap, which is associative; a BF16 pass carries the fp32
+// registers of AVX2/SSE (8 + 1 + 2 at most). Tiles are taken kPassTiles at a time over chunks of
+// kChunkRows rows, so that their weights (1 KiB quads, 2 KiB pairs or 4 KiB fp32 per tile) stay in L1
+// and the chunk's activations in L2. Integer passes add into ACC with wrap, which is associative; a BF16 pass carries the fp32
 // accumulator through ACC unrounded, so k stays ascending with one fused multiply-add per k.
 constexpr size_t kGroup = kNV < 2 ? kNV : 2;
 constexpr size_t kGroups = kNV / kGroup;
@@ -141,7 +143,8 @@ HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* 
 constexpr bool kHasNarrowDot = true;
 // Sum of the four u8 x s8 byte products in each 32-bit lane (pmaddubsw, then pmaddwd by ones). pmaddubsw
 // saturates a pair sum to int16, so this is exact only for tiles whose weights are all in [-64, 63]:
-// then |255 * 64 * 2| = 32640 fits. TLD marks such tiles `narrow` (7-bit, "reduce_range" weights).
+// then |255 * 64 * 2| = 32640 fits. PrepareTmacTiles marks such tiles `narrow` (7-bit, "reduce_range"
+// weights).
 HWY_INLINE VI QuadDotNarrow(VI a, VI w, VI ones16) {
 #if HWY_TARGET == HWY_AVX3
   return VI{_mm512_madd_epi16(_mm512_maddubs_epi16(a.raw, w.raw), ones16.raw)};
@@ -152,8 +155,7 @@ HWY_INLINE VI QuadDotNarrow(VI a, VI w, VI ones16) {
 #endif
 }
 
-// Integer 8-bit modes on narrow tiles, straight from the activation bytes in SRAM (k-quads).
-// Integer 8-bit modes on narrow tiles; row r is at base + r * stride, as u8 (s8 rows come flipped to u8 by
+// Integer 8-bit modes on narrow tiles, from the activation bytes (k-quads); row r is at base + r * stride, as u8 (s8 rows come flipped to u8 by
 // adding 128, and kS8 then subtracts comp128 = 128 * column sum).
 template <int R, bool kS8>
 HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0, const uint8_t* base, int64_t stride) {
@@ -319,8 +321,9 @@ TILE32_VNNI HWY_INLINE void VnniAddToAcc(const TmacJob& job, uint32_t r0, const 
   }
 }
 
-// One k-step of 8 rows x 2 vectors as one asm statement (GCC 12 copies every accumulator of the
-// intrinsic form twice per step around the destructive vpdpbusd). Row r's 32-bit activation lane is at
+// One k-step of 4 rows x 2 vectors as one asm statement, two per 8-row block (one for 8 rows would exceed
+// GCC's 30 asm operands; GCC 12 copies every accumulator of the intrinsic form twice per step around the
+// destructive vpdpbusd). Row r's 32-bit activation lane is at
 // p + r * s; LOAD broadcasts it into zmm31 (xor 0x80 per byte for s8 activations), OP adds into the row's
 // two accumulators: AT&T `op w, a, acc` is Intel `op acc, a, w`.
 #define TILE32_ZBCAST(A) "vpbroadcastd %[" A "], %%zmm31\n\t"
