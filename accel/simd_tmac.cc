@@ -42,23 +42,26 @@ constexpr size_t kGroups = kNV / kGroup;
 // Rows per block: AVX-512 has 32 registers, room for 8 rows x 2 accumulators (16 chains cover the
 // 4-6 cycle latency of vpdpbusd / vpdpwssd / vfmadd at 2 per cycle).
 constexpr int kRows = kNV == 2 ? 8 : 4;
-// BF16 on AVX2: 3 rows x the whole 4-vector row, 12 independent FMA chains (its latency is 4 cycles at 2
-// per cycle) and each broadcast used 4 times (3 x 4 measured 45 GMAC/s, 6 x 2 39, 4 x 2 36 in a bare loop).
-constexpr int kRowsBf16 = kNV == 4 ? 3 : kRows;
-constexpr size_t kGroupBf16 = kNV == 4 ? 4 : kGroup;
-constexpr size_t kGroupsBf16 = kNV / kGroupBf16;
+// BF16 and the narrow int8 path on AVX2: 3 rows x the whole 4-vector row, 12 accumulators, each broadcast
+// used 4 times (BF16 in a bare loop: 3 x 4 45 GMAC/s, 6 x 2 39, 4 x 2 36; 12 FMA chains also cover its
+// 4-cycle latency at 2 per cycle). The narrow step reads its weights as memory operands.
+constexpr int kRowsWide = kNV == 4 ? 3 : kRows;
+constexpr size_t kGroupWide = kNV == 4 ? 4 : kGroup;
+constexpr size_t kGroupsWide = kNV / kGroupWide;
 constexpr int kPassTiles = 4;
 constexpr uint32_t kChunkRows = 128;
+// Column vectors per group for a block of R rows on the narrow path: the whole row for kRowsWide rows.
+template <int R>
+constexpr size_t kGroupOf = R == kRowsWide ? kGroupWide : kGroup;
 
 // ACC rows r0 .. r0+R-1, columns of group g: += acc - sub (wrapping).
-template <int R>
-HWY_INLINE void AddToAcc(const TmacJob& job, uint32_t r0, size_t g, const VI (&acc)[R][kGroup],
-                         const VI (&sub)[kGroup]) {
+template <int R, size_t G>
+HWY_INLINE void AddToAcc(const TmacJob& job, uint32_t r0, size_t g, const VI (&acc)[R][G], const VI (&sub)[G]) {
   const DI di;
   const DU du;
   for (int r = 0; r < R; ++r) {
-    int32_t* out = reinterpret_cast<int32_t*>(job.acc + size_t{r0 + r} * kLanes) + g * kGroup * kN;
-    for (size_t v = 0; v < kGroup; ++v) {
+    int32_t* out = reinterpret_cast<int32_t*>(job.acc + size_t{r0 + r} * kLanes) + g * G * kN;
+    for (size_t v = 0; v < G; ++v) {
       const auto diff = hn::Sub(hn::BitCast(du, acc[r][v]), hn::BitCast(du, sub[v]));
       hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), hn::BitCast(di, diff)), di, out + v * kN);
     }
@@ -98,6 +101,30 @@ HWY_INLINE void Step4x2(const uint8_t* p, int64_t s, VI w0, VI w1, VI k, VI (&c)
     TILE32_STEP(TILE32_NARROW);
   }
 }
+
+// The narrow k-step of 3 rows x the whole row (4 vectors), weights as memory operands at w: 12
+// accumulators, the broadcast, ones and one temporary fill the 16 registers, and each broadcast serves 4
+// vpmaddubsw (4 x 2 serves 2). Exactly GCC's 30 asm operands.
+typedef struct {
+  uint8_t b[128];
+} __attribute__((may_alias, aligned(1))) Bytes128;
+#define TILE32_Q(C, OFF) \
+  "vpmaddubsw " OFF "(%[w]), %%ymm13, %%ymm14\n\tvpmaddwd %[k], %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %[" C "], %[" C "]\n\t"
+#define TILE32_ROW4(A, C0, C1, C2, C3) \
+  "vpbroadcastd %[" A "], %%ymm13\n\t" TILE32_Q(C0, "0") TILE32_Q(C1, "32") TILE32_Q(C2, "64") TILE32_Q(C3, "96")
+HWY_INLINE void Step3x4Narrow(const uint8_t* p, int64_t s, const int32_t* w, VI k, VI (&c)[3][4]) {
+  asm(TILE32_ROW4("a0", "c00", "c01", "c02", "c03") TILE32_ROW4("a1", "c10", "c11", "c12", "c13")
+          TILE32_ROW4("a2", "c20", "c21", "c22", "c23")
+      : [c00] "+x"(c[0][0].raw), [c01] "+x"(c[0][1].raw), [c02] "+x"(c[0][2].raw), [c03] "+x"(c[0][3].raw),
+        [c10] "+x"(c[1][0].raw), [c11] "+x"(c[1][1].raw), [c12] "+x"(c[1][2].raw), [c13] "+x"(c[1][3].raw),
+        [c20] "+x"(c[2][0].raw), [c21] "+x"(c[2][1].raw), [c22] "+x"(c[2][2].raw), [c23] "+x"(c[2][3].raw)
+      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),
+        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)), [w] "r"(w),
+        [wb] "m"(*reinterpret_cast<const Bytes128*>(w)), [k] "x"(k.raw)
+      : "xmm13", "xmm14");
+}
+#undef TILE32_ROW4
+#undef TILE32_Q
 #undef TILE32_STEP
 #undef TILE32_NARROW
 #undef TILE32_PAIRS
@@ -108,6 +135,7 @@ constexpr bool kAsmStep = false;
 enum class AsmStep { kPairs, kNarrow };
 template <AsmStep S>
 HWY_INLINE void Step4x2(const uint8_t*, int64_t, VI, VI, VI, VI (&)[4][2]) {}
+HWY_INLINE void Step3x4Narrow(const uint8_t*, int64_t, const int32_t*, VI, VI (&)[3][4]) {}
 #endif
 
 // Integer modes on int16 pairs (every target); rows[r] is row r0 + r as int16, read as 32-bit k-pairs.
@@ -135,7 +163,7 @@ HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* 
       }
     }
     const VI none[kGroup] = {};
-    AddToAcc<R>(job, r0, g, acc, none);
+    AddToAcc<R, kGroup>(job, r0, g, acc, none);
   }
 }
 
@@ -157,46 +185,50 @@ HWY_INLINE VI QuadDotNarrow(VI a, VI w, VI ones16) {
 
 // Integer 8-bit modes on narrow tiles, from the activation bytes (k-quads); row r is at base + r * stride, as u8 (s8 rows come flipped to u8 by
 // adding 128, and kS8 then subtracts comp128 = 128 * column sum).
-template <int R, bool kS8>
+template <int R, size_t G, bool kS8>
 HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0, const uint8_t* base, int64_t stride) {
   const DI di;
   const VI ones16 = hn::Set(di, 0x00010001);
-  for (size_t g = 0; g < kGroups; ++g) {
-    VI acc[R][kGroup];
+  for (size_t g = 0; g < kNV / G; ++g) {
+    VI acc[R][G];
     for (int r = 0; r < R; ++r)
-      for (size_t v = 0; v < kGroup; ++v) acc[r][v] = hn::Zero(di);
+      for (size_t v = 0; v < G; ++v) acc[r][v] = hn::Zero(di);
     for (int t = 0; t < job.ntiles; ++t) {
       for (int q = 0; q < 8; ++q) {
-        const int32_t* w = QuadLanes(job.tiles[t]) + q * kLanes + g * kGroup * kN;
+        const int32_t* w = QuadLanes(job.tiles[t]) + q * kLanes + g * G * kN;
         const uint8_t* p = base + kLanes * t + 4 * q;
-        if constexpr (kAsmStep && R == 4 && kGroup == 2) {
+        if constexpr (kAsmStep && R == 4 && G == 2) {
           const VI w0 = hn::LoadU(di, w), w1 = hn::LoadU(di, w + kN);
           Step4x2<AsmStep::kNarrow>(p, stride, w0, w1, ones16, acc);
+          continue;
+        }
+        if constexpr (kAsmStep && R == 3 && G == 4) {
+          Step3x4Narrow(p, stride, w, ones16, acc);
           continue;
         }
         for (int r = 0; r < R; ++r) {
           int32_t quad;
           std::memcpy(&quad, p + stride * r, 4);
           const VI a = hn::Set(di, quad);
-          for (size_t v = 0; v < kGroup; ++v) {
+          for (size_t v = 0; v < G; ++v) {
             acc[r][v] = WrapAdd(acc[r][v], QuadDotNarrow(a, hn::LoadU(di, w + v * kN), ones16));
           }
         }
       }
     }
-    VI comp[kGroup];
-    for (size_t v = 0; v < kGroup; ++v) {
+    VI comp[G];
+    for (size_t v = 0; v < G; ++v) {
       comp[v] = hn::Zero(di);
       for (int t = 0; kS8 && t < job.ntiles; ++t) {
-        comp[v] = WrapAdd(comp[v], hn::Load(di, job.tiles[t].comp128 + (g * kGroup + v) * kN));
+        comp[v] = WrapAdd(comp[v], hn::Load(di, job.tiles[t].comp128 + (g * G + v) * kN));
       }
     }
-    AddToAcc<R>(job, r0, g, acc, comp);
+    AddToAcc<R, G>(job, r0, g, acc, comp);
   }
 }
 #else
 constexpr bool kHasNarrowDot = false;
-template <int R, bool kS8>
+template <int R, size_t G, bool kS8>
 HWY_INLINE void TmacNarrowRows(const TmacJob&, uint32_t, const uint8_t*, int64_t) {}
 #endif
 
@@ -422,39 +454,39 @@ template <int R, bool kTable>
 HWY_NOINLINE void TmacBf16Rows(const TmacJob& job, uint32_t r0, const float* const* a) {
   const DF df;
   const DU du;
-  for (size_t g = 0; g < kGroupsBf16; ++g) {
-    VF acc[R][kGroupBf16];
+  for (size_t g = 0; g < kGroupsWide; ++g) {
+    VF acc[R][kGroupWide];
     for (int r = 0; r < R; ++r)
-      for (size_t v = 0; v < kGroupBf16; ++v)
-        acc[r][v] = hn::LoadU(df, reinterpret_cast<const float*>(job.acc + size_t{r0 + r} * kLanes) + (g * kGroupBf16 + v) * kN);
+      for (size_t v = 0; v < kGroupWide; ++v)
+        acc[r][v] = hn::LoadU(df, reinterpret_cast<const float*>(job.acc + size_t{r0 + r} * kLanes) + (g * kGroupWide + v) * kN);
     for (int t = 0; t < job.ntiles; ++t) {
       if constexpr (kTable) {
         for (int kk = 0; kk < kLanes; ++kk) {
-          const float* w = job.tiles[t].f32[kk] + g * kGroupBf16 * kN;
+          const float* w = job.tiles[t].f32[kk] + g * kGroupWide * kN;
           for (int r = 0; r < R; ++r) {
             const VF b = hn::Set(df, a[r][kLanes * t + kk]);
-            for (size_t v = 0; v < kGroupBf16; ++v) acc[r][v] = FusedMulAdd(b, hn::Load(df, w + v * kN), acc[r][v]);
+            for (size_t v = 0; v < kGroupWide; ++v) acc[r][v] = FusedMulAdd(b, hn::Load(df, w + v * kN), acc[r][v]);
           }
         }
       } else {
-        const uint32_t* lanes = reinterpret_cast<const uint32_t*>(job.tiles[t].data) + g * kGroupBf16 * kN;
+        const uint32_t* lanes = reinterpret_cast<const uint32_t*>(job.tiles[t].data) + g * kGroupWide * kN;
         for (int kk = 0; kk < kLanes; kk += 2) {
-          VF w_even[kGroupBf16], w_odd[kGroupBf16];
-          for (size_t v = 0; v < kGroupBf16; ++v) {
+          VF w_even[kGroupWide], w_odd[kGroupWide];
+          for (size_t v = 0; v < kGroupWide; ++v) {
             const auto lane = hn::LoadU(du, lanes + (kk / 2) * kLanes + v * kN);
             w_even[v] = Bf16Even(lane), w_odd[v] = Bf16Odd(lane);
           }
           for (int r = 0; r < R; ++r) {
             const VF b0 = hn::Set(df, a[r][kLanes * t + kk]), b1 = hn::Set(df, a[r][kLanes * t + kk + 1]);
-            for (size_t v = 0; v < kGroupBf16; ++v) acc[r][v] = FusedMulAdd(b0, w_even[v], acc[r][v]);
-            for (size_t v = 0; v < kGroupBf16; ++v) acc[r][v] = FusedMulAdd(b1, w_odd[v], acc[r][v]);
+            for (size_t v = 0; v < kGroupWide; ++v) acc[r][v] = FusedMulAdd(b0, w_even[v], acc[r][v]);
+            for (size_t v = 0; v < kGroupWide; ++v) acc[r][v] = FusedMulAdd(b1, w_odd[v], acc[r][v]);
           }
         }
       }
     }
     for (int r = 0; r < R; ++r) {
-      float* out = reinterpret_cast<float*>(job.acc + size_t{r0 + r} * kLanes) + g * kGroupBf16 * kN;
-      for (size_t v = 0; v < kGroupBf16; ++v) hn::StoreU(CanonicalNan(acc[r][v]), df, out + v * kN);
+      float* out = reinterpret_cast<float*>(job.acc + size_t{r0 + r} * kLanes) + g * kGroupWide * kN;
+      for (size_t v = 0; v < kGroupWide; ++v) hn::StoreU(CanonicalNan(acc[r][v]), df, out + v * kN);
     }
   }
 }
@@ -502,9 +534,9 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
     if (job.mode == MacMode::kS8S8) {  // s8 -> u8 once per row and pass, not once per k-step
       uint8_t* flipped = reinterpret_cast<uint8_t*>(i16_buf);
       for (int r = 0; r < R; ++r) FlipSignBits(base + job.a_stride * r, depth, flipped + size_t(depth) * r);
-      TmacNarrowRows<R, true>(job, r0, flipped, depth);
+      TmacNarrowRows<R, kGroupOf<R>, true>(job, r0, flipped, depth);
     } else {
-      TmacNarrowRows<R, false>(job, r0, base, job.a_stride);
+      TmacNarrowRows<R, kGroupOf<R>, false>(job, r0, base, job.a_stride);
     }
     return;
   }
@@ -524,7 +556,7 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
 void TmacRows(const TmacJob& job) {
   // Per-thread scratch for widened rows: no allocation per instruction once warm.
   thread_local std::vector<int16_t> i16_buf(size_t{kLanes} * kPassTiles * kRows);
-  thread_local std::vector<float> f32_buf(size_t{kLanes} * kPassTiles * kRowsBf16);
+  thread_local std::vector<float> f32_buf(size_t{kLanes} * kPassTiles * kRowsWide);
   const int64_t elem = job.mode == MacMode::kS16S16 || job.mode == MacMode::kBF16 ? 2 : 1;
   // Rows in chunks whose activations stay in L2 across the passes.
   for (uint32_t c0 = job.row_begin; c0 < job.row_end; c0 += kChunkRows) {
@@ -535,8 +567,8 @@ void TmacRows(const TmacJob& job) {
       pass.ntiles = std::min(kPassTiles, job.ntiles - t0);
       pass.a_addr = job.a_addr + int64_t{kLanes} * elem * t0;
       uint32_t r = c0;
-      if (job.mode == MacMode::kBF16) {
-        for (; r + kRowsBf16 <= c1; r += kRowsBf16) TmacBlock<kRowsBf16>(pass, r, i16_buf.data(), f32_buf.data());
+      if (job.mode == MacMode::kBF16 || (job.narrow && !job.direct)) {
+        for (; r + kRowsWide <= c1; r += kRowsWide) TmacBlock<kRowsWide>(pass, r, i16_buf.data(), f32_buf.data());
       }
       for (; r + kRows <= c1; r += kRows) TmacBlock<kRows>(pass, r, i16_buf.data(), f32_buf.data());
       for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());

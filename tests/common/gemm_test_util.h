@@ -79,7 +79,9 @@ class Machines {
 
 // ---- Cases ----
 
-enum class Data { kRandom, kExtreme, kSpecial };  // kSpecial: bf16 NaN/Inf/denormal/-0/overflow/underflow
+// kSpecial: bf16 NaN/Inf/denormal/-0/overflow/underflow. kNarrowWeights: int8 weights that pack to [-64, 63]
+// (int8 B in [-64, 63], uint8 B in [64, 191]), the SIMD machine's pmaddubsw path, ends included.
+enum class Data { kRandom, kExtreme, kSpecial, kNarrowWeights };
 enum class WeightZp { kNone, kPerTensor, kPerChannel };
 
 struct Case {
@@ -110,6 +112,7 @@ inline std::string Describe(const Case& c, uint64_t seed) {
   if (c.bias_base != 0) os << " bias_base " << c.bias_base;
   if (c.data == Data::kExtreme) os << " extreme";
   if (c.data == Data::kSpecial) os << " special-floats";
+  if (c.data == Data::kNarrowWeights) os << " narrow-weights";
   if (IsInt8(c.a_type)) {
     os << " a_zp " << c.a_zp;
     if (c.b_zp == WeightZp::kPerTensor) os << " b_zp " << c.b_zp_value;
@@ -153,6 +156,18 @@ inline IntMatrix RandomInts(std::mt19937_64& rng, DType t, size_t count, Data da
     std::memcpy(&x.bytes[i * size], &raw, size);  // little-endian host: low bytes first
   }
   return x;
+}
+
+// Int8 weights moved into the range that packs to [-64, 63] (packing subtracts 128 from uint8 weights),
+// a quarter of them at its ends.
+inline void NarrowWeights(std::mt19937_64& rng, DType t, IntMatrix* x) {
+  const int32_t lo = t == DType::kU8 ? 64 : -64;
+  for (size_t i = 0; i < x->values.size(); ++i) {
+    int32_t v = lo + static_cast<int32_t>(rng() % 128);
+    if (rng() % 4 == 0) v = rng() % 2 ? lo : lo + 127;
+    x->values[i] = v;
+    x->bytes[i] = static_cast<uint8_t>(v);
+  }
 }
 
 // bf16 bits: moderate values (products span 2^-16..2^16, so sums round and their order matters). kSpecial
@@ -303,7 +318,8 @@ inline std::unique_ptr<Prepared> Prepare(const Case& c, uint64_t seed) {
     std::memcpy(p->b.data(), b.data(), p->b.size());
   } else {
     const IntMatrix a = RandomInts(rng, c.a_type, size_t(c.M) * p->lda, c.data);
-    const IntMatrix b = RandomInts(rng, c.b_type, size_t(c.K) * p->ldb, c.data);
+    IntMatrix b = RandomInts(rng, c.b_type, size_t(c.K) * p->ldb, c.data == Data::kNarrowWeights ? Data::kRandom : c.data);
+    if (c.data == Data::kNarrowWeights && SizeOf(c.b_type) == 1) NarrowWeights(rng, c.b_type, &b);
     p->a = a.bytes, p->b = b.bytes;
     std::vector<int32_t> zps(size_t(c.N), 0);
     if (c.b_zp == WeightZp::kPerTensor) {
@@ -440,6 +456,7 @@ inline void VaryInt(Case& c, int index, bool int16) {
     c.a_zp = ZeroPointAt(c.a_type, index / 3);
     c.b_zp = static_cast<WeightZp>((index / 7) % 3);
     c.b_zp_value = ZeroPointAt(c.b_type, index / 5);
+    if (index % 5 == 2) c.data = Data::kNarrowWeights;
   } else {
     c.a_type = c.b_type = DType::kI16;
   }
