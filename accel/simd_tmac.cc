@@ -31,26 +31,26 @@ HWY_INLINE const int32_t* PairLanes(const PreparedTile& t, MacMode mode) {
 HWY_INLINE VF Bf16Even(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::ShiftLeft<16>(lane)); }
 HWY_INLINE VF Bf16Odd(hn::Vec<DU> lane) { return hn::BitCast(DF(), hn::And(lane, hn::Set(DU(), 0xFFFF0000u))); }
 
-// Output columns are computed kGroup vectors at a time and rows kRows at a time, so that the
-// accumulators, the broadcast activation and the weight vectors of one k-step stay in the 16 vector
-// registers of AVX2/SSE (8 + 1 + 2 at most). Tiles are taken kPassTiles at a time over chunks of
-// kChunkRows rows, so that their weights (1 KiB quads, 2 KiB pairs or 4 KiB fp32 per tile) stay in L1
-// and the chunk's activations in L2. Integer passes add into ACC with wrap, which is associative; a BF16 pass carries the fp32
-// accumulator through ACC unrounded, so k stays ascending with one fused multiply-add per k.
+// Blocking. A block of kRowsWide rows is computed kGroupWide column vectors at a time, so that its
+// accumulators, the broadcast activation and the weights of one k-step stay in registers:
+//   AVX2: 3 rows x the whole row (4 vectors): 12 accumulators of 16 registers, each broadcast used by 4
+//         multiplies (BF16 in a bare loop: 3 x 4 45 GMAC/s, 6 x 2 39, 4 x 2 36; 12 FMA chains also cover
+//         its 4-cycle latency at 2 per cycle);
+//   AVX-512: 8 rows x the whole row (2 vectors): 16 accumulators of 32 registers, 16 chains for the 4-6
+//         cycle latency of vpdpbusd / vpdpwssd / vfmadd at 2 per cycle;
+//   SSE / SCALAR: 4 rows x 2 vectors (a quarter of the row).
+// Remaining rows go one at a time. Tiles are taken kPassTiles at a time over chunks of kChunkRows rows,
+// so that their weights (1 KiB quads, 2 KiB pairs or 4 KiB fp32 per tile) stay in L1 and the chunk's
+// activations in L2. Integer passes add into ACC with wrap, which is associative; a BF16 pass carries the
+// fp32 accumulator through ACC unrounded, so k stays ascending with one fused multiply-add per k.
 constexpr size_t kGroup = kNV < 2 ? kNV : 2;
-constexpr size_t kGroups = kNV / kGroup;
-// Rows per block: AVX-512 has 32 registers, room for 8 rows x 2 accumulators (16 chains cover the
-// 4-6 cycle latency of vpdpbusd / vpdpwssd / vfmadd at 2 per cycle).
 constexpr int kRows = kNV == 2 ? 8 : 4;
-// BF16 and the narrow int8 path on AVX2: 3 rows x the whole 4-vector row, 12 accumulators, each broadcast
-// used 4 times (BF16 in a bare loop: 3 x 4 45 GMAC/s, 6 x 2 39, 4 x 2 36; 12 FMA chains also cover its
-// 4-cycle latency at 2 per cycle). The narrow step reads its weights as memory operands.
 constexpr int kRowsWide = kNV == 4 ? 3 : kRows;
 constexpr size_t kGroupWide = kNV == 4 ? 4 : kGroup;
 constexpr size_t kGroupsWide = kNV / kGroupWide;
 constexpr int kPassTiles = 4;
 constexpr uint32_t kChunkRows = 128;
-// Column vectors per group for a block of R rows on the narrow path: the whole row for kRowsWide rows.
+// Column vectors per group for a block of R rows (single rows: kGroup).
 template <int R>
 constexpr size_t kGroupOf = R == kRowsWide ? kGroupWide : kGroup;
 
@@ -69,101 +69,78 @@ HWY_INLINE void AddToAcc(const TmacJob& job, uint32_t r0, size_t g, const VI (&a
 }
 
 #if HWY_TARGET == HWY_AVX2
-// One k-step of 4 rows x 2 vectors as one asm statement. GCC 12 compiles the intrinsic form of this step
-// with one accumulator spilled to the stack and the others copied every step (15 to 25 % slower on the
-// AVX2 TMAC benchmarks). Row r's 32-bit activation lane is at p + r * s; it is broadcast into ymm13 and
-// BODY adds its products with w0 and w1 into the row's two accumulators.
+// GCC 12 compiles the intrinsic form of the integer k-step with accumulators spilled to the stack or copied
+// every step (15 to 25 % slower on the AVX2 TMAC benchmarks), so on AVX2 the step is one asm statement.
 constexpr bool kAsmStep = true;
-#define TILE32_ROW(A, C0, C1, BODY) "vpbroadcastd %[" A "], %%ymm13\n\t" BODY(C0, C1)
-#define TILE32_ADD2(C0, C1) "vpaddd %%ymm14, %[" C0 "], %[" C0 "]\n\tvpaddd %%ymm15, %[" C1 "], %[" C1 "]\n\t"
-#define TILE32_PAIRS(C0, C1) \
-  "vpmaddwd %[w0], %%ymm13, %%ymm14\n\tvpmaddwd %[w1], %%ymm13, %%ymm15\n\t" TILE32_ADD2(C0, C1)
-#define TILE32_NARROW(C0, C1)                                               \
-  "vpmaddubsw %[w0], %%ymm13, %%ymm14\n\tvpmaddubsw %[w1], %%ymm13, %%ymm15\n\t" \
-  "vpmaddwd %[k], %%ymm14, %%ymm14\n\tvpmaddwd %[k], %%ymm15, %%ymm15\n\t" TILE32_ADD2(C0, C1)
-#define TILE32_STEP(BODY)                                                                                    \
-  asm(TILE32_ROW("a0", "c00", "c01", BODY) TILE32_ROW("a1", "c10", "c11", BODY)                              \
-          TILE32_ROW("a2", "c20", "c21", BODY) TILE32_ROW("a3", "c30", "c31", BODY)                          \
-      : [c00] "+x"(c[0][0].raw), [c01] "+x"(c[0][1].raw), [c10] "+x"(c[1][0].raw), [c11] "+x"(c[1][1].raw), \
-        [c20] "+x"(c[2][0].raw), [c21] "+x"(c[2][1].raw), [c30] "+x"(c[3][0].raw), [c31] "+x"(c[3][1].raw)  \
-      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),   \
-        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)),                                              \
-        [a3] "m"(*reinterpret_cast<const Lane32*>(p + 3 * s)), [w0] "x"(w0.raw), [w1] "x"(w1.raw),           \
-        [k] "x"(k.raw)                                                                                       \
-      : "xmm13", "xmm14", "xmm15")
-
 enum class AsmStep { kPairs, kNarrow };
-template <AsmStep S>
-HWY_INLINE void Step4x2(const uint8_t* p, int64_t s, VI w0, VI w1, VI k, VI (&c)[4][2]) {
-  if constexpr (S == AsmStep::kPairs) {
-    TILE32_STEP(TILE32_PAIRS);
-  } else {
-    TILE32_STEP(TILE32_NARROW);
-  }
-}
 
-// The narrow k-step of 3 rows x the whole row (4 vectors), weights as memory operands at w: 12
-// accumulators, the broadcast, ones and one temporary fill the 16 registers, and each broadcast serves 4
-// vpmaddubsw (4 x 2 serves 2). Exactly GCC's 30 asm operands.
+// The k-step of 3 rows x the whole row (4 vectors), weights as memory operands at w: 12 accumulators, the
+// broadcast, ones and one temporary fill the 16 registers, and each broadcast serves 4 multiplies (4 rows
+// x 2 vectors, measured 10-20 % slower, serve 2). Row r's 32-bit activation lane is at p + r * s. Exactly
+// GCC's 30 asm operands.
 typedef struct {
   uint8_t b[128];
 } __attribute__((may_alias, aligned(1))) Bytes128;
-#define TILE32_Q(C, OFF) \
+#define TILE32_QN(C, OFF) \
   "vpmaddubsw " OFF "(%[w]), %%ymm13, %%ymm14\n\tvpmaddwd %[k], %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %[" C "], %[" C "]\n\t"
-#define TILE32_ROW4(A, C0, C1, C2, C3) \
-  "vpbroadcastd %[" A "], %%ymm13\n\t" TILE32_Q(C0, "0") TILE32_Q(C1, "32") TILE32_Q(C2, "64") TILE32_Q(C3, "96")
-HWY_INLINE void Step3x4Narrow(const uint8_t* p, int64_t s, const int32_t* w, VI k, VI (&c)[3][4]) {
-  asm(TILE32_ROW4("a0", "c00", "c01", "c02", "c03") TILE32_ROW4("a1", "c10", "c11", "c12", "c13")
-          TILE32_ROW4("a2", "c20", "c21", "c22", "c23")
-      : [c00] "+x"(c[0][0].raw), [c01] "+x"(c[0][1].raw), [c02] "+x"(c[0][2].raw), [c03] "+x"(c[0][3].raw),
-        [c10] "+x"(c[1][0].raw), [c11] "+x"(c[1][1].raw), [c12] "+x"(c[1][2].raw), [c13] "+x"(c[1][3].raw),
-        [c20] "+x"(c[2][0].raw), [c21] "+x"(c[2][1].raw), [c22] "+x"(c[2][2].raw), [c23] "+x"(c[2][3].raw)
-      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),
-        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)), [w] "r"(w),
-        [wb] "m"(*reinterpret_cast<const Bytes128*>(w)), [k] "x"(k.raw)
-      : "xmm13", "xmm14");
+#define TILE32_QP(C, OFF) "vpmaddwd " OFF "(%[w]), %%ymm13, %%ymm14\n\tvpaddd %%ymm14, %[" C "], %[" C "]\n\t"
+#define TILE32_ROW4(Q, A, C0, C1, C2, C3) \
+  "vpbroadcastd %[" A "], %%ymm13\n\t" Q(C0, "0") Q(C1, "32") Q(C2, "64") Q(C3, "96")
+#define TILE32_STEP3(Q)                                                                                          \
+  asm(TILE32_ROW4(Q, "a0", "c00", "c01", "c02", "c03") TILE32_ROW4(Q, "a1", "c10", "c11", "c12", "c13")        \
+          TILE32_ROW4(Q, "a2", "c20", "c21", "c22", "c23")                                                      \
+      : [c00] "+x"(c[0][0].raw), [c01] "+x"(c[0][1].raw), [c02] "+x"(c[0][2].raw), [c03] "+x"(c[0][3].raw),     \
+        [c10] "+x"(c[1][0].raw), [c11] "+x"(c[1][1].raw), [c12] "+x"(c[1][2].raw), [c13] "+x"(c[1][3].raw),     \
+        [c20] "+x"(c[2][0].raw), [c21] "+x"(c[2][1].raw), [c22] "+x"(c[2][2].raw), [c23] "+x"(c[2][3].raw)      \
+      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),       \
+        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)), [w] "r"(w),                                     \
+        [wb] "m"(*reinterpret_cast<const Bytes128*>(w)), [k] "x"(k.raw)                                         \
+      : "xmm13", "xmm14")
+template <AsmStep S>
+HWY_INLINE void Step3x4(const uint8_t* p, int64_t s, const int32_t* w, VI k, VI (&c)[3][4]) {
+  if constexpr (S == AsmStep::kPairs) {
+    TILE32_STEP3(TILE32_QP);
+  } else {
+    TILE32_STEP3(TILE32_QN);
+  }
 }
+#undef TILE32_STEP3
 #undef TILE32_ROW4
-#undef TILE32_Q
-#undef TILE32_STEP
-#undef TILE32_NARROW
-#undef TILE32_PAIRS
-#undef TILE32_ADD2
-#undef TILE32_ROW
+#undef TILE32_QP
+#undef TILE32_QN
 #else
 constexpr bool kAsmStep = false;
 enum class AsmStep { kPairs, kNarrow };
 template <AsmStep S>
-HWY_INLINE void Step4x2(const uint8_t*, int64_t, VI, VI, VI, VI (&)[4][2]) {}
-HWY_INLINE void Step3x4Narrow(const uint8_t*, int64_t, const int32_t*, VI, VI (&)[3][4]) {}
+HWY_INLINE void Step3x4(const uint8_t*, int64_t, const int32_t*, VI, VI (&)[3][4]) {}
 #endif
 
 // Integer modes on int16 pairs (every target); rows[r] is row r0 + r as int16, read as 32-bit k-pairs.
-template <int R>
+template <int R, size_t G>
 HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* const* rows) {
   const DI di;
-  for (size_t g = 0; g < kGroups; ++g) {
-    VI acc[R][kGroup];
+  for (size_t g = 0; g < kNV / G; ++g) {
+    VI acc[R][G];
     for (int r = 0; r < R; ++r)
-      for (size_t v = 0; v < kGroup; ++v) acc[r][v] = hn::Zero(di);
+      for (size_t v = 0; v < G; ++v) acc[r][v] = hn::Zero(di);
     for (int t = 0; t < job.ntiles; ++t) {
       for (int p = 0; p < 16; ++p) {
-        const int32_t* w = PairLanes(job.tiles[t], job.mode) + p * kLanes + g * kGroup * kN;
-        if constexpr (kAsmStep && R == 4 && kGroup == 2) {
-          const VI w0 = hn::LoadU(di, w), w1 = hn::LoadU(di, w + kN);
-          Step4x2<AsmStep::kPairs>(rows[0] + 4 * (16 * t + p), rows[1] - rows[0], w0, w1, w0, acc);
+        const int32_t* w = PairLanes(job.tiles[t], job.mode) + p * kLanes + g * G * kN;
+        const uint8_t* a = rows[0] + 4 * (16 * t + p);
+        if constexpr (kAsmStep && R == 3 && G == 4) {
+          Step3x4<AsmStep::kPairs>(a, rows[1] - rows[0], w, hn::Zero(di), acc);
           continue;
         }
         for (int r = 0; r < R; ++r) {
           int32_t pair;
           std::memcpy(&pair, rows[r] + 4 * (16 * t + p), 4);
-          const VI a = hn::Set(di, pair);
-          for (size_t v = 0; v < kGroup; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(a, hn::LoadU(di, w + v * kN)));
+          const VI av = hn::Set(di, pair);
+          for (size_t v = 0; v < G; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(av, hn::LoadU(di, w + v * kN)));
         }
       }
     }
-    const VI none[kGroup] = {};
-    AddToAcc<R, kGroup>(job, r0, g, acc, none);
+    const VI none[G] = {};
+    AddToAcc<R, G>(job, r0, g, acc, none);
   }
 }
 
@@ -197,13 +174,8 @@ HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0, const uint8_t*
       for (int q = 0; q < 8; ++q) {
         const int32_t* w = QuadLanes(job.tiles[t]) + q * kLanes + g * G * kN;
         const uint8_t* p = base + kLanes * t + 4 * q;
-        if constexpr (kAsmStep && R == 4 && G == 2) {
-          const VI w0 = hn::LoadU(di, w), w1 = hn::LoadU(di, w + kN);
-          Step4x2<AsmStep::kNarrow>(p, stride, w0, w1, ones16, acc);
-          continue;
-        }
         if constexpr (kAsmStep && R == 3 && G == 4) {
-          Step3x4Narrow(p, stride, w, ones16, acc);
+          Step3x4<AsmStep::kNarrow>(p, stride, w, ones16, acc);
           continue;
         }
         for (int r = 0; r < R; ++r) {
@@ -550,7 +522,7 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
       rows[r] = reinterpret_cast<const uint8_t*>(dst);
     }
   }
-  TmacPairsRows<R>(job, r0, rows);
+  TmacPairsRows<R, kGroupOf<R>>(job, r0, rows);
 }
 
 void TmacRows(const TmacJob& job) {
@@ -567,10 +539,7 @@ void TmacRows(const TmacJob& job) {
       pass.ntiles = std::min(kPassTiles, job.ntiles - t0);
       pass.a_addr = job.a_addr + int64_t{kLanes} * elem * t0;
       uint32_t r = c0;
-      if (job.mode == MacMode::kBF16 || (job.narrow && !job.direct)) {
-        for (; r + kRowsWide <= c1; r += kRowsWide) TmacBlock<kRowsWide>(pass, r, i16_buf.data(), f32_buf.data());
-      }
-      for (; r + kRows <= c1; r += kRows) TmacBlock<kRows>(pass, r, i16_buf.data(), f32_buf.data());
+      for (; r + kRowsWide <= c1; r += kRowsWide) TmacBlock<kRowsWide>(pass, r, i16_buf.data(), f32_buf.data());
       for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());
     }
   }
