@@ -314,18 +314,16 @@ void SimdMachine::Do(const TileMac& i) {
     RunTmacRows(job);
     return;
   }
-  // One contiguous share of 8-row blocks (a multiple of every target's row block) per thread
-  // (static_partitioner): balanced to one block, and each share long enough to reuse the weights it reads.
+  // Tasks of 4 blocks of 8 rows (a multiple of every target's row block), balanced by work stealing: the
+  // calling thread starts at once while a sleeping worker wakes, and takes over its share if it is late.
+  // Weights are re-read per task from L2 only (a task's passes keep them in L1).
   const uint32_t blocks = (i.rows + 7) / 8;
-  tbb::parallel_for(
-      tbb::blocked_range<uint32_t>(0, blocks),
-      [&](const tbb::blocked_range<uint32_t>& range) {
-        TmacJob part = job;
-        part.row_begin = 8 * range.begin();
-        part.row_end = std::min(i.rows, 8 * range.end());
-        RunTmacRows(part);
-      },
-      tbb::static_partitioner());
+  tbb::parallel_for(tbb::blocked_range<uint32_t>(0, blocks, 4), [&](const tbb::blocked_range<uint32_t>& range) {
+    TmacJob part = job;
+    part.row_begin = 8 * range.begin();
+    part.row_end = std::min(i.rows, 8 * range.end());
+    RunTmacRows(part);
+  });
 }
 
 void SimdMachine::Do(const ElemMac& i) {
