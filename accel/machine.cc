@@ -8,6 +8,12 @@
 #include "accel/error.h"
 
 namespace tile32 {
+
+ByteSpan SpanOf(int64_t base, int64_t stride, uint64_t count, uint64_t bytes) {
+  const __int128 span = static_cast<__int128>(stride) * static_cast<__int128>(count - 1);
+  return {base + (span < 0 ? span : 0), base + (span > 0 ? span : 0) + static_cast<__int128>(bytes)};
+}
+
 namespace {
 
 bool IsValid(DType t) { return static_cast<uint8_t>(t) <= static_cast<uint8_t>(DType::kF32); }
@@ -29,11 +35,9 @@ class Checker {
 
   // `count` items of `bytes` each at base + i*stride must lie inside SRAM.
   void Sram(const char* field, int64_t base, int64_t stride, uint64_t count, uint64_t bytes) const {
-    const __int128 span = static_cast<__int128>(stride) * static_cast<__int128>(count - 1);
-    const __int128 lo = base + (span < 0 ? span : 0);
-    const __int128 hi = base + (span > 0 ? span : 0) + static_cast<__int128>(bytes);
-    if (lo < 0 || hi > c_.sram_bytes) {
-      Fail(op_, ": ", field, " touches SRAM bytes [", static_cast<int64_t>(lo), ", ", static_cast<int64_t>(hi),
+    const ByteSpan s = SpanOf(base, stride, count, bytes);
+    if (s.lo < 0 || s.hi > c_.sram_bytes) {
+      Fail(op_, ": ", field, " touches SRAM bytes [", static_cast<int64_t>(s.lo), ", ", static_cast<int64_t>(s.hi),
            ") outside [0, ", c_.sram_bytes, ")");
     }
   }

@@ -17,6 +17,13 @@
 
 namespace tile32 {
 
+// The bytes [lo, hi) that `count` items of `bytes` each at base + i * stride touch (exact for any int64
+// inputs). Validation checks them against SRAM; the SIMD machine finds the tiles a write lands on.
+struct ByteSpan {
+  __int128 lo, hi;
+};
+ByteSpan SpanOf(int64_t base, int64_t stride, uint64_t count, uint64_t bytes);
+
 class Machine {
  public:
   explicit Machine(const AccelConfig& config);

@@ -227,30 +227,25 @@ void SimdMachine::Do(const TileLoad& i) {
   canonical_stale_[i.td] = 1;
 }
 
-void SimdMachine::SettleTiles(int64_t lo, int64_t hi) {
+void SimdMachine::SettleTiles(ByteSpan span) {
   for (PreparedTile& p : prepared_) {
     if (p.data == p.image || p.data == nullptr) continue;
-    if (int64_t{p.sram_addr} < hi && lo < int64_t{p.sram_addr} + p.bytes) {
+    if (p.sram_addr < span.hi && span.lo < __int128{p.sram_addr} + p.bytes) {
       std::memcpy(p.image, p.data, p.bytes);
       p.data = p.image;
     }
   }
 }
 
-void SimdMachine::BeforeHostSramWrite() { SettleTiles(0, static_cast<int64_t>(sram_.size())); }
+void SimdMachine::BeforeHostSramWrite() { SettleTiles({0, static_cast<__int128>(sram_.size())}); }
 
 namespace {
-// [lo, hi) of `count` blocks of `bytes` at base + stride * n (validated: inside SRAM).
-void Span(int64_t base, int64_t stride, int64_t count, int64_t bytes, int64_t* lo, int64_t* hi) {
-  const int64_t last = base + stride * (count - 1);
-  *lo = std::min(base, last);
-  *hi = std::max(base, last) + bytes;
-}
-
 // Runs rows(begin, end) over [0, rows) on the calling arena's threads when the rows move at least
 // kParallelBytes and write disjoint destinations (|dst_stride| >= row_bytes: then no order can show);
 // else in one call, in ascending order, as the scalar machine does. Many-row copies come between TMACs
-// of the same kernel, which keep the arena's workers awake.
+// of the same kernel, which keep the arena's workers awake; a single row (a whole weight matrix, say) is
+// never split: a worker asleep since the last parallel instruction took longer to wake than the copy of
+// 1 MiB of GEMV weights.
 constexpr uint64_t kParallelBytes = 64 << 10;
 // (A parallel_for in a one-thread arena cost up to 25 us per piece here, so one thread never splits.)
 bool ArenaHasThreads() { return tbb::this_task_arena::max_concurrency() > 1; }
@@ -269,13 +264,9 @@ void ForRows(uint32_t rows, uint64_t row_bytes, int64_t dst_stride, const F& bod
 }  // namespace
 
 void SimdMachine::Do(const DmaIn& i) {
-  int64_t lo, hi;
-  Span(i.sram, i.sram_stride, i.rows, i.row_bytes, &lo, &hi);
-  SettleTiles(lo, hi);
+  SettleTiles(SpanOf(i.sram, i.sram_stride, i.rows, i.row_bytes));
   const uint8_t* src = segment(i.segment).base + i.dram;
   uint8_t* dst = sram_at(i.sram);
-  // One row (a whole weight matrix, say) is copied by this thread: a worker asleep since the last
-  // parallel instruction took longer to wake than the copy takes (GEMV: 1 MiB of weights).
   ForRows(i.rows, i.row_bytes, i.sram_stride, [&](uint32_t r0, uint32_t r1) {
     for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + uint64_t{i.sram_stride} * r, src + i.dram_stride * r, i.row_bytes);
   });
@@ -291,9 +282,7 @@ void SimdMachine::Do(const DmaOut& i) {
 }
 
 void SimdMachine::Do(const VStore& i) {
-  int64_t lo, hi;
-  Span(i.addr, i.stride, kLanes, SizeOf(i.type), &lo, &hi);
-  SettleTiles(lo, hi);
+  SettleTiles(SpanOf(i.addr, i.stride, kLanes, SizeOf(i.type)));
   ScalarMachine::Do(i);
 }
 
@@ -333,10 +322,8 @@ void SimdMachine::Do(const ElemMac& i) {
 }
 
 void SimdMachine::Do(const Requant& i) {
-  int64_t lo, hi;
-  Span(i.addr, i.row_stride, i.rows, int64_t{kLanes} * SizeOf(i.out), &lo, &hi);
-  SettleTiles(lo, hi);
   const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);
+  SettleTiles(SpanOf(i.addr, i.row_stride, i.rows, row_bytes));
   ForRows(i.rows, row_bytes, i.row_stride, [&](uint32_t r0, uint32_t r1) {
     HWY_DYNAMIC_DISPATCH(RequantRows)(quant(), acc_row(i.acc_row + r0), r1 - r0, i.out, sram_.data(),
                                       int64_t{i.addr} + int64_t{i.row_stride} * r0, i.row_stride);
@@ -358,9 +345,7 @@ void SimdMachine::Do(const AccLoad& i) {  // ACC rows never overlap; little-endi
 }
 
 void SimdMachine::Do(const AccStore& i) {
-  int64_t lo, hi;
-  Span(i.addr, i.row_stride, i.rows, int64_t{kLanes} * SizeOf(i.type), &lo, &hi);
-  SettleTiles(lo, hi);
+  SettleTiles(SpanOf(i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type)));
   if (i.type == DType::kBF16) return ScalarMachine::Do(i);
   ForRows(i.rows, 4 * kLanes, i.row_stride, [&](uint32_t r0, uint32_t r1) {
     for (uint32_t r = r0; r < r1; ++r) {  // ascending rows: overlapping rows end as in the scalar machine

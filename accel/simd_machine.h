@@ -51,8 +51,8 @@ class SimdMachine : public ScalarMachine {
   void MaterializeTile(int t) const override;
 
  private:
-  // Copies the image of every tile register still reading SRAM in [lo, hi) before that range is written.
-  void SettleTiles(int64_t lo, int64_t hi);
+  // Copies the image of every tile register still reading SRAM in `span` before those bytes are written.
+  void SettleTiles(ByteSpan span);
   // Decoding the canonical tile costs more than the MACs of a GEMV, so TLD leaves it stale and the
   // canonical tile is built only when something reads it (tests, scalar fallbacks).
   mutable std::vector<char> canonical_stale_;
