@@ -115,35 +115,6 @@ template <AsmStep S>
 HWY_INLINE void Step3x4(const uint8_t*, int64_t, const int32_t*, VI, VI (&)[3][4]) {}
 #endif
 
-// Integer modes on int16 pairs (every target); rows[r] is row r0 + r as int16, read as 32-bit k-pairs.
-template <int R, size_t G>
-HWY_NOINLINE void TmacPairsRows(const TmacJob& job, uint32_t r0, const uint8_t* const* rows) {
-  const DI di;
-  for (size_t g = 0; g < kNV / G; ++g) {
-    VI acc[R][G];
-    for (int r = 0; r < R; ++r)
-      for (size_t v = 0; v < G; ++v) acc[r][v] = hn::Zero(di);
-    for (int t = 0; t < job.ntiles; ++t) {
-      for (int p = 0; p < 16; ++p) {
-        const int32_t* w = PairLanes(job.tiles[t], job.mode) + p * kLanes + g * G * kN;
-        const uint8_t* a = rows[0] + 4 * (16 * t + p);
-        if constexpr (kAsmStep && R == 3 && G == 4) {
-          Step3x4<AsmStep::kPairs>(a, rows[1] - rows[0], w, hn::Zero(di), acc);
-          continue;
-        }
-        for (int r = 0; r < R; ++r) {
-          int32_t pair;
-          std::memcpy(&pair, rows[r] + 4 * (16 * t + p), 4);
-          const VI av = hn::Set(di, pair);
-          for (size_t v = 0; v < G; ++v) acc[r][v] = WrapAdd(acc[r][v], PairDot(av, hn::LoadU(di, w + v * kN)));
-        }
-      }
-    }
-    const VI none[G] = {};
-    AddToAcc<R, G>(job, r0, g, acc, none);
-  }
-}
-
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
 constexpr bool kHasNarrowDot = true;
 // Sum of the four u8 x s8 byte products in each 32-bit lane (pmaddubsw, then pmaddwd by ones). pmaddubsw
@@ -160,30 +131,40 @@ HWY_INLINE VI QuadDotNarrow(VI a, VI w, VI ones16) {
 #endif
 }
 
-// Integer 8-bit modes on narrow tiles, from the activation bytes (k-quads); row r is at base + r * stride, as u8 (s8 rows come flipped to u8 by
-// adding 128, and kS8 then subtracts comp128 = 128 * column sum).
-template <int R, size_t G, bool kS8>
-HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0, const uint8_t* base, int64_t stride) {
+#else
+constexpr bool kHasNarrowDot = false;
+HWY_INLINE VI QuadDotNarrow(VI a, VI, VI) { return a; }  // never called: no narrow path on this target
+#endif
+
+// Integer TMAC (all but AVX3_DL): row r's activations at base + r * stride, as 32-bit lanes of
+// - kPairs: int16 k-pairs (16 per tile row) against the pair layout, pmaddwd;
+// - kNarrow: u8 k-quads (8 per tile row) against the quad layout of narrow tiles, pmaddubsw + pmaddwd;
+//   s8 rows come flipped to u8 (plus 128) and kComp subtracts comp128 = 128 * column sum.
+template <int R, size_t G, AsmStep D, bool kComp>
+HWY_NOINLINE void TmacIntRows(const TmacJob& job, uint32_t r0, const uint8_t* base, int64_t stride) {
   const DI di;
   const VI ones16 = hn::Set(di, 0x00010001);
+  constexpr int kSteps = D == AsmStep::kPairs ? 16 : 8;  // 32-bit lanes per tile row
   for (size_t g = 0; g < kNV / G; ++g) {
     VI acc[R][G];
     for (int r = 0; r < R; ++r)
       for (size_t v = 0; v < G; ++v) acc[r][v] = hn::Zero(di);
     for (int t = 0; t < job.ntiles; ++t) {
-      for (int q = 0; q < 8; ++q) {
-        const int32_t* w = QuadLanes(job.tiles[t]) + q * kLanes + g * G * kN;
-        const uint8_t* p = base + kLanes * t + 4 * q;
+      const int32_t* lanes = D == AsmStep::kPairs ? PairLanes(job.tiles[t], job.mode) : QuadLanes(job.tiles[t]);
+      for (int i = 0; i < kSteps; ++i) {
+        const int32_t* w = lanes + i * kLanes + g * G * kN;
+        const uint8_t* p = base + 4 * (kSteps * t + i);
         if constexpr (kAsmStep && R == 3 && G == 4) {
-          Step3x4<AsmStep::kNarrow>(p, stride, w, ones16, acc);
+          Step3x4<D>(p, stride, w, ones16, acc);
           continue;
         }
         for (int r = 0; r < R; ++r) {
-          int32_t quad;
-          std::memcpy(&quad, p + stride * r, 4);
-          const VI a = hn::Set(di, quad);
+          int32_t lane;
+          std::memcpy(&lane, p + stride * r, 4);
+          const VI a = hn::Set(di, lane);
           for (size_t v = 0; v < G; ++v) {
-            acc[r][v] = WrapAdd(acc[r][v], QuadDotNarrow(a, hn::LoadU(di, w + v * kN), ones16));
+            const VI wv = hn::LoadU(di, w + v * kN);
+            acc[r][v] = WrapAdd(acc[r][v], D == AsmStep::kPairs ? PairDot(a, wv) : QuadDotNarrow(a, wv, ones16));
           }
         }
       }
@@ -191,18 +172,13 @@ HWY_NOINLINE void TmacNarrowRows(const TmacJob& job, uint32_t r0, const uint8_t*
     VI comp[G];
     for (size_t v = 0; v < G; ++v) {
       comp[v] = hn::Zero(di);
-      for (int t = 0; kS8 && t < job.ntiles; ++t) {
+      for (int t = 0; kComp && t < job.ntiles; ++t) {
         comp[v] = WrapAdd(comp[v], hn::Load(di, job.tiles[t].comp128 + (g * G + v) * kN));
       }
     }
     AddToAcc<R, G>(job, r0, g, acc, comp);
   }
 }
-#else
-constexpr bool kHasNarrowDot = false;
-template <int R, size_t G, bool kS8>
-HWY_INLINE void TmacNarrowRows(const TmacJob&, uint32_t, const uint8_t*, int64_t) {}
-#endif
 
 // TMACs of fewer rows than this read int8 tiles as they are: a layout would cost more than the MACs.
 constexpr uint32_t kDirectRows = 4;
@@ -501,28 +477,19 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
   }
   return;
 #endif
-  if (kHasNarrowDot && job.narrow && job.mode != MacMode::kS16S16) {
-    const uint8_t* base = job.sram + job.a_addr + job.a_stride * int64_t{r0};
-    if (job.mode == MacMode::kS8S8) {  // s8 -> u8 once per row and pass, not once per k-step
-      uint8_t* flipped = reinterpret_cast<uint8_t*>(i16_buf);
-      for (int r = 0; r < R; ++r) FlipSignBits(base + job.a_stride * r, depth, flipped + size_t(depth) * r);
-      TmacNarrowRows<R, kGroupOf<R>, true>(job, r0, flipped, depth);
-    } else {
-      TmacNarrowRows<R, kGroupOf<R>, false>(job, r0, base, job.a_stride);
-    }
-    return;
+  const uint8_t* base = job.sram + job.a_addr + job.a_stride * int64_t{r0};
+  uint8_t* buf = reinterpret_cast<uint8_t*>(i16_buf);  // R rows of up to 2 * depth bytes
+  if (job.mode == MacMode::kS16S16) {  // read in place
+    TmacIntRows<R, kGroupOf<R>, AsmStep::kPairs, false>(job, r0, base, job.a_stride);
+  } else if (!(kHasNarrowDot && job.narrow)) {  // int8 widened to int16 pairs
+    for (int r = 0; r < R; ++r) WidenToI16(job.mode, base + job.a_stride * r, depth, i16_buf + size_t(depth) * r);
+    TmacIntRows<R, kGroupOf<R>, AsmStep::kPairs, false>(job, r0, buf, 2 * depth);
+  } else if (job.mode == MacMode::kS8S8) {  // s8 -> u8 once per row and pass, not once per k-step
+    for (int r = 0; r < R; ++r) FlipSignBits(base + job.a_stride * r, depth, buf + size_t(depth) * r);
+    TmacIntRows<R, kGroupOf<R>, AsmStep::kNarrow, true>(job, r0, buf, depth);
+  } else {
+    TmacIntRows<R, kGroupOf<R>, AsmStep::kNarrow, false>(job, r0, base, job.a_stride);
   }
-  // 16-bit rows are read in place; 8-bit rows are widened into rows of the same stride.
-  const uint8_t* rows[R];
-  for (int r = 0; r < R; ++r) {
-    rows[r] = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
-    if (job.mode != MacMode::kS16S16) {
-      int16_t* dst = i16_buf + static_cast<size_t>(r) * depth;
-      WidenToI16(job.mode, rows[r], depth, dst);
-      rows[r] = reinterpret_cast<const uint8_t*>(dst);
-    }
-  }
-  TmacPairsRows<R, kGroupOf<R>>(job, r0, rows);
 }
 
 void TmacRows(const TmacJob& job) {
