@@ -112,7 +112,7 @@ HWY_INLINE void Step3x4(const uint8_t* p, int64_t s, const int32_t* w, VI k, VI 
 constexpr bool kAsmStep = false;
 enum class AsmStep { kPairs, kNarrow };
 template <AsmStep S>
-HWY_INLINE void Step3x4(const uint8_t*, int64_t, const int32_t*, VI, VI (&)[3][4]) {}
+void Step3x4(const uint8_t*, int64_t, const int32_t*, VI, VI (&)[3][4]);  // declared only: no asm step here
 #endif
 
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
@@ -133,7 +133,7 @@ HWY_INLINE VI QuadDotNarrow(VI a, VI w, VI ones16) {
 
 #else
 constexpr bool kHasNarrowDot = false;
-HWY_INLINE VI QuadDotNarrow(VI a, VI, VI) { return a; }  // never called: no narrow path on this target
+VI QuadDotNarrow(VI a, VI w, VI ones16);  // declared only: no narrow path on this target
 #endif
 
 // Integer TMAC (all but AVX3_DL): row r's activations at base + r * stride, as 32-bit lanes of
@@ -164,7 +164,11 @@ HWY_NOINLINE void TmacIntRows(const TmacJob& job, uint32_t r0, const uint8_t* ba
           const VI a = hn::Set(di, lane);
           for (size_t v = 0; v < G; ++v) {
             const VI wv = hn::LoadU(di, w + v * kN);
-            acc[r][v] = WrapAdd(acc[r][v], D == AsmStep::kPairs ? PairDot(a, wv) : QuadDotNarrow(a, wv, ones16));
+            if constexpr (D == AsmStep::kPairs) {
+              acc[r][v] = WrapAdd(acc[r][v], PairDot(a, wv));
+            } else {
+              acc[r][v] = WrapAdd(acc[r][v], QuadDotNarrow(a, wv, ones16));
+            }
           }
         }
       }
@@ -227,7 +231,7 @@ HWY_INLINE void DirectStep8(const int8_t* w, VI a, VI (&part)[kParts]) {
 #undef TILE32_PART
 #else
 template <size_t kParts>
-HWY_INLINE void DirectStep8(const int8_t*, VI, VI (&)[kParts]) {}
+void DirectStep8(const int8_t*, VI, VI (&)[kParts]);  // declared only: no asm step here
 #endif
 
 // Integer 8-bit modes, one row at a time, from the int8 tile image (k-quads, any weights): 2*kN weight
@@ -272,7 +276,7 @@ HWY_NOINLINE void TmacDirectRows(const TmacJob& job, uint32_t r0) {
 #else
 constexpr bool kHasDirect = false;
 template <int R>
-HWY_INLINE void TmacDirectRows(const TmacJob&, uint32_t) {}
+void TmacDirectRows(const TmacJob&, uint32_t);  // declared only: PrepareTmacTiles never picks it here
 #endif
 
 #if HWY_TARGET == HWY_AVX3_DL
@@ -463,9 +467,8 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
     }
     return;
   }
-  if (job.direct) {
-    TmacDirectRows<R>(job, r0);
-    return;
+  if constexpr (kHasDirect) {
+    if (job.direct) return TmacDirectRows<R>(job, r0);
   }
 #if HWY_TARGET == HWY_AVX3_DL
   if (job.mode == MacMode::kS16S16) {
@@ -481,14 +484,16 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
   uint8_t* buf = reinterpret_cast<uint8_t*>(i16_buf);  // R rows of up to 2 * depth bytes
   if (job.mode == MacMode::kS16S16) {  // read in place
     TmacIntRows<R, kGroupOf<R>, AsmStep::kPairs, false>(job, r0, base, job.a_stride);
-  } else if (!(kHasNarrowDot && job.narrow)) {  // int8 widened to int16 pairs
+  } else if (!job.narrow) {  // int8 widened to int16 pairs
     for (int r = 0; r < R; ++r) WidenToI16(job.mode, base + job.a_stride * r, depth, i16_buf + size_t(depth) * r);
     TmacIntRows<R, kGroupOf<R>, AsmStep::kPairs, false>(job, r0, buf, 2 * depth);
-  } else if (job.mode == MacMode::kS8S8) {  // s8 -> u8 once per row and pass, not once per k-step
-    for (int r = 0; r < R; ++r) FlipSignBits(base + job.a_stride * r, depth, buf + size_t(depth) * r);
-    TmacIntRows<R, kGroupOf<R>, AsmStep::kNarrow, true>(job, r0, buf, depth);
-  } else {
-    TmacIntRows<R, kGroupOf<R>, AsmStep::kNarrow, false>(job, r0, base, job.a_stride);
+  } else if constexpr (kHasNarrowDot) {  // (PrepareTmacTiles sets narrow only where the path exists)
+    if (job.mode == MacMode::kS8S8) {  // s8 -> u8 once per row and pass, not once per k-step
+      for (int r = 0; r < R; ++r) FlipSignBits(base + job.a_stride * r, depth, buf + size_t(depth) * r);
+      TmacIntRows<R, kGroupOf<R>, AsmStep::kNarrow, true>(job, r0, buf, depth);
+    } else {
+      TmacIntRows<R, kGroupOf<R>, AsmStep::kNarrow, false>(job, r0, base, job.a_stride);
+    }
   }
 }
 
