@@ -76,8 +76,10 @@ enum class AsmStep { kPairs, kNarrow };
 
 // The k-step of 3 rows x the whole row (4 vectors), weights as memory operands at w: 12 accumulators, the
 // broadcast, ones and one temporary fill the 16 registers, and each broadcast serves 4 multiplies (4 rows
-// x 2 vectors, measured 10-20 % slower, serve 2). Row r's 32-bit activation lane is at p + r * s. Exactly
-// GCC's 30 asm operands.
+// x 2 vectors, measured 10-20 % slower, serve 2). Row r's 32-bit activation lane is at p + r * s, read
+// through base and index registers (one address per row as an operand each cost GCC extra address
+// arithmetic per step). The rows are not declared operands (GCC allows 30; the accumulators take 24):
+// TmacIntRows is not inlined and writes no activation memory, so no store to them can move across the step.
 typedef struct {
   uint8_t b[128];
 } __attribute__((may_alias, aligned(1))) Bytes128;
@@ -85,16 +87,15 @@ typedef struct {
   "vpmaddubsw " OFF "(%[w]), %%ymm13, %%ymm14\n\tvpmaddwd %[k], %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %[" C "], %[" C "]\n\t"
 #define TILE32_QP(C, OFF) "vpmaddwd " OFF "(%[w]), %%ymm13, %%ymm14\n\tvpaddd %%ymm14, %[" C "], %[" C "]\n\t"
 #define TILE32_ROW4(Q, A, C0, C1, C2, C3) \
-  "vpbroadcastd %[" A "], %%ymm13\n\t" Q(C0, "0") Q(C1, "32") Q(C2, "64") Q(C3, "96")
+  "vpbroadcastd " A ", %%ymm13\n\t" Q(C0, "0") Q(C1, "32") Q(C2, "64") Q(C3, "96")
 #define TILE32_STEP3(Q)                                                                                          \
-  asm(TILE32_ROW4(Q, "a0", "c00", "c01", "c02", "c03") TILE32_ROW4(Q, "a1", "c10", "c11", "c12", "c13")        \
-          TILE32_ROW4(Q, "a2", "c20", "c21", "c22", "c23")                                                      \
+  asm(TILE32_ROW4(Q, "(%[p])", "c00", "c01", "c02", "c03") TILE32_ROW4(Q, "(%[p],%[s])", "c10", "c11", "c12", \
+                                                                       "c13")                                   \
+          TILE32_ROW4(Q, "(%[p],%[s],2)", "c20", "c21", "c22", "c23")                                           \
       : [c00] "+x"(c[0][0].raw), [c01] "+x"(c[0][1].raw), [c02] "+x"(c[0][2].raw), [c03] "+x"(c[0][3].raw),     \
         [c10] "+x"(c[1][0].raw), [c11] "+x"(c[1][1].raw), [c12] "+x"(c[1][2].raw), [c13] "+x"(c[1][3].raw),     \
         [c20] "+x"(c[2][0].raw), [c21] "+x"(c[2][1].raw), [c22] "+x"(c[2][2].raw), [c23] "+x"(c[2][3].raw)      \
-      : [a0] "m"(*reinterpret_cast<const Lane32*>(p)), [a1] "m"(*reinterpret_cast<const Lane32*>(p + s)),       \
-        [a2] "m"(*reinterpret_cast<const Lane32*>(p + 2 * s)), [w] "r"(w),                                     \
-        [wb] "m"(*reinterpret_cast<const Bytes128*>(w)), [k] "x"(k.raw)                                         \
+      : [p] "r"(p), [s] "r"(s), [w] "r"(w), [wb] "m"(*reinterpret_cast<const Bytes128*>(w)), [k] "x"(k.raw)     \
       : "xmm13", "xmm14")
 template <AsmStep S>
 HWY_INLINE void Step3x4(const uint8_t* p, int64_t s, const int32_t* w, VI k, VI (&c)[3][4]) {
@@ -139,7 +140,7 @@ VI QuadDotNarrow(VI a, VI w, VI ones16);  // declared only: no narrow path on th
 // Integer TMAC (all but AVX3_DL): row r's activations at base + r * stride, as 32-bit lanes of
 // - kPairs: int16 k-pairs (16 per tile row) against the pair layout, pmaddwd;
 // - kNarrow: u8 k-quads (8 per tile row) against the quad layout of narrow tiles, pmaddubsw + pmaddwd;
-//   s8 rows come flipped to u8 (plus 128) and kComp subtracts comp128 = 128 * column sum.
+//   s8 rows come flipped to u8 (plus 128) and kComp subtracts job.comp (the pass's 128 * column sums).
 template <int R, size_t G, AsmStep D, bool kComp>
 HWY_NOINLINE void TmacIntRows(const TmacJob& job, uint32_t r0, const uint8_t* base, int64_t stride) {
   const DI di;
@@ -174,12 +175,7 @@ HWY_NOINLINE void TmacIntRows(const TmacJob& job, uint32_t r0, const uint8_t* ba
       }
     }
     VI comp[G];
-    for (size_t v = 0; v < G; ++v) {
-      comp[v] = hn::Zero(di);
-      for (int t = 0; kComp && t < job.ntiles; ++t) {
-        comp[v] = WrapAdd(comp[v], hn::Load(di, job.tiles[t].comp128 + (g * G + v) * kN));
-      }
-    }
+    for (size_t v = 0; v < G; ++v) comp[v] = kComp ? hn::Load(di, job.comp + (g * G + v) * kN) : hn::Zero(di);
     AddToAcc<R, G>(job, r0, g, acc, comp);
   }
 }
@@ -287,15 +283,13 @@ void TmacDirectRows(const TmacJob&, uint32_t);  // declared only: PrepareTmacTil
 
 enum class VnniStep { kU8, kS8, kS16 };
 
-// ACC rows r0 .. r0+R-1 += acc, less the +128 compensation of s8 activations (sum of the tiles' comp128).
+// ACC rows r0 .. r0+R-1 += acc, less the +128 compensation of s8 activations (job.comp).
 template <int R, VnniStep S>
 TILE32_VNNI HWY_INLINE void VnniAddToAcc(const TmacJob& job, uint32_t r0, const __m512i (&acc)[R][2]) {
   __m512i comp0 = _mm512_setzero_si512(), comp1 = _mm512_setzero_si512();
   if constexpr (S == VnniStep::kS8) {
-    for (int t = 0; t < job.ntiles; ++t) {
-      comp0 = _mm512_add_epi32(comp0, _mm512_load_si512(job.tiles[t].comp128));
-      comp1 = _mm512_add_epi32(comp1, _mm512_load_si512(job.tiles[t].comp128 + 16));
-    }
+    comp0 = _mm512_load_si512(job.comp);
+    comp1 = _mm512_load_si512(job.comp + 16);
   }
   for (int r = 0; r < R; ++r) {
     uint32_t* out = job.acc + size_t{r0 + r} * kLanes;
@@ -450,6 +444,16 @@ HWY_INLINE void FlipSignBits(const uint8_t* src, int count, uint8_t* dst) {
   for (int i = 0; i < count; i += static_cast<int>(hn::Lanes(d8))) hn::StoreU(hn::Xor(hn::LoadU(d8, src + i), flip), d8, dst + i);
 }
 
+// out = the sum of the tiles' comp128 (wrapping).
+HWY_INLINE void SumComp128(const PreparedTile* tiles, int ntiles, int32_t* out) {
+  const DI di;
+  for (size_t v = 0; v < kNV; ++v) {
+    VI sum = hn::Zero(di);
+    for (int t = 0; t < ntiles; ++t) sum = WrapAdd(sum, hn::Load(di, tiles[t].comp128 + v * kN));
+    hn::Store(sum, di, out + v * kN);
+  }
+}
+
 template <int R>
 HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, float* f32_buf) {
   const int depth = kLanes * job.ntiles;
@@ -502,6 +506,8 @@ void TmacRows(const TmacJob& job) {
   thread_local std::vector<int16_t> i16_buf(size_t{kLanes} * kPassTiles * kRows);
   thread_local std::vector<float> f32_buf(size_t{kLanes} * kPassTiles * kRowsWide);
   const int64_t elem = job.mode == MacMode::kS16S16 || job.mode == MacMode::kBF16 ? 2 : 1;
+  alignas(64) int32_t comp[kLanes];
+  const bool uses_comp = job.mode == MacMode::kS8S8 && !job.direct && (HWY_TARGET == HWY_AVX3_DL || job.narrow);
   // Rows in chunks whose activations stay in L2 across the passes.
   for (uint32_t c0 = job.row_begin; c0 < job.row_end; c0 += kChunkRows) {
     const uint32_t c1 = std::min(job.row_end, c0 + kChunkRows);
@@ -510,6 +516,10 @@ void TmacRows(const TmacJob& job) {
       pass.tiles = job.tiles + t0;
       pass.ntiles = std::min(kPassTiles, job.ntiles - t0);
       pass.a_addr = job.a_addr + int64_t{kLanes} * elem * t0;
+      if (uses_comp) {
+        SumComp128(pass.tiles, pass.ntiles, comp);
+        pass.comp = comp;
+      }
       uint32_t r = c0;
       for (; r + kRowsWide <= c1; r += kRowsWide) TmacBlock<kRowsWide>(pass, r, i16_buf.data(), f32_buf.data());
       for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());
