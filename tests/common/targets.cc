@@ -2,6 +2,12 @@
 
 #include <hwy/targets.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
 #include "accel/simd_machine.h"
 
 namespace tile32::test {
@@ -11,7 +17,22 @@ std::vector<int64_t> TargetsToTest() {
   // tile32), so these are exactly the targets SimdMachine can be forced to.
   std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
   if (targets.empty()) targets.push_back(HWY_STATIC_TARGET);
-  return targets;
+  // TILE32_TEST_TARGETS=AVX3_DL,AVX3 keeps only the named targets (for runs under a slow emulator, where
+  // the others are tested natively anyway). A name this CPU cannot run is an error, not a silent skip.
+  const char* only = std::getenv("TILE32_TEST_TARGETS");
+  if (only == nullptr || *only == '\0') return targets;
+  std::vector<int64_t> kept;
+  std::stringstream names(only);
+  std::string name;
+  while (std::getline(names, name, ',')) {
+    auto it = std::find_if(targets.begin(), targets.end(), [&](int64_t t) { return TargetName(t) == name; });
+    if (it == targets.end()) {
+      std::fprintf(stderr, "TILE32_TEST_TARGETS: '%s' is not a target compiled in and supported here\n", name.c_str());
+      std::exit(2);
+    }
+    kept.push_back(*it);
+  }
+  return kept;
 }
 
 std::string TargetName(int64_t target) { return hwy::TargetName(target); }

@@ -15,7 +15,9 @@
 
 namespace tile32::test {
 
-// One HWY_* bit per target, best first (Highway's order). Never empty.
+// One HWY_* bit per target, best first (Highway's order). Never empty. The environment variable
+// TILE32_TEST_TARGETS (comma-separated names, e.g. AVX3_DL,AVX3) narrows it; an unknown or unsupported
+// name exits with status 2.
 std::vector<int64_t> TargetsToTest();
 
 // Highway's name of one target bit ("AVX2", "SSE4", "EMU128", ...).
