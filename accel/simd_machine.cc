@@ -261,6 +261,17 @@ void ForRows(uint32_t rows, uint64_t row_bytes, int64_t dst_stride, const F& bod
                     [&](const tbb::blocked_range<uint32_t>& r) { body(r.begin(), r.end()); });
 }
 
+// Rows [r0, r1) of a DMA, in ascending order; rows that lie back to back on both sides are one memcpy
+// (a row at a time cost a third of a 3136x576 activation load, in calls of 576 bytes).
+void CopyRows(uint8_t* dst, uint64_t dst_stride, const uint8_t* src, uint64_t src_stride, uint64_t row_bytes,
+              uint32_t r0, uint32_t r1) {
+  if (dst_stride == row_bytes && src_stride == row_bytes) {
+    std::memcpy(dst + row_bytes * r0, src + row_bytes * r0, row_bytes * (r1 - r0));
+    return;
+  }
+  for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + dst_stride * r, src + src_stride * r, row_bytes);
+}
+
 }  // namespace
 
 void SimdMachine::Do(const DmaIn& i) {
@@ -268,7 +279,7 @@ void SimdMachine::Do(const DmaIn& i) {
   const uint8_t* src = segment(i.segment).base + i.dram;
   uint8_t* dst = sram_at(i.sram);
   ForRows(i.rows, i.row_bytes, i.sram_stride, [&](uint32_t r0, uint32_t r1) {
-    for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + uint64_t{i.sram_stride} * r, src + i.dram_stride * r, i.row_bytes);
+    CopyRows(dst, i.sram_stride, src, i.dram_stride, i.row_bytes, r0, r1);
   });
 }
 
@@ -277,7 +288,7 @@ void SimdMachine::Do(const DmaOut& i) {
   const uint8_t* src = sram_at(i.sram);
   const int64_t dram_stride = static_cast<int64_t>(std::min<uint64_t>(i.dram_stride, INT64_MAX));
   ForRows(i.rows, i.row_bytes, dram_stride, [&](uint32_t r0, uint32_t r1) {
-    for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + i.dram_stride * r, src + uint64_t{i.sram_stride} * r, i.row_bytes);
+    CopyRows(dst, i.dram_stride, src, i.sram_stride, i.row_bytes, r0, r1);
   });
 }
 
