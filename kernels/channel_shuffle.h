@@ -1,0 +1,58 @@
+// Channel shuffle (ShuffleNet): y[n][h][w][i*groups + j] = x[n][h][w][j*(C/groups) + i] for i < C/groups,
+// j < groups, i.e. the channels viewed as a groups x C/groups matrix and transposed. Bit-exact data
+// movement for any element type of 1 or 2 bytes.
+//
+// On the accelerator a shuffle is a routing problem: every 32-channel block of the output gathers lanes
+// from `groups` source blocks at as many lane distances, and each distance is one pass through the lane
+// multiplexors (docs/isa.md §1.6, RPERM §6.5). The kernel issues those routes and the machine's counters
+// show the passes. The cheaper way is not to run it at all: fold the shuffle into the next convolution's
+// weights (ConvDesc::input_shuffle_groups), which gives the same bits at no cost.
+//
+// Same operator shape as every tile32 operator: ChannelShuffleDesc -> PackChannelShuffle once ->
+// ChannelShuffle(Machine&, packed, args).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "accel/isa.h"
+#include "accel/machine.h"
+
+namespace tile32 {
+
+struct ChannelShuffleDesc {
+  int channels = 0;  // C >= 1
+  int groups = 1;    // >= 1, divides C
+  DType type = DType::kU8;  // any type of 1 or 2 bytes: kU8, kI8, kI16, kBF16
+};
+
+// One RPERM of the kernel: output block `out_block` takes the routed lanes of the 32 source elements that
+// start at channel `src_channel` of the same pixel.
+struct ShuffleRoute {
+  int out_block = 0;
+  int src_channel = 0;
+  std::array<int8_t, kLanes> route{};  // lane i <- source lane route[i], -1: lane not written by this route
+  int passes = 0;                      // mux passes of the route (docs/isa.md §8)
+};
+
+struct PackedChannelShuffle {
+  ChannelShuffleDesc desc;
+  std::vector<ShuffleRoute> routes;  // every output lane is routed by exactly one entry
+};
+
+PackedChannelShuffle PackChannelShuffle(const ChannelShuffleDesc& desc);
+
+struct ChannelShuffleArgs {
+  int batch = 1, height = 1, width = 1;  // pixels = batch * height * width, each >= 1
+  const void* x = nullptr;               // [pixels][channels], pixel stride x_pixel_stride
+  int64_t x_pixel_stride = 0;            // elements; 0 = channels
+  void* y = nullptr;                     // [pixels][channels]; must not overlap x
+  int64_t y_pixel_stride = 0;            // elements; 0 = channels
+  int threads = 0;                       // as ConvArgs::threads
+};
+
+// Throws tile32::Error naming the bad argument before anything is written.
+void ChannelShuffle(Machine& machine, const PackedChannelShuffle& packed, const ChannelShuffleArgs& args);
+
+}  // namespace tile32
