@@ -83,7 +83,9 @@ struct CostVisitor {
     cost.cycles = i.rows;
     return cost;
   }
-  InstrCost operator()(const AccLoad& i) const { return RowsCost(c, i.addr, i.row_stride, i.rows, 4 * kLanes, 1); }
+  InstrCost operator()(const AccLoad& i) const {
+    return RowsCost(c, i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type), 1);
+  }
   InstrCost operator()(const AccStore& i) const {
     return RowsCost(c, i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type), 1);
   }
@@ -129,6 +131,22 @@ struct CostVisitor {
   InstrCost operator()(const VToAcc&) const {
     InstrCost cost;
     cost.cycles = 1;
+    return cost;
+  }
+  InstrCost operator()(const AccAlu& i) const {
+    InstrCost cost;
+    cost.cycles = i.rows;  // the vector unit reads, computes and writes one ACC row per cycle
+    return cost;
+  }
+  InstrCost operator()(const RowPerm& i) const {
+    const uint64_t bytes = uint64_t{kLanes} * SizeOf(i.type);
+    const InstrCost read = RowsCost(c, i.src, i.src_stride, i.rows, bytes, 1);
+    const InstrCost write = RowsCost(c, i.dst, i.dst_stride, i.rows, bytes, 1);
+    InstrCost cost;
+    cost.mux_passes = uint64_t{i.rows} * MuxPasses(i.route.data());
+    cost.sram_cycles = read.sram_cycles + write.sram_cycles;
+    cost.conflict_cycles = read.conflict_cycles + write.conflict_cycles;
+    cost.cycles = cost.mux_passes + read.cycles + write.cycles;
     return cost;
   }
 };

@@ -21,11 +21,11 @@ struct InstrCost {
 
 struct Counters {
   uint64_t instructions = 0;
-  uint64_t per_opcode[16] = {};  // indexed by Instr::index()
+  uint64_t per_opcode[kInstrKinds] = {};  // indexed by Instr::index()
   InstrCost total;
   // Host time spent executing each opcode (validation included), when Machine::set_host_timing(true):
   // where an emulator's time goes, for profiling it. Seconds, indexed by Instr::index().
-  double host_seconds[16] = {};
+  double host_seconds[kInstrKinds] = {};
 };
 
 InstrCost CostOf(const Instr& instr, const AccelConfig& config);

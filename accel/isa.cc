@@ -1,8 +1,10 @@
 #include "accel/isa.h"
 
+#include <cmath>
 #include <iterator>
-
 #include <sstream>
+
+#include "accel/error.h"
 
 namespace tile32 {
 
@@ -28,6 +30,34 @@ const char* NameOf(DType t) {
     case DType::kF32: return "f32";
   }
   return "?";
+}
+
+bool IsValid(DType t) { return static_cast<uint8_t>(t) <= static_cast<uint8_t>(DType::kF32); }
+
+ValueRange RangeOf(DType t) {
+  switch (t) {
+    case DType::kI8: return {-128, 127};
+    case DType::kU8: return {0, 255};
+    case DType::kI16: return {-32768, 32767};
+    case DType::kI32: return {INT32_MIN, INT32_MAX};
+    default: Fail("RangeOf: ", IsValid(t) ? NameOf(t) : "an invalid type", " is not an integer type");
+  }
+}
+
+bool IsInt8(DType t) { return t == DType::kU8 || t == DType::kI8; }
+
+bool IsRequantOutput(DType t) { return t == DType::kI8 || t == DType::kU8 || t == DType::kI16; }
+
+bool IsValid(MacMode m) { return static_cast<uint8_t>(m) <= static_cast<uint8_t>(MacMode::kBF16); }
+
+bool IsIntegerMode(MacMode m) { return m != MacMode::kBF16; }
+
+MacMode MacModeOf(const char* fn, const char* a_field, DType a, const char* w_field, DType w) {
+  if (IsInt8(a) && IsInt8(w)) return a == DType::kU8 ? MacMode::kU8S8 : MacMode::kS8S8;
+  if (a == DType::kI16 && w == DType::kI16) return MacMode::kS16S16;
+  if (a == DType::kBF16 && w == DType::kBF16) return MacMode::kBF16;
+  Fail(fn, ": ", w_field, " = ", IsValid(w) ? NameOf(w) : "invalid", " cannot meet ", a_field, " = ",
+       IsValid(a) ? NameOf(a) : "invalid", " (the pairs are {u8, i8} x {i8, u8}, i16 x i16, bf16 x bf16)");
 }
 
 const char* NameOf(MacMode m) {
@@ -70,6 +100,42 @@ const char* NameOf(RequantMode m) {
   return "?";
 }
 
+bool IsValid(RequantMode m) { return static_cast<uint8_t>(m) <= static_cast<uint8_t>(RequantMode::kFloatZpFirst); }
+
+bool IsTfl(RequantMode m) { return m == RequantMode::kTflDouble || m == RequantMode::kTflSingle; }
+
+void CheckRequantLanes(const char* fn, const char* prefix, RequantMode mode, const int32_t* multiplier,
+                       const int32_t* shift, const float* scale, int count) {
+  if (!IsValid(mode)) Fail(fn, ": ", prefix, "mode ", int{static_cast<uint8_t>(mode)}, " is not a RequantMode");
+  for (int i = 0; i < count; ++i) {
+    if (IsTfl(mode)) {
+      if (multiplier[i] < 0) Fail(fn, ": ", prefix, "multiplier[", i, "] = ", multiplier[i], " is outside [0, 2147483647]");
+      if (shift[i] < kMinRequantShift || shift[i] > kMaxRequantShift) {
+        Fail(fn, ": ", prefix, "shift[", i, "] = ", shift[i], " is outside [", kMinRequantShift, ", ", kMaxRequantShift, "]");
+      }
+    } else if (!(std::isfinite(scale[i]) && scale[i] > 0)) {
+      Fail(fn, ": ", prefix, "scale[", i, "] = ", scale[i], " must be finite and > 0");
+    }
+  }
+}
+
+void CheckRequantClamp(const char* fn, const char* prefix, DType out, int32_t zero_point, int32_t qmin, int32_t qmax) {
+  if (!IsRequantOutput(out)) {
+    Fail(fn, ": requantized output type ", IsValid(out) ? NameOf(out) : "invalid", " is not one of {i8, u8, i16}");
+  }
+  const ValueRange r = RangeOf(out);
+  const char* names[3] = {"zero_point", "qmin", "qmax"};
+  const int32_t values[3] = {zero_point, qmin, qmax};
+  for (int i = 0; i < 3; ++i) {
+    if (!r.Contains(values[i])) {
+      Fail(fn, ": ", prefix, names[i], " = ", values[i], " is outside [", r.lo, ", ", r.hi, "] of ", NameOf(out));
+    }
+  }
+  if (qmin > qmax) Fail(fn, ": ", prefix, "qmin = ", qmin, " > ", prefix, "qmax = ", qmax);
+}
+
+bool IsValid(AluOp op) { return static_cast<uint8_t>(op) <= static_cast<uint8_t>(AluOp::kMovi); }
+
 const char* NameOf(AluOp op) {
   switch (op) {
     case AluOp::kAdd: return "add";
@@ -105,7 +171,7 @@ struct Printer {
   void operator()(const TileLoad& i) { os << "TLD." << NameOf(i.type) << " t" << int{i.td} << ", addr=" << i.addr; }
   void operator()(const AccZero& i) { os << "ACC_ZERO row=" << i.row << " rows=" << i.rows; }
   void operator()(const AccLoad& i) {
-    os << "ACC_LD row=" << i.row << " rows=" << i.rows << " addr=" << i.addr << " row_stride=" << i.row_stride;
+    os << "ACC_LD." << (IsValid(i.type) ? NameOf(i.type) : "?") << " row=" << i.row << " rows=" << i.rows << " addr=" << i.addr << " row_stride=" << i.row_stride;
   }
   void operator()(const AccStore& i) {
     os << "ACC_ST." << NameOf(i.type) << " row=" << i.row << " rows=" << i.rows << " addr=" << i.addr
@@ -138,6 +204,16 @@ struct Printer {
   }
   void operator()(const VFromAcc& i) { os << "VMOV.FROMACC v" << int{i.vd} << ", row=" << i.row; }
   void operator()(const VToAcc& i) { os << "VMOV.TOACC row=" << i.row << ", v" << int{i.vs}; }
+  void operator()(const AccAlu& i) {
+    os << "AALU." << (IsValid(i.op) ? NameOf(i.op) : "?") << " rows=" << i.rows << " dst=" << i.dst << "/"
+       << i.dst_stride << " a=" << i.a << "/" << i.a_stride << " b=" << i.b << "/" << i.b_stride << " imm=" << i.imm;
+  }
+  void operator()(const RowPerm& i) {
+    os << "RPERM." << (IsValid(i.type) ? NameOf(i.type) : "?") << " rows=" << i.rows << " dst=" << i.dst
+       << " dst_stride=" << i.dst_stride << " src=" << i.src << " src_stride=" << i.src_stride << " route=[";
+    for (int l = 0; l < kLanes; ++l) os << (l ? "," : "") << int{i.route[l]};
+    os << "]";
+  }
 };
 
 }  // namespace
@@ -145,8 +221,8 @@ struct Printer {
 const char* MnemonicOf(size_t index) {
   static constexpr const char* kNames[] = {"DMA_IN", "DMA_OUT", "VLD",  "VST", "TLD",  "ACC_ZERO",     "ACC_LD",
                                            "ACC_ST", "TMAC",    "EMAC", "QCFG", "REQ", "VALU", "VPERM",
-                                           "VMOV.FROMACC", "VMOV.TOACC"};
-  static_assert(std::size(kNames) == std::variant_size_v<Instr>, "one mnemonic per instruction kind");
+                                           "VMOV.FROMACC", "VMOV.TOACC", "AALU", "RPERM"};
+  static_assert(std::size(kNames) == kInstrKinds, "one mnemonic per instruction kind");
   return index < std::size(kNames) ? kNames[index] : "?";
 }
 

@@ -16,6 +16,17 @@ namespace tile32 {
 enum class DType : uint8_t { kI8, kU8, kI16, kBF16, kI32, kF32 };
 int SizeOf(DType t);
 const char* NameOf(DType t);
+bool IsValid(DType t);  // one of the enumerators (a value read from outside may not be)
+
+// The facts about types that every validator shares (the machine, the kernels' front ends, the tests):
+// the values of an integer type (kU8, kI8, kI16, kI32; used for zero points, clamps and data ranges).
+struct ValueRange {
+  int32_t lo, hi;
+  bool Contains(int64_t v) const { return v >= lo && v <= hi; }
+};
+ValueRange RangeOf(DType t);  // throws tile32::Error for kBF16 and kF32
+bool IsInt8(DType t);           // kU8 or kI8
+bool IsRequantOutput(DType t);  // kI8, kU8 or kI16: the types REQ writes (§5.2)
 
 // §4 Tile MAC and element-wise MAC modes: activation type x weight type -> accumulator type.
 enum class MacMode : uint8_t {
@@ -25,8 +36,15 @@ enum class MacMode : uint8_t {
   kBF16,   // bf16 x bf16, fp32 accumulation by fused multiply-add, k ascending
 };
 const char* NameOf(MacMode m);
+bool IsValid(MacMode m);
 DType ActivationType(MacMode m);  // kU8, kI8, kI16, kBF16
 DType WeightType(MacMode m);      // kI8, kI8, kI16, kBF16
+bool IsIntegerMode(MacMode m);    // every mode but kBF16 (int32 accumulation)
+// The MAC mode that multiplies activations of type `a` by weights of type `w` as a kernel sees them:
+// INT8 (a kU8 or kI8, w kI8 or kU8: uint8 weights are packed as int8 with the zero point moved by 128,
+// docs/isa.md §10), kI16 x kI16, kBF16 x kBF16. Any other pair throws tile32::Error naming `fn`, the two
+// fields (a_field, w_field: the caller's argument names), their types and the pairs that exist.
+MacMode MacModeOf(const char* fn, const char* a_field, DType a, const char* w_field, DType w);
 
 // §5 Requantization modes (docs/isa.md §5 gives each formula bit for bit).
 enum class RequantMode : uint8_t {
@@ -36,6 +54,16 @@ enum class RequantMode : uint8_t {
   kFloatZpFirst, // oneDNN / PyTorch x86: rne(fl32(fl32(fl32(x)*scale) + zero point))
 };
 const char* NameOf(RequantMode m);
+bool IsValid(RequantMode m);
+bool IsTfl(RequantMode m);  // kTflDouble, kTflSingle: multiplier and shift; the FLOAT modes: scale
+
+// §5.1: the parameter rules of requantization, for QCFG and for every front end that takes requant
+// parameters. Each throws tile32::Error "<fn>: <field>[i] = v ..." naming the first bad value and its range.
+inline constexpr int kMinRequantShift = -31, kMaxRequantShift = 7;
+void CheckRequantLanes(const char* fn, const char* prefix, RequantMode mode, const int32_t* multiplier,
+                       const int32_t* shift, const float* scale, int count);
+// §5.2: zero point, qmin and qmax inside the range of the output type, qmin <= qmax.
+void CheckRequantClamp(const char* fn, const char* prefix, DType out, int32_t zero_point, int32_t qmin, int32_t qmax);
 
 // The requantization register Q (§5): per-lane multiplier/shift (TFL modes) or scale (FLOAT modes),
 // one zero point and clamp range. Per-tensor parameters are all lanes equal.
@@ -94,11 +122,13 @@ struct TileLoad {
 struct AccZero {
   uint32_t row = 0, rows = 1;
 };
-// ACC row r <- 32 raw 32-bit words at addr + (r-row)*row_stride (stride 0 broadcasts a bias row).
+// ACC row r <- 32 elements of `type` at addr + (r-row)*row_stride, widened as VLD widens them (kI32 and
+// kF32: the raw words). Stride 0 broadcasts one row (a bias row).
 struct AccLoad {
   uint32_t row = 0, rows = 1;
   uint32_t addr = 0;
   int32_t row_stride = 128;
+  DType type = DType::kI32;
 };
 // ACC row -> SRAM as kI32 (raw), kF32 (raw) or kBF16 (round to nearest even, canonical NaN).
 struct AccStore {
@@ -150,6 +180,7 @@ enum class AluOp : uint8_t {
   kMovi,             // vd = imm in every lane
 };
 const char* NameOf(AluOp op);
+bool IsValid(AluOp op);
 struct VAlu {
   AluOp op = AluOp::kAdd;
   uint8_t vd = 0, va = 0, vb = 0;
@@ -169,8 +200,31 @@ struct VToAcc {  // ACC[row] <- vs (raw words)
   uint8_t vs = 0;
 };
 
+// AALU (§6.5): the VALU operations on ACC rows, one row per step: for r = 0 .. rows-1 in order,
+// ACC[dst + r*dst_stride] = op(ACC[a + r*a_stride], ACC[b + r*b_stride]) lane by lane (int32, wrapping).
+// Row strides may be 0 (one row for every r, e.g. a bias row) or negative.
+struct AccAlu {
+  AluOp op = AluOp::kAdd;
+  uint32_t rows = 1;
+  uint32_t dst = 0, a = 0, b = 0;
+  int32_t dst_stride = 1, a_stride = 1, b_stride = 1;
+  int32_t imm = 0;
+};
+
+// RPERM (§6.6): SRAM rows through the lane multiplexors. For r = 0 .. rows-1 in order, the 32 elements of
+// `type` at src + r*src_stride are routed: destination element i (at dst + r*dst_stride + i*size) takes
+// source lane route[i]; a lane with route[i] = -1 is not written.
+struct RowPerm {
+  DType type = DType::kU8;
+  uint32_t rows = 1;
+  uint32_t dst = 0, src = 0;
+  int32_t dst_stride = 32, src_stride = 32;
+  std::array<int8_t, kLanes> route{};
+};
+
 using Instr = std::variant<DmaIn, DmaOut, VLoad, VStore, TileLoad, AccZero, AccLoad, AccStore, TileMac,
-                           ElemMac, SetQuant, Requant, VAlu, VPerm, VFromAcc, VToAcc>;
+                           ElemMac, SetQuant, Requant, VAlu, VPerm, VFromAcc, VToAcc, AccAlu, RowPerm>;
+inline constexpr size_t kInstrKinds = std::variant_size_v<Instr>;
 
 // Assembly-like text of one instruction, for failure messages and traces.
 std::string ToString(const Instr& instr);

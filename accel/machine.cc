@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <string>
 
 #include "accel/error.h"
 
@@ -15,19 +16,6 @@ ByteSpan SpanOf(int64_t base, int64_t stride, uint64_t count, uint64_t bytes) {
 }
 
 namespace {
-
-bool IsValid(DType t) { return static_cast<uint8_t>(t) <= static_cast<uint8_t>(DType::kF32); }
-bool IsValid(MacMode m) { return static_cast<uint8_t>(m) <= static_cast<uint8_t>(MacMode::kBF16); }
-bool IsValid(RequantMode m) { return static_cast<uint8_t>(m) <= static_cast<uint8_t>(RequantMode::kFloatZpFirst); }
-
-// Range of a dtype as an output of REQ.
-void OutputRange(DType t, int64_t* lo, int64_t* hi) {
-  switch (t) {
-    case DType::kI8: *lo = -128, *hi = 127; return;
-    case DType::kU8: *lo = 0, *hi = 255; return;
-    default: *lo = -32768, *hi = 32767; return;
-  }
-}
 
 class Checker {
  public:
@@ -51,6 +39,24 @@ class Checker {
     Count("rows", rows);
     if (uint64_t{row} + rows > c_.acc_rows) {
       Fail(op_, ": ACC rows [", row, ", ", uint64_t{row} + rows, ") exceed acc_rows ", c_.acc_rows);
+    }
+  }
+  void AccRows(const char* field, uint32_t row, int32_t stride, uint32_t rows) const {
+    const ByteSpan s = SpanOf(row, stride, rows, 1);
+    if (s.lo < 0 || s.hi > c_.acc_rows) {
+      Fail(op_, ": ", field, " rows [", static_cast<int64_t>(s.lo), ", ", static_cast<int64_t>(s.hi),
+           ") exceed acc_rows ", c_.acc_rows);
+    }
+  }
+  void Route(const std::array<int8_t, kLanes>& route) const {
+    for (int l = 0; l < kLanes; ++l) {
+      if (route[l] < -1 || route[l] >= kLanes) Fail(op_, ": route[", l, "] = ", int{route[l]}, " is outside [-1, 31]");
+    }
+  }
+  void Alu(AluOp op, int32_t imm) const {
+    if (!IsValid(op)) Fail(op_, ": op ", int{static_cast<uint8_t>(op)}, " is not an ALU operation");
+    if ((op == AluOp::kSra || op == AluOp::kSll) && (imm < 0 || imm > 31)) {
+      Fail(op_, ".", NameOf(op), ": shift imm = ", imm, " is outside [0, 31]");
     }
   }
   void Type(DType t, std::initializer_list<DType> allowed) const {
@@ -168,7 +174,8 @@ void Machine::Validate(const Instr& instr) const {
     void operator()(const AccLoad& i) const {
       Checker k(c, "ACC_LD");
       k.AccRange(i.row, i.rows);
-      k.Sram("addr", i.addr, i.row_stride, i.rows, 4 * kLanes);
+      k.Type(i.type, {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32});
+      k.Sram("addr", i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type));
     }
     void operator()(const AccStore& i) const {
       Checker k(c, "ACC_ST");
@@ -203,58 +210,30 @@ void Machine::Validate(const Instr& instr) const {
     }
     void operator()(const SetQuant& i) const {
       const QuantConfig& q = i.q;
-      if (!IsValid(q.mode)) Fail("QCFG: mode ", int{static_cast<uint8_t>(q.mode)}, " is not a requant mode");
-      const bool tfl = q.mode == RequantMode::kTflDouble || q.mode == RequantMode::kTflSingle;
-      for (int j = 0; j < kLanes; ++j) {
-        if (tfl && q.multiplier[j] < 0) {
-          Fail("QCFG: multiplier[", j, "] = ", q.multiplier[j], " is outside [0, 2147483647]");
-        }
-        if (tfl && (q.shift[j] < -31 || q.shift[j] > 7)) {
-          Fail("QCFG: shift[", j, "] = ", q.shift[j], " is outside [-31, 7]");
-        }
-        if (!tfl && !(std::isfinite(q.scale[j]) && q.scale[j] > 0)) {
-          Fail("QCFG: scale[", j, "] = ", q.scale[j], " must be finite and > 0");
-        }
-      }
+      CheckRequantLanes("QCFG", "", q.mode, q.multiplier.data(), q.shift.data(), q.scale.data(), kLanes);
       if (q.qmin > q.qmax) Fail("QCFG: qmin ", q.qmin, " > qmax ", q.qmax);
     }
     void operator()(const Requant& i) const {
       Checker k(c, "REQ");
       k.AccRange(i.acc_row, i.rows);
       k.Type(i.out, {DType::kI8, DType::kU8, DType::kI16});
-      int64_t lo, hi;
-      OutputRange(i.out, &lo, &hi);
       const QuantConfig& q = m.quant_;
-      const char* names[3] = {"zero_point", "qmin", "qmax"};
-      const int32_t values[3] = {q.zero_point, q.qmin, q.qmax};
-      for (int n = 0; n < 3; ++n) {
-        if (values[n] < lo || values[n] > hi) {
-          Fail("REQ.", NameOf(i.out), ": ", names[n], " = ", values[n], " is outside [", lo, ", ", hi, "]");
-        }
-      }
+      const std::string op = std::string("REQ.") + NameOf(i.out);
+      CheckRequantClamp(op.c_str(), "", i.out, q.zero_point, q.qmin, q.qmax);
       k.Sram("addr", i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.out));
     }
     void operator()(const VAlu& i) const {
       Checker k(c, "VALU");
-      if (static_cast<uint8_t>(i.op) > static_cast<uint8_t>(AluOp::kMovi)) {
-        Fail("VALU: op ", int{static_cast<uint8_t>(i.op)}, " is not an ALU operation");
-      }
+      k.Alu(i.op, i.imm);
       k.Index("vd", i.vd, c.vector_regs);
       k.Index("va", i.va, c.vector_regs);
       k.Index("vb", i.vb, c.vector_regs);
-      if ((i.op == AluOp::kSra || i.op == AluOp::kSll) && (i.imm < 0 || i.imm > 31)) {
-        Fail("VALU.", NameOf(i.op), ": shift imm = ", i.imm, " is outside [0, 31]");
-      }
     }
     void operator()(const VPerm& i) const {
       Checker k(c, "VPERM");
       k.Index("vd", i.vd, c.vector_regs);
       k.Index("vs", i.vs, c.vector_regs);
-      for (int l = 0; l < kLanes; ++l) {
-        if (i.route[l] < -1 || i.route[l] >= kLanes) {
-          Fail("VPERM: route[", l, "] = ", int{i.route[l]}, " is outside [-1, 31]");
-        }
-      }
+      k.Route(i.route);
     }
     void operator()(const VFromAcc& i) const {
       Checker k(c, "VMOV.FROMACC");
@@ -265,6 +244,22 @@ void Machine::Validate(const Instr& instr) const {
       Checker k(c, "VMOV.TOACC");
       k.Index("vs", i.vs, c.vector_regs);
       k.Index("row", i.row, c.acc_rows);
+    }
+    void operator()(const AccAlu& i) const {
+      Checker k(c, "AALU");
+      k.Alu(i.op, i.imm);
+      k.Count("rows", i.rows);
+      k.AccRows("dst", i.dst, i.dst_stride, i.rows);
+      k.AccRows("a", i.a, i.a_stride, i.rows);
+      k.AccRows("b", i.b, i.b_stride, i.rows);
+    }
+    void operator()(const RowPerm& i) const {
+      Checker k(c, "RPERM");
+      k.Count("rows", i.rows);
+      k.Type(i.type, {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32});
+      k.Route(i.route);
+      k.Sram("src", i.src, i.src_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type));
+      k.Sram("dst", i.dst, i.dst_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type));
     }
   };
   std::visit(V{*this, c}, instr);

@@ -87,6 +87,8 @@ class Machine {
   virtual void Do(const VPerm&) = 0;
   virtual void Do(const VFromAcc&) = 0;
   virtual void Do(const VToAcc&) = 0;
+  virtual void Do(const AccAlu&) = 0;
+  virtual void Do(const RowPerm&) = 0;
 
   bool overflow_ = false;
   bool host_timing_ = false;

@@ -49,6 +49,23 @@ void NarrowElement(DType t, uint32_t lane, uint8_t* p) {
   }
 }
 
+int32_t AluLane(AluOp op, int32_t a, int32_t b, int32_t imm, bool* exceeds) {
+  const int64_t x = a, y = b;
+  int64_t exact = 0;
+  switch (op) {
+    case AluOp::kAdd: exact = x + y; break;
+    case AluOp::kSub: exact = x - y; break;
+    case AluOp::kMul: exact = x * y; break;
+    case AluOp::kMin: exact = std::min(x, y); break;
+    case AluOp::kMax: exact = std::max(x, y); break;
+    case AluOp::kSra: exact = x >> imm; break;
+    case AluOp::kSll: exact = x * (int64_t{1} << imm); break;
+    case AluOp::kMovi: exact = imm; break;
+  }
+  *exceeds = exact < std::numeric_limits<int32_t>::min() || exact > std::numeric_limits<int32_t>::max();
+  return Wrap32(exact);
+}
+
 int32_t SaturatingRoundingDoublingHighMul(int32_t a, int32_t b) {
   if (a == b && a == std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::max();
   const int64_t ab = int64_t{a} * int64_t{b};

@@ -41,6 +41,10 @@ uint32_t WidenElement(DType t, const uint8_t* p);
 // §2: a 32-bit lane narrowed to type t and stored at p.
 void NarrowElement(DType t, uint32_t lane, uint8_t* p);
 
+// §6.1: one lane of a VALU or AALU operation: the wrapped int32 result; *exceeds set when the exact
+// result lies outside int32 (the overflow flag's condition, §6.3).
+int32_t AluLane(AluOp op, int32_t a, int32_t b, int32_t imm, bool* exceeds);
+
 // §5.2 building blocks (TFLite names).
 int32_t SaturatingRoundingDoublingHighMul(int32_t a, int32_t b);
 int32_t RoundingDivideByPOT(int32_t x, int exponent);

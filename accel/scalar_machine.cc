@@ -82,9 +82,10 @@ void ScalarMachine::Do(const AccZero& i) {
 }
 
 void ScalarMachine::Do(const AccLoad& i) {
+  const int size = SizeOf(i.type);
   for (uint32_t r = 0; r < i.rows; ++r) {
     for (int j = 0; j < kLanes; ++j) {
-      acc_at(i.row + r)[j] = WidenElement(DType::kI32, sram_at(Addr(i.addr, i.row_stride, r) + 4 * j));
+      acc_at(i.row + r)[j] = WidenElement(i.type, sram_at(Addr(i.addr, i.row_stride, r) + size * j));
     }
   }
 }
@@ -169,20 +170,10 @@ void ScalarMachine::Do(const VAlu& i) {
   const Lanes a = vregs_[i.va], b = vregs_[i.vb];
   Lanes& d = vregs_[i.vd];
   for (int l = 0; l < kLanes; ++l) {
-    const int64_t x = static_cast<int32_t>(a[l]), y = static_cast<int32_t>(b[l]);
-    int64_t exact = 0;
-    switch (i.op) {
-      case AluOp::kAdd: exact = x + y; break;
-      case AluOp::kSub: exact = x - y; break;
-      case AluOp::kMul: exact = x * y; break;
-      case AluOp::kMin: exact = std::min(x, y); break;
-      case AluOp::kMax: exact = std::max(x, y); break;
-      case AluOp::kSra: exact = x >> i.imm; break;
-      case AluOp::kSll: exact = x * (int64_t{1} << i.imm); break;
-      case AluOp::kMovi: exact = i.imm; break;
-    }
-    if (OutsideInt32(exact) && config().check_overflow) overflow_ = true;
-    d[l] = static_cast<uint32_t>(Wrap32(exact));
+    bool exceeds = false;
+    d[l] = static_cast<uint32_t>(
+        AluLane(i.op, static_cast<int32_t>(a[l]), static_cast<int32_t>(b[l]), i.imm, &exceeds));
+    if (exceeds && config().check_overflow) overflow_ = true;
   }
 }
 
@@ -196,5 +187,33 @@ void ScalarMachine::Do(const VPerm& i) {
 void ScalarMachine::Do(const VFromAcc& i) { std::memcpy(vregs_[i.vd].data(), acc_at(i.row), 4 * kLanes); }
 
 void ScalarMachine::Do(const VToAcc& i) { std::memcpy(acc_at(i.row), vregs_[i.vs].data(), 4 * kLanes); }
+
+// §6.5
+void ScalarMachine::Do(const AccAlu& i) {
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    Lanes a, b;  // both operands are read before the row is written
+    std::memcpy(a.data(), acc_at(static_cast<uint32_t>(Addr(i.a, i.a_stride, r))), 4 * kLanes);
+    std::memcpy(b.data(), acc_at(static_cast<uint32_t>(Addr(i.b, i.b_stride, r))), 4 * kLanes);
+    uint32_t* d = acc_at(static_cast<uint32_t>(Addr(i.dst, i.dst_stride, r)));
+    for (int l = 0; l < kLanes; ++l) {
+      bool exceeds = false;
+      d[l] = static_cast<uint32_t>(AluLane(i.op, static_cast<int32_t>(a[l]), static_cast<int32_t>(b[l]), i.imm, &exceeds));
+      if (exceeds && config().check_overflow) overflow_ = true;
+    }
+  }
+}
+
+// §6.6
+void ScalarMachine::Do(const RowPerm& i) {
+  const int size = SizeOf(i.type);
+  uint8_t row[4 * kLanes];  // the source row is read completely before any lane is written
+  for (uint32_t r = 0; r < i.rows; ++r) {
+    std::memcpy(row, sram_at(Addr(i.src, i.src_stride, r)), size_t{kLanes} * size);
+    uint8_t* dst = sram_at(Addr(i.dst, i.dst_stride, r));
+    for (int l = 0; l < kLanes; ++l) {
+      if (i.route[l] >= 0) std::memcpy(dst + size * l, row + size * i.route[l], size);
+    }
+  }
+}
 
 }  // namespace tile32

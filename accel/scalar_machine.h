@@ -58,6 +58,8 @@ class ScalarMachine : public Machine {
   void Do(const VPerm&) override;
   void Do(const VFromAcc&) override;
   void Do(const VToAcc&) override;
+  void Do(const AccAlu&) override;
+  void Do(const RowPerm&) override;
 
   // A derived machine that keeps tiles in its own layout brings tiles_[t] up to date here.
   virtual void MaterializeTile(int /*t*/) const {}

@@ -200,6 +200,96 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
 #endif
 }
 
+// ---- ACC_LD of narrow types (docs/isa.md §3.5): each row's 32 elements widened as VLD widens them ----
+void AccLoadRows(DType type, const uint8_t* src, int64_t stride, uint32_t rows, uint32_t* acc) {
+  const DI di;
+  const DU du;
+  for (uint32_t r = 0; r < rows; ++r) {
+    const uint8_t* row = src + stride * int64_t{r};
+    int32_t* out = reinterpret_cast<int32_t*>(acc + size_t{r} * kLanes);
+    for (size_t v = 0; v < kNV; ++v) {
+      VI x;
+      switch (type) {
+        case DType::kU8: x = hn::BitCast(di, hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint8_t, DU>(), row + v * kN)));
+          break;
+        case DType::kI8:
+          x = hn::PromoteTo(di, hn::LoadU(hn::Rebind<int8_t, DI>(), reinterpret_cast<const int8_t*>(row) + v * kN));
+          break;
+        case DType::kI16: {
+          int16_t e[kN];  // unaligned 16-bit elements: copy bytes, then widen
+          std::memcpy(e, row + 2 * v * kN, sizeof(e));
+          x = hn::PromoteTo(di, hn::LoadU(hn::Rebind<int16_t, DI>(), e));
+          break;
+        }
+        default: {  // kBF16: the bits << 16
+          uint16_t e[kN];
+          std::memcpy(e, row + 2 * v * kN, sizeof(e));
+          x = hn::BitCast(di, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint16_t, DU>(), e))));
+          break;
+        }
+      }
+      hn::StoreU(x, di, out + v * kN);
+    }
+  }
+}
+
+// ---- AALU (docs/isa.md §6.5): rows in ascending order, each row's operands loaded before it is stored.
+// Add, Sub, Mul and Sll in unsigned lanes: they wrap mod 2^32 without signed overflow.
+void AccAluRows(AluOp op, uint32_t rows, uint32_t* acc, int64_t dst, int64_t ds, int64_t a, int64_t as, int64_t b,
+                int64_t bs, int32_t imm) {
+  const DI di;
+  const DU du;
+  for (uint32_t r = 0; r < rows; ++r) {
+    const int32_t* pa = reinterpret_cast<const int32_t*>(acc + (a + as * int64_t{r}) * kLanes);
+    const int32_t* pb = reinterpret_cast<const int32_t*>(acc + (b + bs * int64_t{r}) * kLanes);
+    int32_t* pd = reinterpret_cast<int32_t*>(acc + (dst + ds * int64_t{r}) * kLanes);
+    VI out[kNV];
+    for (size_t v = 0; v < kNV; ++v) {
+      const VI x = hn::LoadU(di, pa + v * kN), y = hn::LoadU(di, pb + v * kN);
+      const auto ux = hn::BitCast(du, x), uy = hn::BitCast(du, y);
+      switch (op) {
+        case AluOp::kAdd: out[v] = hn::BitCast(di, hn::Add(ux, uy)); break;
+        case AluOp::kSub: out[v] = hn::BitCast(di, hn::Sub(ux, uy)); break;
+        case AluOp::kMul: out[v] = hn::BitCast(di, hn::Mul(ux, uy)); break;
+        case AluOp::kMin: out[v] = hn::Min(x, y); break;
+        case AluOp::kMax: out[v] = hn::Max(x, y); break;
+        case AluOp::kSra: out[v] = hn::ShiftRightSame(x, imm); break;
+        case AluOp::kSll: out[v] = hn::BitCast(di, hn::ShiftLeftSame(ux, imm)); break;
+        case AluOp::kMovi: out[v] = hn::Set(di, imm); break;
+      }
+    }
+    for (size_t v = 0; v < kNV; ++v) hn::StoreU(out[v], di, pd + v * kN);
+  }
+}
+
+// ---- RPERM (docs/isa.md §6.6) ----
+void RowPermRows(const BytePerm& p, uint8_t* sram, int64_t dst, int64_t ds, int64_t src, int64_t ss, uint32_t rows) {
+#if HWY_TARGET == HWY_AVX3_DL
+  // vpermb over the (up to 128-byte) row held in two registers: read whole before any byte is written.
+  const __mmask64 in0 = p.bytes >= 64 ? ~__mmask64{0} : (__mmask64{1} << p.bytes) - 1;
+  const __mmask64 in1 = p.bytes > 64 ? ~__mmask64{0} : 0;
+  const __m512i idx0 = _mm512_loadu_si512(p.index), idx1 = _mm512_loadu_si512(p.index + 64);
+  for (uint32_t r = 0; r < rows; ++r) {
+    const uint8_t* s = sram + src + ss * int64_t{r};
+    uint8_t* d = sram + dst + ds * int64_t{r};
+    const __m512i lo = _mm512_maskz_loadu_epi8(in0, s), hi = _mm512_maskz_loadu_epi8(in1, s + 64);
+    const __m512i out0 = _mm512_permutex2var_epi8(lo, idx0, hi);
+    const __m512i out1 = _mm512_permutex2var_epi8(lo, idx1, hi);
+    _mm512_mask_storeu_epi8(d, p.mask[0], out0);
+    if (p.mask[1] != 0) _mm512_mask_storeu_epi8(d + 64, p.mask[1], out1);
+  }
+#else
+  uint8_t row[4 * kLanes];
+  for (uint32_t r = 0; r < rows; ++r) {
+    std::memcpy(row, sram + src + ss * int64_t{r}, static_cast<size_t>(p.bytes));
+    uint8_t* d = sram + dst + ds * int64_t{r};
+    for (int k = 0; k < p.bytes; ++k) {
+      if ((p.mask[k / 64] >> (k % 64)) & 1) d[k] = row[p.index[k]];
+    }
+  }
+#endif
+}
+
 int64_t Target() { return HWY_TARGET; }
 
 }  // namespace HWY_NAMESPACE
@@ -211,6 +301,9 @@ namespace tile32 {
 
 HWY_EXPORT(EmacRows);
 HWY_EXPORT(RequantRows);
+HWY_EXPORT(AccLoadRows);
+HWY_EXPORT(AccAluRows);
+HWY_EXPORT(RowPermRows);
 HWY_EXPORT(Target);
 
 SimdMachine::SimdMachine(const AccelConfig& config)
@@ -352,6 +445,12 @@ void SimdMachine::Do(const AccZero& i) {
 }
 
 void SimdMachine::Do(const AccLoad& i) {  // ACC rows never overlap; little-endian int32 lanes as they are
+  if (SizeOf(i.type) != 4) {
+    return ForRows(i.rows, 4 * kLanes, 4 * kLanes, [&](uint32_t r0, uint32_t r1) {
+      HWY_DYNAMIC_DISPATCH(AccLoadRows)(i.type, sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r0), i.row_stride,
+                                        r1 - r0, acc_at(i.row + r0));
+    });
+  }
   ForRows(i.rows, 4 * kLanes, 4 * kLanes, [&](uint32_t r0, uint32_t r1) {
     for (uint32_t r = r0; r < r1; ++r) {
       std::memcpy(acc_at(i.row + r), sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r), 4 * kLanes);
@@ -367,6 +466,27 @@ void SimdMachine::Do(const AccStore& i) {
       std::memcpy(sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r), acc_row(i.row + r), 4 * kLanes);
     }
   });
+}
+
+void SimdMachine::Do(const AccAlu& i) {
+  if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane results
+  HWY_DYNAMIC_DISPATCH(AccAluRows)(i.op, i.rows, acc_at(0), i.dst, i.dst_stride, i.a, i.a_stride, i.b, i.b_stride,
+                                   i.imm);
+}
+
+void SimdMachine::Do(const RowPerm& i) {
+  const int size = SizeOf(i.type);
+  SettleTiles(SpanOf(i.dst, i.dst_stride, i.rows, uint64_t{kLanes} * size));
+  BytePerm perm;
+  perm.bytes = kLanes * size;
+  for (int l = 0; l < kLanes; ++l) {
+    for (int b = 0; b < size; ++b) {
+      const int k = size * l + b;
+      perm.index[k] = static_cast<uint8_t>(i.route[l] < 0 ? 0 : size * i.route[l] + b);
+      if (i.route[l] >= 0) perm.mask[k / 64] |= uint64_t{1} << (k % 64);
+    }
+  }
+  HWY_DYNAMIC_DISPATCH(RowPermRows)(perm, sram_.data(), i.dst, i.dst_stride, i.src, i.src_stride, i.rows);
 }
 
 SimdTargets ListSimdTargets() {

@@ -30,6 +30,14 @@ struct alignas(64) PreparedTile {
   static constexpr uint8_t kNarrow = 1, kComp = 2, kPairs = 4, kF32 = 8;
 };
 
+// An RPERM route as bytes (internal to the SIMD machine): destination byte k (k < bytes = 32 * element
+// size) takes source byte index[k] where bit k of mask is set; other bytes are not written.
+struct BytePerm {
+  alignas(64) uint8_t index[4 * kLanes] = {};
+  uint64_t mask[2] = {};
+  int bytes = 0;
+};
+
 class SimdMachine : public ScalarMachine {
  public:
   explicit SimdMachine(const AccelConfig& config);
@@ -48,6 +56,8 @@ class SimdMachine : public ScalarMachine {
   void Do(const ElemMac&) override;
   void Do(const Requant&) override;
   void Do(const AccStore&) override;
+  void Do(const AccAlu&) override;
+  void Do(const RowPerm&) override;
   void MaterializeTile(int t) const override;
 
  private:

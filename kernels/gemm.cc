@@ -1,79 +1,51 @@
-// The GEMM family on the tile ISA: argument checks, weight packing with the zero-point algebra folded in,
-// the thread arena, and the DRAM bindings around the shared driver (kernels/gemm_driver.h).
+// The GEMM family's front end: argument checks, weight packing with the zero-point algebra folded in, the
+// per-call terms of the activation zero point, and the thread arena and DRAM bindings around the GEMM loop
+// (kernels/gemm_loop.h).
 //
 // INT8 zero points. With a = A[m][k], w = B[k][n], and w' the packed int8 weight (w itself for int8 B,
 // w - 128 for uint8 B, so that w - w_zp = w' - z with z = w_zp - 128 in [-128, 127]; exact, docs/isa.md §10):
 //
 //   acc = bias + sum_k (a - a_zp)(w' - z)
-//       = sum_k a w'                          TMAC (U8S8 for uint8 A, S8S8 for int8 A)
-//       + [bias - a_zp colsum(w') + K a_zp z]  bias_row[n], folded at pack time (depends only on B)
-//       - z rowsum(a)                         only if some z != 0: row sums on the machine (the driver)
+//       = sum_k a w'                              TMAC (U8S8 for uint8 A, S8S8 for int8 A)
+//       + [bias - a_zp colsum(w') + K a_zp z]      the bias row of the call: colsum and z packed once,
+//                                                  a_zp given per call (dynamic quantization never repacks)
+//       - z rowsum(a)                             only if some z != 0: row sums on the machine (the loop)
 //
 // every term mod 2^32, which is what the textbook int32 loop gives when it wraps, so the result matches it
 // bit for bit whatever the overflow. Weight zero points of 0 (int8 B) or 128 (uint8 B) make z = 0 and the
 // call runs without row sums: that is the fast path. (A null b_zero_points means 0, so uint8 B without
 // zero points takes the row-sum path: z = -128.) The row-sum path costs one extra K chain of TMACs per
-// row block (against all-ones tiles) and 4 vector instructions per row and 32-column block (measured on
-// the AVX2 emulator at 1024^3: +55 % wall time; in the cycle model about 4 / k_tiles more). A cheaper
-// exact route would need a 2^16 scale that no 8/16-bit TMAC operand can carry.
+// block of rows (against all-ones tiles) and two AALU per block of rows and 32 columns.
 //
 // Threads: the machine parallelises inside an instruction (the SIMD machine's TMAC splits its rows with
 // tbb::parallel_for; rows are independent, so any split is exact). Gemm issues its instruction stream
-// from the calling thread inside a tbb::task_arena of GemmThreads(threads) slots, which bounds that
-// parallelism; the driver issues TMACs of up to acc_rows rows so that there is something to split.
+// from the calling thread inside the arena of kernels/operator.h, which bounds that parallelism; the loop
+// issues TMACs of up to acc_rows rows so that there is something to split.
 #include "kernels/gemm.h"
-
-#include <tbb/info.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <map>
-#include <memory>
 #include <string>
 
 #include "accel/error.h"
-#include "kernels/gemm_driver.h"
+#include "kernels/gemm_loop.h"
+#include "kernels/operator.h"
 
 namespace tile32 {
 namespace {
 
 // K and N up to this many keep 32 * (number of tiles) inside int.
 constexpr int kMaxDim = std::numeric_limits<int>::max() - (kLanes - 1);
-constexpr int kMaxThreads = 1 << 16;
 
 uint32_t Wrap(int64_t v) { return static_cast<uint32_t>(static_cast<uint64_t>(v)); }
 
-bool IsInt8(DType t) { return t == DType::kU8 || t == DType::kI8; }
-
-void RangeOf(DType t, int32_t* lo, int32_t* hi) {
-  switch (t) {
-    case DType::kU8: *lo = 0, *hi = 255; return;
-    case DType::kI8: *lo = -128, *hi = 127; return;
-    default: *lo = -32768, *hi = 32767; return;
-  }
-}
-
 MacMode ModeFor(const char* fn, const GemmWeightsDesc& d) {
-  switch (d.a_type) {
-    case DType::kU8:
-    case DType::kI8:
-      if (!IsInt8(d.b_type)) {
-        Fail(fn, ": desc.b_type = ", NameOf(d.b_type), " cannot meet ", NameOf(d.a_type),
-             " activations (INT8 weights are i8 or u8)");
-      }
-      return d.a_type == DType::kU8 ? MacMode::kU8S8 : MacMode::kS8S8;
-    case DType::kI16:
-      if (d.b_type != DType::kI16) Fail(fn, ": desc.b_type = ", NameOf(d.b_type), " cannot meet i16 activations (needs i16)");
-      return MacMode::kS16S16;
-    case DType::kBF16:
-      if (d.b_type != DType::kBF16) Fail(fn, ": desc.b_type = ", NameOf(d.b_type), " cannot meet bf16 activations (needs bf16)");
-      return MacMode::kBF16;
-    default:
-      Fail(fn, ": desc.a_type = ", NameOf(d.a_type), " is not one of {u8, i8, i16, bf16}");
+  if (!IsValid(d.a_type) || !(IsInt8(d.a_type) || d.a_type == DType::kI16 || d.a_type == DType::kBF16)) {
+    Fail(fn, ": desc.a_type = ", IsValid(d.a_type) ? NameOf(d.a_type) : "invalid", " is not one of {u8, i8, i16, bf16}");
   }
+  return MacModeOf(fn, "desc.a_type", d.a_type, "desc.b_type", d.b_type);
 }
 
 void CheckDesc(const char* fn, const GemmWeightsDesc& d, MacMode mode) {
@@ -82,22 +54,19 @@ void CheckDesc(const char* fn, const GemmWeightsDesc& d, MacMode mode) {
   if (d.b == nullptr) Fail(fn, ": desc.b is null");
   if (d.ldb < d.N) Fail(fn, ": desc.ldb = ", d.ldb, " must be >= N = ", d.N);
   if (d.ldb > std::numeric_limits<int64_t>::max() / 4 / d.K) Fail(fn, ": desc.ldb = ", d.ldb, " is too large for K = ", d.K);
-  const bool int8 = mode == MacMode::kU8S8 || mode == MacMode::kS8S8;
-  if (int8) {
-    int32_t lo, hi;
-    RangeOf(d.a_type, &lo, &hi);
-    if (d.a_zero_point < lo || d.a_zero_point > hi) {
-      Fail(fn, ": desc.a_zero_point = ", d.a_zero_point, " is outside [", lo, ", ", hi, "] of ", NameOf(d.a_type));
-    }
+  // Before anything is allocated: the packed images and, for uint8 B, the shifted copy.
+  const uint64_t k_tiles = (uint64_t(d.K) + kLanes - 1) / kLanes, n_tiles = (uint64_t(d.N) + kLanes - 1) / kLanes;
+  CheckedBytes(fn, "the packed weights", k_tiles * n_tiles, TileImageBytes(WeightType(mode)));
+  if (IsIntegerMode(mode) && IsInt8(ActivationType(mode))) {
     if (d.b_zero_points != nullptr) {
       if (d.b_zero_point_count != 1 && d.b_zero_point_count != d.N) {
         Fail(fn, ": desc.b_zero_point_count = ", d.b_zero_point_count, " must be 1 (per tensor) or N = ", d.N,
              " (per output channel)");
       }
-      RangeOf(d.b_type, &lo, &hi);
+      const ValueRange r = RangeOf(d.b_type);
       for (int i = 0; i < d.b_zero_point_count; ++i) {
-        if (d.b_zero_points[i] < lo || d.b_zero_points[i] > hi) {
-          Fail(fn, ": desc.b_zero_points[", i, "] = ", d.b_zero_points[i], " is outside [", lo, ", ", hi, "] of ",
+        if (!r.Contains(d.b_zero_points[i])) {
+          Fail(fn, ": desc.b_zero_points[", i, "] = ", d.b_zero_points[i], " is outside [", r.lo, ", ", r.hi, "] of ",
                NameOf(d.b_type));
         }
       }
@@ -105,9 +74,6 @@ void CheckDesc(const char* fn, const GemmWeightsDesc& d, MacMode mode) {
       Fail(fn, ": desc.b_zero_point_count = ", d.b_zero_point_count, " but desc.b_zero_points is null");
     }
   } else {
-    if (d.a_zero_point != 0) {
-      Fail(fn, ": desc.a_zero_point = ", d.a_zero_point, " must be 0: zero points are INT8 only, not ", NameOf(mode));
-    }
     if (d.b_zero_points != nullptr || d.b_zero_point_count != 0) {
       Fail(fn, ": desc.b_zero_points must be null: zero points are INT8 only, not ", NameOf(mode));
     }
@@ -144,18 +110,14 @@ PackedGemmWeights PackInt8(const GemmWeightsDesc& d, MacMode mode) {
   w.tiles = PackWeightsI8(packed_src, K, N, ld);
 
   w.b_zero_points.resize(size_t(N));
+  w.col_sums.resize(size_t(N));
+  w.bias_row.assign(size_t{kLanes} * w.tiles.n_tiles, 0);
   for (int n = 0; n < N; ++n) {
     const int32_t zp = d.b_zero_points == nullptr ? 0 : d.b_zero_points[d.b_zero_point_count == 1 ? 0 : n];
     w.b_zero_points[n] = zp - (u8 ? 128 : 0);
     if (w.b_zero_points[n] != 0) w.needs_row_sums = true;
-  }
-  // bias - a_zp * colsum(w') + K * a_zp * z, mod 2^32 (|K a_zp z| < 2^47 and |a_zp colsum| < 2^47: no
-  // int64 overflow before the wrap).
-  w.bias_row.assign(size_t{kLanes} * w.tiles.n_tiles, 0);
-  const int64_t a_zp = d.a_zero_point;
-  for (int n = 0; n < N; ++n) {
-    const uint32_t bias = d.bias != nullptr ? static_cast<uint32_t>(d.bias[n]) : 0;
-    w.bias_row[n] = bias + Wrap(-a_zp * colsum[n]) + Wrap(int64_t{K} * a_zp * w.b_zero_points[n]);
+    w.col_sums[n] = static_cast<int32_t>(Wrap(colsum[n]));
+    if (d.bias != nullptr) w.bias_row[n] = static_cast<uint32_t>(d.bias[n]);
   }
   return w;
 }
@@ -187,32 +149,16 @@ void CheckPacked(const char* fn, const PackedGemmWeights& w) {
                         (d.a_type == DType::kI8 && w.mode == MacMode::kS8S8) ||
                         (d.a_type == DType::kI16 && w.mode == MacMode::kS16S16) ||
                         (d.a_type == DType::kBF16 && w.mode == MacMode::kBF16);
+  const bool int8 = w.mode == MacMode::kU8S8 || w.mode == MacMode::kS8S8;
   if (!types_ok || d.K < 1 || d.N < 1 || t.dtype != WeightType(w.mode) || t.K != d.K || t.N != d.N ||
       t.k_tiles != k_tiles || t.n_tiles != n_tiles ||
       t.bytes.size() != size_t(k_tiles) * size_t(n_tiles) * TileImageBytes(t.dtype) ||
-      w.bias_row.size() != size_t{kLanes} * n_tiles || !RowSumsConsistent(w)) {
+      w.bias_row.size() != size_t{kLanes} * n_tiles || w.col_sums.size() != (int8 ? size_t(d.N) : 0) ||
+      !RowSumsConsistent(w)) {
     Fail(fn, ": weights are not the result of PackGemmWeights (a_type ", NameOf(d.a_type), ", mode ",
          NameOf(w.mode), ", tiles ", NameOf(t.dtype), " ", t.K, " x ", t.N, " in ", t.bytes.size(), " bytes, desc K ",
          d.K, " N ", d.N, ", bias_row ", w.bias_row.size(), " words)");
   }
-}
-
-// (rows - 1) * ld + width elements of `size` bytes, or 0 if that does not fit in int64.
-uint64_t Extent(int64_t rows, int64_t ld, int64_t width, int size) {
-  const unsigned __int128 e =
-      (static_cast<unsigned __int128>(rows - 1) * static_cast<uint64_t>(ld) + static_cast<uint64_t>(width)) *
-      static_cast<unsigned>(size);
-  return e > static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max()) ? 0 : static_cast<uint64_t>(e);
-}
-
-// One arena per calling thread and thread count: creating an arena per call would cost a thread wake-up
-// on every small GEMM, and per-caller arenas keep concurrent Gemm calls from different threads (each
-// on its own Machine) from contending for one arena's master slot.
-tbb::task_arena& ArenaFor(int threads) {
-  thread_local std::map<int, std::unique_ptr<tbb::task_arena>> arenas;
-  auto& a = arenas[threads];
-  if (a == nullptr) a = std::make_unique<tbb::task_arena>(threads);
-  return *a;
 }
 
 }  // namespace
@@ -239,30 +185,6 @@ PackedGemmWeights PackGemmWeights(const GemmWeightsDesc& desc) {
   return w;
 }
 
-int GemmThreads(int requested) {
-  if (requested > 0) {
-    if (requested > kMaxThreads) Fail("Gemm: threads = ", requested, " is outside [0, ", kMaxThreads, "]");
-    return requested;
-  }
-  if (requested < 0) {
-    Fail("Gemm: threads = ", requested, " is outside [0, ", kMaxThreads,
-         "] (0: TILE32_NUM_THREADS if set, else every core)");
-  }
-  if (const char* env = std::getenv("TILE32_NUM_THREADS")) {
-    // Strictly a decimal integer in [1, kMaxThreads]: no sign, no spaces, no suffix.
-    int64_t v = 0;
-    bool ok = *env != '\0';
-    for (const char* p = env; ok && *p != '\0'; ++p) {
-      ok = *p >= '0' && *p <= '9' && (v = v * 10 + (*p - '0')) <= kMaxThreads;
-    }
-    if (!ok || v < 1) {
-      Fail("TILE32_NUM_THREADS = '", env, "' is not a thread count: expected an integer in [1, ", kMaxThreads, "]");
-    }
-    return static_cast<int>(v);
-  }
-  return std::max(1, tbb::info::default_concurrency());
-}
-
 void Gemm(Machine& machine, const PackedGemmWeights& w, const GemmArgs& x) {
   const char* fn = "Gemm";
   CheckPacked(fn, w);
@@ -272,8 +194,16 @@ void Gemm(Machine& machine, const PackedGemmWeights& w, const GemmArgs& x) {
   if (x.M < 1) Fail(fn, ": M = ", x.M, " must be >= 1");
   if (x.a == nullptr) Fail(fn, ": a is null");
   if (x.lda < K) Fail(fn, ": lda = ", x.lda, " must be >= K = ", K);
-  const uint64_t a_bytes = Extent(x.M, x.lda, K, a_size);
-  if (a_bytes == 0) Fail(fn, ": lda = ", x.lda, " is too large: M x lda elements exceed the address space");
+  const uint64_t a_bytes = StridedBytes(fn, "lda", x.M, x.lda, K, a_size);
+  const bool int8 = w.mode == MacMode::kU8S8 || w.mode == MacMode::kS8S8;
+  if (int8) {
+    const ValueRange r = RangeOf(d.a_type);
+    if (!r.Contains(x.a_zero_point)) {
+      Fail(fn, ": a_zero_point = ", x.a_zero_point, " is outside [", r.lo, ", ", r.hi, "] of ", NameOf(d.a_type));
+    }
+  } else if (x.a_zero_point != 0) {
+    Fail(fn, ": a_zero_point = ", x.a_zero_point, " must be 0: zero points are INT8 only, not ", NameOf(w.mode));
+  }
   if (!OutputAllowed(w.mode, x.c_type)) {
     Fail(fn, ": c_type = ", NameOf(x.c_type), " is not one of ", ValidOutputs(w.mode), " for ", NameOf(d.a_type),
          " x ", NameOf(d.b_type), " weights");
@@ -281,37 +211,45 @@ void Gemm(Machine& machine, const PackedGemmWeights& w, const GemmArgs& x) {
   if (x.c == nullptr) Fail(fn, ": c is null");
   if (x.ldc < N) Fail(fn, ": ldc = ", x.ldc, " must be >= N = ", N);
   const int c_size = SizeOf(x.c_type);
-  const uint64_t c_bytes = Extent(x.M, x.ldc, N, c_size);
-  if (c_bytes == 0) Fail(fn, ": ldc = ", x.ldc, " is too large: M x ldc elements exceed the address space");
-  const bool requant = x.c_type == DType::kI8 || x.c_type == DType::kU8 || x.c_type == DType::kI16;
-  if (requant) {
+  const uint64_t c_bytes = StridedBytes(fn, "ldc", x.M, x.ldc, N, c_size);
+  CheckNoOverlap(fn, {"c", x.c, c_bytes}, {{"a", x.a, a_bytes}, {"the packed weights", w.tiles.bytes.data(), w.tiles.bytes.size()}});
+  if (IsRequantOutput(x.c_type)) {
     if (x.quant == nullptr) Fail(fn, ": quant is null but c_type is ", NameOf(x.c_type));
     CheckOutputQuant(fn, *x.quant, N, x.c_type);
   }
-  const int threads = GemmThreads(x.threads);
+  const int threads = OperatorThreads(fn, x.threads);
 
+  // The call's bias row: bias - a_zp colsum(w') + K a_zp z (mod 2^32; |K a_zp z| and |a_zp colsum| < 2^47).
+  std::vector<uint32_t> bias(w.bias_row);
+  if (int8 && x.a_zero_point != 0) {
+    const int64_t a_zp = x.a_zero_point;
+    for (int n = 0; n < N; ++n) {
+      bias[n] += Wrap(-a_zp * w.col_sums[n]) + Wrap(int64_t{K} * a_zp * w.b_zero_points[n]);
+    }
+  }
   // Bias words of all zero seed the accumulators with ACC_ZERO instead (same bits: int32 0, fp32 +0).
   bool any_bias = false;
-  for (uint32_t v : w.bias_row) any_bias |= v != 0;
+  for (uint32_t v : bias) any_bias |= v != 0;
   std::vector<int32_t> row_sum_scale;
   if (w.needs_row_sums) {
-    row_sum_scale.assign(w.bias_row.size(), 0);
+    row_sum_scale.assign(bias.size(), 0);
     for (int n = 0; n < N; ++n) row_sum_scale[n] = static_cast<int32_t>(0u - static_cast<uint32_t>(w.b_zero_points[n]));
   }
 
-  ArenaFor(threads).execute([&] {
+  RunInArena(threads, [&] {
     DramBindings dram(machine, fn);
     const uint32_t seg_a = dram.BindReadOnly(x.a, a_bytes);
     const uint32_t seg_c = dram.Bind(x.c, c_bytes);
-    GemmDriverArgs g;
+    GemmLoopArgs g;
     g.fn = fn;
     g.M = x.M;
     g.mode = w.mode;
     g.b = &w.tiles;
-    g.bias = any_bias ? reinterpret_cast<const int32_t*>(w.bias_row.data()) : nullptr;
-    g.row_sum_scale = w.needs_row_sums ? row_sum_scale.data() : nullptr;
-    g.out = x.c_type;
-    g.quant = x.quant;
+    g.epilogue.out = x.c_type;
+    g.epilogue.quant = x.quant;
+    g.epilogue.blocks = w.tiles.n_tiles;
+    g.epilogue.bias = any_bias ? bias.data() : nullptr;
+    g.epilogue.row_sum_scale = w.needs_row_sums ? row_sum_scale.data() : nullptr;
     const uint64_t lda = uint64_t(x.lda), ldc = uint64_t(x.ldc);
     g.load_a = [&](int64_t m0, uint32_t rows, int k0, int cols, uint32_t sram, uint32_t sram_stride) {
       DmaIn dma;
@@ -327,7 +265,7 @@ void Gemm(Machine& machine, const PackedGemmWeights& w, const GemmArgs& x) {
       dma.dram_stride = ldc * c_size, dma.sram_stride = sram_stride;
       machine.Execute(dma);
     };
-    RunGemmDriver(machine, dram, g);
+    RunGemmLoop(machine, dram, g);
   });
 }
 

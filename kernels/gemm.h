@@ -27,9 +27,8 @@ struct GemmWeightsDesc {
   int K = 0, N = 0;
   const void* b = nullptr;
   int64_t ldb = 0;
-  // INT8 only: activation zero point (in a_type's range) and weight zero points: null = 0, else 1 entry
-  // (per tensor) or N entries (per output channel), each in b_type's range.
-  int32_t a_zero_point = 0;
+  // INT8 only: weight zero points: null = 0, else 1 entry (per tensor) or N entries (per output channel),
+  // each in b_type's range. (The activation zero point is a per-call argument: GemmArgs::a_zero_point.)
   const int32_t* b_zero_points = nullptr;
   int b_zero_point_count = 0;
   // Optional bias, N entries: int32 for INT8/INT16, fp32 for BF16.
@@ -37,14 +36,16 @@ struct GemmWeightsDesc {
   const float* bias_f32 = nullptr;
 };
 
-// B in tile order with every zero-point and +128 term that does not depend on A folded into a per-column
-// int32 bias at pack time. Built once, kept by the caller, reused across calls and threads (read-only).
+// B in tile order, and the per-column terms that the activation zero point of a call multiplies, so that a
+// call with any zero point needs no repacking. Built once, kept by the caller, reused across calls and
+// threads (read-only).
 struct PackedGemmWeights {
-  GemmWeightsDesc desc;            // copied; the pointers in it are not used after packing
+  GemmWeightsDesc desc;            // copied; its pointers are null after packing
   MacMode mode = MacMode::kU8S8;   // the TMAC mode the kernel issues
   PackedWeights tiles;             // tile-order images (layout/tile_pack.h)
-  std::vector<uint32_t> bias_row;  // 32 * n_tiles raw ACC words: folded int32 terms, or fp32 bias bits
-  std::vector<int32_t> b_zero_points;  // per output channel, after any uint8 -> int8 shift (INT8)
+  std::vector<uint32_t> bias_row;  // 32 * n_tiles raw ACC words: int32 bias, or fp32 bias bits (BF16)
+  std::vector<int32_t> col_sums;   // INT8: per column, sum_k of the packed int8 weights, mod 2^32
+  std::vector<int32_t> b_zero_points;  // INT8: per output channel, after any uint8 -> int8 shift
   bool needs_row_sums = false;     // true when some weight zero point is non-zero (A's row sums needed)
 };
 
@@ -54,18 +55,16 @@ struct GemmArgs {
   int M = 0;                 // >= 1; K and N come from the packed weights
   const void* a = nullptr;   // M x K, row-major, type = weights.desc.a_type
   int64_t lda = 0;           // >= K, elements
+  int32_t a_zero_point = 0;  // INT8 only, in a_type's range (0 otherwise)
   DType c_type = DType::kI32;  // kI32, kI8, kU8, kI16 (integer modes); kF32, kBF16 (BF16 mode)
-  void* c = nullptr;         // M x N, row-major
+  void* c = nullptr;         // M x N, row-major; must not overlap a
   int64_t ldc = 0;           // >= N, elements
   const OutputQuant* quant = nullptr;  // required for kI8, kU8, kI16 outputs
   int threads = 0;           // 0: TILE32_NUM_THREADS if set, else every core oneTBB offers
 };
 
-// Throws tile32::Error naming the bad argument (shape, null pointer, leading dimension, type, quant field).
+// Throws tile32::Error naming the bad argument (shape, null pointer, leading dimension, type, zero point,
+// quant field, c overlapping a) before anything is written. Threads: kernels/operator.h (RunInArena).
 void Gemm(Machine& machine, const PackedGemmWeights& weights, const GemmArgs& args);
-
-// The thread count Gemm uses for `requested` (0 = TILE32_NUM_THREADS, else all cores; a bad
-// TILE32_NUM_THREADS is an error naming it).
-int GemmThreads(int requested);
 
 }  // namespace tile32

@@ -19,8 +19,7 @@
 #include "accel/machine.h"
 #include "accel/scalar_machine.h"
 #include "accel/simd_machine.h"
-#include "kernels/conv_simple.h"
-#include "kernels/gemm_simple.h"
+#include "kernels/gemm.h"
 
 namespace tile32 {
 namespace {
@@ -114,37 +113,17 @@ int Demo() {
     OutputQuant q;
     q.mode = RequantMode::kTflDouble, q.multiplier = &multiplier, q.shift = &shift;
     q.zero_point = 128, q.qmin = 0, q.qmax = 255;
+    GemmWeightsDesc desc;
+    desc.a_type = DType::kU8, desc.b_type = DType::kI8, desc.K = K, desc.N = N, desc.b = b.data(), desc.ldb = N;
+    desc.bias = bias.data();
+    const PackedGemmWeights packed = PackGemmWeights(desc);
     ok &= Compare("gemm u8s8->u8 TFL_DOUBLE", "M=256 N=256 K=256", double(M) * N * K, [&](Machine& m) {
       std::vector<uint8_t> c(size_t(M) * N);
-      GemmI8Args args;
-      args.M = M, args.N = N, args.K = K, args.a_type = DType::kU8, args.a = a.data(), args.lda = K;
-      args.b = reinterpret_cast<const int8_t*>(b.data()), args.ldb = N, args.bias = bias.data();
+      GemmArgs args;
+      args.M = M, args.a = a.data(), args.lda = K, args.a_zero_point = 128;
       args.c_type = DType::kU8, args.c = c.data(), args.ldc = N, args.quant = &q;
-      GemmI8Simple(m, args);
+      Gemm(m, packed, args);
       return c;
-    });
-  }
-  {  // 3x3 convolution: 28x28x64 -> 64, stride 1, pad 1, u8 input with zero point 128 -> u8.
-    ConvI8Args args;
-    args.batch = 1, args.height = 28, args.width = 28, args.channels = 64, args.out_channels = 64;
-    args.stride = 1, args.pad = 1;
-    const std::vector<uint8_t> x = bytes(size_t(28) * 28 * 64);
-    const std::vector<uint8_t> w = bytes(size_t(64) * 9 * 64);
-    std::vector<int32_t> bias(64);
-    for (auto& v : bias) v = static_cast<int32_t>(rng() % 20001) - 10000;
-    const int32_t multiplier = 1518500250, shift = -12;
-    OutputQuant q;
-    q.mode = RequantMode::kTflDouble, q.multiplier = &multiplier, q.shift = &shift;
-    q.zero_point = 128, q.qmin = 0, q.qmax = 255;
-    const double macs = 28.0 * 28 * 64 * 9 * 64;
-    ok &= Compare("conv3x3 u8s8->u8 TFL_DOUBLE", "1x28x28x64 -> 64, stride 1, pad 1", macs, [&](Machine& m) {
-      std::vector<uint8_t> y(size_t(28) * 28 * 64);
-      ConvI8Args a = args;
-      a.x_type = DType::kU8, a.x = x.data(), a.x_zero_point = 128;
-      a.w = reinterpret_cast<const int8_t*>(w.data()), a.bias = bias.data();
-      a.y_type = DType::kU8, a.y = y.data(), a.quant = &q;
-      Conv3x3I8Simple(m, a);
-      return y;
     });
   }
   std::printf("%s\n", ok ? "all outputs bit-exact" : "MISMATCH: the SIMD machine differs from the reference");

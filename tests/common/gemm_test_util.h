@@ -24,7 +24,6 @@
 #include "accel/scalar_machine.h"
 #include "accel/simd_machine.h"
 #include "kernels/gemm.h"
-#include "kernels/gemm_driver.h"
 #include "tests/common/reference.h"
 #include "tests/common/targets.h"
 #include "tests/common/test_util.h"
@@ -101,8 +100,7 @@ struct Case {
   int threads = 0;
 };
 
-inline bool IsInt8(DType t) { return t == DType::kU8 || t == DType::kI8; }
-inline bool IsRequant(DType t) { return t == DType::kI8 || t == DType::kU8 || t == DType::kI16; }
+inline bool IsRequant(DType t) { return IsRequantOutput(t); }
 
 inline std::string Describe(const Case& c, uint64_t seed) {
   std::ostringstream os;
@@ -128,11 +126,8 @@ inline std::string Describe(const Case& c, uint64_t seed) {
 }
 
 inline void RangeOf(DType t, int32_t* lo, int32_t* hi) {
-  switch (t) {
-    case DType::kU8: *lo = 0, *hi = 255; return;
-    case DType::kI8: *lo = -128, *hi = 127; return;
-    default: *lo = -32768, *hi = 32767; return;
-  }
+  const ValueRange r = tile32::RangeOf(t);
+  *lo = r.lo, *hi = r.hi;
 }
 
 // Integer codes of t (u8, i8, i16) as raw little-endian bytes plus their widened values.
@@ -286,7 +281,6 @@ struct Prepared {
 inline GemmWeightsDesc DescOf(const Prepared& p) {
   GemmWeightsDesc d;
   d.a_type = p.c.a_type, d.b_type = p.c.b_type, d.K = p.c.K, d.N = p.c.N, d.b = p.b.data(), d.ldb = p.ldb;
-  d.a_zero_point = p.c.a_zp;
   if (!p.b_zps.empty()) d.b_zero_points = p.b_zps.data(), d.b_zero_point_count = static_cast<int>(p.b_zps.size());
   if (!p.bias.empty()) d.bias = p.bias.data();
   if (!p.bias_f32.empty()) d.bias_f32 = p.bias_f32.data();
@@ -390,7 +384,7 @@ inline ::testing::AssertionResult RunOn(Machine& machine, const Prepared& p, int
   const int c_size = SizeOf(c.c_type);
   std::vector<uint8_t> out(p.want.size(), kSentinel);
   GemmArgs args;
-  args.M = c.M, args.a = p.a.data(), args.lda = p.lda;
+  args.M = c.M, args.a = p.a.data(), args.lda = p.lda, args.a_zero_point = c.a_zp;
   args.c_type = c.c_type, args.c = out.data(), args.ldc = p.ldc;
   args.quant = IsRequant(c.c_type) ? &p.quant : nullptr;
   args.threads = threads;

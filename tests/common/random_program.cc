@@ -138,7 +138,7 @@ class Generator {
   // ---- valid instructions ----
 
   void EmitValid() {
-    switch (Range(rng_, 0, 21)) {
+    switch (Range(rng_, 0, 24)) {
       case 0: return DmaInOp();
       case 1: return DmaOutOp();
       case 2:
@@ -179,13 +179,66 @@ class Generator {
         i.row = static_cast<uint32_t>(Range(rng_, 0, c_.acc_rows - 1));
         return Emit(i);
       }
-      default: {
+      case 21: {
         VToAcc i;
         i.vs = V();
         i.row = static_cast<uint32_t>(Range(rng_, 0, c_.acc_rows - 1));
         return Emit(i);
       }
+      case 22:
+      case 23: return AccAluOp();
+      default: return RowPermOp();
     }
+  }
+
+  // `rows` ACC rows at row + r*stride inside [0, acc_rows); the stride shrinks toward 0 until they fit.
+  uint32_t PlaceAcc(int64_t* stride, int64_t rows) { return Place(0, c_.acc_rows, stride, rows, 1); }
+
+  int64_t AccStride() { return Pick<int64_t>(rng_, {1, 1, 1, 0, -1, 2, -3, Range(rng_, -8, 8)}); }
+
+  void AccAluOp() {
+    AccAlu i;
+    i.op = Pick<AluOp>(rng_, {AluOp::kAdd, AluOp::kSub, AluOp::kMul, AluOp::kMin, AluOp::kMax, AluOp::kSra,
+                              AluOp::kSll, AluOp::kMovi});
+    i.rows = static_cast<uint32_t>(Range(rng_, 1, std::min<int64_t>(16, c_.acc_rows)));
+    int64_t ds = AccStride(), as = AccStride(), bs = AccStride();
+    i.dst = PlaceAcc(&ds, i.rows);
+    // Operands often overlap the destination (in place, or shifted by a row): rows are read before written.
+    i.a = Chance(rng_, 0.3) ? i.dst : PlaceAcc(&as, i.rows);
+    if (i.a == i.dst) as = ds;
+    i.b = PlaceAcc(&bs, i.rows);
+    i.dst_stride = static_cast<int32_t>(ds), i.a_stride = static_cast<int32_t>(as), i.b_stride = static_cast<int32_t>(bs);
+    if (i.op == AluOp::kSra || i.op == AluOp::kSll) {
+      i.imm = static_cast<int32_t>(Chance(rng_, 0.4) ? Pick<int64_t>(rng_, {0, 1, 2, 30, 31}) : Range(rng_, 0, 31));
+    } else if (i.op == AluOp::kMovi) {
+      i.imm = static_cast<int32_t>(ExtremeI32(rng_));
+    }
+    Emit(i);
+  }
+
+  void RowPermOp() {
+    RowPerm i;
+    i.type = AnyType();
+    i.rows = static_cast<uint32_t>(Range(rng_, 1, 8));
+    const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.type);
+    int64_t ss = RowStride(row_bytes), ds = RowStride(row_bytes);
+    i.src = Place(0, sram_, &ss, i.rows, row_bytes);
+    i.dst = Chance(rng_, 0.2) ? i.src : Place(0, write_end_, &ds, i.rows, row_bytes);
+    if (i.dst == i.src) {  // in place: the destination must stay below the constant rows
+      ds = ss;
+      if (SpanOfRows(i.dst, ds, i.rows, row_bytes) > write_end_) i.dst = Place(0, write_end_, &ds, i.rows, row_bytes);
+    }
+    i.src_stride = static_cast<int32_t>(ss), i.dst_stride = static_cast<int32_t>(ds);
+    i.route = RandomRoute();
+    if (Chance(rng_, 0.3)) {  // some lanes left unwritten
+      for (auto& r : i.route)
+        if (Chance(rng_, 0.4)) r = -1;
+    }
+    Emit(i);
+  }
+
+  static int64_t SpanOfRows(int64_t addr, int64_t stride, int64_t rows, int64_t bytes) {
+    return addr + std::max<int64_t>(0, stride * (rows - 1)) + bytes;
   }
 
   uint32_t RowBytes() {
@@ -255,8 +308,10 @@ class Generator {
   void AccLoadOp() {
     AccLoad i;
     AccRows(8, &i.row, &i.rows);
-    int64_t stride = RowStride(128);
-    i.addr = Place(0, sram_, &stride, i.rows, 128);
+    i.type = Chance(rng_, 0.5) ? DType::kI32 : AnyType();
+    const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.type);
+    int64_t stride = RowStride(row_bytes);
+    i.addr = Place(0, sram_, &stride, i.rows, row_bytes);
     i.row_stride = static_cast<int32_t>(stride);
     Emit(i);
   }
@@ -382,7 +437,7 @@ class Generator {
 
   void EmitInvalid() {
     const int64_t sram = sram_;
-    switch (Range(rng_, 0, 23)) {
+    switch (Range(rng_, 0, 27)) {
       case 0: {  // element past the end
         VLoad i;
         i.vd = V();
@@ -554,6 +609,42 @@ class Generator {
         DmaOut i;
         i.segment = kDramRoSegment;
         i.row_bytes = static_cast<uint32_t>(Range(rng_, 1, 64));
+        return Emit(i, true);
+      }
+      case 23: {  // AALU: rows past acc_rows (by a stride too), no rows, a bad op or shift
+        AccAlu i;
+        switch (Range(rng_, 0, 3)) {
+          case 0:
+            i.rows = 2, i.a_stride = static_cast<int32_t>(c_.acc_rows);
+            break;
+          case 1: i.rows = 0; break;
+          case 2: i.op = static_cast<AluOp>(Range(rng_, 8, 255)); break;
+          default:
+            i.op = AluOp::kSra, i.imm = 32;
+            break;
+        }
+        return Emit(i, true);
+      }
+      case 24: {
+        AccAlu i;
+        i.rows = 2, i.dst = 1, i.dst_stride = -2;  // row -1
+        return Emit(i, true);
+      }
+      case 25: {  // RPERM: a bad route entry, or a row past the end of SRAM
+        RowPerm i;
+        i.route = IdentityRoute();
+        if (Chance(rng_, 0.5)) {
+          i.route[Range(rng_, 0, kLanes - 1)] = Pick<int8_t>(rng_, {32, -2, 127, -128});
+        } else {
+          i.type = DType::kI16;
+          i.dst = static_cast<uint32_t>(sram - 63);
+        }
+        return Emit(i, true);
+      }
+      case 26: {
+        AccLoad i;  // a row of i16 elements past the end of SRAM
+        i.type = DType::kI16;
+        i.addr = static_cast<uint32_t>(sram - 63);
         return Emit(i, true);
       }
       default: {

@@ -219,6 +219,26 @@ TEST(CostTest, ChannelShuffleNeedsManyPasses) {
   EXPECT_EQ(MuxPasses(bcast.data()), 32);
 }
 
+// AALU: one ACC row per cycle. RPERM: passes per row plus the bank cycles of its reads and writes.
+TEST(CostTest, AccAluAndRowPerm) {
+  AccAlu a;
+  a.rows = 37;
+  EXPECT_EQ(Cost(a).cycles, 37u);
+  RowPerm p;
+  p.type = DType::kU8, p.rows = 10, p.src = 0, p.src_stride = 32, p.dst = 4096, p.dst_stride = 32;
+  p.route = RotateRoute(3);
+  InstrCost c = Cost(p);
+  EXPECT_EQ(c.mux_passes, 10u);
+  EXPECT_EQ(c.cycles, 10u + 10u + 10u);  // a pass and one bank cycle each way per 32-byte row
+  for (int i = 0; i < kLanes; ++i) p.route[i] = static_cast<int8_t>((i % 2) * 16 + i / 2);  // shuffle, g = 2
+  c = Cost(p);
+  EXPECT_EQ(c.mux_passes, 10u * MuxPasses(p.route.data()));
+  EXPECT_GT(MuxPasses(p.route.data()), 16);
+  AccLoad ld;  // typed ACC_LD reads 32 elements of its type per row
+  ld.rows = 4, ld.type = DType::kU8, ld.row_stride = 32;
+  EXPECT_EQ(Cost(ld).sram_cycles, 4u);
+}
+
 TEST(CostTest, MuxPassesMatchBruteForce) {
   std::mt19937_64 rng(2);
   for (int n = 0; n < 20000; ++n) {

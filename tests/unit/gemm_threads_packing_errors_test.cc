@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <limits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +24,7 @@
 #include "accel/scalar_machine.h"
 #include "accel/simd_machine.h"
 #include "kernels/gemm.h"
-#include "kernels/gemm_driver.h"
+#include "kernels/operator.h"
 #include "tests/common/gemm_test_util.h"
 #include "tests/common/targets.h"
 #include "tests/common/test_util.h"
@@ -115,29 +116,29 @@ class ScopedEnv {
   std::string old_;
 };
 
-TEST(GemmThreads, RequestEnvironmentDefault) {
+TEST(OperatorThreads, RequestEnvironmentDefault) {
   {
     ScopedEnv env("TILE32_NUM_THREADS", nullptr);
-    EXPECT_EQ(GemmThreads(3), 3);
-    EXPECT_EQ(GemmThreads(0), std::max(1, tbb::info::default_concurrency()));
-    ExpectErrorMentioning([] { GemmThreads(-1); }, "threads = -1");
-    ExpectErrorMentioning([] { GemmThreads(1 << 20); }, "threads = 1048576");
+    EXPECT_EQ(OperatorThreads("Gemm", 3), 3);
+    EXPECT_EQ(OperatorThreads("Gemm", 0), std::max(1, tbb::info::default_concurrency()));
+    ExpectErrorMentioning([] { OperatorThreads("Gemm", -1); }, "threads = -1");
+    ExpectErrorMentioning([] { OperatorThreads("Gemm", 1 << 20); }, "threads = 1048576");
   }
   {
     ScopedEnv env("TILE32_NUM_THREADS", "5");
-    EXPECT_EQ(GemmThreads(0), 5);
-    EXPECT_EQ(GemmThreads(2), 2);  // the request wins over the environment
+    EXPECT_EQ(OperatorThreads("Gemm", 0), 5);
+    EXPECT_EQ(OperatorThreads("Gemm", 2), 2);  // the request wins over the environment
   }
   for (const char* bad : {"0", "-2", "abc", "", "3x", " 4", "99999999999999999999"}) {
     SCOPED_TRACE(std::string("TILE32_NUM_THREADS='") + bad + "'");
     ScopedEnv env("TILE32_NUM_THREADS", bad);
-    ExpectErrorMentioning([] { GemmThreads(0); }, "TILE32_NUM_THREADS");
-    EXPECT_EQ(GemmThreads(4), 4);  // an explicit request never reads it
+    ExpectErrorMentioning([] { OperatorThreads("Gemm", 0); }, "TILE32_NUM_THREADS");
+    EXPECT_EQ(OperatorThreads("Gemm", 4), 4);  // an explicit request never reads it
   }
 }
 
 // Gemm itself honours the environment (result unchanged) and reports a bad value.
-TEST(GemmThreads, GemmReadsTheEnvironment) {
+TEST(OperatorThreads, GemmReadsTheEnvironment) {
   Case c;
   c.M = 64, c.N = 40, c.K = 70, c.bias = true;
   const auto p = Prepare(c, TestSeed(5010));
@@ -157,9 +158,10 @@ TEST(GemmThreads, GemmReadsTheEnvironment) {
 
 // ---- Packing ----
 
-// PackGemmWeights folds bias - a_zp * colsum(w') + K * a_zp * z into bias_row, with w' = w (int8) or
-// w - 128 (uint8) and z the shifted weight zero point; the tiles hold w'; padding is zero.
-TEST(GemmPacking, FoldedBiasEqualsTheFormula) {
+// PackGemmWeights keeps what the call's bias row bias - a_zp * colsum(w') + K * a_zp * z needs: the bias,
+// colsum(w') and z, with w' = w (int8) or w - 128 (uint8) and z the shifted weight zero point; the tiles
+// hold w'; padding is zero.
+TEST(GemmPacking, PackedTermsEqualTheFormula) {
   const uint64_t seed = TestSeed(5011);
   std::mt19937_64 rng(seed);
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -179,11 +181,8 @@ TEST(GemmPacking, FoldedBiasEqualsTheFormula) {
       }
       std::vector<int32_t> bias(static_cast<size_t>(N));
       for (auto& v : bias) v = static_cast<int32_t>(static_cast<uint32_t>(rng()));
-      int32_t alo, ahi;
-      RangeOf(t.a, &alo, &ahi);
       GemmWeightsDesc d;
       d.a_type = t.a, d.b_type = t.b, d.K = K, d.N = N, d.b = b.bytes.data(), d.ldb = ldb;
-      d.a_zero_point = index % 2 ? alo : ahi;
       if (!given.empty()) d.b_zero_points = given.data(), d.b_zero_point_count = static_cast<int>(given.size());
       d.bias = bias.data();
       const PackedGemmWeights w = PackGemmWeights(d);
@@ -200,8 +199,8 @@ TEST(GemmPacking, FoldedBiasEqualsTheFormula) {
         for (int k = 0; k < K; ++k) colsum += b.values[size_t(k) * ldb + n] - shift;
         const int64_t z = zps[n] - shift;
         any_z |= z != 0;
-        const int64_t want = int64_t{bias[n]} - int64_t{d.a_zero_point} * colsum + int64_t{K} * d.a_zero_point * z;
-        EXPECT_EQ(w.bias_row[n], static_cast<uint32_t>(static_cast<uint64_t>(want))) << "n " << n;
+        EXPECT_EQ(w.bias_row[n], static_cast<uint32_t>(bias[n])) << "n " << n;
+        EXPECT_EQ(w.col_sums[n], static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(colsum)))) << "n " << n;
         EXPECT_EQ(w.b_zero_points[n], z) << "n " << n;
       }
       EXPECT_EQ(w.needs_row_sums, any_z);
@@ -337,26 +336,29 @@ TEST(Gemm, TinyConfigWideOutput) {
   }
 }
 
-TEST(Gemm, RowSumsNeedTwoAccRows) {
+// Row sums take an ACC row per activation row and two more for the row-sum factors and the bias.
+TEST(Gemm, RowSumsNeedFourAccRows) {
   AccelConfig config = TinyConfig();
-  config.acc_rows = 2;  // one accumulator row and one row sum per block
+  config.acc_rows = 4;  // one accumulator row, one row sum and the two rows of factors and bias
   Machines machines(config);
   Case c;
   c.M = 5, c.N = 40, c.K = 70, c.a_type = DType::kU8, c.b_type = DType::kU8, c.a_zp = 3;
   c.b_zp = WeightZp::kPerTensor, c.b_zp_value = 255, c.bias = true;
   RunEverywhere(machines, c, TestSeed(5015));
 
-  config.acc_rows = 1;
+  config.acc_rows = 3;
   ScalarMachine machine(config);
   const auto p = Prepare(c, TestSeed(5015));
   std::vector<int32_t> out(size_t(c.M) * c.N);
   GemmArgs args;
   args.M = c.M, args.a = p->a.data(), args.lda = p->lda, args.c = out.data(), args.ldc = c.N;
-  ExpectErrorMentioning([&] { Gemm(machine, p->weights, args); }, "acc_rows = 1");
+  ExpectErrorMentioning([&] { Gemm(machine, p->weights, args); }, "acc_rows = 3");
+  config.acc_rows = 1;
+  ScalarMachine one(config);
   // Without weight zero points one ACC row suffices.
   c.b_zp = WeightZp::kNone, c.b_type = DType::kI8;
   const auto q = Prepare(c, TestSeed(5015));
-  EXPECT_TRUE(RunOn(machine, *q, 1));
+  EXPECT_TRUE(RunOn(one, *q, 1));
 }
 
 // ---- Errors ----
@@ -382,16 +384,14 @@ TEST(GemmErrors, PackingNamesTheArgument) {
   { auto d = base(); d.N = -1; expect(d, "desc.N = -1"); }
   { auto d = base(); d.b = nullptr; expect(d, "desc.b is null"); }
   { auto d = base(); d.ldb = 3; expect(d, "desc.ldb = 3"); }
-  { auto d = base(); d.a_zero_point = 256; expect(d, "desc.a_zero_point = 256"); }
-  { auto d = base(); d.a_zero_point = -1; expect(d, "desc.a_zero_point = -1"); }
-  { auto d = base(); d.a_type = DType::kI8, d.a_zero_point = 128; expect(d, "desc.a_zero_point = 128"); }
   { auto d = base(); d.b_zero_points = &zp200, d.b_zero_point_count = 1; expect(d, "desc.b_zero_points[0] = 200"); }
   { auto d = base(); d.b_type = DType::kU8, d.b_zero_points = &zp300, d.b_zero_point_count = 1; expect(d, "desc.b_zero_points[0] = 300"); }
   { auto d = base(); d.b_type = DType::kU8, d.b_zero_points = &zp_neg, d.b_zero_point_count = 1; expect(d, "desc.b_zero_points[0] = -1"); }
   { auto d = base(); d.b_zero_points = zps2, d.b_zero_point_count = 2; expect(d, "desc.b_zero_point_count = 2"); }
   { auto d = base(); d.b_zero_point_count = 4; expect(d, "desc.b_zero_point_count = 4"); }
   { auto d = base(); d.bias_f32 = &fbias; expect(d, "desc.bias_f32"); }
-  { auto d = base(); d.a_type = d.b_type = DType::kI16, d.a_zero_point = 1; expect(d, "desc.a_zero_point = 1"); }
+  // Packing whose images would need more than kMaxHostBytes fails at once, before allocating.
+  { auto d = base(); d.K = std::numeric_limits<int>::max() - 31, d.N = 1, d.ldb = 1; expect(d, "the packed weights would need"); }
   { auto d = base(); d.a_type = d.b_type = DType::kI16, d.b_zero_points = &zp_neg, d.b_zero_point_count = 1; expect(d, "desc.b_zero_points"); }
   { auto d = base(); d.a_type = d.b_type = DType::kBF16, d.bias = &bias; expect(d, "desc.bias (int32)"); }
 }
@@ -424,6 +424,22 @@ TEST(GemmErrors, GemmNamesTheArgument) {
   { auto x = base(); x.c = nullptr; expect(w, x, "c is null"); }
   { auto x = base(); x.ldc = 2; expect(w, x, "ldc = 2"); }
   { auto x = base(); x.threads = -2; expect(w, x, "threads = -2"); }
+  { auto x = base(); x.a_zero_point = 256; expect(w, x, "a_zero_point = 256"); }
+  { auto x = base(); x.a_zero_point = -1; expect(w, x, "a_zero_point = -1"); }
+  { auto x = base(); x.c = a.data(); expect(w, x, "overlaps a"); }
+  { auto x = base(); x.c = a.data() + 12; expect(w, x, "overlaps a"); }
+  {
+    GemmWeightsDesc d8 = d;
+    d8.a_type = DType::kI8;
+    const PackedGemmWeights w8 = PackGemmWeights(d8);
+    auto x = base(); x.a_zero_point = 128; expect(w8, x, "a_zero_point = 128");
+  }
+  {
+    GemmWeightsDesc d16 = d;
+    d16.a_type = d16.b_type = DType::kI16;
+    const PackedGemmWeights w16 = PackGemmWeights(d16);
+    auto x = base(); x.a_zero_point = 1; expect(w16, x, "a_zero_point = 1");
+  }
   { auto x = base(); x.c_type = DType::kF32; expect(w, x, "c_type = f32"); }
   { auto x = base(); x.c_type = DType::kBF16; expect(w, x, "c_type = bf16"); }
   { auto x = base(); x.c_type = DType::kI32; expect(wbf, x, "c_type = i32"); }
@@ -492,9 +508,69 @@ TEST(GemmErrors, GemmNamesTheArgument) {
   tiny.sram_bytes = 1024;
   ScalarMachine small(tiny);
   ExpectErrorMentioning([&] { Gemm(small, w, base()); }, "sram_bytes = 1024");
-  for (uint32_t s = kKernelFirstSegment; s < kMaxDramSegments; ++s) {
+  for (uint32_t s = 0; s < kMaxDramSegments; ++s) {
     EXPECT_FALSE(small.dram_bound(s)) << "segment " << s;
     EXPECT_FALSE(machine.dram_bound(s)) << "segment " << s;
+  }
+}
+
+// A runtime author's own DRAM segments survive a call: Gemm binds only segments that were free and
+// unbinds exactly those; with every segment taken it says so instead of unbinding one.
+TEST(GemmSegments, CallerBindingsAreLeftAlone) {
+  ScalarMachine machine(SmallConfig());
+  std::vector<uint8_t> a(64, 3), b(64, 1), mine(16, 7);
+  std::vector<int32_t> c(64);
+  GemmWeightsDesc d;
+  d.a_type = DType::kU8, d.b_type = DType::kI8, d.K = 8, d.N = 8, d.b = b.data(), d.ldb = 8;
+  const PackedGemmWeights w = PackGemmWeights(d);
+  GemmArgs x;
+  x.M = 8, x.a = a.data(), x.lda = 8, x.c = c.data(), x.ldc = 8, x.threads = 1;
+  for (uint32_t s : {0u, 56u, 60u, 63u}) machine.BindDramReadOnly(s, mine.data(), mine.size());
+  Gemm(machine, w, x);
+  for (int i = 0; i < 64; ++i) ASSERT_EQ(c[i], 24) << i;
+  for (uint32_t s = 0; s < kMaxDramSegments; ++s) {
+    const bool caller = s == 0 || s == 56 || s == 60 || s == 63;
+    EXPECT_EQ(machine.dram_bound(s), caller) << "segment " << s;
+  }
+  DmaIn in;  // the caller's segment 60 still reads the caller's buffer
+  in.segment = 60, in.row_bytes = 16, in.sram = 0;
+  machine.Execute(in);
+  EXPECT_EQ(machine.sram()[15], 7);
+  for (uint32_t s = 0; s < kMaxDramSegments; ++s) machine.BindDramReadOnly(s, mine.data(), mine.size());
+  ExpectErrorMentioning([&] { Gemm(machine, w, x); }, "DRAM segments");
+  for (uint32_t s = 0; s < kMaxDramSegments; ++s) EXPECT_TRUE(machine.dram_bound(s)) << "segment " << s;
+}
+
+// Dynamic quantization: one packing, calls with different activation zero points, each exact.
+TEST(Gemm, ActivationZeroPointIsPerCall) {
+  Machines machines(SmallConfig());
+  for (const TypePair& t : kInt8Types) {
+    Case c;
+    c.M = 37, c.N = 45, c.K = 70, c.a_type = t.a, c.b_type = t.b, c.bias = true, c.b_zp = WeightZp::kPerChannel;
+    auto p = Prepare(c, TestSeed(5101));
+    for (int i = 0; i < 4; ++i) {
+      // Same packed weights (p->weights), a new zero point and the matching expected bytes.
+      Case ci = c;
+      ci.a_zp = ZeroPointAt(t.a, i + 1);
+      auto want = Prepare(ci, TestSeed(5101));
+      want->weights = p->weights;
+      RunPrepared(machines, *want);
+    }
+  }
+}
+
+// Whatever an earlier program left in SRAM, the result is the same.
+TEST(Gemm, GarbageInSram) {
+  ScalarMachine scalar(SmallConfig());
+  SimdMachine simd(SmallConfig());
+  Case c;
+  c.M = 37, c.N = 50, c.K = 45, c.bias = true, c.b_zp = WeightZp::kPerTensor, c.b_zp_value = 3;
+  auto p = Prepare(c, TestSeed(5102));
+  for (uint8_t fill : {uint8_t{0xC3}, uint8_t{0x81}}) {
+    std::fill(scalar.sram().begin(), scalar.sram().end(), fill);
+    std::fill(simd.sram().begin(), simd.sram().end(), fill);
+    EXPECT_TRUE(RunOn(scalar, *p, 1));
+    EXPECT_TRUE(RunOn(simd, *p, 1));
   }
 }
 

@@ -520,6 +520,94 @@ TEST_P(MachineTest, ResetState) {
   EXPECT_EQ(m->sram()[100], 0);
 }
 
+// §3.5: ACC_LD widens every element type as VLD does; stride 0 broadcasts.
+TEST_P(MachineTest, AccLoadWidensEveryType) {
+  auto m = Make(SmallConfig());
+  for (int j = 0; j < 64; ++j) m->sram()[1000 + j] = static_cast<uint8_t>(0x80 + 3 * j);
+  struct Want {
+    DType type;
+    uint32_t lane0, lane5;
+  };
+  // Bytes 0x80, 0x83, ...: u8 128, i8 -128; i16 lane 0 = 0x8380 (-31872); bf16 lane 0 = 0x8380 << 16.
+  const Want wants[] = {{DType::kU8, 0x80, 0x8F},
+                        {DType::kI8, 0xFFFFFF80u, 0xFFFFFF8Fu},
+                        {DType::kI16, 0xFFFF8380u, 0xFFFFA19Eu},
+                        {DType::kBF16, 0x83800000u, 0xA19E0000u},
+                        {DType::kI32, 0x89868380u, 0xC5C2BFBCu}};
+  uint32_t row = 0;
+  for (const Want& w : wants) {
+    AccLoad ld;
+    ld.row = row, ld.rows = 2, ld.type = w.type, ld.addr = 1000, ld.row_stride = 0;
+    m->Execute(ld);
+    for (uint32_t r = row; r < row + 2; ++r) {
+      EXPECT_EQ(m->acc_row(r)[0], w.lane0) << NameOf(w.type);
+      EXPECT_EQ(m->acc_row(r)[5], w.lane5) << NameOf(w.type);
+    }
+    row += 2;
+  }
+}
+
+// §6.5: rows in ascending order, each read before it is written; stride 0 repeats a row; wrapping.
+TEST_P(MachineTest, AccAluRowsInOrder) {
+  auto m = Make(SmallConfig());
+  for (int r = 0; r < 6; ++r) {
+    std::array<int32_t, kLanes> v;
+    for (int j = 0; j < kLanes; ++j) v[j] = (r + 1) * 100 + j;
+    SetAcc(*m, r, v);
+  }
+  SetAcc(*m, 10, Fill(INT32_MAX));
+  AccAlu add;  // rows 0..3 += row 10 (broadcast): wraps
+  add.op = AluOp::kAdd, add.rows = 4, add.dst = 0, add.a = 0, add.b = 10, add.b_stride = 0;
+  m->Execute(add);
+  EXPECT_EQ(Acc(*m, 0, 0), 100 + INT32_MIN - 1);
+  EXPECT_EQ(Acc(*m, 3, 31), 431 + INT32_MIN - 1);
+  AccAlu shift;  // row r+1 = row r >> 1, ascending: a running halving of row 4
+  shift.op = AluOp::kSra, shift.rows = 1, shift.dst = 5, shift.a = 4, shift.b = 4, shift.imm = 1;
+  m->Execute(shift);
+  EXPECT_EQ(Acc(*m, 5, 7), 507 / 2);
+  AccAlu chain;  // dst = a + 1 row: row 1 = row 0 - row 20, then row 2 = (new row 1) - row 20, ...
+  SetAcc(*m, 20, Fill(1));
+  SetAcc(*m, 0, Fill(50));
+  chain.op = AluOp::kSub, chain.rows = 3, chain.dst = 1, chain.a = 0, chain.b = 20, chain.b_stride = 0;
+  m->Execute(chain);
+  EXPECT_EQ(Acc(*m, 1, 0), 49);
+  EXPECT_EQ(Acc(*m, 2, 0), 48);
+  EXPECT_EQ(Acc(*m, 3, 0), 47);
+  AccAlu mul;  // negative stride, MUL low 32 bits, MOVI
+  mul.op = AluOp::kMul, mul.rows = 2, mul.dst = 31, mul.dst_stride = -1, mul.a = 20, mul.b = 10, mul.a_stride = 0,
+  mul.b_stride = 0;
+  m->Execute(mul);
+  EXPECT_EQ(Acc(*m, 31, 3), INT32_MAX);
+  EXPECT_EQ(Acc(*m, 30, 3), INT32_MAX);
+  AccAlu movi;
+  movi.op = AluOp::kMovi, movi.rows = 1, movi.dst = 30, movi.imm = -7;
+  m->Execute(movi);
+  EXPECT_EQ(Acc(*m, 30, 31), -7);
+}
+
+// §6.6: lanes routed, unrouted lanes kept, the source read whole before any write (in place).
+TEST_P(MachineTest, RowPermRoutesAndKeepsUnroutedLanes) {
+  auto m = Make(SmallConfig());
+  for (int j = 0; j < 256; ++j) m->sram()[2000 + j] = static_cast<uint8_t>(j);
+  std::fill(m->sram().begin() + 3000, m->sram().begin() + 3200, uint8_t{0xEE});
+  RowPerm p;
+  p.type = DType::kU8, p.rows = 2, p.src = 2000, p.src_stride = 40, p.dst = 3000, p.dst_stride = 50;
+  for (int i = 0; i < kLanes; ++i) p.route[i] = static_cast<int8_t>(i % 3 == 0 ? -1 : kLanes - 1 - i);
+  m->Execute(p);
+  for (uint32_t r = 0; r < 2; ++r) {
+    for (int i = 0; i < kLanes; ++i) {
+      const uint8_t want = i % 3 == 0 ? 0xEE : static_cast<uint8_t>(40 * r + kLanes - 1 - i);
+      EXPECT_EQ(m->sram()[3000 + 50 * r + i], want) << "row " << r << " lane " << i;
+    }
+  }
+  RowPerm swap;  // in place, 16-bit elements: a rotation by one lane
+  swap.type = DType::kI16, swap.rows = 1, swap.src = 2000, swap.dst = 2000, swap.route = RotateRoute(1);
+  m->Execute(swap);
+  EXPECT_EQ(m->sram()[2000], 2);
+  EXPECT_EQ(m->sram()[2000 + 62], 0);
+  EXPECT_EQ(m->sram()[2000 + 63], 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Machines, MachineTest, ::testing::ValuesIn(MachineKinds()), KindName);
 
 }  // namespace

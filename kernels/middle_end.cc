@@ -1,0 +1,168 @@
+#include "kernels/middle_end.h"
+
+#include <algorithm>
+
+#include "accel/error.h"
+
+namespace tile32 {
+namespace {
+
+// The all-ones int8 tile image: a TMAC against it puts sum_k A[k] in every lane of its row.
+struct OnesTile {
+  uint8_t bytes[kLanes * kLanes];
+  OnesTile() {
+    for (auto& b : bytes) b = 1;
+  }
+};
+const OnesTile kOnesTile;
+
+void DmaInOne(Machine& m, uint32_t sram, uint32_t seg, uint64_t dram, uint32_t bytes) {
+  DmaIn d;
+  d.sram = sram, d.segment = seg, d.dram = dram, d.rows = 1, d.row_bytes = bytes;
+  m.Execute(d);
+}
+
+}  // namespace
+
+// ---- SramPlan ----
+
+uint32_t SramPlan::Take(const char* what, uint64_t bytes) {
+  const uint64_t at = Align64(used_);
+  if (at + bytes > size_) {
+    Fail(fn_, ": accelerator configuration too small: ", what, " needs ", bytes, " bytes of SRAM, only ",
+         at >= size_ ? 0 : size_ - at, " of sram_bytes = ", size_, " are left");
+  }
+  used_ = at + bytes;
+  return static_cast<uint32_t>(at);
+}
+
+uint64_t SramPlan::left() const {
+  const uint64_t at = Align64(used_);
+  return at >= size_ ? 0 : size_ - at;
+}
+
+// ---- WeightTiles ----
+
+uint64_t WeightTiles::SramBytes(const PackedWeights& w, bool resident, int max_chunk, bool ones) {
+  const uint64_t images = resident ? w.bytes.size() : w.tile_bytes() * uint64_t(max_chunk);
+  return Align64(images) + (ones ? sizeof(kOnesTile.bytes) : 0);
+}
+
+WeightTiles::WeightTiles(Machine& m, DramBindings& dram, SramPlan& plan, const PackedWeights& w, bool resident,
+                         int max_chunk, bool ones)
+    : m_(m), w_(w), resident_(resident) {
+  seg_ = dram.BindReadOnly(w.bytes.data(), w.bytes.size());
+  addr_ = plan.Take(resident ? "the packed weights" : "a chunk of weight tiles",
+                    resident ? w.bytes.size() : w.tile_bytes() * uint64_t(max_chunk));
+  if (resident) DmaInOne(m, addr_, seg_, 0, static_cast<uint32_t>(w.bytes.size()));
+  if (ones) {
+    ones_addr_ = plan.Take("the all-ones tile", sizeof(kOnesTile.bytes));
+    DmaInOne(m, ones_addr_, dram.BindReadOnly(kOnesTile.bytes, sizeof(kOnesTile.bytes)), 0, sizeof(kOnesTile.bytes));
+  }
+}
+
+void WeightTiles::Load(int kt0, int tiles, int nt) {
+  if (loaded_kt0_ == kt0 && loaded_nt_ == nt && loaded_tiles_ >= tiles) return;
+  const uint32_t tile_bytes = static_cast<uint32_t>(w_.tile_bytes());
+  uint32_t from = addr_ + static_cast<uint32_t>(w_.TileOffset(kt0, nt));
+  if (!resident_) {
+    DmaInOne(m_, addr_, seg_, w_.TileOffset(kt0, nt), tile_bytes * tiles);
+    from = addr_;
+  }
+  for (int t = 0; t < tiles; ++t) {
+    TileLoad tl;
+    tl.td = static_cast<uint8_t>(t), tl.type = w_.dtype, tl.addr = from + tile_bytes * t;
+    m_.Execute(tl);
+  }
+  loaded_kt0_ = kt0, loaded_nt_ = nt, loaded_tiles_ = tiles;
+}
+
+void WeightTiles::LoadOnes(int tiles) {
+  for (int t = 0; t < tiles; ++t) {
+    TileLoad tl;
+    tl.td = static_cast<uint8_t>(t), tl.type = DType::kI8, tl.addr = ones_addr_;
+    m_.Execute(tl);
+  }
+  loaded_kt0_ = -1, loaded_nt_ = -1, loaded_tiles_ = 0;
+}
+
+void IssueTmac(Machine& m, MacMode mode, uint32_t acc_row, uint32_t rows, uint32_t a_addr, int32_t a_stride,
+               int tiles) {
+  TileMac mac;
+  mac.mode = mode, mac.acc_row = acc_row, mac.rows = rows, mac.a_addr = a_addr, mac.a_stride = a_stride;
+  mac.tile = 0, mac.tiles = static_cast<uint8_t>(tiles);
+  m.Execute(mac);
+}
+
+// ---- Epilogue ----
+
+Epilogue::Epilogue(Machine& m, DramBindings& dram, SramPlan& plan, const EpilogueArgs& args)
+    : m_(m), a_(args), requant_(IsRequantOutput(args.out)) {
+  row_bytes_ = static_cast<uint32_t>(kLanes * SizeOf(args.out));
+  const uint64_t words = uint64_t{4} * kLanes * args.blocks;
+  if (args.bias != nullptr) {
+    seg_bias_ = dram.BindReadOnly(args.bias, words);
+    bias_addr_ = plan.Take("the bias row", 4 * kLanes);
+  }
+  if (args.row_sum_scale != nullptr) {
+    seg_scale_ = dram.BindReadOnly(args.row_sum_scale, words);
+    scale_addr_ = plan.Take("the row-sum factors", 4 * kLanes);
+  }
+}
+
+void Epilogue::Seed(uint32_t acc_row, uint32_t rows, int b) {
+  if (a_.bias == nullptr) {
+    AccZero z;
+    z.row = acc_row, z.rows = rows;
+    m_.Execute(z);
+    return;
+  }
+  if (loaded_bias_ != b) {
+    DmaInOne(m_, bias_addr_, seg_bias_, uint64_t{4} * kLanes * b, 4 * kLanes);
+    loaded_bias_ = b;
+  }
+  AccLoad ld;
+  ld.row = acc_row, ld.rows = rows, ld.addr = bias_addr_, ld.row_stride = 0;
+  m_.Execute(ld);
+}
+
+void Epilogue::SeedWithRowSums(uint32_t acc_row, uint32_t rows, int b, uint32_t sums_row, uint32_t spare_rows) {
+  DmaInOne(m_, scale_addr_, seg_scale_, uint64_t{4} * kLanes * b, 4 * kLanes);
+  AccLoad scale;
+  scale.row = spare_rows, scale.rows = 1, scale.addr = scale_addr_;
+  m_.Execute(scale);
+  AccAlu mul;
+  mul.op = AluOp::kMul, mul.rows = rows, mul.dst = acc_row, mul.a = sums_row, mul.b = spare_rows, mul.b_stride = 0;
+  m_.Execute(mul);
+  if (a_.bias == nullptr) return;
+  if (loaded_bias_ != b) {
+    DmaInOne(m_, bias_addr_, seg_bias_, uint64_t{4} * kLanes * b, 4 * kLanes);
+    loaded_bias_ = b;
+  }
+  AccLoad bias;
+  bias.row = spare_rows + 1, bias.rows = 1, bias.addr = bias_addr_;
+  m_.Execute(bias);
+  AccAlu add;
+  add.op = AluOp::kAdd, add.rows = rows, add.dst = acc_row, add.a = acc_row, add.b = spare_rows + 1, add.b_stride = 0;
+  m_.Execute(add);
+}
+
+void Epilogue::Convert(uint32_t acc_row, uint32_t rows, int n0, int end, uint32_t sram, int32_t stride) {
+  if (!requant_) {
+    AccStore st;
+    st.row = acc_row, st.rows = rows, st.type = a_.out, st.addr = sram, st.row_stride = stride;
+    m_.Execute(st);
+    return;
+  }
+  // Per tensor every lane takes entry 0 and one QCFG serves every block.
+  const int64_t key = a_.quant->per_channel ? (int64_t{n0} << 32) + end : -2;
+  if (key != quant_key_) {
+    m_.Execute(SetQuant{a_.quant->per_channel ? LaneQuant(*a_.quant, n0, end) : LaneQuant(*a_.quant, 0, kLanes)});
+    quant_key_ = key;
+  }
+  Requant rq;
+  rq.acc_row = acc_row, rq.rows = rows, rq.out = a_.out, rq.addr = sram, rq.row_stride = stride;
+  m_.Execute(rq);
+}
+
+}  // namespace tile32

@@ -1,0 +1,106 @@
+// The middle end every TMAC operator shares (kernels/operator.h names the three ends). Between the front
+// end, which validated and packed, and the Machine, an operator's loop uses:
+//   SramPlan     where everything sits in SRAM for one call (a bump allocator with errors that say what
+//                did not fit in which configuration);
+//   WeightTiles  the packed weight tiles (or all-ones tiles for row sums) brought into T0, T1, ... chunk by
+//                chunk, from SRAM-resident images or streamed per chunk;
+//   Epilogue     the accumulators of one block of 32 output channels: seeded with the bias row, corrected
+//                by the INT8 row-sum term, and turned into outputs in SRAM (ACC_ST, or QCFG + REQ).
+// The loop itself (which rows, which activation addresses, in which order) is the operator's own: GEMM in
+// kernels/gemm_loop.cc, each convolution in kernels/conv_*.cc.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "accel/machine.h"
+#include "kernels/operator.h"
+#include "kernels/output_quant.h"
+#include "layout/tile_pack.h"
+
+namespace tile32 {
+
+class SramPlan {
+ public:
+  SramPlan(const AccelConfig& config, const char* fn) : size_(config.sram_bytes), fn_(fn) {}
+  // `bytes` at a 64-byte aligned address; a tile32::Error naming fn and `what` if they do not fit.
+  uint32_t Take(const char* what, uint64_t bytes);
+  // Bytes still free after aligning to 64.
+  uint64_t left() const;
+  uint32_t used() const { return static_cast<uint32_t>(used_); }
+
+ private:
+  uint64_t size_, used_ = 0;
+  const char* fn_;
+};
+
+// Rounds n up to a multiple of 64 (SRAM regions start at 64-byte boundaries: whole bank words, and the
+// host's cache lines in the SIMD machine).
+inline uint64_t Align64(uint64_t n) { return (n + 63) & ~uint64_t{63}; }
+
+class WeightTiles {
+ public:
+  // resident: every image of `w` is DMA'd into SRAM by the constructor and TLD'd from there; else a slot of
+  // `max_chunk` tile images takes each chunk by DMA when it is loaded. Ones tiles (for row sums) need
+  // `ones` = true.
+  WeightTiles(Machine& m, DramBindings& dram, SramPlan& plan, const PackedWeights& w, bool resident, int max_chunk,
+              bool ones);
+  // Bytes of SRAM the constructor takes for these arguments.
+  static uint64_t SramBytes(const PackedWeights& w, bool resident, int max_chunk, bool ones);
+
+  // T0 .. T(tiles-1) <- tiles (kt0 .. kt0+tiles-1) of column block nt; nothing when they are there already.
+  void Load(int kt0, int tiles, int nt);
+  // T0 .. T(tiles-1) <- all-ones int8 tiles (a TMAC against them puts each row's sum in every lane).
+  void LoadOnes(int tiles);
+
+ private:
+  Machine& m_;
+  const PackedWeights& w_;
+  bool resident_;
+  uint32_t seg_ = 0, addr_ = 0, ones_addr_ = 0;
+  int64_t loaded_kt0_ = -1, loaded_nt_ = -1, loaded_tiles_ = 0;
+};
+
+// A TMAC (the one instruction every loop issues in bulk).
+void IssueTmac(Machine& m, MacMode mode, uint32_t acc_row, uint32_t rows, uint32_t a_addr, int32_t a_stride,
+               int tiles);
+
+struct EpilogueArgs {
+  DType out = DType::kI32;  // kI32, kF32, kBF16 (ACC_ST) or kI8, kU8, kI16 (REQ with quant)
+  const OutputQuant* quant = nullptr;
+  int blocks = 0;                           // blocks of 32 output channels
+  const uint32_t* bias = nullptr;           // 32 * blocks ACC words, or null (seed 0)
+  const int32_t* row_sum_scale = nullptr;   // 32 * blocks factors of the INT8 row-sum term, or null
+};
+
+class Epilogue {
+ public:
+  Epilogue(Machine& m, DramBindings& dram, SramPlan& plan, const EpilogueArgs& args);
+
+  // ACC rows [acc_row, +rows) <- the bias row of block b (ACC_LD with row stride 0), or 0 (ACC_ZERO).
+  void Seed(uint32_t acc_row, uint32_t rows, int b);
+  // ACC[acc_row + r] = bias(b) + scale(b) * ACC[sums_row + r] lane by lane, wrapping (ACC_LD of the two
+  // rows into spare_rows, spare_rows + 1, then AALU MUL and ADD): the INT8 weight-zero-point term of
+  // every row, with the sums left as they are for the next block.
+  void SeedWithRowSums(uint32_t acc_row, uint32_t rows, int b, uint32_t sums_row, uint32_t spare_rows);
+  // The outputs of block b, rows [acc_row, +rows), into SRAM at sram + r * stride: ACC_ST, or REQ with the
+  // quantization of output channels [n0, n0 + 32), lanes at or past `end` neutral (QCFG when it changes).
+  void Convert(uint32_t acc_row, uint32_t rows, int n0, int end, uint32_t sram, int32_t stride);
+
+  // The caller issued a QCFG of its own: the next Convert loads Q again.
+  void QuantClobbered() { quant_key_ = -1; }
+
+  bool requant() const { return requant_; }
+  uint32_t row_bytes() const { return row_bytes_; }
+
+ private:
+  Machine& m_;
+  EpilogueArgs a_;
+  bool requant_;
+  uint32_t row_bytes_;
+  uint32_t seg_bias_ = 0, seg_scale_ = 0, bias_addr_ = 0, scale_addr_ = 0;
+  int loaded_bias_ = -1;
+  int64_t quant_key_ = -1;  // n0 * 2^32 + end of the Q register now loaded
+};
+
+}  // namespace tile32
