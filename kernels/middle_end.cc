@@ -148,6 +148,7 @@ void Epilogue::SeedWithRowSums(uint32_t acc_row, uint32_t rows, int b, uint32_t 
 }
 
 void Epilogue::Convert(uint32_t acc_row, uint32_t rows, int n0, int end, uint32_t sram, int32_t stride) {
+  n0 += a_.channel_offset, end += a_.channel_offset;
   if (!requant_) {
     AccStore st;
     st.row = acc_row, st.rows = rows, st.type = a_.out, st.addr = sram, st.row_stride = stride;

@@ -23,6 +23,8 @@ namespace tile32 {
 class SramPlan {
  public:
   SramPlan(const AccelConfig& config, const char* fn) : size_(config.sram_bytes), fn_(fn) {}
+  // A plan over [base, base + bytes) only (a region another plan reserved).
+  SramPlan(uint64_t base, uint64_t bytes, const char* fn) : size_(base + bytes), used_(base), fn_(fn) {}
   // `bytes` at a 64-byte aligned address; a tile32::Error naming fn and `what` if they do not fit.
   uint32_t Take(const char* what, uint64_t bytes);
   // Bytes still free after aligning to 64.
@@ -30,7 +32,7 @@ class SramPlan {
   uint32_t used() const { return static_cast<uint32_t>(used_); }
 
  private:
-  uint64_t size_, used_ = 0;
+  uint64_t size_ = 0, used_ = 0;
   const char* fn_;
 };
 
@@ -71,6 +73,7 @@ struct EpilogueArgs {
   int blocks = 0;                           // blocks of 32 output channels
   const uint32_t* bias = nullptr;           // 32 * blocks ACC words, or null (seed 0)
   const int32_t* row_sum_scale = nullptr;   // 32 * blocks factors of the INT8 row-sum term, or null
+  int channel_offset = 0;                   // added to the channels of every Convert (a group's first output)
 };
 
 class Epilogue {

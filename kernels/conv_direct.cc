@@ -1,0 +1,307 @@
+// Direct convolution on TMAC, two ways of forming the reduction of one output:
+//
+// Tap-major (docs/layout.md): the input band sits in SRAM in the phase-plane layout of layout/band.h, each
+// pixel's channels padded to 32. For every kernel tap and chunk of channel tiles one TMAC streams the whole
+// band (band_rows * pitch rows, stride one pixel): the activations are read where they lie, no patch is
+// ever copied. Weights: the (kernel_h * kernel_w * C/G padded per tap) x K/G matrix, k = tap * Cp + c.
+// Costs a tile per tap and 32 channels: channel counts that are not multiples of 32 waste lanes per tap.
+//
+// Folded: the reduction k = tap * C/G + c padded to 32 once, so small channel counts waste at most 31 lanes
+// in all; each output pixel's patch is gathered by DMA into an SRAM row and the GEMM loop
+// (kernels/gemm_loop.h) runs on the patch rows, with the patch-gathering DMAs as its activation loader.
+//
+// Both issue the reduction in (ky, kx, c) order, which BF16's fma chain needs, and pad like the contract:
+// taps outside the image hold the padding value (x_zp, 0, +0.0), channel padding holds 0 (-0.0 for BF16)
+// against weights of 0 (+0.0).
+#include <algorithm>
+#include <cstring>
+
+#include "accel/error.h"
+#include "kernels/conv_impl.h"
+#include "kernels/gemm_loop.h"
+#include "kernels/input_band.h"
+#include "kernels/middle_end.h"
+
+namespace tile32 {
+namespace {
+
+int Ceil32(int64_t n) { return static_cast<int>((n + kLanes - 1) / kLanes); }
+
+// Weight tiles per block of 32 outputs.
+int64_t TapMajorTiles(const ConvDesc& d, const ConvFacts& f) {
+  return int64_t{d.kernel_h} * d.kernel_w * Ceil32(f.group_channels);
+}
+int64_t FoldedTiles(const ConvFacts& f) { return Ceil32(f.reduction); }
+
+bool Accepts(const ConvDesc&, const ConvFacts&, std::string*) { return true; }
+
+ConvLayout LayoutFor(const ConvDesc& d, const ConvFacts& f) {
+  if (d.layout != ConvLayout::kAuto) return d.layout;
+  return FoldedTiles(f) < TapMajorTiles(d, f) ? ConvLayout::kFolded : ConvLayout::kTapMajor;
+}
+
+void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
+  p->layout = LayoutFor(d, f);
+  const bool tap_major = p->layout == ConvLayout::kTapMajor;
+  const int cg = f.group_channels, kg = f.group_outputs;
+  const int cstride = tap_major ? Ceil32(cg) * kLanes : cg;  // reduction rows per tap
+  const int rows = d.kernel_h * d.kernel_w * cstride;
+  const DType wt = WeightType(f.mode);
+  for (int g = 0; g < d.groups; ++g) {
+    // B[k][n] of this group, zero (+0.0) in the channel padding.
+    std::vector<uint16_t> b16(wt == DType::kI8 ? 0 : size_t(rows) * kg, 0);
+    std::vector<int8_t> b8(wt == DType::kI8 ? size_t(rows) * kg : 0, 0);
+    for (int n = 0; n < kg; ++n) {
+      for (int ky = 0; ky < d.kernel_h; ++ky) {
+        for (int kx = 0; kx < d.kernel_w; ++kx) {
+          for (int c = 0; c < cg; ++c) {
+            const size_t k = size_t((ky * d.kernel_w + kx) * cstride + c);
+            const int32_t v = PackedWeightAt(d, g * kg + n, ky, kx, c);
+            if (wt == DType::kI8) {
+              b8[k * kg + n] = static_cast<int8_t>(v);
+            } else {
+              b16[k * kg + n] = static_cast<uint16_t>(v);
+            }
+          }
+        }
+      }
+    }
+    if (wt == DType::kI8) {
+      p->weights.push_back(PackWeightsI8(b8.data(), rows, kg, kg));
+    } else if (wt == DType::kI16) {
+      p->weights.push_back(PackWeightsI16(reinterpret_cast<const int16_t*>(b16.data()), rows, kg, kg));
+    } else {
+      p->weights.push_back(PackWeightsBF16(b16.data(), rows, kg, kg));
+    }
+  }
+}
+
+// ---- tap-major ----
+
+// The padding bytes of one channel: 0, or -0.0 for BF16 (fma(-0, +0, acc) = acc for every acc).
+const uint8_t kZeroElem[2] = {0, 0};
+const uint8_t kNegZeroBf16[2] = {0x00, 0x80};
+
+void RunTapMajor(Machine& m, const ConvCall& call) {
+  const PackedConv& p = *call.packed;
+  const ConvDesc& d = p.desc;
+  const ConvFacts f = FactsOf(d);
+  const ConvGeometry& geo = call.geometry;
+  const AccelConfig& c = m.config();
+  const ConvArgs& x = *call.args;
+  const int elem = SizeOf(ActivationType(p.mode));
+  const int cb = Ceil32(f.group_channels);  // channel tiles per tap
+  const int chunk = static_cast<int>(std::min<int64_t>({c.tile_regs, cb, 255}));
+  const bool row_sums = p.needs_row_sums;
+
+  const std::vector<uint32_t> bias = CallBias(p, x.x_zero_point);
+  bool any_bias = false;
+  for (uint32_t v : bias) any_bias |= v != 0;
+  const std::vector<int32_t> scale = CallRowSumScale(p);
+  EpilogueArgs ea;
+  ea.out = x.y_type, ea.quant = x.quant, ea.blocks = f.blocks_per_group * d.groups;
+  ea.bias = any_bias ? bias.data() : nullptr;
+  ea.row_sum_scale = row_sums ? scale.data() : nullptr;
+
+  SramPlan plan(c, call.fn);
+  Epilogue epilogue(m, *call.dram, plan, ea);
+  // Weights of one group at a time: all of them if they fit beside a band of one output row, else per chunk.
+  const uint64_t resident_bytes = WeightTiles::SramBytes(p.weights[0], true, chunk, row_sums);
+  const uint64_t one_row = MakeBandLayout(geo, 1, f.group_channels, elem, 0).bytes() +
+                           uint64_t(MakeBandLayout(geo, 1, f.group_channels, elem, 0).rows()) * 128;
+  const bool resident = resident_bytes + one_row <= plan.left();
+  const uint64_t w_bytes = resident ? resident_bytes : WeightTiles::SramBytes(p.weights[0], false, chunk, row_sums);
+  const uint32_t w_region = plan.Take("the weight tiles", w_bytes);
+
+  // Band rows: as many output rows as ACC and SRAM hold.
+  const uint32_t out_row = static_cast<uint32_t>(Align64(epilogue.row_bytes()));
+  const uint64_t acc_rows = row_sums ? (c.acc_rows < 2 ? 0 : (c.acc_rows - 2) / 2) : c.acc_rows;
+  int band_rows = 0;
+  for (int b = geo.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
+    const BandLayout l = MakeBandLayout(geo, b, f.group_channels, elem, 0);
+    if (l.rows() <= acc_rows && Align64(l.bytes()) + uint64_t(l.rows()) * out_row <= plan.left()) {
+      band_rows = b;
+      break;
+    }
+  }
+  if (band_rows == 0) {
+    const BandLayout l = MakeBandLayout(geo, 1, f.group_channels, elem, 0);
+    Fail(call.fn, ": accelerator configuration too small for one output row: it needs ", l.rows(),
+         row_sums ? " x 2 + 2" : "", " ACC rows (acc_rows = ", c.acc_rows, ") and ",
+         Align64(l.bytes()) + uint64_t(l.rows()) * out_row, " bytes of SRAM (", plan.left(), " left of sram_bytes = ",
+         c.sram_bytes, ")");
+  }
+  BandLayout band = MakeBandLayout(geo, band_rows, f.group_channels, elem, 0);
+  band.base = plan.Take("the input band", band.bytes());
+  const uint32_t staging = plan.Take("the output rows", uint64_t(band.rows()) * out_row);
+
+  const uint8_t* pad = p.mode == MacMode::kBF16 ? kNegZeroBf16 : kZeroElem;
+  const std::vector<uint8_t> fill = FillRow(band, elem, call.border, pad);
+  BandSource src;
+  src.segment = call.seg_x;
+  src.pixel_stride = call.x_pixel_stride;
+  src.elem_bytes = elem;
+  src.fill_segment = call.dram->BindReadOnly(fill.data(), fill.size());
+  const int out_elem = SizeOf(x.y_type);
+  const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
+
+  for (int g = 0; g < d.groups; ++g) {
+    DramBindings group_dram(m, call.fn);  // this group's weights, unbound before the next group's
+    SramPlan w_plan(w_region, w_bytes, call.fn);
+    WeightTiles weights(m, group_dram, w_plan, p.weights[g], resident, chunk, row_sums);
+    src.channel_offset = g * f.group_channels;
+    for (int n = 0; n < x.batch; ++n) {
+      for (int oy0 = 0; oy0 < geo.out_h; oy0 += band_rows) {
+        const int rows_here = std::min(band_rows, geo.out_h - oy0);
+        const uint32_t rows = static_cast<uint32_t>(rows_here) * static_cast<uint32_t>(band.pitch);
+        LoadBand(m, band, src, n, oy0);
+        // The reduction: every tap, every chunk of its channel tiles, in (ky, kx, c) order.
+        auto chain = [&](uint32_t acc_row, int j) {
+          for (int ky = 0; ky < d.kernel_h; ++ky) {
+            for (int kx = 0; kx < d.kernel_w; ++kx) {
+              const int tap = ky * d.kernel_w + kx;
+              for (int c0 = 0; c0 < cb; c0 += chunk) {
+                const int tiles = std::min(chunk, cb - c0);
+                if (j >= 0) {
+                  weights.Load(tap * cb + c0, tiles, j);
+                } else {
+                  weights.LoadOnes(tiles);
+                }
+                IssueTmac(m, p.mode, acc_row, rows, band.TapAddress(ky, kx) + static_cast<uint32_t>(c0 * kLanes * elem),
+                          static_cast<int32_t>(band.pixel_bytes), tiles);
+              }
+            }
+          }
+        };
+        const uint32_t sums_row = rows, spare_rows = 2 * rows;
+        if (row_sums) {
+          AccZero z;
+          z.row = sums_row, z.rows = rows;
+          m.Execute(z);
+          chain(sums_row, -1);
+        }
+        for (int j = 0; j < f.blocks_per_group; ++j) {
+          const int b = g * f.blocks_per_group + j;
+          if (row_sums) {
+            epilogue.SeedWithRowSums(0, rows, b, sums_row, spare_rows);
+          } else {
+            epilogue.Seed(0, rows, b);
+          }
+          chain(0, j);
+          int n0, end;
+          BlockChannels(p, b, &n0, &end);
+          epilogue.Convert(0, rows, n0, end, staging, static_cast<int32_t>(out_row));
+          // Valid outputs only: out_w of every pitch-wide row (one DMA when there are no junk columns).
+          const uint32_t cols = static_cast<uint32_t>(std::min(kLanes, end - n0) * out_elem);
+          const uint64_t first = ((uint64_t(n) * geo.out_h + oy0) * geo.out_w) * y_pixel + uint64_t(n0) * out_elem;
+          const bool whole = band.pitch == geo.out_w;
+          for (int r = 0; r < (whole ? 1 : rows_here); ++r) {
+            DmaOut o;
+            o.sram = staging + static_cast<uint32_t>(r) * band.pitch * out_row, o.segment = call.seg_y;
+            o.dram = first + uint64_t(r) * geo.out_w * y_pixel;
+            o.rows = static_cast<uint32_t>(whole ? rows_here * geo.out_w : geo.out_w), o.row_bytes = cols;
+            o.dram_stride = y_pixel, o.sram_stride = out_row;
+            m.Execute(o);
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- folded ----
+
+void RunFolded(Machine& m, const ConvCall& call) {
+  const PackedConv& p = *call.packed;
+  const ConvDesc& d = p.desc;
+  const ConvFacts f = FactsOf(d);
+  const ConvGeometry& geo = call.geometry;
+  const ConvArgs& x = *call.args;
+  const int elem = SizeOf(ActivationType(p.mode));
+  const int cg = f.group_channels, out_elem = SizeOf(x.y_type);
+  const uint64_t x_pixel = uint64_t(call.x_pixel_stride) * elem, y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
+  const std::vector<uint32_t> bias = CallBias(p, x.x_zero_point);
+  bool any_bias = false;
+  for (uint32_t v : bias) any_bias |= v != 0;
+  const std::vector<int32_t> scale = CallRowSumScale(p);
+  // Out-of-image taps: Cg elements of the padding value.
+  std::vector<uint8_t> fill(size_t(cg) * elem);
+  for (int c = 0; c < cg; ++c) std::memcpy(&fill[size_t(c) * elem], call.border, size_t(elem));
+  const uint32_t seg_fill = call.dram->BindReadOnly(fill.data(), fill.size());
+  const int64_t plane = int64_t{geo.out_h} * geo.out_w;
+
+  for (int g = 0; g < d.groups; ++g) {
+    GemmLoopArgs a;
+    a.fn = call.fn;
+    a.M = int64_t{x.batch} * plane;
+    a.mode = p.mode;
+    a.b = &p.weights[g];
+    a.epilogue.out = x.y_type, a.epilogue.quant = x.quant, a.epilogue.blocks = f.blocks_per_group;
+    const size_t at = size_t(g) * f.blocks_per_group * kLanes;
+    a.epilogue.bias = any_bias ? bias.data() + at : nullptr;
+    a.epilogue.row_sum_scale = p.needs_row_sums ? scale.data() + at : nullptr;
+    a.epilogue.channel_offset = g * f.group_outputs;
+    // Patch columns [k0, k0 + cols) (k = tap * Cg + c) of output pixels [m0, m0 + rows).
+    a.load_a = [&](int64_t m0, uint32_t rows, int k0, int cols, uint32_t sram, uint32_t stride) {
+      auto dma = [&](uint32_t at_sram, uint32_t seg, uint64_t dram, uint32_t count, uint32_t bytes, uint64_t dstride) {
+        if (count == 0) return;
+        DmaIn in;
+        in.sram = at_sram, in.segment = seg, in.dram = dram, in.rows = count, in.row_bytes = bytes;
+        in.dram_stride = dstride, in.sram_stride = stride;
+        m.Execute(in);
+      };
+      for (int64_t px = m0; px < m0 + rows;) {
+        const int n = static_cast<int>(px / plane), oy = static_cast<int>(px / geo.out_w % geo.out_h);
+        const int ox0 = static_cast<int>(px % geo.out_w);
+        const int run = static_cast<int>(std::min<int64_t>(geo.out_w - ox0, m0 + rows - px));
+        const uint32_t row0 = sram + static_cast<uint32_t>(px - m0) * stride;
+        for (int tap = k0 / cg; tap < d.kernel_h * d.kernel_w && tap * cg < k0 + cols; ++tap) {
+          const int ky = tap / d.kernel_w, kx = tap % d.kernel_w;
+          const int c_lo = std::max(0, k0 - tap * cg), c_hi = std::min(cg, k0 + cols - tap * cg);
+          const uint32_t at = row0 + static_cast<uint32_t>((tap * cg + c_lo - k0) * elem);
+          const uint32_t bytes = static_cast<uint32_t>((c_hi - c_lo) * elem);
+          const int iy = oy * d.stride_h - d.pad_top + ky * d.dilation_h;
+          if (iy < 0 || iy >= geo.height) {
+            dma(at, seg_fill, 0, static_cast<uint32_t>(run), bytes, 0);
+            continue;
+          }
+          // Output columns [a, b) of the run read image columns; the rest read padding.
+          const int base_x = kx * d.dilation_w - d.pad_left;
+          auto first_ox = [&](int ix) {  // first ox with ox*sw + base_x >= ix
+            const int64_t num = int64_t{ix} - base_x;
+            return static_cast<int>(num <= 0 ? 0 : (num + d.stride_w - 1) / d.stride_w);
+          };
+          const int a_ox = std::clamp(first_ox(0), ox0, ox0 + run), b_ox = std::clamp(first_ox(geo.width), a_ox, ox0 + run);
+          dma(at, seg_fill, 0, static_cast<uint32_t>(a_ox - ox0), bytes, 0);
+          const int ix = a_ox * d.stride_w + base_x;
+          dma(at + static_cast<uint32_t>(a_ox - ox0) * stride, call.seg_x,
+              ((uint64_t(n) * geo.height + iy) * geo.width + ix) * x_pixel + uint64_t(g * cg + c_lo) * elem,
+              static_cast<uint32_t>(b_ox - a_ox), bytes, uint64_t(d.stride_w) * x_pixel);
+          dma(at + static_cast<uint32_t>(b_ox - ox0) * stride, seg_fill, 0, static_cast<uint32_t>(ox0 + run - b_ox),
+              bytes, 0);
+        }
+        px += run;
+      }
+    };
+    a.store_c = [&](int64_t m0, uint32_t rows, int n0, int cols, uint32_t sram, uint32_t stride) {
+      DmaOut o;
+      o.sram = sram, o.segment = call.seg_y;
+      o.dram = uint64_t(m0) * y_pixel + uint64_t(g * f.group_outputs + n0) * out_elem;
+      o.rows = rows, o.row_bytes = static_cast<uint32_t>(cols * out_elem), o.dram_stride = y_pixel, o.sram_stride = stride;
+      m.Execute(o);
+    };
+    DramBindings group_dram(m, call.fn);  // this group's weights, unbound before the next group's
+    RunGemmLoop(m, group_dram, a);
+  }
+}
+
+void Run(Machine& m, const ConvCall& call) {
+  if (call.packed->layout == ConvLayout::kFolded) return RunFolded(m, call);
+  RunTapMajor(m, call);
+}
+
+}  // namespace
+
+const ConvImpl kDirectImpl = {ConvAlgorithm::kDirect, Accepts, Pack, Run};
+
+}  // namespace tile32

@@ -1,0 +1,75 @@
+// Between the convolution front end (kernels/conv.cc: validation, the ordered list of algorithms, the
+// per-call arguments) and each algorithm (kernels/conv_direct.cc, conv_depthwise.cc, conv_winograd.cc).
+// Internal to kernels/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "accel/machine.h"
+#include "kernels/conv.h"
+#include "kernels/operator.h"
+#include "layout/band.h"
+
+namespace tile32 {
+
+// One call, validated, with its host buffers bound.
+struct ConvCall {
+  const char* fn = "Conv";
+  const PackedConv* packed = nullptr;
+  const ConvArgs* args = nullptr;
+  ConvGeometry geometry;          // from desc and args.height/width
+  int64_t x_pixel_stride = 0;     // elements, resolved (0 -> in_channels)
+  int64_t y_pixel_stride = 0;     // elements, resolved (0 -> out_channels)
+  DramBindings* dram = nullptr;
+  uint32_t seg_x = 0, seg_y = 0;  // x read-only, y writable
+  // The padding value of the numeric contract as the raw bytes of one activation element: the zero point
+  // (INT8), 0 (INT16), +0.0 (BF16).
+  uint8_t border[2] = {0, 0};
+};
+
+// Facts about a desc that more than one algorithm needs (computed once by the front end).
+struct ConvFacts {
+  MacMode mode = MacMode::kU8S8;
+  int group_channels = 0;   // C / groups
+  int group_outputs = 0;    // K / groups
+  int blocks_per_group = 0; // ceil(K / groups / 32)
+  int64_t reduction = 0;    // kernel_h * kernel_w * C / groups: the real terms of one output
+};
+
+// An algorithm: whether it can run a desc (why not, if not), how it packs, how it runs one call.
+struct ConvImpl {
+  ConvAlgorithm algorithm;
+  bool (*accepts)(const ConvDesc& desc, const ConvFacts& facts, std::string* why);
+  void (*pack)(const ConvDesc& desc, const ConvFacts& facts, PackedConv* packed);
+  void (*run)(Machine& machine, const ConvCall& call);
+};
+
+extern const ConvImpl kDepthwiseImpl;
+extern const ConvImpl kWinogradImpl;
+extern const ConvImpl kDirectImpl;
+
+// ---- shared by the algorithms ----
+
+ConvFacts FactsOf(const ConvDesc& desc);
+
+// The weight w[k][ky][kx][c] (c inside the group) as the kernel multiplies it: the int8 code itself,
+// uint8 minus 128 (INT8, exact with the zero point moved by 128), the int16 code, or the bf16 bits; with a
+// folded input shuffle the channel index is permuted first (ConvDesc::input_shuffle_groups).
+int32_t PackedWeightAt(const ConvDesc& desc, int k, int ky, int kx, int c);
+
+// INT8: the shifted weight zero point z of output channel k (w - w_zp = w' - z), 0 otherwise.
+int32_t ShiftedZeroPoint(const ConvDesc& desc, int k);
+
+// The ACC seed words of every block of 32 output channels (block b = group * blocks_per_group + j, lane l is
+// output channel group * K/G + 32 j + l, lanes past the group zero) for a call with activation zero point
+// x_zp: bias - x_zp * w_sum + reduction * x_zp * z (mod 2^32, INT8), the int32 bias (INT16), the fp32 bias
+// bits (BF16). Row-sum factors -z likewise, or empty when packed.needs_row_sums is false.
+std::vector<uint32_t> CallBias(const PackedConv& packed, int32_t x_zp);
+std::vector<int32_t> CallRowSumScale(const PackedConv& packed);
+
+// The quantization of block b: output channels [n0, end) (OutputQuant lanes past `end` neutral).
+void BlockChannels(const PackedConv& packed, int b, int* n0, int* end);
+
+}  // namespace tile32
