@@ -156,7 +156,8 @@ void CheckPacked(const char* fn, const PackedConv& p) {
     ok = p.mode == f.mode && p.algorithm != ConvAlgorithm::kAuto &&
          p.bias_row.size() == size_t{kLanes} * f.blocks_per_group * d.groups &&
          p.w_sum.size() == (int8 ? size_t(d.out_channels) : 0) &&
-         p.w_zero_points.size() == (int8 ? size_t(d.out_channels) : 0) && !p.weights.empty();
+         p.w_zero_points.size() == (int8 ? size_t(d.out_channels) : 0) &&
+         (!p.weights.empty() || !p.lane_weights.empty());
     bool any_z = false;
     for (int32_t z : p.w_zero_points) any_z |= z != 0;
     ok = ok && any_z == p.needs_row_sums;

@@ -90,9 +90,15 @@ struct PackedConv {
   ConvAlgorithm algorithm = ConvAlgorithm::kDirect;  // resolved, never kAuto
   ConvLayout layout = ConvLayout::kTapMajor;         // resolved for kDirect; kTapMajor otherwise
   MacMode mode = MacMode::kU8S8;   // the MAC mode the kernel issues
-  // Direct and Winograd: one PackedWeights per group (Winograd: per group, the 16 transformed matrices U
-  // one after another). Depthwise: one image per 32-channel block (layout/conv_weights.h).
+  // Direct: one PackedWeights per group. Winograd: per group, the 16 transformed matrices U (int16, C/G x
+  // K/G) one after another, position (xi, nu) = 4 * xi + nu.
   std::vector<PackedWeights> weights;
+  // Depthwise: per block of 32 output channels, per tap (ky, kx), the 32 weights as one VLD reads them
+  // (one element of the weight type per lane), zero past the last channel.
+  std::vector<uint8_t> lane_weights;
+  // Winograd: per output channel, the sum over input channels of U at position (1, 1), the only position
+  // where a constant input transforms to non-zero (4): the term that the activation zero point multiplies.
+  std::vector<int32_t> u11_sums;
   std::vector<uint32_t> bias_row;  // 32 * ceil(K/32) raw ACC words: bias and the folded weight terms (INT8), fp32 bits (BF16)
   std::vector<int32_t> w_sum;      // INT8: per output channel, the sum of its packed weights (for the per-call x_zero_point)
   std::vector<int32_t> w_zero_points;  // INT8: per output channel, after any uint8 -> int8 shift
