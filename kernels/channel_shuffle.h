@@ -3,8 +3,8 @@
 // movement for any element type of 1 or 2 bytes.
 //
 // On the accelerator a shuffle is a routing problem: every 32-channel block of the output gathers lanes
-// from `groups` source blocks at as many lane distances, and each distance is one pass through the lane
-// multiplexors (docs/isa.md §1.6, RPERM §6.5). The kernel issues those routes and the machine's counters
+// from up to `groups` places of the pixel at many lane distances (groups = 2 needs one per lane), and each
+// distance is one pass through the lane multiplexors (docs/isa.md §1.6, RPERM §6.6). The kernel issues those routes and the machine's counters
 // show the passes. The cheaper way is not to run it at all: fold the shuffle into the next convolution's
 // weights (ConvDesc::input_shuffle_groups), which gives the same bits at no cost.
 //
@@ -38,7 +38,9 @@ struct ShuffleRoute {
 
 struct PackedChannelShuffle {
   ChannelShuffleDesc desc;
-  std::vector<ShuffleRoute> routes;  // every output lane is routed by exactly one entry
+  // Ordered by out_block, then src_channel. Every output channel < channels is routed by exactly one entry;
+  // the lanes past channels in the last block by none. Each block uses as few routes as its lanes allow.
+  std::vector<ShuffleRoute> routes;
 };
 
 PackedChannelShuffle PackChannelShuffle(const ChannelShuffleDesc& desc);

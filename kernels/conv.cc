@@ -100,6 +100,11 @@ void CheckDesc(const char* fn, const ConvDesc& d, bool weights_given) {
            "convolution with groups = 1 only (desc.groups = ", d.groups, ": its groups would no longer be "
            "contiguous channels)");
     }
+    if (mode == MacMode::kBF16) {
+      Fail(fn, ": desc.input_shuffle_groups = ", d.input_shuffle_groups, " cannot be folded into bf16 weights: the "
+           "fold reorders the channel reduction, and BF16's fma chain runs in channel order, so the bits would "
+           "change (integer sums wrap and do not see the order); run ChannelShuffle before a bf16 convolution");
+    }
   } else if (d.input_shuffle_groups < 0) {
     Fail(fn, ": desc.input_shuffle_groups = ", d.input_shuffle_groups, " must be >= 0");
   }

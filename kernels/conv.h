@@ -72,7 +72,8 @@ struct ConvDesc {
 
   // > 1: x is the tensor *before* a channel shuffle of this many groups (kernels/channel_shuffle.h), and the
   // shuffle is folded into the packed weights: Conv(x) equals Conv of ChannelShuffle(x) with these weights,
-  // bit for bit, at no cost. Needs groups == 1. 0 or 1: no shuffle.
+  // bit for bit, at no cost. Needs groups == 1 and an integer mode (the fold reorders the reduction, which
+  // BF16's ordered fma chain would show). 0 or 1: no shuffle.
   int input_shuffle_groups = 0;
 
   ConvAlgorithm algorithm = ConvAlgorithm::kAuto;

@@ -141,11 +141,13 @@ std::unique_ptr<ConvPrepared> PrepareConv(const ConvCase& c, uint64_t seed) {
     if (c.data == Data::kNarrowWeights && SizeOf(c.w_type) == 1) gemm_test::NarrowWeights(rng, c.w_type, &w);
     scatter(x.bytes, x_size);
     std::vector<int32_t> xv = x.values;
-    if (c.input_shuffle_groups > 1) {  // shuffle the widened values the same way (4-byte elements)
-      std::vector<uint8_t> raw(xv.size() * 4);
-      std::memcpy(raw.data(), xv.data(), raw.size());
-      raw = testing::ChannelShuffleRef(static_cast<int>(in_pixels), C, c.input_shuffle_groups, 4, raw.data());
-      std::memcpy(xv.data(), raw.data(), raw.size());
+    if (c.input_shuffle_groups > 1) {  // the conv sees the shuffled codes: shuffle the raw bytes, widen again
+      const std::vector<uint8_t> raw = shuffled(x.bytes, x_size);
+      for (size_t i = 0; i < xv.size(); ++i) {
+        int16_t v16 = 0;
+        std::memcpy(&v16, &raw[i * x_size], size_t(x_size));
+        xv[i] = c.x_type == DType::kU8 ? int32_t{raw[i]} : c.x_type == DType::kI8 ? int32_t{static_cast<int8_t>(raw[i])} : v16;
+      }
     }
     p->w = w.bytes;
     std::vector<int32_t> zps(size_t(K), 0);

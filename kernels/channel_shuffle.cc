@@ -1,0 +1,200 @@
+// Channel shuffle's front end and loop (kernels/channel_shuffle.h).
+//
+// Packing turns the permutation into RPERM routes. Output block b (lanes 0..31 = output channels 32b + lane)
+// gathers from sources spread over the whole pixel; one RPERM reads 32 consecutive source elements, so the
+// block's lanes, sorted by source channel, are swept greedily: a route starts at the smallest source not yet
+// covered and takes every lane whose source lies in the next 32 channels. Greedy is the fewest windows of
+// width 32 that cover a set of points, for any groups (1 and C give one identity route per block, groups > 32
+// spreads a block over many windows). A route's mux passes do not depend on where its window starts (moving
+// the start moves every lane distance by the same amount), only on which lanes share it.
+//
+// The loop works on bands of pixels that fit the SRAM: DMA_IN the band, every route as ONE RPERM over all of
+// the band's pixels, DMA_OUT the band. Each SRAM pixel is round-up(C, 32) elements wide, so every output
+// block's 32 lanes lie inside its pixel, and the input band has 32 elements of slack at its end because a
+// route starting near the end of the last pixel reads up to 31 elements past it: those lanes are not routed
+// and their values never matter, but the read must stay inside SRAM, and with the slack it stays inside
+// the input band's own region whatever the plan puts after it.
+#include "kernels/channel_shuffle.h"
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "accel/cost.h"
+#include "accel/error.h"
+#include "kernels/middle_end.h"
+#include "kernels/operator.h"
+
+namespace tile32 {
+namespace {
+
+// Keeps a pixel (2 MiB of bf16) and its routes (at most one per channel) reasonable; SRAM strides fit int32.
+constexpr int kMaxChannels = 1 << 20;
+// Host pixel strides up to this many elements: stride * element size stays far inside uint64.
+constexpr int64_t kMaxPixelStride = int64_t{1} << 34;
+
+bool TypeAllowed(DType t) { return t == DType::kU8 || t == DType::kI8 || t == DType::kI16 || t == DType::kBF16; }
+
+// What is wrong with desc ("desc.groups = 5 does not divide ..."), or "" when it is valid.
+std::string DescProblem(const ChannelShuffleDesc& d) {
+  std::ostringstream os;
+  if (d.channels < 1 || d.channels > kMaxChannels) {
+    os << "desc.channels = " << d.channels << " is outside [1, " << kMaxChannels << "]";
+  } else if (d.groups < 1 || d.groups > d.channels) {
+    os << "desc.groups = " << d.groups << " is outside [1, channels = " << d.channels << "]";
+  } else if (d.channels % d.groups != 0) {
+    os << "desc.groups = " << d.groups << " does not divide channels = " << d.channels
+       << " (groups must be a divisor of channels in [1, " << d.channels << "])";
+  } else if (!IsValid(d.type) || !TypeAllowed(d.type)) {
+    os << "desc.type = " << (IsValid(d.type) ? NameOf(d.type) : "invalid")
+       << " is not one of {u8, i8, i16, bf16} (elements of 1 or 2 bytes)";
+  }
+  return os.str();
+}
+
+// The routes of a valid desc (see the top of this file).
+std::vector<ShuffleRoute> BuildRoutes(const ChannelShuffleDesc& d) {
+  const int C = d.channels, per_group = C / d.groups;
+  const int blocks = (C + kLanes - 1) / kLanes;
+  std::vector<ShuffleRoute> routes;
+  std::vector<std::pair<int, int>> lanes;  // (source channel, lane)
+  for (int b = 0; b < blocks; ++b) {
+    lanes.clear();
+    for (int lane = 0; lane < kLanes && b * kLanes + lane < C; ++lane) {
+      const int o = b * kLanes + lane, i = o / d.groups, j = o % d.groups;  // o = i * groups + j
+      lanes.emplace_back(j * per_group + i, lane);
+    }
+    std::sort(lanes.begin(), lanes.end());
+    for (size_t k = 0; k < lanes.size();) {
+      ShuffleRoute r;
+      r.out_block = b;
+      r.src_channel = lanes[k].first;
+      r.route.fill(-1);
+      for (; k < lanes.size() && lanes[k].first < r.src_channel + kLanes; ++k) {
+        r.route[lanes[k].second] = static_cast<int8_t>(lanes[k].first - r.src_channel);
+      }
+      r.passes = MuxPasses(r.route.data());
+      routes.push_back(r);
+    }
+  }
+  return routes;
+}
+
+bool SameRoute(const ShuffleRoute& a, const ShuffleRoute& b) {
+  return a.out_block == b.out_block && a.src_channel == b.src_channel && a.route == b.route && a.passes == b.passes;
+}
+
+void CheckPacked(const char* fn, const PackedChannelShuffle& p) {
+  const std::string problem = DescProblem(p.desc);
+  if (!problem.empty()) Fail(fn, ": packed is not the result of PackChannelShuffle: packed.", problem);
+  const std::vector<ShuffleRoute> want = BuildRoutes(p.desc);
+  bool same = want.size() == p.routes.size();
+  for (size_t i = 0; same && i < want.size(); ++i) same = SameRoute(want[i], p.routes[i]);
+  if (!same) {
+    Fail(fn, ": packed is not the result of PackChannelShuffle: its ", p.routes.size(), " routes differ from the ",
+         want.size(), " that channels = ", p.desc.channels, ", groups = ", p.desc.groups, " need");
+  }
+}
+
+// A pixel stride argument: 0 (= channels) or in [channels, kMaxPixelStride].
+int64_t PixelStride(const char* fn, const char* what, int64_t stride, int channels) {
+  if (stride == 0) return channels;
+  if (stride < channels || stride > kMaxPixelStride) {
+    Fail(fn, ": ", what, " = ", stride, " is outside {0} or [channels = ", channels, ", ", kMaxPixelStride,
+         "] (elements)");
+  }
+  return stride;
+}
+
+}  // namespace
+
+PackedChannelShuffle PackChannelShuffle(const ChannelShuffleDesc& desc) {
+  const std::string problem = DescProblem(desc);
+  if (!problem.empty()) Fail("PackChannelShuffle: ", problem);
+  PackedChannelShuffle p;
+  p.desc = desc;
+  p.routes = BuildRoutes(desc);
+  return p;
+}
+
+void ChannelShuffle(Machine& machine, const PackedChannelShuffle& packed, const ChannelShuffleArgs& args) {
+  const char* fn = "ChannelShuffle";
+  CheckPacked(fn, packed);
+  const int C = packed.desc.channels;
+  const int elem = SizeOf(packed.desc.type);
+
+  // ---- Arguments, all before anything is bound or written ----
+  if (args.batch < 1) Fail(fn, ": args.batch = ", args.batch, " must be >= 1");
+  if (args.height < 1) Fail(fn, ": args.height = ", args.height, " must be >= 1");
+  if (args.width < 1) Fail(fn, ": args.width = ", args.width, " must be >= 1");
+  const unsigned __int128 pixels128 =
+      static_cast<unsigned __int128>(args.batch) * static_cast<unsigned>(args.height) * static_cast<unsigned>(args.width);
+  if (pixels128 > kMaxHostBytes) {
+    Fail(fn, ": args.batch * height * width = ", args.batch, " * ", args.height, " * ", args.width,
+         " pixels is more than ", kMaxHostBytes);
+  }
+  const int64_t pixels = static_cast<int64_t>(pixels128);
+  CheckedBytes(fn, "args.x (pixels x channels)", static_cast<uint64_t>(pixels), uint64_t(C) * elem);
+  if (args.x == nullptr) Fail(fn, ": args.x is null");
+  if (args.y == nullptr) Fail(fn, ": args.y is null");
+  const int64_t x_stride = PixelStride(fn, "args.x_pixel_stride", args.x_pixel_stride, C);
+  const int64_t y_stride = PixelStride(fn, "args.y_pixel_stride", args.y_pixel_stride, C);
+  const uint64_t x_bytes = StridedBytes(fn, "args.x_pixel_stride", pixels, x_stride, C, elem);
+  const uint64_t y_bytes = StridedBytes(fn, "args.y_pixel_stride", pixels, y_stride, C, elem);
+  CheckNoOverlap(fn, {"args.y", args.y, y_bytes}, {{"args.x", args.x, x_bytes}});
+  const int threads = OperatorThreads(fn, args.threads);
+
+  // ---- Band plan: input band (+ slack) and output band, both with SRAM pixel stride `pixel` ----
+  const uint64_t pixel = uint64_t((C + kLanes - 1) / kLanes) * kLanes * elem;
+  const uint64_t slack = uint64_t{kLanes} * elem;
+  const uint64_t sram = machine.config().sram_bytes;
+  // SRAM for a band of p pixels: the input band (64-byte aligned end, as SramPlan places the next region)
+  // and the output band.
+  auto need = [&](uint64_t p) { return Align64(p * pixel + slack) + p * pixel; };
+  if (need(1) > sram) {
+    Fail(fn, ": accelerator configuration too small: one pixel of channels = ", C, " ", NameOf(packed.desc.type),
+         " elements needs ", need(1), " bytes of SRAM (input and output rows of ", pixel, " bytes and ", slack,
+         " bytes of read slack), sram_bytes = ", sram);
+  }
+  uint64_t band_pixels = std::min<uint64_t>((sram - slack) / (2 * pixel), uint64_t(pixels));
+  while (need(band_pixels) > sram) --band_pixels;
+  const int64_t band = static_cast<int64_t>(band_pixels);
+  const std::vector<ShuffleRoute>& routes = packed.routes;
+
+  RunInArena(threads, [&] {
+    DramBindings dram(machine, fn);
+    const uint32_t seg_x = dram.BindReadOnly(args.x, x_bytes);
+    const uint32_t seg_y = dram.Bind(args.y, y_bytes);
+    SramPlan plan(machine.config(), fn);
+    const uint32_t in = plan.Take("the input band", uint64_t(band) * pixel + slack);
+    const uint32_t out = plan.Take("the output band", uint64_t(band) * pixel);
+    const uint32_t row_bytes = static_cast<uint32_t>(C) * elem;
+    const int32_t stride = static_cast<int32_t>(pixel);
+    for (int64_t p0 = 0; p0 < pixels; p0 += band) {
+      const uint32_t rows = static_cast<uint32_t>(std::min(band, pixels - p0));
+      DmaIn load;
+      load.sram = in, load.segment = seg_x, load.dram = uint64_t(p0) * uint64_t(x_stride) * elem;
+      load.rows = rows, load.row_bytes = row_bytes;
+      load.dram_stride = uint64_t(x_stride) * elem, load.sram_stride = static_cast<uint32_t>(pixel);
+      machine.Execute(load);
+      for (const ShuffleRoute& r : routes) {
+        RowPerm perm;
+        perm.type = packed.desc.type;
+        perm.rows = rows;
+        perm.src = in + static_cast<uint32_t>(r.src_channel * elem), perm.src_stride = stride;
+        perm.dst = out + static_cast<uint32_t>(r.out_block * kLanes * elem), perm.dst_stride = stride;
+        perm.route = r.route;
+        machine.Execute(perm);
+      }
+      DmaOut store;
+      store.sram = out, store.segment = seg_y, store.dram = uint64_t(p0) * uint64_t(y_stride) * elem;
+      store.rows = rows, store.row_bytes = row_bytes;
+      store.dram_stride = uint64_t(y_stride) * elem, store.sram_stride = static_cast<uint32_t>(pixel);
+      machine.Execute(store);
+    }
+  });
+}
+
+}  // namespace tile32

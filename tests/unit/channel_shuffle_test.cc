@@ -1,0 +1,473 @@
+// Channel shuffle (kernels/channel_shuffle.h) on the scalar reference machine and on the SIMD machine forced
+// to every Highway target this CPU supports, byte for byte against the textbook ChannelShuffleRef
+// (tests/common/conv_reference.h); the routes PackChannelShuffle builds; the mux passes the machines count;
+// and the argument errors, after which y must be untouched.
+// Seeds are fixed per test and printed on failure; TILE32_SEED overrides them all.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "accel/cost.h"
+#include "accel/error.h"
+#include "accel/scalar_machine.h"
+#include "accel/simd_machine.h"
+#include "kernels/channel_shuffle.h"
+#include "tests/common/conv_reference.h"
+#include "tests/common/targets.h"
+#include "tests/common/test_util.h"
+
+namespace tile32 {
+namespace {
+
+using testing::ExpectErrorMentioning;
+using testing::TestSeed;
+
+constexpr uint8_t kSentinel = 0xA5;
+constexpr size_t kGuard = 64;  // sentinel bytes before and after y: nothing outside y may be written
+constexpr DType kTypes[] = {DType::kU8, DType::kI16, DType::kBF16};
+constexpr int kChannels[] = {1, 2, 3, 6, 31, 32, 33, 58, 64, 116, 200, 232, 464};
+
+// Small enough that a few pixels of a wide shuffle fill the SRAM: many bands per call.
+AccelConfig SmallConfig() {
+  AccelConfig c;
+  c.sram_bytes = 16 << 10;
+  return c;
+}
+
+std::vector<int> Divisors(int n) {
+  std::vector<int> d;
+  for (int g = 1; g <= n; ++g) {
+    if (n % g == 0) d.push_back(g);
+  }
+  return d;
+}
+
+// The scalar machine, then the SIMD machine under each supported target.
+class Machines {
+ public:
+  explicit Machines(const AccelConfig& config) : scalar_(config), simd_(config) {}
+
+  void ForEach(const std::function<void(Machine&, const std::string&)>& f) {
+    f(scalar_, "scalar");
+    for (int64_t target : test::TargetsToTest()) {
+      test::ScopedTarget scoped(target);
+      f(simd_, "simd/" + scoped.name());
+    }
+  }
+
+ private:
+  ScalarMachine scalar_;
+  SimdMachine simd_;
+};
+
+struct Case {
+  int channels = 1, groups = 1;
+  DType type = DType::kU8;
+  int batch = 1, height = 1, width = 1;
+  int64_t x_extra = 0, y_extra = 0;  // pixel stride = channels + extra (0: the stride argument is left 0)
+  int threads = 0;
+
+  int64_t pixels() const { return int64_t{batch} * height * width; }
+};
+
+std::string Describe(const Case& c, uint64_t seed) {
+  std::ostringstream os;
+  os << "seed " << seed << " (TILE32_SEED overrides): channels " << c.channels << " groups " << c.groups << " "
+     << NameOf(c.type) << " pixels " << c.batch << "x" << c.height << "x" << c.width << " x_stride+" << c.x_extra
+     << " y_stride+" << c.y_extra << " threads " << c.threads;
+  return os.str();
+}
+
+// A case's input (random bytes, the stride padding too: it must not leak into y) and the bytes the whole
+// y buffer must hold afterwards: the reference's pixels, sentinels in the stride padding and the guards.
+struct Prepared {
+  Case c;
+  PackedChannelShuffle packed;
+  std::vector<uint8_t> x, want;
+  int64_t x_stride = 0, y_stride = 0;  // elements
+};
+
+Prepared Prepare(const Case& c, uint64_t seed) {
+  Prepared p;
+  p.c = c;
+  p.packed = PackChannelShuffle({c.channels, c.groups, c.type});
+  const int elem = SizeOf(c.type);
+  const size_t C = size_t(c.channels), P = size_t(c.pixels());
+  p.x_stride = c.channels + c.x_extra, p.y_stride = c.channels + c.y_extra;
+  std::mt19937_64 rng(seed);
+  p.x.resize(((P - 1) * p.x_stride + C) * elem);
+  for (auto& b : p.x) b = static_cast<uint8_t>(rng());
+  std::vector<uint8_t> dense(P * C * elem);
+  for (size_t q = 0; q < P; ++q) std::memcpy(&dense[q * C * elem], &p.x[q * p.x_stride * elem], C * elem);
+  const std::vector<uint8_t> y = testing::ChannelShuffleRef(int(P), c.channels, c.groups, elem, dense.data());
+  p.want.assign(kGuard + ((P - 1) * p.y_stride + C) * elem + kGuard, kSentinel);
+  for (size_t q = 0; q < P; ++q) std::memcpy(&p.want[kGuard + q * p.y_stride * elem], &y[q * C * elem], C * elem);
+  return p;
+}
+
+ChannelShuffleArgs ArgsOf(const Prepared& p, std::vector<uint8_t>& out) {
+  ChannelShuffleArgs a;
+  a.batch = p.c.batch, a.height = p.c.height, a.width = p.c.width;
+  a.x = p.x.data(), a.x_pixel_stride = p.c.x_extra == 0 ? 0 : p.x_stride;
+  a.y = out.data() + kGuard, a.y_pixel_stride = p.c.y_extra == 0 ? 0 : p.y_stride;
+  a.threads = p.c.threads;
+  return a;
+}
+
+::testing::AssertionResult RunOn(Machine& machine, const Prepared& p) {
+  std::vector<uint8_t> out(p.want.size(), kSentinel);
+  try {
+    ChannelShuffle(machine, p.packed, ArgsOf(p, out));
+  } catch (const Error& e) {
+    return ::testing::AssertionFailure() << "threw: " << e.what();
+  }
+  const int elem = SizeOf(p.c.type);
+  int mismatches = 0;
+  std::ostringstream os;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == p.want[i]) continue;
+    if (++mismatches > 5) continue;
+    if (i < kGuard || i >= out.size() - kGuard) {
+      os << "\n  guard byte " << i << " written: " << int{out[i]};
+      continue;
+    }
+    const size_t e = (i - kGuard) / elem;
+    const int64_t pixel = int64_t(e) / p.y_stride, channel = int64_t(e) % p.y_stride;
+    os << "\n  pixel " << pixel << " channel " << channel << (channel < p.c.channels ? "" : " (stride padding)")
+       << " byte " << (i - kGuard) % elem << ": got " << int{out[i]} << ", want " << int{p.want[i]};
+  }
+  if (mismatches == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << mismatches << " mismatching bytes" << os.str();
+}
+
+void RunEverywhere(Machines& machines, const Case& c, uint64_t seed) {
+  SCOPED_TRACE(Describe(c, seed));
+  const Prepared p = Prepare(c, seed);
+  machines.ForEach([&](Machine& m, const std::string& name) { EXPECT_TRUE(RunOn(m, p)) << "on " << name; });
+}
+
+int TotalPasses(const PackedChannelShuffle& p) {
+  int total = 0;
+  for (const ShuffleRoute& r : p.routes) total += r.passes;
+  return total;
+}
+
+// ---- Routes ----
+
+// Every output lane < C routed exactly once, to the right source; lanes >= C never; each route reads a
+// window of 32 sources that starts at one of its own (so it could not start later), the next route of the
+// block starts past that window (the greedy sweep: no two routes could be one), and passes = MuxPasses.
+TEST(ChannelShufflePack, RoutesCoverEveryLaneOnce) {
+  std::vector<int> channels(std::begin(kChannels), std::end(kChannels));
+  channels.push_back(1000);
+  channels.push_back(4096);
+  for (int C : channels) {
+    for (int g : Divisors(C)) {
+      SCOPED_TRACE("channels " + std::to_string(C) + " groups " + std::to_string(g));
+      const PackedChannelShuffle p = PackChannelShuffle({C, g, DType::kBF16});
+      const int blocks = (C + 31) / 32;
+      std::vector<int> hits(size_t(blocks) * 32, 0);
+      for (size_t k = 0; k < p.routes.size(); ++k) {
+        const ShuffleRoute& r = p.routes[k];
+        ASSERT_GE(r.out_block, 0);
+        ASSERT_LT(r.out_block, blocks);
+        bool starts_at_own = false;
+        for (int lane = 0; lane < 32; ++lane) {
+          const int s = r.route[lane];
+          ASSERT_GE(s, -1);
+          ASSERT_LT(s, 32);
+          if (s < 0) continue;
+          starts_at_own |= s == 0;
+          const int o = r.out_block * 32 + lane;
+          ASSERT_LT(o, C) << "lane past channels routed";
+          EXPECT_EQ(r.src_channel + s, (o % g) * (C / g) + o / g) << "output channel " << o;
+          ++hits[size_t(o)];
+        }
+        EXPECT_TRUE(starts_at_own) << "route " << k << " starts at channel " << r.src_channel << ", not a source";
+        EXPECT_EQ(r.passes, MuxPasses(r.route.data()));
+        if (k > 0 && p.routes[k - 1].out_block == r.out_block) {
+          EXPECT_GE(r.src_channel, p.routes[k - 1].src_channel + 32) << "route " << k << " overlaps the previous";
+        } else if (k > 0) {
+          EXPECT_EQ(r.out_block, p.routes[k - 1].out_block + 1);
+        }
+      }
+      for (int o = 0; o < blocks * 32; ++o) EXPECT_EQ(hits[size_t(o)], o < C ? 1 : 0) << "output channel " << o;
+    }
+  }
+}
+
+// groups = 1 and groups = C are the identity: one route per block, route[i] = i, one pass.
+TEST(ChannelShufflePack, IdentityIsOnePassPerBlock) {
+  for (int C : kChannels) {
+    for (int g : {1, C}) {
+      SCOPED_TRACE("channels " + std::to_string(C) + " groups " + std::to_string(g));
+      const PackedChannelShuffle p = PackChannelShuffle({C, g, DType::kU8});
+      const int blocks = (C + 31) / 32;
+      ASSERT_EQ(p.routes.size(), size_t(blocks));
+      for (int b = 0; b < blocks; ++b) {
+        const ShuffleRoute& r = p.routes[size_t(b)];
+        EXPECT_EQ(r.out_block, b);
+        EXPECT_EQ(r.src_channel, 32 * b);
+        EXPECT_EQ(r.passes, 1);
+        for (int lane = 0; lane < 32; ++lane) EXPECT_EQ(r.route[lane], 32 * b + lane < C ? lane : -1);
+      }
+    }
+  }
+}
+
+// The routes do not depend on the element type.
+TEST(ChannelShufflePack, RoutesDoNotDependOnType) {
+  for (int g : Divisors(464)) {
+    const PackedChannelShuffle a = PackChannelShuffle({464, g, DType::kU8});
+    for (DType t : {DType::kI8, DType::kI16, DType::kBF16}) {
+      const PackedChannelShuffle b = PackChannelShuffle({464, g, t});
+      ASSERT_EQ(a.routes.size(), b.routes.size());
+      for (size_t k = 0; k < a.routes.size(); ++k) {
+        EXPECT_EQ(a.routes[k].src_channel, b.routes[k].src_channel);
+        EXPECT_EQ(a.routes[k].route, b.routes[k].route);
+      }
+    }
+  }
+}
+
+// ShuffleNet's groups = 2: every block interleaves two halves at a distance per lane, what the muxes do worst.
+TEST(ChannelShufflePack, GroupsTwoNeedsManyPasses) {
+  for (int C : {116, 232, 464}) {
+    const PackedChannelShuffle p = PackChannelShuffle({C, 2, DType::kU8});
+    const int blocks = (C + 31) / 32, total = TotalPasses(p);
+    std::cout << "[ channel shuffle ] C = " << C << ", groups = 2: " << p.routes.size() << " RPERMs over " << blocks
+              << " blocks, " << total << " mux passes per pixel (identity: " << blocks << ")\n";
+    EXPECT_GT(total, blocks);
+    for (const ShuffleRoute& r : p.routes) EXPECT_GT(r.passes, 1);
+  }
+}
+
+// ---- Results against the reference ----
+
+// Every C of the list with every divisor as groups, every type, on the default configuration (one band);
+// pixel count, batch shape, strides and threads vary with the case's index.
+TEST(ChannelShuffle, MatchesReferenceGrid) {
+  const uint64_t seed = TestSeed(7001);
+  Machines machines(AccelConfig::Default());
+  int index = 0;
+  for (int C : kChannels) {
+    for (int g : Divisors(C)) {
+      for (DType t : kTypes) {
+        if (::testing::Test::HasFailure()) return;
+        Case c;
+        c.channels = C, c.groups = g, c.type = t;
+        c.batch = 1 + index % 2, c.height = 1 + index % 5, c.width = 1 + (index / 3) % 7;
+        c.x_extra = index % 4 == 1 ? 5 : 0;
+        c.y_extra = index % 3 == 2 ? 3 : 0;
+        c.threads = index % 3;
+        RunEverywhere(machines, c, seed + index++);
+      }
+    }
+  }
+}
+
+// A small SRAM: many bands per call, up to ~3000 pixels, the last band partial, strides on both sides.
+TEST(ChannelShuffle, ManyBandsMatchReference) {
+  const uint64_t seed = TestSeed(7002);
+  Machines machines(SmallConfig());
+  int index = 0;
+  const std::vector<std::pair<int, std::vector<int>>> shapes = {
+      {33, {3, 11}}, {116, {2, 4, 58}}, {232, {2, 8, 116}}, {464, {2, 16, 464}}};
+  for (const auto& [C, groups] : shapes) {
+    for (int g : groups) {
+      for (DType t : kTypes) {
+        if (::testing::Test::HasFailure()) return;
+        Case c;
+        c.channels = C, c.groups = g, c.type = t;
+        if (index % 2 == 0) {
+          c.batch = 2, c.height = 25, c.width = 60;  // 3000 pixels
+        } else {
+          c.batch = 1, c.height = 1, c.width = 2999 - index;  // odd counts: a partial last band
+        }
+        c.x_extra = index % 3 == 0 ? 0 : 17;
+        c.y_extra = index % 4 == 0 ? 0 : 9;
+        c.threads = 1 + index % 2;
+        RunEverywhere(machines, c, seed + index++);
+      }
+    }
+  }
+}
+
+// The SRAM holds exactly one pixel (1 KiB, C = 200 bf16: input 448 + 64 slack, aligned to 512, output 448):
+// one pixel per band.
+TEST(ChannelShuffle, OnePixelPerBand) {
+  const uint64_t seed = TestSeed(7003);
+  AccelConfig config;
+  config.sram_bytes = 1024;
+  Machines machines(config);
+  Case c;
+  c.channels = 200, c.groups = 8, c.type = DType::kBF16, c.batch = 3, c.height = 7, c.width = 5, c.y_extra = 1;
+  RunEverywhere(machines, c, seed);
+  ScalarMachine m(config);
+  const Prepared p = Prepare(c, seed);
+  ASSERT_TRUE(RunOn(m, p));
+  EXPECT_EQ(m.counters().per_opcode[Instr(DmaIn{}).index()], uint64_t(c.pixels()));
+}
+
+// The 1-byte signed type too, and x with a stride on a shape whose last route reads past the pixel.
+TEST(ChannelShuffle, Int8WithStrides) {
+  const uint64_t seed = TestSeed(7004);
+  Machines machines(SmallConfig());
+  Case c;
+  c.channels = 58, c.groups = 29, c.type = DType::kI8, c.batch = 4, c.height = 11, c.width = 13;
+  c.x_extra = 1, c.y_extra = 70;
+  RunEverywhere(machines, c, seed);
+}
+
+// The largest channel count: 32768 blocks, two routes each.
+TEST(ChannelShuffle, LargestChannelCount) {
+  const uint64_t seed = TestSeed(7005);
+  Machines machines(AccelConfig::Default());
+  Case c;
+  c.channels = 1 << 20, c.groups = 2, c.type = DType::kU8, c.width = 3;
+  RunEverywhere(machines, c, seed);
+}
+
+// ---- Counters ----
+
+// The machine counts rows x passes per RPERM: over a whole call, pixels x the routes' passes, however the
+// pixels fall into bands; one RPERM per route per band, one DMA each way per band.
+TEST(ChannelShuffle, CountersMatchRoutes) {
+  const uint64_t seed = TestSeed(7006);
+  for (const AccelConfig& config : {AccelConfig::Default(), SmallConfig()}) {
+    Machines machines(config);
+    for (int C : {116, 232, 464}) {
+      Case c;
+      c.channels = C, c.groups = 2, c.type = DType::kBF16, c.batch = 2, c.height = 9, c.width = 11;
+      SCOPED_TRACE(Describe(c, seed));
+      const Prepared p = Prepare(c, seed);
+      const uint64_t passes = uint64_t(TotalPasses(p.packed));
+      machines.ForEach([&](Machine& m, const std::string& name) {
+        m.ResetCounters();
+        ASSERT_TRUE(RunOn(m, p)) << "on " << name;
+        const Counters& k = m.counters();
+        const uint64_t bands = k.per_opcode[Instr(DmaIn{}).index()];
+        EXPECT_EQ(k.total.mux_passes, uint64_t(c.pixels()) * passes) << "on " << name;
+        EXPECT_EQ(k.per_opcode[Instr(DmaOut{}).index()], bands) << "on " << name;
+        EXPECT_EQ(k.per_opcode[Instr(RowPerm{}).index()], bands * p.packed.routes.size()) << "on " << name;
+        EXPECT_EQ(k.instructions, bands * (2 + p.packed.routes.size())) << "on " << name;
+        EXPECT_EQ(bands > 1, config.sram_bytes == SmallConfig().sram_bytes) << "on " << name;
+      });
+    }
+  }
+}
+
+// ---- Errors ----
+
+TEST(ChannelShuffleErrors, PackNamesTheField) {
+  auto pack = [](int channels, int groups, DType type) {
+    return [=] { PackChannelShuffle({channels, groups, type}); };
+  };
+  ExpectErrorMentioning(pack(0, 1, DType::kU8), "desc.channels = 0 is outside [1, 1048576]");
+  ExpectErrorMentioning(pack(-3, 1, DType::kU8), "desc.channels = -3");
+  ExpectErrorMentioning(pack((1 << 20) + 1, 1, DType::kU8), "desc.channels = 1048577");
+  ExpectErrorMentioning(pack(6, 0, DType::kU8), "desc.groups = 0 is outside [1, channels = 6]");
+  ExpectErrorMentioning(pack(6, 12, DType::kU8), "desc.groups = 12 is outside [1, channels = 6]");
+  ExpectErrorMentioning(pack(6, 4, DType::kU8), "desc.groups = 4 does not divide channels = 6");
+  ExpectErrorMentioning(pack(6, 2, DType::kI32), "desc.type = i32 is not one of {u8, i8, i16, bf16}");
+  ExpectErrorMentioning(pack(6, 2, DType::kF32), "desc.type = f32");
+  ExpectErrorMentioning(pack(6, 2, static_cast<DType>(77)), "desc.type = invalid");
+}
+
+// Each bad argument is named, and y (with its guards) is untouched afterwards.
+TEST(ChannelShuffleErrors, ArgumentsAreNamedAndNothingIsWritten) {
+  ScalarMachine m(AccelConfig::Default());
+  Case c;
+  c.channels = 116, c.groups = 2, c.type = DType::kI16, c.batch = 2, c.height = 3, c.width = 4;
+  c.x_extra = 4, c.y_extra = 4;
+  const Prepared p = Prepare(c, 1);
+  std::vector<uint8_t> out(p.want.size(), kSentinel);
+  const std::vector<uint8_t> untouched = out;
+  auto expect = [&](const std::function<void(ChannelShuffleArgs&)>& edit, const std::string& needle) {
+    ChannelShuffleArgs a = ArgsOf(p, out);
+    edit(a);
+    ExpectErrorMentioning([&] { ChannelShuffle(m, p.packed, a); }, needle);
+    EXPECT_EQ(out, untouched) << "y written by a call that failed with '" << needle << "'";
+  };
+  expect([](ChannelShuffleArgs& a) { a.batch = 0; }, "args.batch = 0 must be >= 1");
+  expect([](ChannelShuffleArgs& a) { a.height = -2; }, "args.height = -2 must be >= 1");
+  expect([](ChannelShuffleArgs& a) { a.width = 0; }, "args.width = 0 must be >= 1");
+  expect([](ChannelShuffleArgs& a) { a.batch = a.height = a.width = 1 << 30; }, "args.batch * height * width");
+  expect([](ChannelShuffleArgs& a) { a.x = nullptr; }, "args.x is null");
+  expect([](ChannelShuffleArgs& a) { a.y = nullptr; }, "args.y is null");
+  expect([](ChannelShuffleArgs& a) { a.x_pixel_stride = 115; }, "args.x_pixel_stride = 115 is outside {0} or [channels = 116");
+  expect([](ChannelShuffleArgs& a) { a.x_pixel_stride = -1; }, "args.x_pixel_stride = -1");
+  expect([](ChannelShuffleArgs& a) { a.y_pixel_stride = 1; }, "args.y_pixel_stride = 1 is outside");
+  expect([](ChannelShuffleArgs& a) { a.y_pixel_stride = int64_t{1} << 40; }, "args.y_pixel_stride = 1099511627776");
+  expect([](ChannelShuffleArgs& a) { a.threads = -1; }, "threads = -1");
+
+  // y overlapping x: y inside x's buffer, and y = x.
+  std::vector<uint8_t> buffer = p.x;
+  buffer.resize(p.x.size() * 3, kSentinel);
+  const std::vector<uint8_t> buffer_before = buffer;
+  for (size_t shift : {size_t{0}, size_t{2}, p.x.size() - 2}) {
+    ChannelShuffleArgs a = ArgsOf(p, out);
+    a.x = buffer.data(), a.y = buffer.data() + shift;
+    ExpectErrorMentioning([&] { ChannelShuffle(m, p.packed, a); }, "args.y [");
+    ExpectErrorMentioning([&] { ChannelShuffle(m, p.packed, a); }, "overlaps args.x");
+    EXPECT_EQ(buffer, buffer_before);
+  }
+}
+
+TEST(ChannelShuffleErrors, PackedMustComeFromPack) {
+  ScalarMachine m(AccelConfig::Default());
+  Case c;
+  c.channels = 64, c.groups = 4, c.type = DType::kU8, c.width = 10;
+  const Prepared p = Prepare(c, 2);
+  std::vector<uint8_t> out(p.want.size(), kSentinel);
+  const std::vector<uint8_t> untouched = out;
+  const std::string needle = "packed is not the result of PackChannelShuffle";
+  auto expect = [&](const std::function<void(PackedChannelShuffle&)>& edit, const std::string& also) {
+    PackedChannelShuffle bad = p.packed;
+    edit(bad);
+    ExpectErrorMentioning([&] { ChannelShuffle(m, bad, ArgsOf(p, out)); }, needle);
+    ExpectErrorMentioning([&] { ChannelShuffle(m, bad, ArgsOf(p, out)); }, also);
+    EXPECT_EQ(out, untouched);
+  };
+  expect([](PackedChannelShuffle& b) { b.routes.clear(); }, "its 0 routes");
+  expect([](PackedChannelShuffle& b) { b.routes.pop_back(); }, "routes differ");
+  expect([](PackedChannelShuffle& b) { b.routes[1].route[3] = 0; }, "routes differ");
+  expect([](PackedChannelShuffle& b) { b.routes[0].src_channel += 1; }, "routes differ");
+  expect([](PackedChannelShuffle& b) { b.routes[0].passes = 1; }, "routes differ");
+  expect([](PackedChannelShuffle& b) { b.desc.groups = 8; }, "groups = 8");  // valid desc, other routes
+  expect([](PackedChannelShuffle& b) { b.desc.channels = 0; }, "packed.desc.channels = 0");
+  expect([](PackedChannelShuffle& b) { b.desc.groups = 3; }, "packed.desc.groups = 3 does not divide");
+  expect([](PackedChannelShuffle& b) { b.desc.type = DType::kF32; }, "packed.desc.type = f32");
+  // A default-constructed packed (channels 0) is refused the same way.
+  ExpectErrorMentioning([&] { ChannelShuffle(m, PackedChannelShuffle{}, ArgsOf(p, out)); }, needle);
+}
+
+// One pixel of 464 bf16 needs 960 + 64 slack (aligned 1024) + 960 bytes: more than 1 KiB.
+TEST(ChannelShuffleErrors, ConfigurationTooSmallForOnePixel) {
+  AccelConfig config;
+  config.sram_bytes = 1024;
+  ScalarMachine m(config);
+  Case c;
+  c.channels = 464, c.groups = 2, c.type = DType::kBF16, c.width = 3;
+  const Prepared p = Prepare(c, 3);
+  std::vector<uint8_t> out(p.want.size(), kSentinel);
+  const std::vector<uint8_t> untouched = out;
+  ExpectErrorMentioning([&] { ChannelShuffle(m, p.packed, ArgsOf(p, out)); },
+                        "accelerator configuration too small: one pixel of channels = 464 bf16 elements needs 1984 "
+                        "bytes of SRAM");
+  ExpectErrorMentioning([&] { ChannelShuffle(m, p.packed, ArgsOf(p, out)); }, "sram_bytes = 1024");
+  EXPECT_EQ(out, untouched);
+  EXPECT_EQ(m.counters().instructions, 0u);
+}
+
+}  // namespace
+}  // namespace tile32
