@@ -46,7 +46,9 @@ const char* NameOf(ConvAlgorithm a);
 
 // How direct convolution forms the reduction (layout/conv_weights.h documents both):
 enum class ConvLayout : uint8_t {
-  kAuto,      // the one with fewer weight tiles per 32 output channels (ties: kTapMajor)
+  kAuto,      // the one with fewer weight tiles per 32 output channels; when C/G is a multiple of 32 (the
+              // same packed weights serve both) chosen per call: folded when over 1/10 of tap-major's rows
+              // would be junk columns (small outputs), else tap-major
   kTapMajor,  // one reduction chunk per kernel tap, channels padded to 32 per tap; the input is read in place
   kFolded,    // kernel_h*kernel_w*C/groups folded into one reduction padded to 32 once; patches gathered by DMA
 };
@@ -89,7 +91,7 @@ int ConvOutWidth(const ConvDesc& desc, int width);
 struct PackedConv {
   ConvDesc desc;                   // copied; its pointers are null after packing
   ConvAlgorithm algorithm = ConvAlgorithm::kDirect;  // resolved, never kAuto
-  ConvLayout layout = ConvLayout::kTapMajor;         // resolved for kDirect; kTapMajor otherwise
+  ConvLayout layout = ConvLayout::kTapMajor;         // kDirect: as packed (kAuto: decided per call)
   MacMode mode = MacMode::kU8S8;   // the MAC mode the kernel issues
   // Direct: one PackedWeights per group. Winograd: per group, the 16 transformed matrices U (int16, C/G x
   // K/G) one after another, position (xi, nu) = 4 * xi + nu.

@@ -35,14 +35,27 @@ int64_t FoldedTiles(const ConvFacts& f) { return Ceil32(f.reduction); }
 
 bool Accepts(const ConvDesc&, const ConvFacts&, std::string*) { return true; }
 
+// At pack time: the layout with fewer weight tiles. When C/G is a multiple of 32 both layouts pack the same
+// matrix (k = tap * C/G + c either way), so the choice waits for the call (LayoutForCall), which knows the
+// width: kAuto.
 ConvLayout LayoutFor(const ConvDesc& d, const ConvFacts& f) {
   if (d.layout != ConvLayout::kAuto) return d.layout;
+  if (f.group_channels % kLanes == 0) return ConvLayout::kAuto;
   return FoldedTiles(f) < TapMajorTiles(d, f) ? ConvLayout::kFolded : ConvLayout::kTapMajor;
+}
+
+// At call time, for weights that serve both: tap-major reads the input in place but computes the junk
+// columns of every plane row (extra_cols of pitch); past 1/10 of the rows (3x3 kernels on 14x14 outputs: 2
+// of 16) gathering the patches (folded) took less time on the SIMD machine than the junk columns.
+ConvLayout LayoutForCall(const PackedConv& p, const ConvGeometry& g) {
+  if (p.layout != ConvLayout::kAuto) return p.layout;
+  const int extra = (g.kernel_w - 1) * g.dilation_w / g.stride_w;
+  return 10 * extra > g.out_w + extra ? ConvLayout::kFolded : ConvLayout::kTapMajor;
 }
 
 void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   p->layout = LayoutFor(d, f);
-  const bool tap_major = p->layout == ConvLayout::kTapMajor;
+  const bool tap_major = p->layout != ConvLayout::kFolded;  // kAuto: the same matrix either way
   const int cg = f.group_channels, kg = f.group_outputs;
   const int cstride = tap_major ? Ceil32(cg) * kLanes : cg;  // reduction rows per tap
   const int rows = d.kernel_h * d.kernel_w * cstride;
@@ -91,7 +104,8 @@ void RunTapMajor(Machine& m, const ConvCall& call) {
   const ConvArgs& x = *call.args;
   const int elem = SizeOf(ActivationType(p.mode));
   const int cb = Ceil32(f.group_channels);  // channel tiles per tap
-  const int chunk = static_cast<int>(std::min<int64_t>({c.tile_regs, cb, 255}));
+  const int taps = d.kernel_h * d.kernel_w;
+  const int chunk = static_cast<int>(std::min<int64_t>({c.tile_regs, int64_t{taps} * cb, 255}));
   const bool row_sums = p.needs_row_sums;
 
   const std::vector<uint32_t> bias = CallBias(p, x.x_zero_point);
@@ -155,22 +169,28 @@ void RunTapMajor(Machine& m, const ConvCall& call) {
         const int rows_here = std::min(band_rows, geo.out_h - oy0);
         const uint32_t rows = static_cast<uint32_t>(rows_here) * static_cast<uint32_t>(band.pitch);
         LoadBand(m, band, src, n, oy0);
-        // The reduction: every tap, every chunk of its channel tiles, in (ky, kx, c) order.
+        // The reduction in (ky, kx, c) order: runs of taps whose activations lie back to back in SRAM (the
+        // taps kx of one kernel row at stride 1 and dilation 1 read consecutive pixels) are one stretch of
+        // tiles, issued in chunks of up to tile_regs tiles per TMAC.
         auto chain = [&](uint32_t acc_row, int j) {
-          for (int ky = 0; ky < d.kernel_h; ++ky) {
-            for (int kx = 0; kx < d.kernel_w; ++kx) {
-              const int tap = ky * d.kernel_w + kx;
-              for (int c0 = 0; c0 < cb; c0 += chunk) {
-                const int tiles = std::min(chunk, cb - c0);
-                if (j >= 0) {
-                  weights.Load(tap * cb + c0, tiles, j);
-                } else {
-                  weights.LoadOnes(tiles);
-                }
-                IssueTmac(m, p.mode, acc_row, rows, band.TapAddress(ky, kx) + static_cast<uint32_t>(c0 * kLanes * elem),
-                          static_cast<int32_t>(band.pixel_bytes), tiles);
-              }
+          for (int t0 = 0; t0 < taps;) {
+            const uint32_t a0 = band.TapAddress(t0 / d.kernel_w, t0 % d.kernel_w);
+            int t1 = t0 + 1;
+            while (t1 < taps && band.TapAddress(t1 / d.kernel_w, t1 % d.kernel_w) == a0 + (t1 - t0) * band.pixel_bytes) {
+              ++t1;
             }
+            const int run_tiles = (t1 - t0) * cb;
+            for (int k0 = 0; k0 < run_tiles; k0 += chunk) {
+              const int tiles = std::min(chunk, run_tiles - k0);
+              if (j >= 0) {
+                weights.Load(t0 * cb + k0, tiles, j);
+              } else {
+                weights.LoadOnes(tiles);
+              }
+              IssueTmac(m, p.mode, acc_row, rows, a0 + static_cast<uint32_t>(k0 * kLanes * elem),
+                        static_cast<int32_t>(band.pixel_bytes), tiles);
+            }
+            t0 = t1;
           }
         };
         const uint32_t sums_row = rows, spare_rows = 2 * rows;
@@ -250,35 +270,58 @@ void RunFolded(Machine& m, const ConvCall& call) {
         in.dram_stride = dstride, in.sram_stride = stride;
         m.Execute(in);
       };
+      // Taps (ky, kx0 .. kx1-1) are one contiguous stretch of the input row and of the patch row when the
+      // convolution has one group, dilation 1 across and a dense input: interior pixels then take one DMA
+      // per kernel row; edge pixels one per tap, with the padding value where they fall outside.
+      const bool merge = d.groups == 1 && d.dilation_w == 1 && call.x_pixel_stride == d.in_channels;
+      auto first_ox = [&](int kx, int ix) {  // first ox whose tap kx reads image column >= ix
+        const int64_t num = int64_t{ix} - (kx * d.dilation_w - d.pad_left);
+        return static_cast<int>(num <= 0 ? 0 : (num + d.stride_w - 1) / d.stride_w);
+      };
       for (int64_t px = m0; px < m0 + rows;) {
         const int n = static_cast<int>(px / plane), oy = static_cast<int>(px / geo.out_w % geo.out_h);
         const int ox0 = static_cast<int>(px % geo.out_w);
         const int run = static_cast<int>(std::min<int64_t>(geo.out_w - ox0, m0 + rows - px));
         const uint32_t row0 = sram + static_cast<uint32_t>(px - m0) * stride;
-        for (int tap = k0 / cg; tap < d.kernel_h * d.kernel_w && tap * cg < k0 + cols; ++tap) {
-          const int ky = tap / d.kernel_w, kx = tap % d.kernel_w;
-          const int c_lo = std::max(0, k0 - tap * cg), c_hi = std::min(cg, k0 + cols - tap * cg);
-          const uint32_t at = row0 + static_cast<uint32_t>((tap * cg + c_lo - k0) * elem);
+        // Patch columns of tap t, channels [c_lo, c_hi), for output columns [oxa, oxb) of the run.
+        auto tap_dmas = [&](int t, int c_lo, int c_hi, int oxa, int oxb) {
+          if (oxa >= oxb) return;
+          const int ky = t / d.kernel_w, kx = t % d.kernel_w;
+          const uint32_t at = row0 + static_cast<uint32_t>((t * cg + c_lo - k0) * elem + (oxa - ox0) * int64_t{stride});
           const uint32_t bytes = static_cast<uint32_t>((c_hi - c_lo) * elem);
           const int iy = oy * d.stride_h - d.pad_top + ky * d.dilation_h;
-          if (iy < 0 || iy >= geo.height) {
-            dma(at, seg_fill, 0, static_cast<uint32_t>(run), bytes, 0);
-            continue;
-          }
-          // Output columns [a, b) of the run read image columns; the rest read padding.
-          const int base_x = kx * d.dilation_w - d.pad_left;
-          auto first_ox = [&](int ix) {  // first ox with ox*sw + base_x >= ix
-            const int64_t num = int64_t{ix} - base_x;
-            return static_cast<int>(num <= 0 ? 0 : (num + d.stride_w - 1) / d.stride_w);
-          };
-          const int a_ox = std::clamp(first_ox(0), ox0, ox0 + run), b_ox = std::clamp(first_ox(geo.width), a_ox, ox0 + run);
-          dma(at, seg_fill, 0, static_cast<uint32_t>(a_ox - ox0), bytes, 0);
-          const int ix = a_ox * d.stride_w + base_x;
-          dma(at + static_cast<uint32_t>(a_ox - ox0) * stride, call.seg_x,
+          if (iy < 0 || iy >= geo.height) return dma(at, seg_fill, 0, static_cast<uint32_t>(oxb - oxa), bytes, 0);
+          const int a_ox = std::clamp(first_ox(kx, 0), oxa, oxb), b_ox = std::clamp(first_ox(kx, geo.width), a_ox, oxb);
+          dma(at, seg_fill, 0, static_cast<uint32_t>(a_ox - oxa), bytes, 0);
+          const int ix = a_ox * d.stride_w + kx * d.dilation_w - d.pad_left;
+          dma(at + static_cast<uint32_t>(a_ox - oxa) * stride, call.seg_x,
               ((uint64_t(n) * geo.height + iy) * geo.width + ix) * x_pixel + uint64_t(g * cg + c_lo) * elem,
               static_cast<uint32_t>(b_ox - a_ox), bytes, uint64_t(d.stride_w) * x_pixel);
-          dma(at + static_cast<uint32_t>(b_ox - ox0) * stride, seg_fill, 0, static_cast<uint32_t>(ox0 + run - b_ox),
-              bytes, 0);
+          dma(at + static_cast<uint32_t>(b_ox - oxa) * stride, seg_fill, 0, static_cast<uint32_t>(oxb - b_ox), bytes, 0);
+        };
+        const int t_first = k0 / cg, t_end = std::min(d.kernel_h * d.kernel_w, (k0 + cols + cg - 1) / cg);
+        for (int t = t_first; t < t_end;) {
+          const int ky = t / d.kernel_w;
+          const int t_row_end = std::min(t_end, (ky + 1) * d.kernel_w);  // taps of this kernel row in range
+          const int iy = oy * d.stride_h - d.pad_top + ky * d.dilation_h;
+          // Interior output columns: every tap of the stretch reads inside the image.
+          int ia = ox0, ib = ox0;
+          if (merge && t_row_end - t > 1 && iy >= 0 && iy < geo.height) {
+            ia = std::clamp(first_ox(t % d.kernel_w, 0), ox0, ox0 + run);
+            ib = std::clamp(first_ox((t_row_end - 1) % d.kernel_w, geo.width), ia, ox0 + run);
+          }
+          if (ia < ib) {
+            const int lo = std::max(t * cg, k0), hi = std::min(t_row_end * cg, k0 + cols);  // patch columns
+            const int ix = ia * d.stride_w + (t % d.kernel_w) * d.dilation_w - d.pad_left + (lo - t * cg) / cg;
+            dma(row0 + static_cast<uint32_t>((lo - k0) * elem + (ia - ox0) * int64_t{stride}), call.seg_x,
+                ((uint64_t(n) * geo.height + iy) * geo.width + ix) * x_pixel + uint64_t((lo - t * cg) % cg) * elem,
+                static_cast<uint32_t>(ib - ia), static_cast<uint32_t>((hi - lo) * elem), uint64_t(d.stride_w) * x_pixel);
+          }
+          for (; t < t_row_end; ++t) {
+            const int c_lo = std::max(0, k0 - t * cg), c_hi = std::min(cg, k0 + cols - t * cg);
+            tap_dmas(t, c_lo, c_hi, ox0, ia);
+            tap_dmas(t, c_lo, c_hi, ib, ox0 + run);
+          }
         }
         px += run;
       }
@@ -296,7 +339,7 @@ void RunFolded(Machine& m, const ConvCall& call) {
 }
 
 void Run(Machine& m, const ConvCall& call) {
-  if (call.packed->layout == ConvLayout::kFolded) return RunFolded(m, call);
+  if (LayoutForCall(*call.packed, call.geometry) == ConvLayout::kFolded) return RunFolded(m, call);
   RunTapMajor(m, call);
 }
 

@@ -216,6 +216,30 @@ TEST_P(ConvDirect, RandomShapes) {
   }
 }
 
+// kAuto with C/G a multiple of 32: one packing, the layout chosen per call (small outputs gather patches).
+TEST(ConvDirectAuto, LayoutPerCall) {
+  Machines machines(AccelConfig::Default());
+  int index = 0;
+  for (int W : {5, 14, 40}) {
+    for (int G : {1, 2}) {
+      ConvCase c;
+      c.s = Shape(64 * G, 33 * G, 9, W);
+      c.s.groups = G;
+      c.algorithm = ConvAlgorithm::kDirect;
+      Vary(c, index);
+      auto p = PrepareConv(c, TestSeed(8009) + index++);
+      EXPECT_EQ(p->packed.layout, ConvLayout::kAuto);
+      RunConvEverywhere(machines, *p);
+    }
+  }
+  ConvCase c;  // C = 47: the layouts pack differently, the one with fewer tiles is chosen at pack time
+  c.s = Shape(47, 20, 6, 6);
+  c.algorithm = ConvAlgorithm::kDirect;
+  EXPECT_EQ(PrepareConv(c, 1)->packed.layout, ConvLayout::kFolded);
+  c.s.kernel_h = c.s.kernel_w = 1, c.s.pad_top = c.s.pad_bottom = c.s.pad_left = c.s.pad_right = 0;
+  EXPECT_EQ(PrepareConv(c, 1)->packed.layout, ConvLayout::kTapMajor);
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, ConvDirect, ::testing::Values(ConvLayout::kTapMajor, ConvLayout::kFolded),
                          [](const ::testing::TestParamInfo<ConvLayout>& info) {
                            return info.param == ConvLayout::kTapMajor ? std::string("TapMajor") : std::string("Folded");
