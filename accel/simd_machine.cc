@@ -265,7 +265,16 @@ void AccAluRows(AluOp op, uint32_t rows, uint32_t* acc, int64_t dst, int64_t ds,
 // ---- RPERM (docs/isa.md §6.6) ----
 void RowPermRows(const BytePerm& p, uint8_t* sram, int64_t dst, int64_t ds, int64_t src, int64_t ss, uint32_t rows) {
 #if HWY_TARGET == HWY_AVX3_DL
-  // vpermb over the (up to 128-byte) row held in two registers: read whole before any byte is written.
+  if (p.bytes <= 64) {  // u8 and 16-bit rows: one register, vpermb, one masked store
+    const __mmask64 in = p.bytes == 64 ? ~__mmask64{0} : (__mmask64{1} << p.bytes) - 1;
+    const __m512i idx = _mm512_loadu_si512(p.index);
+    for (uint32_t r = 0; r < rows; ++r) {
+      const __m512i row = _mm512_maskz_loadu_epi8(in, sram + src + ss * int64_t{r});
+      _mm512_mask_storeu_epi8(sram + dst + ds * int64_t{r}, p.mask[0], _mm512_maskz_permutexvar_epi8(~__mmask64{0}, idx, row));
+    }
+    return;
+  }
+  // vpermb over the 128-byte row held in two registers: read whole before any byte is written.
   const __mmask64 in0 = p.bytes >= 64 ? ~__mmask64{0} : (__mmask64{1} << p.bytes) - 1;
   const __mmask64 in1 = p.bytes > 64 ? ~__mmask64{0} : 0;
   const __m512i idx0 = _mm512_loadu_si512(p.index), idx1 = _mm512_loadu_si512(p.index + 64);

@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""tile32 vs oneDNN GEMM table from Google Benchmark JSON (python3 standard library only).
+"""tile32 vs oneDNN GEMM and convolution tables from Google Benchmark JSON (python3 standard library only).
 
-    build/bench/tile32_bench --benchmark_filter='^gemm/' --benchmark_format=json > gemm.json
-    python3 bench/compare.py gemm.json            # or: ... --benchmark_format=json | python3 bench/compare.py
+    build/bench/tile32_bench --benchmark_filter='^(gemm|conv)/' --benchmark_format=json > bench.json
+    python3 bench/compare.py bench.json           # or: ... --benchmark_format=json | python3 bench/compare.py
 
-Prints a markdown table, one row per shape x dtype x threads: tile32 GMAC/s, oneDNN GMAC/s, their ratio
-(tile32 / oneDNN), and tile32 as a fraction of the int8 VNNI peak, 378 GMAC/s per core times the thread
-count: vpdpbusd zmm on the Xeon AVX-512 VNNI machine kind of /work/shared/BRIEF.md section 3. The host
-that produced the JSON may be a different CPU (its name is not in the JSON; the SIMD target and the
-oneDNN kernel of each run are, in the labels, and are listed under the table). The same peak is used for
-every dtype so that columns compare; the int16 and bf16 instruction peaks are lower (BRIEF.md section 3).
+GEMM table (gemm/... benchmarks), one row per shape x dtype x threads: tile32 GMAC/s, oneDNN GMAC/s, their
+ratio (tile32 / oneDNN), and tile32 as a fraction of the int8 VNNI peak, 378 GMAC/s per core times the
+thread count: vpdpbusd zmm on the Xeon AVX-512 VNNI machine kind of /work/shared/BRIEF.md section 3. The
+same peak is used for every dtype so that columns compare; the int16 and bf16 instruction peaks are lower
+(BRIEF.md section 3).
+
+Convolution table (conv/... benchmarks), one row per layer x kind x threads: tile32 and its peer in GMAC/s
+(GB/s for shuffle), their ratio, and tile32 against a second reference: its own gemm kind for direct, its
+own direct-s16 for winograd, memcpy for shuffle; then the 2-thread / 1-thread speed-up of
+resnet50.3x3.56 direct and the path every run took (SIMD target and packing, oneDNN kernel).
+
+The host is named from the JSON context (cpu_model, written by the benchmark binary from /proc/cpuinfo).
 With --benchmark_repetitions, the median of the repetitions is used.
 """
 
@@ -19,10 +25,15 @@ import re
 import statistics
 import sys
 
-NAME = re.compile(
+GEMM_NAME = re.compile(
     r"^gemm/(?P<impl>tile32|onednn)/(?P<dtype>\w+)/M:(?P<m>\d+)/N:(?P<n>\d+)/K:(?P<k>\d+)"
     r"/threads:(?P<t>\d+)(?:/.*)?$")
+CONV_NAME = re.compile(
+    r"^conv/(?P<impl>tile32|onednn|memcpy)/(?P<kind>[\w-]+)/(?P<layer>[^/]+)/threads:(?P<t>\d+)(?:/.*)?$")
 DTYPES = ["s8s8", "u8s8", "s16", "bf16"]
+KINDS = ["direct", "direct-s16", "gemm", "winograd", "depthwise", "shuffle"]
+# Per conv kind: the second reference, as (impl, kind) of the same layer and thread count.
+VERSUS = {"direct": ("tile32", "gemm"), "winograd": ("tile32", "direct-s16"), "shuffle": ("memcpy", "shuffle")}
 
 
 def fmt(x, spec):
@@ -33,80 +44,138 @@ def rate(x):
     return fmt(x, ".1f" if x is None or x >= 10 else ".2f")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("json", nargs="?", help="tile32_bench --benchmark_format=json output (default: stdin)")
-    ap.add_argument("--peak", type=float, default=378.0,
-                    help="GMAC/s per core for the fraction-of-peak column (default: 378, AVX-512 VNNI)")
-    args = ap.parse_args()
-    with (open(args.json) if args.json else sys.stdin) as f:
-        data = json.load(f)
-
-    rates = {}   # (M, N, K, dtype, threads) -> {impl: [GMAC/s, ...]}
-    errors = {}  # same key -> {impl: message}
-    labels = {}  # impl -> set of labels' first field (SIMD target / oneDNN kernel)
-    order = []
+def collect(data, pattern, key_of):
+    """{key: {"rate": {impl: median}, "error": {impl: message}, "label": {impl: label}}} in first-seen order."""
+    runs = {}
     for b in data.get("benchmarks", []):
         if b.get("run_type") == "aggregate":
             continue
-        m = NAME.match(b.get("run_name", b.get("name", "")))
+        m = pattern.match(b.get("run_name", b.get("name", "")))
         if not m:
             continue
-        key = (int(m["m"]), int(m["n"]), int(m["k"]), m["dtype"], int(m["t"]))
-        if key not in rates:
-            order.append(key)
-            rates[key], errors[key] = {}, {}
+        r = runs.setdefault(key_of(m), {"rate": {}, "error": {}, "label": {}})
         impl = m["impl"]
         if b.get("error_occurred"):
-            errors[key][impl] = b.get("error_message", "error")
+            r["error"][impl] = b.get("error_message", "error")
             continue
-        if "GMACs" in b:
-            rates[key].setdefault(impl, []).append(float(b["GMACs"]))
+        for counter in ("GMACs", "GBs"):
+            if counter in b:
+                r["rate"].setdefault(impl, []).append(float(b[counter]))
         if b.get("label"):
-            labels.setdefault(impl, set()).add(b["label"].split(",")[0])
+            r["label"][impl] = b["label"]
+    for r in runs.values():
+        r["rate"] = {impl: statistics.median(v) for impl, v in r["rate"].items() if v}
+    return runs
 
-    if not order:
-        sys.exit("compare.py: no gemm/<impl>/<dtype>/M:/N:/K:/threads: benchmarks in the input")
 
-    shapes = []
-    for key in order:
-        if key[:3] not in shapes:
-            shapes.append(key[:3])
-    rank = {k: i for i, k in enumerate(shapes)}
-    order.sort(key=lambda k: (rank[k[:3]], DTYPES.index(k[3]) if k[3] in DTYPES else 99, k[4]))
+def cell(r, impl, notes, what):
+    """A rate cell; an error becomes "error" and is listed under the table."""
+    if impl in r["error"]:
+        notes.setdefault((impl, r["error"][impl]), []).append(what)
+        return "error"
+    return rate(r["rate"].get(impl))
 
+
+def print_notes(notes):
+    for (impl, message), runs in notes.items():
+        print(f"- {impl} {', '.join(sorted(set(runs)))} failed in {len(runs)} run(s): {message}")
+
+
+def host(ctx):
+    return (f"{ctx.get('cpu_model', 'CPU model not recorded')}, {ctx.get('num_cpus', '?')} CPUs at "
+            f"{ctx.get('mhz_per_cpu', '?')} MHz, host {ctx.get('host_name', '?')}")
+
+
+def gemm_table(runs, ctx, peak):
+    shapes = list(dict.fromkeys(key[:3] for key in runs))
+    order = sorted(runs, key=lambda k: (shapes.index(k[:3]), DTYPES.index(k[3]) if k[3] in DTYPES else 99, k[4]))
     print("| shape M×N×K | dtype | threads | tile32 GMAC/s | oneDNN GMAC/s | tile32/oneDNN | "
-          f"tile32 / peak ({args.peak:g}·threads) |")
+          f"tile32 / peak ({peak:g}·threads) |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    notes = {}  # (impl, error message) -> runs that failed with it
+    notes, labels = {}, {}
     for key in order:
         mm, n, k, dtype, t = key
-        med = {impl: statistics.median(v) for impl, v in rates[key].items() if v}
-        tile, dnn = med.get("tile32"), med.get("onednn")
-        cells = {}
-        for impl, x in (("tile32", tile), ("onednn", dnn)):
-            if impl in errors[key]:
-                cells[impl] = "error"
-                notes.setdefault((impl, errors[key][impl]), []).append(dtype)
-            else:
-                cells[impl] = rate(x)
+        r = runs[key]
+        tile, dnn = r["rate"].get("tile32"), r["rate"].get("onednn")
         ratio = tile / dnn if tile and dnn else None
-        frac = tile / (args.peak * t) if tile else None
-        print(f"| {mm}×{n}×{k} | {dtype} | {t} | {cells['tile32']} | {cells['onednn']} | "
-              f"{fmt(ratio, '.2f')} | {'—' if frac is None else format(100 * frac, '.1f') + ' %'} |")
-
-    ctx = data.get("context", {})
+        frac = tile / (peak * t) if tile else None
+        print(f"| {mm}×{n}×{k} | {dtype} | {t} | {cell(r, 'tile32', notes, dtype)} | "
+              f"{cell(r, 'onednn', notes, dtype)} | {fmt(ratio, '.2f')} | "
+              f"{'—' if frac is None else format(100 * frac, '.1f') + ' %'} |")
+        for impl, label in r["label"].items():
+            labels.setdefault(impl, set()).add(label.split(",")[0])
     print()
-    print(f"Peak: {args.peak:g} GMAC/s per core is the vpdpbusd zmm (int8 VNNI) peak of the Xeon AVX-512 VNNI "
-          "machine kind of BRIEF.md §3; this run's host may differ "
-          f"({ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, "
-          f"host {ctx.get('host_name', '?')}). — : no benchmark (oneDNN has no s16 matmul) or no result.")
+    print(f"Peak: {peak:g} GMAC/s per core is the vpdpbusd zmm (int8 VNNI) peak of the Xeon AVX-512 VNNI "
+          f"machine kind of BRIEF.md §3; this run's host may differ ({host(ctx)}). "
+          "— : no benchmark (oneDNN has no s16 matmul) or no result.")
     for impl in ("tile32", "onednn"):
         if impl in labels:
             print(f"{impl} ran on: {', '.join(sorted(labels[impl]))}"
                   + (f" (oneDNN {ctx['onednn_version']})" if impl == "onednn" and "onednn_version" in ctx else ""))
-    for (impl, message), runs in notes.items():
-        print(f"- {impl} {'/'.join(sorted(set(runs)))} failed in {len(runs)} run(s): {message}")
+    print_notes(notes)
+
+
+def conv_table(runs, ctx):
+    layers = list(dict.fromkeys(key[0] for key in runs))
+    order = sorted(runs, key=lambda k: (layers.index(k[0]), KINDS.index(k[1]) if k[1] in KINDS else 99, k[2]))
+    print("| layer | kind | threads | unit | tile32 | oneDNN | tile32/oneDNN | versus | tile32/versus "
+          "| path: tile32 · oneDNN |")
+    print("|---|---|---:|---|---:|---:|---:|---|---:|---|")
+    notes = {}
+    for key in order:
+        layer, kind, t = key
+        r = runs[key]
+        what = f"{kind} {layer}/{t}"
+        tile, dnn = r["rate"].get("tile32"), r["rate"].get("onednn")
+        versus, vratio = "—", None
+        if kind in VERSUS:
+            vimpl, vkind = VERSUS[kind]
+            vr = runs.get((layer, vkind, t))
+            if vr is not None:  # its failures are listed with its own row
+                v = vr["rate"].get(vimpl)
+                versus = f"{'tile32 ' + vkind if vimpl == 'tile32' else vimpl} " + \
+                         ("error" if vimpl in vr["error"] else rate(v))
+                vratio = tile / v if tile and v else None
+        paths = " · ".join(r["label"][impl].split("; ")[0] for impl in ("tile32", "onednn") if impl in r["label"])
+        print(f"| {layer} | {kind} | {t} | {'GB/s' if kind == 'shuffle' else 'GMAC/s'} | "
+              f"{cell(r, 'tile32', notes, what)} | {cell(r, 'onednn', notes, what)} | "
+              f"{fmt(tile / dnn if tile and dnn else None, '.2f')} | {versus} | {fmt(vratio, '.2f')} | {paths} |")
+        if "memcpy" in r["error"]:
+            cell(r, "memcpy", notes, what)
+    print()
+    one, two = runs.get(("resnet50.3x3.56", "direct", 1)), runs.get(("resnet50.3x3.56", "direct", 2))
+    if one and two:
+        speedup = {impl: two["rate"][impl] / one["rate"][impl]
+                   for impl in ("tile32", "onednn") if impl in one["rate"] and impl in two["rate"]}
+        print("resnet50.3x3.56 direct, 2 threads / 1 thread: "
+              + (", ".join(f"{impl} {s:.2f}×" for impl, s in speedup.items()) or "no result"))
+    print(f"Host: {host(ctx)}" + (f"; oneDNN {ctx['onednn_version']}" if "onednn_version" in ctx else "")
+          + ". Peer: oneDNN (none for gemm and direct-s16); versus: tile32's gemm kind for direct, its "
+          "direct-s16 for winograd, memcpy of the same bytes for shuffle. — : no benchmark or no result.")
+    print_notes(notes)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("json", nargs="?", help="tile32_bench --benchmark_format=json output (default: stdin)")
+    ap.add_argument("--peak", type=float, default=378.0,
+                    help="GMAC/s per core for the GEMM fraction-of-peak column (default: 378, AVX-512 VNNI)")
+    args = ap.parse_args()
+    with (open(args.json) if args.json else sys.stdin) as f:
+        data = json.load(f)
+    ctx = data.get("context", {})
+
+    gemm = collect(data, GEMM_NAME, lambda m: (int(m["m"]), int(m["n"]), int(m["k"]), m["dtype"], int(m["t"])))
+    conv = collect(data, CONV_NAME, lambda m: (m["layer"], m["kind"], int(m["t"])))
+    if not gemm and not conv:
+        sys.exit("compare.py: no gemm/<impl>/<dtype>/M:/N:/K:/threads: or "
+                 "conv/<impl>/<kind>/<layer>/threads: benchmarks in the input")
+    if gemm:
+        gemm_table(gemm, ctx, args.peak)
+    if gemm and conv:
+        print()
+    if conv:
+        conv_table(conv, ctx)
 
 
 if __name__ == "__main__":

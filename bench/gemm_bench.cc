@@ -34,6 +34,7 @@
 #include "accel/numeric.h"
 #include "accel/simd_machine.h"
 #include "bench/onednn_peer.h"
+#include "bench/profile.h"
 #include "bench/shapes.h"
 #include "kernels/gemm.h"
 
@@ -247,24 +248,6 @@ void SetGMACs(benchmark::State& state, const GemmShape& s) {
   state.counters["GMACs"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// TILE32_BENCH_PROFILE=1 in the environment: each tile32 GEMM benchmark also reports the share of host
-// time per instruction kind (counters "%TMAC", "%DMA_OUT", ...: 1 % or more). It times every instruction,
-// which costs about a third of a small GEMV: profile with it, measure speed without it.
-bool ProfileRequested() {
-  const char* v = std::getenv("TILE32_BENCH_PROFILE");
-  return v != nullptr && std::strcmp(v, "") != 0 && std::strcmp(v, "0") != 0;
-}
-
-void ReportProfile(benchmark::State& state, const Counters& counters) {
-  double total = 0;
-  for (double t : counters.host_seconds) total += t;
-  if (total <= 0) return;
-  for (size_t op = 0; op < std::size(counters.host_seconds); ++op) {
-    const double share = 100 * counters.host_seconds[op] / total;
-    if (share >= 1) state.counters[std::string("%") + MnemonicOf(op)] = share;
-  }
-}
-
 void BM_GemmTile32(benchmark::State& state, const GemmShape& shape, const DtypeSpec& d, int threads) {
   std::unique_ptr<SimdMachine> machine;
   const PackedGemmWeights* packed = nullptr;
@@ -351,7 +334,11 @@ void Register() {
   }
 }
 
-const int registered = (Register(), 0);
+}  // namespace
+
+void RegisterGemmBenchmarks() { Register(); }
+
+namespace {
 
 }  // namespace
 }  // namespace tile32::bench

@@ -9,11 +9,12 @@
 // the start moves every lane distance by the same amount), only on which lanes share it.
 //
 // The loop works on bands of pixels that fit the SRAM: DMA_IN the band, every route as ONE RPERM over all of
-// the band's pixels, DMA_OUT the band. Each SRAM pixel is round-up(C, 32) elements wide, so every output
-// block's 32 lanes lie inside its pixel, and the input band has 32 elements of slack at its end because a
-// route starting near the end of the last pixel reads up to 31 elements past it: those lanes are not routed
-// and their values never matter, but the read must stay inside SRAM, and with the slack it stays inside
-// the input band's own region whatever the plan puts after it.
+// the band's pixels, DMA_OUT the band. Pixels are dense in SRAM (C elements apart, as in the tensors), so
+// each band moves in and out as one contiguous DMA row when the tensors are dense. An RPERM reads and
+// writes 32-element rows: a route near the end of a pixel reads into the next pixel (those lanes are not
+// routed), and the last output block writes only its lanes below C (the others are -1 and keep their
+// bytes), so nothing crosses into the next pixel. Both bands end with 32 elements of slack so that the
+// rows of the band's last pixel lie inside the band's own region.
 #include "kernels/channel_shuffle.h"
 
 #include <algorithm>
@@ -82,19 +83,30 @@ std::vector<ShuffleRoute> BuildRoutes(const ChannelShuffleDesc& d) {
   return routes;
 }
 
-bool SameRoute(const ShuffleRoute& a, const ShuffleRoute& b) {
-  return a.out_block == b.out_block && a.src_channel == b.src_channel && a.route == b.route && a.passes == b.passes;
-}
 
 void CheckPacked(const char* fn, const PackedChannelShuffle& p) {
   const std::string problem = DescProblem(p.desc);
   if (!problem.empty()) Fail(fn, ": packed is not the result of PackChannelShuffle: packed.", problem);
-  const std::vector<ShuffleRoute> want = BuildRoutes(p.desc);
-  bool same = want.size() == p.routes.size();
-  for (size_t i = 0; same && i < want.size(); ++i) same = SameRoute(want[i], p.routes[i]);
-  if (!same) {
-    Fail(fn, ": packed is not the result of PackChannelShuffle: its ", p.routes.size(), " routes differ from the ",
-         want.size(), " that channels = ", p.desc.channels, ", groups = ", p.desc.groups, " need");
+  // Every output lane below C routed exactly once, from its source channel; lanes past C never; each
+  // route's passes as MuxPasses counts them (O(C), cheaper than building the routes again per call).
+  const int C = p.desc.channels, per_group = C / p.desc.groups, blocks = (C + kLanes - 1) / kLanes;
+  std::vector<uint8_t> routed(size_t(blocks) * kLanes, 0);
+  bool ok = p.routes.size() <= routed.size();
+  for (size_t i = 0; ok && i < p.routes.size(); ++i) {
+    const ShuffleRoute& r = p.routes[i];
+    ok = r.out_block >= 0 && r.out_block < blocks && r.src_channel >= 0 && r.src_channel < C &&
+         r.passes == MuxPasses(r.route.data());
+    for (int lane = 0; ok && lane < kLanes; ++lane) {
+      if (r.route[lane] < 0) continue;
+      const int o = r.out_block * kLanes + lane;
+      ok = r.route[lane] < kLanes && o < C && routed[o]++ == 0 &&
+           r.src_channel + r.route[lane] == (o % p.desc.groups) * per_group + o / p.desc.groups;
+    }
+  }
+  for (int o = 0; ok && o < C; ++o) ok = routed[o] == 1;
+  if (!ok) {
+    Fail(fn, ": packed is not the result of PackChannelShuffle: its ", p.routes.size(), " routes do not route every "
+         "channel of channels = ", C, ", groups = ", p.desc.groups, " exactly once from its source");
   }
 }
 
@@ -146,19 +158,19 @@ void ChannelShuffle(Machine& machine, const PackedChannelShuffle& packed, const 
   CheckNoOverlap(fn, {"args.y", args.y, y_bytes}, {{"args.x", args.x, x_bytes}});
   const int threads = OperatorThreads(fn, args.threads);
 
-  // ---- Band plan: input band (+ slack) and output band, both with SRAM pixel stride `pixel` ----
-  const uint64_t pixel = uint64_t((C + kLanes - 1) / kLanes) * kLanes * elem;
+  // ---- Band plan: input and output band of dense pixels, each with its slack ----
+  const uint64_t pixel = uint64_t(C) * elem;
   const uint64_t slack = uint64_t{kLanes} * elem;
   const uint64_t sram = machine.config().sram_bytes;
   // SRAM for a band of p pixels: the input band (64-byte aligned end, as SramPlan places the next region)
   // and the output band.
-  auto need = [&](uint64_t p) { return Align64(p * pixel + slack) + p * pixel; };
+  auto need = [&](uint64_t p) { return Align64(p * pixel + slack) + p * pixel + slack; };
   if (need(1) > sram) {
     Fail(fn, ": accelerator configuration too small: one pixel of channels = ", C, " ", NameOf(packed.desc.type),
          " elements needs ", need(1), " bytes of SRAM (input and output rows of ", pixel, " bytes and ", slack,
-         " bytes of read slack), sram_bytes = ", sram);
+         " bytes of slack after each band), sram_bytes = ", sram);
   }
-  uint64_t band_pixels = std::min<uint64_t>((sram - slack) / (2 * pixel), uint64_t(pixels));
+  uint64_t band_pixels = std::min<uint64_t>((sram - 2 * slack) / (2 * pixel), uint64_t(pixels));
   while (need(band_pixels) > sram) --band_pixels;
   const int64_t band = static_cast<int64_t>(band_pixels);
   const std::vector<ShuffleRoute>& routes = packed.routes;
@@ -169,7 +181,7 @@ void ChannelShuffle(Machine& machine, const PackedChannelShuffle& packed, const 
     const uint32_t seg_y = dram.Bind(args.y, y_bytes);
     SramPlan plan(machine.config(), fn);
     const uint32_t in = plan.Take("the input band", uint64_t(band) * pixel + slack);
-    const uint32_t out = plan.Take("the output band", uint64_t(band) * pixel);
+    const uint32_t out = plan.Take("the output band", uint64_t(band) * pixel + slack);
     const uint32_t row_bytes = static_cast<uint32_t>(C) * elem;
     const int32_t stride = static_cast<int32_t>(pixel);
     for (int64_t p0 = 0; p0 < pixels; p0 += band) {
