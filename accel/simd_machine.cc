@@ -363,6 +363,23 @@ void ForRows(uint32_t rows, uint64_t row_bytes, int64_t dst_stride, const F& bod
                     [&](const tbb::blocked_range<uint32_t>& r) { body(r.begin(), r.end()); });
 }
 
+// n bytes, 1 <= n <= 128, with fixed-size copies the compiler inlines (a libc memcpy call cost more than
+// copying a 32-byte output row): 16-byte pieces, the last one overlapping the one before, or for n < 16 two
+// overlapping pieces of 8, 4 or 1 and 2 bytes. Source and destination never overlap (different memories).
+inline void CopySmall(uint8_t* d, const uint8_t* s, uint64_t n) {
+  if (n >= 16) {
+    for (uint64_t o = 0; o + 16 < n; o += 16) std::memcpy(d + o, s + o, 16);
+    std::memcpy(d + n - 16, s + n - 16, 16);
+  } else if (n >= 8) {
+    std::memcpy(d, s, 8), std::memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(d, s, 4), std::memcpy(d + n - 4, s + n - 4, 4);
+  } else {
+    d[0] = s[0], d[n - 1] = s[n - 1];
+    if (n == 3) d[1] = s[1];
+  }
+}
+
 // Rows [r0, r1) of a DMA, in ascending order; rows that lie back to back on both sides are one memcpy.
 // (Measured on a 3136x576 activation load: no faster than a row at a time, since the copy is bound by
 // reading the activations from L3; kept because it is no slower and both directions share it.)
@@ -370,6 +387,10 @@ void CopyRows(uint8_t* dst, uint64_t dst_stride, const uint8_t* src, uint64_t sr
               uint32_t r0, uint32_t r1) {
   if (dst_stride == row_bytes && src_stride == row_bytes) {
     std::memcpy(dst + row_bytes * r0, src + row_bytes * r0, row_bytes * (r1 - r0));
+    return;
+  }
+  if (row_bytes <= 128) {
+    for (uint32_t r = r0; r < r1; ++r) CopySmall(dst + dst_stride * r, src + src_stride * r, row_bytes);
     return;
   }
   for (uint32_t r = r0; r < r1; ++r) std::memcpy(dst + dst_stride * r, src + src_stride * r, row_bytes);

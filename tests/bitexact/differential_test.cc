@@ -762,6 +762,26 @@ TEST_P(ExtremeTest, EmacBf16Specials) {
   }
 }
 
+// DMA rows of every size from 1 to 130 bytes (the SIMD machine copies rows up to 128 bytes in inlined
+// pieces), strided on both sides, in both directions.
+TEST_P(ExtremeTest, DmaEveryRowSize) {
+  Builder b;
+  b.p.dram_rw.resize(8192);
+  for (size_t i = 0; i < b.p.dram_rw.size(); ++i) b.p.dram_rw[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (size_t i = 0; i < b.p.sram.size(); ++i) b.p.sram[i] = static_cast<uint8_t>(i * 13 + 1);
+  for (uint32_t n = 1; n <= 130; ++n) {
+    DmaIn in;
+    in.sram = kAct + (n % 7), in.segment = kDramRwSegment, in.dram = n % 5, in.rows = 3, in.row_bytes = n;
+    in.dram_stride = n + 9, in.sram_stride = n + 3;
+    b.Emit(in);
+    DmaOut out;
+    out.sram = kAct + 100, out.segment = kDramRwSegment, out.dram = 4096 + (n % 11), out.rows = 3, out.row_bytes = n;
+    out.dram_stride = n + 1, out.sram_stride = n + 5;
+    b.Emit(out);
+  }
+  RunBoth(b, "DMA rows of 1..130 bytes");
+}
+
 INSTANTIATE_TEST_SUITE_P(Targets, ExtremeTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
 
 }  // namespace
