@@ -67,30 +67,8 @@ void CheckDesc(const char* fn, const ConvDesc& d, bool weights_given) {
          std::numeric_limits<int>::max() - kLanes);
   }
   if (weights_given && d.w == nullptr) Fail(fn, ": desc.w is null");
-  if (IsInt8(d.x_type)) {
-    if (d.w_zero_points != nullptr) {
-      if (d.w_zero_point_count != 1 && d.w_zero_point_count != d.out_channels) {
-        Fail(fn, ": desc.w_zero_point_count = ", d.w_zero_point_count, " must be 1 (per tensor) or out_channels = ",
-             d.out_channels, " (per output channel)");
-      }
-      const ValueRange r = RangeOf(d.w_type);
-      for (int i = 0; i < d.w_zero_point_count; ++i) {
-        if (!r.Contains(d.w_zero_points[i])) {
-          Fail(fn, ": desc.w_zero_points[", i, "] = ", d.w_zero_points[i], " is outside [", r.lo, ", ", r.hi, "] of ",
-               NameOf(d.w_type));
-        }
-      }
-    } else if (d.w_zero_point_count != 0) {
-      Fail(fn, ": desc.w_zero_point_count = ", d.w_zero_point_count, " but desc.w_zero_points is null");
-    }
-  } else if (d.w_zero_points != nullptr || d.w_zero_point_count != 0) {
-    Fail(fn, ": desc.w_zero_points must be null: zero points are INT8 only, not ", NameOf(mode));
-  }
-  if (mode == MacMode::kBF16) {
-    if (d.bias != nullptr) Fail(fn, ": desc.bias (int32) is set for bf16 weights; use desc.bias_f32");
-  } else if (d.bias_f32 != nullptr) {
-    Fail(fn, ": desc.bias_f32 is set for ", NameOf(d.w_type), " weights; use desc.bias (int32)");
-  }
+  CheckWeightZeroPointsAndBias(fn, "desc.w", mode, d.w_type, d.w_zero_points, d.w_zero_point_count, d.out_channels,
+                               "out_channels", d.bias, d.bias_f32);
   if (d.input_shuffle_groups > 1) {
     if (d.in_channels % d.input_shuffle_groups != 0) {
       Fail(fn, ": desc.input_shuffle_groups = ", d.input_shuffle_groups, " must divide desc.in_channels = ", d.in_channels);

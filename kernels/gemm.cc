@@ -57,32 +57,8 @@ void CheckDesc(const char* fn, const GemmWeightsDesc& d, MacMode mode) {
   // Before anything is allocated: the packed images and, for uint8 B, the shifted copy.
   const uint64_t k_tiles = (uint64_t(d.K) + kLanes - 1) / kLanes, n_tiles = (uint64_t(d.N) + kLanes - 1) / kLanes;
   CheckedBytes(fn, "the packed weights", k_tiles * n_tiles, TileImageBytes(WeightType(mode)));
-  if (IsIntegerMode(mode) && IsInt8(ActivationType(mode))) {
-    if (d.b_zero_points != nullptr) {
-      if (d.b_zero_point_count != 1 && d.b_zero_point_count != d.N) {
-        Fail(fn, ": desc.b_zero_point_count = ", d.b_zero_point_count, " must be 1 (per tensor) or N = ", d.N,
-             " (per output channel)");
-      }
-      const ValueRange r = RangeOf(d.b_type);
-      for (int i = 0; i < d.b_zero_point_count; ++i) {
-        if (!r.Contains(d.b_zero_points[i])) {
-          Fail(fn, ": desc.b_zero_points[", i, "] = ", d.b_zero_points[i], " is outside [", r.lo, ", ", r.hi, "] of ",
-               NameOf(d.b_type));
-        }
-      }
-    } else if (d.b_zero_point_count != 0) {
-      Fail(fn, ": desc.b_zero_point_count = ", d.b_zero_point_count, " but desc.b_zero_points is null");
-    }
-  } else {
-    if (d.b_zero_points != nullptr || d.b_zero_point_count != 0) {
-      Fail(fn, ": desc.b_zero_points must be null: zero points are INT8 only, not ", NameOf(mode));
-    }
-  }
-  if (mode == MacMode::kBF16) {
-    if (d.bias != nullptr) Fail(fn, ": desc.bias (int32) is set for bf16 weights; use desc.bias_f32");
-  } else if (d.bias_f32 != nullptr) {
-    Fail(fn, ": desc.bias_f32 is set for ", NameOf(d.b_type), " weights; use desc.bias (int32)");
-  }
+  CheckWeightZeroPointsAndBias(fn, "desc.b", mode, d.b_type, d.b_zero_points, d.b_zero_point_count, d.N, "N", d.bias,
+                               d.bias_f32);
 }
 
 PackedGemmWeights PackInt8(const GemmWeightsDesc& d, MacMode mode) {

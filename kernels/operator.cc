@@ -73,6 +73,34 @@ uint32_t DramBindings::Bind(void* base, uint64_t bytes) {
   return s;
 }
 
+void CheckWeightZeroPointsAndBias(const char* fn, const char* w, MacMode mode, DType w_type, const int32_t* zps,
+                                  int count, int channels, const char* channels_name, const int32_t* bias,
+                                  const float* bias_f32) {
+  if (IsInt8(ActivationType(mode))) {
+    if (zps != nullptr) {
+      if (count != 1 && count != channels) {
+        Fail(fn, ": ", w, "_zero_point_count = ", count, " must be 1 (per tensor) or ", channels_name, " = ", channels,
+             " (per output channel)");
+      }
+      const ValueRange r = RangeOf(w_type);
+      for (int i = 0; i < count; ++i) {
+        if (!r.Contains(zps[i])) {
+          Fail(fn, ": ", w, "_zero_points[", i, "] = ", zps[i], " is outside [", r.lo, ", ", r.hi, "] of ", NameOf(w_type));
+        }
+      }
+    } else if (count != 0) {
+      Fail(fn, ": ", w, "_zero_point_count = ", count, " but ", w, "_zero_points is null");
+    }
+  } else if (zps != nullptr || count != 0) {
+    Fail(fn, ": ", w, "_zero_points must be null: zero points are INT8 only, not ", NameOf(mode));
+  }
+  if (mode == MacMode::kBF16) {
+    if (bias != nullptr) Fail(fn, ": desc.bias (int32) is set for bf16 weights; use desc.bias_f32");
+  } else if (bias_f32 != nullptr) {
+    Fail(fn, ": desc.bias_f32 is set for ", NameOf(w_type), " weights; use desc.bias (int32)");
+  }
+}
+
 void CheckNoOverlap(const char* fn, const HostRange& out, std::initializer_list<HostRange> ins) {
   const auto lo = reinterpret_cast<uintptr_t>(out.base);
   for (const HostRange& in : ins) {

@@ -48,6 +48,14 @@ class DramBindings {
   std::vector<uint32_t> bound_;
 };
 
+// The weight-side arguments every operator with weights checks alike. INT8 modes: zero points null (all 0),
+// or 1 (per tensor) or `channels` (per output channel) entries in w_type's range; other modes: none. The
+// bias: int32 for the integer modes, fp32 for BF16. Fields are named after `field` ("desc.b", "desc.w"):
+// "desc.w_zero_points[3] = 300 is outside [-128, 127] of i8", "desc.bias_f32 is set for i8 weights".
+void CheckWeightZeroPointsAndBias(const char* fn, const char* field, MacMode mode, DType w_type,
+                                  const int32_t* zero_points, int count, int channels, const char* channels_name,
+                                  const int32_t* bias, const float* bias_f32);
+
 // A host buffer an operator reads or writes: [base, base + bytes).
 struct HostRange {
   const char* name;  // the argument's name in error messages ("y", "args.c")
