@@ -8,6 +8,7 @@
 #include "accel/simd_machine.h"
 
 #include <tbb/blocked_range.h>
+#include <tbb/partitioner.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -27,40 +28,137 @@ HWY_BEFORE_NAMESPACE();
 namespace tile32 {
 namespace HWY_NAMESPACE {
 
-// ---- EMAC ----
-void EmacRows(const uint8_t* sram, int64_t a_addr, int64_t a_stride, uint32_t rows, MacMode mode,
-              const uint32_t* w_lanes, uint32_t* acc) {
+// ---- EMAC (docs/isa.md §4.2): ACC[r][j] += A_r[j] * w_j, rows [0, rows) of a_addr + r * a_stride ----
+// Integer modes: each activation widened into a 32-bit lane, whose low half is then the activation as int16
+// (u8 and s8 fit), and each weight as int16 in the low half of a 32-bit lane whose high half is 0. A 16-bit
+// pair product per lane (pmaddwd; vpdpwssd on AVX3_DL, which adds into the accumulator in the same
+// instruction) is then lo*lo + hi*0: the exact product (|a*w| <= 2^30, no saturation, no pmaddwd overflow
+// case since the high products are 0), added with int32 wrap as the ISA says. BF16: one fused multiply-add
+// per lane and row, then the canonical NaN, as the scalar machine does. Rows are independent (one ACC row
+// each, SRAM only read), so they may be split in any way.
+template <MacMode M>
+HWY_INLINE VI EmacLanes(const uint8_t* p) {  // kN activations, widened
   const DI di;
-  const DF df;
-  alignas(64) int32_t wi[kLanes];
-  alignas(64) float wf[kLanes];
-  for (int j = 0; j < kLanes; ++j) {
-    wi[j] = mode == MacMode::kS16S16 ? int32_t{static_cast<int16_t>(w_lanes[j])}
-                                     : int32_t{static_cast<int8_t>(w_lanes[j])};
-    wf[j] = BitsToF32(w_lanes[j] & 0xFFFF0000u);
+  const DU du;
+  if constexpr (M == MacMode::kU8S8) {
+    return hn::BitCast(di, hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint8_t, DU>(), p)));
+  } else if constexpr (M == MacMode::kS8S8) {
+    return hn::PromoteTo(di, hn::LoadU(hn::Rebind<int8_t, DI>(), reinterpret_cast<const int8_t*>(p)));
+  } else {  // int16 zero-extended: the high half meets a zero weight half
+    return hn::BitCast(di, hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint16_t, DU>(), reinterpret_cast<const uint16_t*>(p))));
   }
-  alignas(64) int16_t a16[kLanes];
-  alignas(64) float a32[kLanes];
-  const hn::Rebind<int16_t, DI> d16;
+}
+
+template <MacMode M>
+HWY_NOINLINE void EmacIntRows(const uint8_t* a, int64_t stride, uint32_t rows, const int32_t* w16, uint32_t* acc) {
+  const DI di;
+  constexpr size_t kElem = M == MacMode::kS16S16 ? 2 : 1;
+  VI w[kNV];
+  for (size_t v = 0; v < kNV; ++v) w[v] = hn::Load(di, w16 + v * kN);
   for (uint32_t r = 0; r < rows; ++r) {
-    const uint8_t* a = sram + a_addr + a_stride * int64_t{r};
-    uint32_t* out = acc + size_t{r} * kLanes;
-    if (mode == MacMode::kBF16) {
-      WidenBf16(a, kLanes, a32);
-      for (size_t v = 0; v < kNV; ++v) {
-        float* o = reinterpret_cast<float*>(out) + v * kN;
-        const VF sum = FusedMulAdd(hn::Load(df, a32 + v * kN), hn::Load(df, wf + v * kN), hn::LoadU(df, o));
-        hn::StoreU(CanonicalNan(sum), df, o);
-      }
-    } else {
-      WidenToI16(mode, a, kLanes, a16);
-      for (size_t v = 0; v < kNV; ++v) {
-        int32_t* o = reinterpret_cast<int32_t*>(out) + v * kN;
-        const VI prod = hn::Mul(hn::PromoteTo(di, hn::Load(d16, a16 + v * kN)), hn::Load(di, wi + v * kN));
-        hn::StoreU(WrapAdd(hn::LoadU(di, o), prod), di, o);
-      }
+    const uint8_t* p = a + stride * int64_t{r};
+    int32_t* out = reinterpret_cast<int32_t*>(acc + size_t{r} * kLanes);
+    for (size_t v = 0; v < kNV; ++v) {
+      hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), PairDot(EmacLanes<M>(p + v * kN * kElem), w[v])), di, out + v * kN);
     }
   }
+}
+
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// AVX-512: acc += the exact products of 16 lanes, vpdpwssd on AVX3_DL (AVX512_VNNI; missing from Highway
+// 1.0.3, and Highway's AVX3_DL target string lacks the flag), vpmaddwd + vpaddd on AVX3.
+#if HWY_TARGET == HWY_AVX3_DL
+#define TILE32_EMAC_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
+TILE32_EMAC_ATTR HWY_INLINE __m512i EmacMac16(__m512i acc, __m512i x, __m512i w) { return _mm512_dpwssd_epi32(acc, x, w); }
+#else
+#define TILE32_EMAC_ATTR
+HWY_INLINE __m512i EmacMac16(__m512i acc, __m512i x, __m512i w) { return _mm512_add_epi32(acc, _mm512_madd_epi16(x, w)); }
+#endif
+
+// The ACC rows of an EMAC are one contiguous run of 128-byte rows, but the host's ACC buffer need not be
+// 64-byte aligned (malloc gives 16), and a 64-byte store across two cache lines costs two. So the rows
+// are walked in aligned 64-byte blocks: with the run starting `mis` words past a 64-byte boundary and
+// f = 16 - mis, row r covers block P_r (its lanes f .. f+15) and block Q_r (its lanes f+16 .. 31 and lanes
+// 0 .. f-1 of row r+1); the activations and weights of a block are the row's two vectors shifted by f lanes
+// (one vpermt2d each). The first block (lanes 0 .. f-1 of the first row, at positions mis .. 15) and the
+// last (lanes f+16 .. 31 of the last row, at positions 0 .. mis-1) are masked, so no word outside the
+// instruction's rows is read or written (rows split across threads share the cache line at their
+// boundary, never a word). One path for every alignment: mis = 0 is f = 16, P_r and Q_r the row's halves.
+template <MacMode M>
+TILE32_EMAC_ATTR HWY_NOINLINE void EmacAvx512Rows(const uint8_t* a, int64_t stride, uint32_t rows, const int32_t* w16,
+                                                  uint32_t* acc) {
+  constexpr int64_t kHalf = M == MacMode::kS16S16 ? 32 : 16;  // bytes of 16 activations
+  auto lanes = [&](uint32_t r, int64_t half) { return EmacLanes<M>(a + stride * int64_t{r} + half).raw; };
+  const int mis = static_cast<int>(reinterpret_cast<uintptr_t>(acc) % 64 / 4);
+  // Lanes f .. f+15 of lo:hi (index i + f; 16 and above select hi).
+  const __m512i shift = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi32(16 - mis));
+  auto rot = [&](__m512i lo, __m512i hi) { return _mm512_permutex2var_epi32(lo, shift, hi); };
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i w0 = _mm512_load_si512(w16), w1 = _mm512_load_si512(w16 + 16);
+  const __m512i wp = rot(w0, w1), wq = rot(w1, w0);
+  uint32_t* base = acc - mis;  // 64-byte aligned
+  __m512i x0 = lanes(0, 0);
+  const __mmask16 head = static_cast<__mmask16>(0xFFFFu << mis);
+  _mm512_mask_store_epi32(base, head, EmacMac16(_mm512_maskz_load_epi32(head, base), rot(zero, x0), rot(zero, w0)));
+  for (uint32_t r = 0; r + 1 < rows; ++r) {
+    uint32_t* p = base + size_t{r} * kLanes + 16;
+    const __m512i x1 = lanes(r, kHalf), next = lanes(r + 1, 0);
+    _mm512_store_si512(p, EmacMac16(_mm512_load_si512(p), rot(x0, x1), wp));
+    _mm512_store_si512(p + 16, EmacMac16(_mm512_load_si512(p + 16), rot(x1, next), wq));
+    x0 = next;
+  }
+  uint32_t* p = base + size_t{rows - 1} * kLanes + 16;
+  const __m512i x1 = lanes(rows - 1, kHalf);
+  _mm512_store_si512(p, EmacMac16(_mm512_load_si512(p), rot(x0, x1), wp));
+  if (mis != 0) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << mis) - 1);
+    _mm512_mask_store_epi32(p + 16, tail, EmacMac16(_mm512_maskz_load_epi32(tail, p + 16), rot(x1, zero), wq));
+  }
+}
+#undef TILE32_EMAC_ATTR
+#endif
+
+HWY_NOINLINE void EmacBf16Rows(const uint8_t* a, int64_t stride, uint32_t rows, const uint32_t* w_lanes, uint32_t* acc) {
+  const DF df;
+  const DU du;
+  const hn::Rebind<uint16_t, DU> d16;
+  VF w[kNV];
+  for (size_t v = 0; v < kNV; ++v) {
+    w[v] = hn::BitCast(df, hn::And(hn::LoadU(du, w_lanes + v * kN), hn::Set(du, 0xFFFF0000u)));
+  }
+  for (uint32_t r = 0; r < rows; ++r) {
+    const uint16_t* p = reinterpret_cast<const uint16_t*>(a + stride * int64_t{r});
+    float* out = reinterpret_cast<float*>(acc + size_t{r} * kLanes);
+    for (size_t v = 0; v < kNV; ++v) {
+      const VF x = hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(d16, p + v * kN))));
+      hn::StoreU(CanonicalNan(FusedMulAdd(x, w[v], hn::LoadU(df, out + v * kN))), df, out + v * kN);
+    }
+  }
+}
+
+// Rows [0, rows) of one EMAC: row r reads a + r * stride and updates acc + 32 r.
+void EmacRows(const uint8_t* a, int64_t stride, uint32_t rows, MacMode mode, const uint32_t* w_lanes, uint32_t* acc) {
+  if (mode == MacMode::kBF16) return EmacBf16Rows(a, stride, rows, w_lanes, acc);
+  alignas(64) int32_t w16[kLanes];  // the int8 / int16 weight as 16 bits in the low half, zero high half
+  for (int j = 0; j < kLanes; ++j) {
+    const int32_t wj = mode == MacMode::kS16S16 ? int32_t{static_cast<int16_t>(w_lanes[j])}
+                                                : int32_t{static_cast<int8_t>(w_lanes[j])};
+    w16[j] = wj & 0xFFFF;
+  }
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  switch (mode) {
+    case MacMode::kU8S8: return EmacAvx512Rows<MacMode::kU8S8>(a, stride, rows, w16, acc);
+    case MacMode::kS8S8: return EmacAvx512Rows<MacMode::kS8S8>(a, stride, rows, w16, acc);
+    default: return EmacAvx512Rows<MacMode::kS16S16>(a, stride, rows, w16, acc);
+  }
+#else
+  switch (mode) {
+    case MacMode::kU8S8: return EmacIntRows<MacMode::kU8S8>(a, stride, rows, w16, acc);
+    case MacMode::kS8S8: return EmacIntRows<MacMode::kS8S8>(a, stride, rows, w16, acc);
+    default: return EmacIntRows<MacMode::kS16S16>(a, stride, rows, w16, acc);
+  }
+#endif
 }
 
 // ---- REQ (docs/isa.md §5.2) ----
@@ -453,10 +551,28 @@ void SimdMachine::Do(const TileMac& i) {
   });
 }
 
+// EMACs of at least this many rows are split across the arena's threads. On the 2-vCPU development host
+// no split gained: the vCPUs share store bandwidth, which bounds EMAC, and waking the other thread for
+// each instruction cost more (depthwise layers whose EMACs have 800 to 2048 rows ran 8-46 % slower on 2
+// threads, back-to-back 4096-row EMACs 6 %). So only EMACs longer than a depthwise kernel's chunks (2048
+// rows) are split, for hosts whose second thread has a core of its own (docs/simd_machine.md, "EMAC").
+constexpr uint32_t kEmacParallelRows = 4096;
+
 void SimdMachine::Do(const ElemMac& i) {
-  if (config().check_overflow) return ScalarMachine::Do(i);
-  HWY_DYNAMIC_DISPATCH(EmacRows)(sram_.data(), i.a_addr, i.a_stride, i.rows, i.mode, vreg(i.vw).data(),
-                                 acc_at(i.acc_row));
+  if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane sums
+  const uint32_t* w = vreg(i.vw).data();
+  uint32_t* acc = acc_at(i.acc_row);
+  auto rows = [&](uint32_t r0, uint32_t r1) {
+    HWY_DYNAMIC_DISPATCH(EmacRows)(sram_.data() + i.a_addr + int64_t{i.a_stride} * r0, i.a_stride, r1 - r0, i.mode, w,
+                                   acc + size_t{r0} * kLanes);
+  };
+  if (i.rows < kEmacParallelRows || !ArenaHasThreads()) return rows(0, i.rows);
+  // A kernel issues one EMAC per tap over the same ACC rows: the affinity partitioner gives each thread the
+  // rows it had in the previous EMAC of that count, whose accumulators are still in its core's cache.
+  static thread_local tbb::affinity_partitioner affinity;
+  const uint32_t grain = std::max<uint32_t>(256, i.rows / (2 * static_cast<uint32_t>(tbb::this_task_arena::max_concurrency())));
+  tbb::parallel_for(tbb::blocked_range<uint32_t>(0, i.rows, grain),
+                    [&](const tbb::blocked_range<uint32_t>& r) { rows(r.begin(), r.end()); }, affinity);
 }
 
 void SimdMachine::Do(const Requant& i) {

@@ -20,7 +20,7 @@ namespace tile32 {
 namespace {
 
 // Ordered: the first algorithm that accepts a desc runs it (ConvAlgorithm::kAuto).
-const ConvImpl* const kImpls[] = {&kDirectImpl};
+const ConvImpl* const kImpls[] = {&kDepthwiseImpl, &kDirectImpl};
 
 constexpr int kMaxExtent = 1 << 20;  // channels, spatial sizes, strides, dilations, padding
 constexpr int kMaxKernel = 1 << 10;
@@ -354,6 +354,9 @@ void Conv(Machine& machine, const PackedConv& packed, const ConvArgs& x) {
   CheckNoOverlap(fn, {"y", x.y, y_bytes}, {{"x", x.x, x_bytes}});
   for (const PackedWeights& w : packed.weights) {
     CheckNoOverlap(fn, {"y", x.y, y_bytes}, {{"the packed weights", w.bytes.data(), w.bytes.size()}});
+  }
+  if (!packed.lane_weights.empty()) {
+    CheckNoOverlap(fn, {"y", x.y, y_bytes}, {{"the packed weights", packed.lane_weights.data(), packed.lane_weights.size()}});
   }
   const int threads = OperatorThreads(fn, x.threads);
   if (IsInt8(d.x_type)) call.border[0] = static_cast<uint8_t>(x.x_zero_point);  // the zero point's code

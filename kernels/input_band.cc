@@ -29,11 +29,11 @@ void ImageColumns(const BandLayout& b, int px, int* lo, int* hi) {
 std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8_t* border, const uint8_t* channel_pad) {
   const int e = elem_bytes;
   std::vector<uint8_t> row(size_t(band.pitch) * band.pixel_bytes);
-  for (size_t p = 0; p < size_t(band.pitch); ++p) {
-    uint8_t* pixel = row.data() + p * band.pixel_bytes;
-    for (uint32_t c = 0; c * e < band.pixel_bytes; ++c) {
-      std::memcpy(pixel + c * e, static_cast<int>(c) < band.channels ? border : channel_pad, size_t(e));
-    }
+  for (uint32_t c = 0; c * e < band.pixel_bytes; ++c) {  // the first pixel, then copies of it
+    std::memcpy(row.data() + c * e, static_cast<int>(c) < band.channels ? border : channel_pad, size_t(e));
+  }
+  for (size_t p = 1; p < size_t(band.pitch); ++p) {
+    std::memcpy(row.data() + p * band.pixel_bytes, row.data(), band.pixel_bytes);
   }
   return row;
 }
@@ -47,7 +47,34 @@ void LoadBand(Machine& m, const BandLayout& b, const BandSource& s, int n, int o
   const uint64_t image = uint64_t(n) * g.height * g.width * x_pixel;
   // One DMA carries every image pixel of a run of plane rows when a plane row of the image is one
   // contiguous run in both memories.
-  const bool dense = pad_bytes == 0 && g.stride_w == 1 && s.pixel_stride == b.channels;
+  const int rep = s.replicate;
+  const bool dense = rep == 1 && pad_bytes == 0 && g.stride_w == 1 && s.pixel_stride == b.channels;
+  // Replicated: the tensor's channels of a band pixel, and whether the pixels of a plane row follow each
+  // other without a gap in both memories (then one DMA per copy takes the whole plane row).
+  const int tensor_channels = b.channels / rep;
+  const uint64_t e = static_cast<uint64_t>(s.elem_bytes);
+  const bool flat = rep > 1 && g.stride_w == 1 && s.pixel_stride == tensor_channels && pad_bytes == 0;
+  // The image pixels [0, count) of one plane row at sram (band) and dram (the first pixel's channel 0).
+  auto replicated = [&](uint32_t sram, uint64_t dram, uint32_t count) {
+    const uint32_t rep_stride = static_cast<uint32_t>(rep * e);
+    for (int i = 0; i < rep; ++i) {
+      const uint32_t copy = sram + static_cast<uint32_t>(i * e);
+      if (flat) {
+        Dma(m, copy, s.segment, dram, count * static_cast<uint32_t>(tensor_channels), static_cast<uint32_t>(e), e,
+            rep_stride);
+      } else if (count <= static_cast<uint32_t>(tensor_channels)) {
+        for (uint32_t p = 0; p < count; ++p) {
+          Dma(m, copy + p * pb, s.segment, dram + uint64_t(p) * g.stride_w * x_pixel,
+              static_cast<uint32_t>(tensor_channels), static_cast<uint32_t>(e), e, rep_stride);
+        }
+      } else {
+        for (int c = 0; c < tensor_channels; ++c) {
+          Dma(m, copy + static_cast<uint32_t>(c) * rep_stride, s.segment, dram + uint64_t(c) * e, count,
+              static_cast<uint32_t>(e), uint64_t(g.stride_w) * x_pixel, pb);
+        }
+      }
+    }
+  };
   for (int py = 0; py < g.stride_h; ++py) {
     for (int px = 0; px < g.stride_w; ++px) {
       const uint32_t plane = b.base + static_cast<uint32_t>(py * g.stride_w + px) * b.plane_bytes;
@@ -81,8 +108,12 @@ void LoadBand(Machine& m, const BandLayout& b, const BandSource& s, int n, int o
       for (uint32_t q = 0; q < rows; ++q) {
         // Channel padding of the image pixels (the fill row's first pixel holds it after its real channels).
         if (pad_bytes != 0) Dma(m, sram0 + q * row_bytes + data_bytes, s.fill_segment, data_bytes, count, pad_bytes, 0, pb);
-        Dma(m, sram0 + q * row_bytes, s.segment, dram0 + uint64_t(q) * g.stride_h * g.width * x_pixel, count,
-            data_bytes, uint64_t(g.stride_w) * x_pixel, pb);
+        const uint64_t dram_row = dram0 + uint64_t(q) * g.stride_h * g.width * x_pixel;
+        if (rep > 1) {
+          replicated(sram0 + q * row_bytes, dram_row, count);
+          continue;
+        }
+        Dma(m, sram0 + q * row_bytes, s.segment, dram_row, count, data_bytes, uint64_t(g.stride_w) * x_pixel, pb);
       }
     }
   }

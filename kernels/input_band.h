@@ -19,6 +19,11 @@ struct BandSource {
   int band_channels = 0;         // channels the band holds per pixel (before padding to 32)
   int elem_bytes = 1;
   uint32_t fill_segment = 0;     // one plane row (pitch pixels) of fill pixels: FillRow()
+  // Band channel j holds tensor channel channel_offset + j / replicate: each tensor channel `replicate`
+  // times in a row (a depthwise convolution with channel multiplier m reads channel k / m for output k, so
+  // its band holds m * C channels and lane k of an EMAC meets output channel k's input). The band's
+  // BandLayout::channels must be a multiple of replicate. 1: the channels as they are.
+  int replicate = 1;
 };
 
 // One plane row of pixels outside the image: `border` (the padding value of the numeric contract, as the
@@ -27,6 +32,9 @@ std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8
 
 // The planes of the band of output rows [oy0, oy0 + band.band_rows) of image n, every byte an instruction
 // of the band reads for a valid output written (junk columns past the image are left as they are).
+// Replicated channels (src.replicate > 1) come by DMAs of one-element rows, sram_stride = replicate
+// elements: one DMA per copy and plane row when a plane row's pixels are contiguous in both memories,
+// else one per copy and pixel or per copy and channel, whichever is fewer.
 void LoadBand(Machine& m, const BandLayout& band, const BandSource& src, int n, int oy0);
 
 }  // namespace tile32

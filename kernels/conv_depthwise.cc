@@ -1,0 +1,272 @@
+// Depthwise convolution (groups == in_channels, channel multiplier m = out_channels / in_channels) on the
+// element-wise MAC path (docs/isa.md §4.2): lane l of an EMAC is output channel 32 b + l of block b, and
+// one EMAC per kernel tap streams a whole run of output pixels.
+//
+// Input: bands in the phase-plane layout of layout/band.h holding every channel of the tensor, m times each
+// (band channel j = tensor channel j / m, kernels/input_band.h), so that band channel k is the input of
+// output channel k and one pixel's 32 channels of block b are the 32 activations an EMAC row reads: for
+// tap (ky, kx) the rows of a band are TapAddress(ky, kx) + 32 b elements + r * pixel_bytes.
+//
+// Weights (PackedConv::lane_weights): per block of 32 output channels and tap (ky, kx), the 32 weights in
+// lane order, one element of the weight type each; VLD puts a tap's weights into a V register. They are
+// DMA'd into SRAM once per call (or one block at a time when they do not all fit beside a band).
+//
+// Per band and chunk of its rows, for each block (last to first): the ACC rows are seeded with the block's
+// bias row, one EMAC per tap in (ky, kx) order (BF16's fma chain of the contract; the padding value +0.0
+// takes part like any pixel), and the epilogue converts them into the block's columns of NHWC staging
+// rows that hold all K channels; then one DMA_OUT per output row (or per chunk) writes the valid outputs.
+//
+// INT8 zero points (kernels/conv.cc): acc = sum x w' - z sum x + [bias - x_zp sum w' + R x_zp z], R =
+// kernel_h * kernel_w. The bracket is CallBias; the term z sum x differs per lane (per output channel's
+// input), so when some z != 0 each block of a chunk first sums its taps' activations per lane into separate ACC rows
+// (EMAC against an all-ones V register) and Epilogue::SeedWithRowSums multiplies them lane by lane by -z.
+#include <algorithm>
+#include <cstring>
+
+#include "accel/error.h"
+#include "kernels/conv_impl.h"
+#include "kernels/input_band.h"
+#include "kernels/middle_end.h"
+
+namespace tile32 {
+namespace {
+
+// Rows per chunk (fewer when ACC or SRAM hold fewer). Every chunk costs a VLD per block and tap when the
+// blocks' taps do not all fit in V registers, a bias DMA per block, and instructions whose fixed cost the
+// SIMD machine pays per instruction; long EMACs are also what it splits across threads. Measured on the
+// MobileNetV2 layers (docs/simd_machine.md, "EMAC"): 256 rows 10-20 % slower than 1024, 1024 to 4096 equal
+// within noise.
+constexpr uint32_t kChunkRows = 2048;
+
+int Ceil32(int64_t n) { return static_cast<int>((n + kLanes - 1) / kLanes); }
+
+bool Accepts(const ConvDesc& d, const ConvFacts&, std::string* why) {
+  if (d.groups != d.in_channels) {
+    *why = "depthwise needs one group per input channel (desc.groups == desc.in_channels), not groups = " +
+           std::to_string(d.groups) + " with in_channels = " + std::to_string(d.in_channels);
+    return false;
+  }
+  if (d.layout != ConvLayout::kAuto) {
+    *why = std::string("desc.layout = ") + NameOf(d.layout) + " chooses a layout of the direct algorithm";
+    return false;
+  }
+  return true;
+}
+
+void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
+  p->layout = ConvLayout::kTapMajor;
+  const int K = d.out_channels, taps = d.kernel_h * d.kernel_w;
+  const size_t welem = static_cast<size_t>(SizeOf(WeightType(f.mode)));
+  p->lane_weights.assign(size_t(Ceil32(K)) * taps * kLanes * welem, 0);
+  for (int k = 0; k < K; ++k) {
+    for (int ky = 0; ky < d.kernel_h; ++ky) {
+      for (int kx = 0; kx < d.kernel_w; ++kx) {
+        // Output channel k's group is k / m; its only input channel is channel 0 of the group.
+        const uint32_t v = static_cast<uint32_t>(PackedWeightAt(d, k, ky, kx, 0));
+        const size_t at = ((size_t(k / kLanes) * taps + size_t(ky) * d.kernel_w + kx) * kLanes + k % kLanes) * welem;
+        for (size_t i = 0; i < welem; ++i) p->lane_weights[at + i] = static_cast<uint8_t>(v >> (8 * i));
+      }
+    }
+  }
+}
+
+// SRAM bytes of a band of `rows` output rows, in 64 bits (BandLayout::plane_bytes is 32-bit).
+uint64_t BandBytes(const ConvGeometry& g, int rows, int channels, int elem) {
+  const BandLayout l = MakeBandLayout(g, rows, channels, elem, 0);
+  const uint64_t plane = (uint64_t(l.plane_rows) * l.pitch + l.extra_cols) * l.pixel_bytes;
+  return uint64_t(g.stride_h) * g.stride_w * Align64(plane);
+}
+
+// The padding of channels past the last output channel (lanes whose weights are 0 and whose outputs are
+// never stored).
+const uint8_t kZeroElem[2] = {0, 0};
+
+void Run(Machine& m, const ConvCall& call) {
+  const PackedConv& p = *call.packed;
+  const ConvDesc& d = p.desc;
+  const ConvFacts f = FactsOf(d);
+  const ConvGeometry& geo = call.geometry;
+  const AccelConfig& c = m.config();
+  const ConvArgs& x = *call.args;
+  const int K = d.out_channels, mult = K / d.in_channels;
+  const int taps = d.kernel_h * d.kernel_w, blocks = Ceil32(K);
+  const DType wtype = WeightType(p.mode);
+  const int elem = SizeOf(ActivationType(p.mode)), welem = SizeOf(wtype);
+  const bool row_sums = p.needs_row_sums;
+
+  // The front end lays the bias row out per group (block = group * blocks_per_group + j); here a block is
+  // 32 consecutive output channels across groups.
+  const std::vector<uint32_t> group_bias = CallBias(p, x.x_zero_point);
+  const std::vector<int32_t> group_scale = CallRowSumScale(p);
+  std::vector<uint32_t> bias(size_t(blocks) * kLanes, 0);
+  std::vector<int32_t> scale(row_sums ? size_t(blocks) * kLanes : 0, 0);
+  bool any_bias = false;
+  for (int k = 0; k < K; ++k) {
+    const int g = k / f.group_outputs, j = k % f.group_outputs;
+    const size_t from = (size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes;
+    bias[k] = group_bias[from];
+    any_bias |= bias[k] != 0;
+    if (row_sums) scale[k] = group_scale[from];
+  }
+  EpilogueArgs ea;
+  ea.out = x.y_type, ea.quant = x.quant, ea.blocks = blocks;
+  ea.bias = any_bias ? bias.data() : nullptr;
+  ea.row_sum_scale = row_sums ? scale.data() : nullptr;
+
+  SramPlan plan(c, call.fn);
+  Epilogue epilogue(m, *call.dram, plan, ea);
+  const int out_elem = SizeOf(x.y_type);
+  const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
+
+  // ACC: a chunk of rows at 0; with row sums the chunk's sums after it and two spare rows.
+  const uint64_t acc_chunk = row_sums ? (c.acc_rows < 4 ? 0 : (c.acc_rows - 2) / 2) : c.acc_rows;
+  if (acc_chunk == 0) {
+    Fail(call.fn, ": accelerator configuration too small: the weight zero points need 4 ACC rows (acc_rows = ",
+         c.acc_rows, ")");
+  }
+  // Staging: a chunk's outputs as NHWC rows of all K channels (every block converts into its columns), so
+  // that an output row leaves in one DMA. A conversion writes 32 lanes per row: the last block's lanes past
+  // K run into the first channels of the rows after (block 0's: blocks go last to first, so block 0 writes
+  // them afterwards; with a single block, K < 32, the rows after rewrite them, rows being converted in
+  // ascending order) or, after the chunk's last row, into a slack of 32 elements.
+  const uint32_t stage_row = static_cast<uint32_t>(K * out_elem);
+  auto staging_bytes = [&](uint64_t rows) { return rows * stage_row + uint64_t{kLanes} * out_elem; };
+  // Weights: every block resident if they fit beside the smallest staging and a band of one output row,
+  // else one block at a time.
+  const uint64_t block_w = uint64_t(taps) * kLanes * welem;
+  const uint64_t all_w = block_w * blocks;
+  const uint64_t one_row = BandBytes(geo, 1, K, elem);
+  const bool resident = Align64(all_w) + Align64(staging_bytes(1)) + one_row <= plan.left();
+  const uint32_t seg_w = call.dram->BindReadOnly(p.lane_weights.data(), p.lane_weights.size());
+  const uint32_t w_addr = plan.Take(resident ? "the depthwise weights" : "one block of depthwise weights",
+                                    resident ? all_w : block_w);
+  // Chunk rows: kChunkRows, fewer when ACC or SRAM (beside a band of one output row) hold fewer.
+  uint64_t chunk_limit = std::min<uint64_t>(kChunkRows, acc_chunk);
+  while (chunk_limit > 1 && Align64(staging_bytes(chunk_limit)) + one_row > plan.left()) chunk_limit /= 2;
+  const uint32_t staging = plan.Take("the output rows", staging_bytes(chunk_limit));
+  int band_rows = 0;
+  for (int b = geo.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
+    if (BandBytes(geo, b, K, elem) <= plan.left()) {
+      band_rows = b;
+      break;
+    }
+  }
+  if (band_rows == 0) {
+    Fail(call.fn, ": accelerator configuration too small for one output row: its input band needs ", one_row,
+         " bytes of SRAM (", plan.left(), " left of sram_bytes = ", c.sram_bytes, ")");
+  }
+  BandLayout band = MakeBandLayout(geo, band_rows, K, elem, 0);
+  band.base = plan.Take("the input band", band.bytes());
+  const uint32_t pb = band.pixel_bytes;
+
+  auto dma_in = [&](uint32_t sram, uint64_t dram, uint64_t bytes) {
+    DmaIn in;
+    in.sram = sram, in.segment = seg_w, in.dram = dram, in.rows = 1, in.row_bytes = static_cast<uint32_t>(bytes);
+    m.Execute(in);
+  };
+  if (resident) dma_in(w_addr, 0, all_w);
+  int w_block = -1;  // the block whose weights sit at w_addr (not resident)
+  auto weights_of = [&](int b) -> uint32_t {
+    if (resident) return w_addr + static_cast<uint32_t>(block_w * b);
+    if (w_block != b) dma_in(w_addr, block_w * b, block_w), w_block = b;
+    return w_addr;
+  };
+
+  // V registers: a direct-mapped cache of (block, tap) weight vectors over the registers not reserved for
+  // the all-ones weights of the row sums. When every block's taps fit they are loaded once per call; when
+  // one block's do, once per block and band.
+  const int ones_reg = c.vector_regs - 1;
+  const int slots = c.vector_regs - (row_sums ? 1 : 0);
+  std::vector<int64_t> holds(size_t(slots), -1);
+  auto reg_of = [&](int b, int tap) -> uint8_t {
+    const int64_t key = int64_t{b} * taps + tap;
+    const int v = static_cast<int>(key % slots);
+    if (holds[v] != key) {
+      VLoad ld;
+      ld.vd = static_cast<uint8_t>(v), ld.type = wtype, ld.stride = welem;
+      ld.addr = weights_of(b) + static_cast<uint32_t>(tap * kLanes * welem);
+      m.Execute(ld);
+      holds[v] = key;
+    }
+    return static_cast<uint8_t>(v);
+  };
+  if (row_sums) {
+    VAlu ones;
+    ones.op = AluOp::kMovi, ones.vd = static_cast<uint8_t>(ones_reg), ones.imm = 1;
+    m.Execute(ones);
+  }
+
+  const std::vector<uint8_t> fill = FillRow(band, elem, call.border, kZeroElem);
+  BandSource src;
+  src.segment = call.seg_x;
+  src.pixel_stride = call.x_pixel_stride;
+  src.channels = d.in_channels;
+  src.band_channels = K;
+  src.elem_bytes = elem;
+  src.fill_segment = call.dram->BindReadOnly(fill.data(), fill.size());
+  src.replicate = mult;
+  // Chunks of whole plane rows when one fits (each output row then leaves in one DMA).
+  const uint32_t pitch = static_cast<uint32_t>(band.pitch);
+  const uint32_t limit = static_cast<uint32_t>(chunk_limit);
+  const uint32_t chunk = pitch <= limit ? limit / pitch * pitch : limit;
+  const uint32_t sums_row = chunk, spare_rows = 2 * chunk;
+
+  auto emac = [&](uint32_t acc_row, uint32_t rows, uint32_t a_addr, uint8_t vw) {
+    ElemMac e;
+    e.mode = p.mode, e.acc_row = acc_row, e.rows = rows, e.a_addr = a_addr, e.a_stride = static_cast<int32_t>(pb);
+    e.vw = vw;
+    m.Execute(e);
+  };
+  // Band rows [lo, hi) of the chunk starting at r0 (inside one output row, or whole rows when pitch == out_w).
+  auto dma_out = [&](int n, int oy0, uint32_t r0, uint32_t lo, uint32_t hi) {
+    DmaOut o;
+    o.sram = staging + (lo - r0) * stage_row, o.segment = call.seg_y;
+    o.dram = ((uint64_t(n) * geo.out_h + oy0 + lo / pitch) * geo.out_w + lo % pitch) * y_pixel;
+    o.rows = hi - lo, o.row_bytes = stage_row, o.dram_stride = y_pixel, o.sram_stride = stage_row;
+    m.Execute(o);
+  };
+
+  for (int n = 0; n < x.batch; ++n) {
+    for (int oy0 = 0; oy0 < geo.out_h; oy0 += band_rows) {
+      const int rows_here = std::min(band_rows, geo.out_h - oy0);
+      const uint32_t band_total = static_cast<uint32_t>(rows_here) * pitch;
+      LoadBand(m, band, src, n, oy0);
+      for (uint32_t r0 = 0; r0 < band_total; r0 += chunk) {
+        const uint32_t rows = std::min(chunk, band_total - r0);
+        for (int b = blocks - 1; b >= 0; --b) {
+          const int n0 = b * kLanes;
+          auto tap_addr = [&](int tap) {
+            return band.TapAddress(tap / d.kernel_w, tap % d.kernel_w) + static_cast<uint32_t>(n0 * elem) + r0 * pb;
+          };
+          if (row_sums) {
+            AccZero z;
+            z.row = sums_row, z.rows = rows;
+            m.Execute(z);
+            for (int tap = 0; tap < taps; ++tap) emac(sums_row, rows, tap_addr(tap), static_cast<uint8_t>(ones_reg));
+            epilogue.SeedWithRowSums(0, rows, b, sums_row, spare_rows);
+          } else {
+            epilogue.Seed(0, rows, b);
+          }
+          for (int tap = 0; tap < taps; ++tap) emac(0, rows, tap_addr(tap), reg_of(b, tap));
+          epilogue.Convert(0, rows, n0, K, staging + static_cast<uint32_t>(n0 * out_elem), static_cast<int32_t>(stage_row));
+        }
+        // The valid outputs of the chunk: per plane row its first out_w pixels.
+        if (pitch == static_cast<uint32_t>(geo.out_w)) {
+          dma_out(n, oy0, r0, r0, r0 + rows);
+          continue;
+        }
+        for (uint32_t q = r0 / pitch; q * pitch < r0 + rows; ++q) {
+          const uint32_t lo = std::max(r0, q * pitch);
+          const uint32_t hi = std::min(r0 + rows, q * pitch + static_cast<uint32_t>(geo.out_w));
+          if (lo < hi) dma_out(n, oy0, r0, lo, hi);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const ConvImpl kDepthwiseImpl = {ConvAlgorithm::kDepthwise, Accepts, Pack, Run};
+
+}  // namespace tile32
