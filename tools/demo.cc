@@ -115,6 +115,13 @@ DemoCase DemoConvDirect() {
   return DemoConvLayer("conv", d, 28, 28);
 }
 
+DemoCase DemoConvDepthwise() {
+  ConvDesc d;
+  d.in_channels = d.out_channels = d.groups = 144, d.kernel_h = d.kernel_w = 3;
+  d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = 1, d.algorithm = ConvAlgorithm::kDepthwise;
+  return DemoConvLayer("depthwise (MobileNetV2)", d, 56, 56);
+}
+
 DemoCase DemoChannelShuffle() {
   auto rng = std::make_shared<std::mt19937_64>(20240103);
   const int C = 116, groups = 2, pixels = 28 * 28;

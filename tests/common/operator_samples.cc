@@ -52,6 +52,26 @@ void OperatorSamplesConvDirect(Machine& machine) {
   }
 }
 
+void OperatorSamplesConvDepthwise(Machine& machine) {
+  const uint64_t seed = testing::TestSeed(9004);
+  ConvCase cases[3];
+  cases[0].s = conv_test::Shape(40, 40, 9, 8);  // 3x3, per-channel weight zero points
+  cases[0].x_zp = 100, cases[0].w_zp = WeightZp::kPerChannel, cases[0].bias = true, cases[0].y_type = DType::kU8;
+  cases[1].s = conv_test::Shape(33, 66, 11, 10);  // multiplier 2, 5x5 stride 2
+  cases[1].s.kernel_h = cases[1].s.kernel_w = 5, cases[1].s.pad_top = cases[1].s.pad_left = 2;
+  cases[1].s.stride_h = cases[1].s.stride_w = 2, cases[1].x_type = DType::kI8, cases[1].y_type = DType::kI8;
+  cases[1].per_channel = true;
+  cases[2].s = conv_test::Shape(31, 31, 6, 7);  // bf16
+  cases[2].x_type = cases[2].w_type = DType::kBF16, cases[2].y_type = DType::kF32, cases[2].data = Data::kSpecial;
+  for (int i = 0; i < 3; ++i) {
+    cases[i].s.groups = cases[i].s.in_channels;
+    cases[i].algorithm = ConvAlgorithm::kDepthwise;
+    const auto p = conv_test::PrepareConv(cases[i], seed + i);
+    SCOPED_TRACE(conv_test::Describe(p->c, p->seed));
+    EXPECT_TRUE(conv_test::RunConvOn(machine, *p, 0)) << "on " << machine.name();
+  }
+}
+
 void OperatorSamplesChannelShuffle(Machine& machine) {
   const uint64_t seed = testing::TestSeed(9003);
   std::mt19937_64 rng(seed);
