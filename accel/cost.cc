@@ -156,24 +156,39 @@ struct CostVisitor {
 InstrCost CostOf(const Instr& instr, const AccelConfig& config) { return std::visit(CostVisitor{config}, instr); }
 
 BankCycles BankCyclesOf(const AccelConfig& c, const int64_t* addr, int count, int bytes) {
-  // Distinct (bank, word) pairs; a few dozen at most, so a sorted vector beats a hash set.
-  std::vector<std::pair<uint32_t, uint64_t>> words;
-  words.reserve(static_cast<size_t>(count) * 2);
+  // Elements back to back (unit stride) or all at one address (a broadcast) are one contiguous range.
+  bool contiguous = true, same = true;
+  for (int i = 1; i < count && (contiguous || same); ++i) {
+    contiguous &= addr[i] == addr[i - 1] + bytes;
+    same &= addr[i] == addr[0];
+  }
+  if (count > 0 && (contiguous || same)) {
+    return BankCyclesOfRange(c, static_cast<uint64_t>(addr[0]), uint64_t(same ? 1 : count) * uint64_t(bytes));
+  }
+  // Distinct (bank, word) pairs; a few dozen at most, so a sorted array on the stack beats a hash set (an
+  // allocation per VLD cost more than the rest of the instruction).
+  constexpr size_t kStack = 256;
+  std::pair<uint32_t, uint64_t> stack[kStack];
+  std::vector<std::pair<uint32_t, uint64_t>> heap;
+  size_t n = 0;
+  const uint64_t most = uint64_t(count) * (uint64_t(bytes) / c.bank_bytes + 2);
+  std::pair<uint32_t, uint64_t>* words = stack;
+  if (most > kStack) heap.resize(most), words = heap.data();
   for (int i = 0; i < count; ++i) {
     const uint64_t first = static_cast<uint64_t>(addr[i]) / c.bank_bytes;
     const uint64_t last = static_cast<uint64_t>(addr[i] + bytes - 1) / c.bank_bytes;
-    for (uint64_t w = first; w <= last; ++w) words.emplace_back(static_cast<uint32_t>(w % c.sram_banks), w);
+    for (uint64_t w = first; w <= last; ++w) words[n++] = {static_cast<uint32_t>(w % c.sram_banks), w};
   }
-  std::sort(words.begin(), words.end());
-  words.erase(std::unique(words.begin(), words.end()), words.end());
+  std::sort(words, words + n);
+  n = static_cast<size_t>(std::unique(words, words + n) - words);
   BankCycles out;
   uint64_t run = 0;
-  for (size_t i = 0; i < words.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
     run = (i > 0 && words[i].first == words[i - 1].first) ? run + 1 : 1;
     out.cycles = std::max(out.cycles, run);
   }
   out.cycles = std::max<uint64_t>(out.cycles, 1);
-  out.ideal = std::max<uint64_t>(CeilDiv(words.size(), c.sram_banks), 1);
+  out.ideal = std::max<uint64_t>(CeilDiv(n, c.sram_banks), 1);
   return out;
 }
 
