@@ -249,6 +249,34 @@ HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, 
 
 #endif  // HWY_TARGET != HWY_SCALAR
 
+// The clamped codes of one vector (every lane in [qmin, qmax], inside the range of `out`) narrowed
+// and stored: the saturating demotions keep such values as they are.
+HWY_INLINE void StoreNarrow(VI q, DType out, uint8_t* dst) {
+  if (out == DType::kI16) {
+    hn::StoreU(hn::DemoteTo(hn::Rebind<int16_t, DI>(), q), hn::Rebind<int16_t, DI>(), reinterpret_cast<int16_t*>(dst));
+  } else if (out == DType::kU8) {
+    hn::StoreU(hn::DemoteTo(hn::Rebind<uint8_t, DI>(), q), hn::Rebind<uint8_t, DI>(), dst);
+  } else {
+    hn::StoreU(hn::DemoteTo(hn::Rebind<int8_t, DI>(), q), hn::Rebind<int8_t, DI>(), reinterpret_cast<int8_t*>(dst));
+  }
+}
+
+// TFL_SINGLE with multiplier 2^30 and shift 1 in every lane: y = (x 2^30 + 2^29) >> 30 = x for every int32
+// x (the identity requantization, which Winograd uses to store its transformed input as int16).
+struct IdentityLanes {
+  int32_t multiplier[kLanes], shift[kLanes];
+  IdentityLanes() {
+    for (int j = 0; j < kLanes; ++j) multiplier[j] = int32_t{1} << 30, shift[j] = 1;
+  }
+};
+const IdentityLanes kIdentityLanes;
+
+bool IsIdentityQuant(const QuantConfig& q) {
+  return q.mode == RequantMode::kTflSingle &&
+         std::memcmp(q.multiplier.data(), kIdentityLanes.multiplier, sizeof(kIdentityLanes.multiplier)) == 0 &&
+         std::memcmp(q.shift.data(), kIdentityLanes.shift, sizeof(kIdentityLanes.shift)) == 0;
+}
+
 void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType out, uint8_t* sram, int64_t addr,
                  int64_t row_stride) {
   const int size = SizeOf(out);
@@ -261,6 +289,22 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
   }
 #else
   const DI di;
+  const VI zp_all = hn::Set(di, q.zero_point);
+  const VI lo = hn::Set(di, q.qmin), hi = hn::Set(di, q.qmax);
+  if (IsIdentityQuant(q)) {
+    // y = x; x + zero point is formed after clamping x to +-2^20 (every clamp range lies inside int16, so
+    // the result is the same) so that it cannot wrap.
+    const VI lim = hn::Set(di, 1 << 20), neg_lim = hn::Set(di, -(1 << 20));
+    for (uint32_t r = 0; r < rows; ++r) {
+      const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
+      uint8_t* dst = sram + addr + row_stride * int64_t{r};
+      for (size_t v = 0; v < kNV; ++v) {
+        const VI y = hn::Min(hn::Max(hn::LoadU(di, x + v * kN), neg_lim), lim);
+        StoreNarrow(hn::Min(hn::Max(hn::Add(y, zp_all), lo), hi), out, dst + v * kN * size);
+      }
+    }
+    return;
+  }
   RequantParams p;
   for (int j = 0; j < kLanes; ++j) {
     const int s = q.shift[j];
@@ -276,30 +320,22 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
     shift[v * kN / 2 + lane / 2] = 31 - s;
   }
   const bool zp_in_y = q.mode == RequantMode::kFloatZpFirst;
-  const VI zp = hn::Set(di, zp_in_y ? 0 : q.zero_point);
-  const VI lo = hn::Set(di, q.qmin), hi = hn::Set(di, q.qmax);
-  alignas(64) int32_t lanes[kLanes];
+  const VI zp = zp_in_y ? hn::Zero(di) : zp_all;
   for (uint32_t r = 0; r < rows; ++r) {
     const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
+    uint8_t* dst = sram + addr + row_stride * int64_t{r};
     for (size_t v = 0; v < kNV; ++v) {
       const VI y = RequantY(q, p, v * kN, hn::LoadU(di, x + v * kN));
-      hn::Store(hn::Min(hn::Max(hn::Add(y, zp), lo), hi), di, lanes + v * kN);
-    }
-    uint8_t* dst = sram + addr + row_stride * int64_t{r};
-    if (size == 1) {
-      for (int j = 0; j < kLanes; ++j) dst[j] = static_cast<uint8_t>(lanes[j]);
-    } else {
-      for (int j = 0; j < kLanes; ++j) {
-        const uint16_t v16 = static_cast<uint16_t>(lanes[j]);
-        std::memcpy(dst + 2 * j, &v16, 2);
-      }
+      StoreNarrow(hn::Min(hn::Max(hn::Add(y, zp), lo), hi), out, dst + v * kN * size);
     }
   }
 #endif
 }
 
 // ---- ACC_LD of narrow types (docs/isa.md §3.5): each row's 32 elements widened as VLD widens them ----
-void AccLoadRows(DType type, const uint8_t* src, int64_t stride, uint32_t rows, uint32_t* acc) {
+// One loop per type (the switch is outside the row loop). ACC rows never overlap SRAM, so any order is exact.
+template <DType kType>
+HWY_INLINE void AccLoadTyped(const uint8_t* src, int64_t stride, uint32_t rows, uint32_t* acc) {
   const DI di;
   const DU du;
   for (uint32_t r = 0; r < rows; ++r) {
@@ -307,56 +343,100 @@ void AccLoadRows(DType type, const uint8_t* src, int64_t stride, uint32_t rows, 
     int32_t* out = reinterpret_cast<int32_t*>(acc + size_t{r} * kLanes);
     for (size_t v = 0; v < kNV; ++v) {
       VI x;
-      switch (type) {
-        case DType::kU8: x = hn::BitCast(di, hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint8_t, DU>(), row + v * kN)));
-          break;
-        case DType::kI8:
-          x = hn::PromoteTo(di, hn::LoadU(hn::Rebind<int8_t, DI>(), reinterpret_cast<const int8_t*>(row) + v * kN));
-          break;
-        case DType::kI16: {
-          int16_t e[kN];  // unaligned 16-bit elements: copy bytes, then widen
-          std::memcpy(e, row + 2 * v * kN, sizeof(e));
-          x = hn::PromoteTo(di, hn::LoadU(hn::Rebind<int16_t, DI>(), e));
-          break;
-        }
-        default: {  // kBF16: the bits << 16
-          uint16_t e[kN];
-          std::memcpy(e, row + 2 * v * kN, sizeof(e));
-          x = hn::BitCast(di, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint16_t, DU>(), e))));
-          break;
-        }
+      if constexpr (kType == DType::kU8) {
+        x = hn::BitCast(di, hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint8_t, DU>(), row + v * kN)));
+      } else if constexpr (kType == DType::kI8) {
+        x = hn::PromoteTo(di, hn::LoadU(hn::Rebind<int8_t, DI>(), reinterpret_cast<const int8_t*>(row) + v * kN));
+      } else if constexpr (kType == DType::kI16) {
+        int16_t e[kN];  // 16-bit elements at any byte address: copy bytes, then widen
+        std::memcpy(e, row + 2 * v * kN, sizeof(e));
+        x = hn::PromoteTo(di, hn::LoadU(hn::Rebind<int16_t, DI>(), e));
+      } else {  // kBF16: the bits << 16
+        uint16_t e[kN];
+        std::memcpy(e, row + 2 * v * kN, sizeof(e));
+        x = hn::BitCast(di, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(hn::Rebind<uint16_t, DU>(), e))));
       }
       hn::StoreU(x, di, out + v * kN);
     }
   }
 }
 
-// ---- AALU (docs/isa.md §6.5): rows in ascending order, each row's operands loaded before it is stored.
-// Add, Sub, Mul and Sll in unsigned lanes: they wrap mod 2^32 without signed overflow.
-void AccAluRows(AluOp op, uint32_t rows, uint32_t* acc, int64_t dst, int64_t ds, int64_t a, int64_t as, int64_t b,
-                int64_t bs, int32_t imm) {
+void AccLoadRows(DType type, const uint8_t* src, int64_t stride, uint32_t rows, uint32_t* acc) {
+  switch (type) {
+    case DType::kU8: return AccLoadTyped<DType::kU8>(src, stride, rows, acc);
+    case DType::kI8: return AccLoadTyped<DType::kI8>(src, stride, rows, acc);
+    case DType::kI16: return AccLoadTyped<DType::kI16>(src, stride, rows, acc);
+    default: return AccLoadTyped<DType::kBF16>(src, stride, rows, acc);
+  }
+}
+
+// ---- AALU (docs/isa.md §6.5): rows in ascending order, each row's operands read before it is written.
+// Lanes are independent, so a row may be computed vector by vector even in place (dst row = a or b row):
+// vector v of the result depends on vector v of the operands only. Rows stay strictly in order (no loads
+// of row r+1 before the stores of row r), so overlapping ranges at any offset behave as in the scalar
+// machine. Add, Sub, Mul and Sll in unsigned lanes: they wrap mod 2^32 without signed overflow.
+template <AluOp kOp>
+HWY_INLINE VI AluVec(VI x, VI y, int imm) {
   const DI di;
   const DU du;
-  for (uint32_t r = 0; r < rows; ++r) {
-    const int32_t* pa = reinterpret_cast<const int32_t*>(acc + (a + as * int64_t{r}) * kLanes);
-    const int32_t* pb = reinterpret_cast<const int32_t*>(acc + (b + bs * int64_t{r}) * kLanes);
-    int32_t* pd = reinterpret_cast<int32_t*>(acc + (dst + ds * int64_t{r}) * kLanes);
-    VI out[kNV];
-    for (size_t v = 0; v < kNV; ++v) {
-      const VI x = hn::LoadU(di, pa + v * kN), y = hn::LoadU(di, pb + v * kN);
-      const auto ux = hn::BitCast(du, x), uy = hn::BitCast(du, y);
-      switch (op) {
-        case AluOp::kAdd: out[v] = hn::BitCast(di, hn::Add(ux, uy)); break;
-        case AluOp::kSub: out[v] = hn::BitCast(di, hn::Sub(ux, uy)); break;
-        case AluOp::kMul: out[v] = hn::BitCast(di, hn::Mul(ux, uy)); break;
-        case AluOp::kMin: out[v] = hn::Min(x, y); break;
-        case AluOp::kMax: out[v] = hn::Max(x, y); break;
-        case AluOp::kSra: out[v] = hn::ShiftRightSame(x, imm); break;
-        case AluOp::kSll: out[v] = hn::BitCast(di, hn::ShiftLeftSame(ux, imm)); break;
-        case AluOp::kMovi: out[v] = hn::Set(di, imm); break;
-      }
+  if constexpr (kOp == AluOp::kAdd) return hn::BitCast(di, hn::Add(hn::BitCast(du, x), hn::BitCast(du, y)));
+  if constexpr (kOp == AluOp::kSub) return hn::BitCast(di, hn::Sub(hn::BitCast(du, x), hn::BitCast(du, y)));
+  if constexpr (kOp == AluOp::kMul) return hn::BitCast(di, hn::Mul(hn::BitCast(du, x), hn::BitCast(du, y)));
+  if constexpr (kOp == AluOp::kMin) return hn::Min(x, y);
+  if constexpr (kOp == AluOp::kMax) return hn::Max(x, y);
+  if constexpr (kOp == AluOp::kSra) return hn::ShiftRightSame(x, imm);
+  if constexpr (kOp == AluOp::kSll) return hn::BitCast(di, hn::ShiftLeftSame(hn::BitCast(du, x), imm));
+  return hn::Set(di, imm);  // kMovi
+}
+
+// Which operands an op reads: SRA and SLL ignore b, MOVI both (reading them has no effect).
+template <AluOp kOp>
+constexpr bool kReadsA = kOp != AluOp::kMovi;
+template <AluOp kOp>
+constexpr bool kReadsB = kOp != AluOp::kMovi && kOp != AluOp::kSra && kOp != AluOp::kSll;
+
+template <AluOp kOp>
+HWY_NOINLINE void AluRows(uint32_t rows, int32_t* acc, int64_t dst, int64_t ds, int64_t a, int64_t as, int64_t b,
+                          int64_t bs, int32_t imm) {
+  const DI di;
+  int32_t* pd = acc + dst * kLanes;
+  const int32_t* pa = acc + a * kLanes;
+  const int32_t* pb = acc + b * kLanes;
+  const int64_t sd = ds * kLanes, sa = as * kLanes, sb = bs * kLanes;
+  // b one row that no row of the instruction writes (a bias row): held in registers.
+  const bool b_fixed = kReadsB<kOp> && bs == 0 &&
+                       (ds == 0 ? b != dst : (ds > 0 ? (b < dst || b > dst + ds * int64_t{rows - 1} || (b - dst) % ds != 0)
+                                                      : (b > dst || b < dst + ds * int64_t{rows - 1} || (dst - b) % (-ds) != 0)));
+  if (b_fixed) {
+    VI y[kNV];
+    for (size_t v = 0; v < kNV; ++v) y[v] = hn::LoadU(di, pb + v * kN);
+    for (uint32_t r = 0; r < rows; ++r, pd += sd, pa += sa) {
+      for (size_t v = 0; v < kNV; ++v) hn::StoreU(AluVec<kOp>(hn::LoadU(di, pa + v * kN), y[v], imm), di, pd + v * kN);
     }
-    for (size_t v = 0; v < kNV; ++v) hn::StoreU(out[v], di, pd + v * kN);
+    return;
+  }
+  const VI zero = hn::Zero(di);
+  for (uint32_t r = 0; r < rows; ++r, pd += sd, pa += sa, pb += sb) {
+    for (size_t v = 0; v < kNV; ++v) {
+      const VI x = kReadsA<kOp> ? hn::LoadU(di, pa + v * kN) : zero;
+      const VI y = kReadsB<kOp> ? hn::LoadU(di, pb + v * kN) : zero;
+      hn::StoreU(AluVec<kOp>(x, y, imm), di, pd + v * kN);
+    }
+  }
+}
+
+void AccAluRows(AluOp op, uint32_t rows, uint32_t* acc, int64_t dst, int64_t ds, int64_t a, int64_t as, int64_t b,
+                int64_t bs, int32_t imm) {
+  int32_t* p = reinterpret_cast<int32_t*>(acc);
+  switch (op) {
+    case AluOp::kAdd: return AluRows<AluOp::kAdd>(rows, p, dst, ds, a, as, b, bs, imm);
+    case AluOp::kSub: return AluRows<AluOp::kSub>(rows, p, dst, ds, a, as, b, bs, imm);
+    case AluOp::kMul: return AluRows<AluOp::kMul>(rows, p, dst, ds, a, as, b, bs, imm);
+    case AluOp::kMin: return AluRows<AluOp::kMin>(rows, p, dst, ds, a, as, b, bs, imm);
+    case AluOp::kMax: return AluRows<AluOp::kMax>(rows, p, dst, ds, a, as, b, bs, imm);
+    case AluOp::kSra: return AluRows<AluOp::kSra>(rows, p, dst, ds, a, as, b, bs, imm);
+    case AluOp::kSll: return AluRows<AluOp::kSll>(rows, p, dst, ds, a, as, b, bs, imm);
+    case AluOp::kMovi: return AluRows<AluOp::kMovi>(rows, p, dst, ds, a, as, b, bs, imm);
   }
 }
 

@@ -20,7 +20,7 @@ namespace tile32 {
 namespace {
 
 // Ordered: the first algorithm that accepts a desc runs it (ConvAlgorithm::kAuto).
-const ConvImpl* const kImpls[] = {&kDepthwiseImpl, &kDirectImpl};
+const ConvImpl* const kImpls[] = {&kDepthwiseImpl, &kWinogradImpl, &kDirectImpl};
 
 constexpr int kMaxExtent = 1 << 20;  // channels, spatial sizes, strides, dilations, padding
 constexpr int kMaxKernel = 1 << 10;
@@ -144,7 +144,14 @@ void CheckPacked(const char* fn, const PackedConv& p) {
     bool any_z = false;
     for (int32_t z : p.w_zero_points) any_z |= z != 0;
     ok = ok && any_z == p.needs_row_sums;
-    for (const PackedWeights& w : p.weights) ok = ok && w.dtype == WeightType(p.mode);
+    // Winograd: 16 int16 matrices U per group (the weight zero point is inside U), the zero-point term and
+    // the exactness bound per output channel.
+    const bool winograd = p.algorithm == ConvAlgorithm::kWinograd;
+    if (winograd) {
+      ok = ok && int8 && p.weights.size() == size_t{16} * d.groups && p.u11_sums.size() == size_t(d.out_channels) &&
+           p.w_abs_sum.size() == size_t(d.out_channels);
+    }
+    for (const PackedWeights& w : p.weights) ok = ok && w.dtype == (winograd ? DType::kI16 : WeightType(p.mode));
   }
   if (!ok) {
     Fail(fn, ": packed weights are not the result of PackConv (algorithm ", NameOf(p.algorithm), ", mode ",

@@ -92,7 +92,7 @@ struct PackedConv {
   ConvDesc desc;                   // copied; its pointers are null after packing
   ConvAlgorithm algorithm = ConvAlgorithm::kDirect;  // resolved, never kAuto
   ConvLayout layout = ConvLayout::kTapMajor;         // kDirect: as packed (kAuto: decided per call)
-  MacMode mode = MacMode::kU8S8;   // the MAC mode the kernel issues
+  MacMode mode = MacMode::kU8S8;   // the MAC mode of the types (direct and depthwise issue it; Winograd issues S16S16)
   // Direct: one PackedWeights per group. Winograd: per group, the 16 transformed matrices U (int16, C/G x
   // K/G) one after another, position (xi, nu) = 4 * xi + nu.
   std::vector<PackedWeights> weights;

@@ -363,8 +363,11 @@ TEST(ConvDepthwise, AutoPicksDepthwise) {
   EXPECT_TRUE(PackConv(d).lane_weights.size() == 9 * 32 && PackConv(d).weights.empty());
   d.out_channels = 8;
   EXPECT_EQ(PackConv(d).algorithm, ConvAlgorithm::kDepthwise);
-  d.groups = 4;
+  d.groups = 4;  // not depthwise: a 3x3 stride-1 INT8 layer within Winograd's bound goes to Winograd
+  EXPECT_EQ(PackConv(d).algorithm, ConvAlgorithm::kWinograd);
+  d.stride_h = 2;
   EXPECT_EQ(PackConv(d).algorithm, ConvAlgorithm::kDirect);
+  d.stride_h = 1;
   d.groups = 8, d.layout = ConvLayout::kTapMajor;
   EXPECT_EQ(PackConv(d).algorithm, ConvAlgorithm::kDirect);
   d.layout = ConvLayout::kAuto, d.in_channels = 1, d.out_channels = 5, d.groups = 1;  // C = 1: groups == C
