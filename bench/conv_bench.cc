@@ -435,6 +435,7 @@ void RegisterConvDirectBenchmarks() {
   if (!cpu.empty()) benchmark::AddCustomContext("cpu_model", cpu);
   RegisterKinds(kConvDirect | kConvDirectS16 | kConvGemm);
 }
+void RegisterConvWinogradBenchmarks() { RegisterKinds(kConvWinograd); }
 void RegisterConvDepthwiseBenchmarks() { RegisterKinds(kConvDepthwise); }
 void RegisterChannelShuffleBenchmarks() { RegisterKinds(kConvShuffle); }
 

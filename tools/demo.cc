@@ -115,6 +115,13 @@ DemoCase DemoConvDirect() {
   return DemoConvLayer("conv", d, 28, 28);
 }
 
+DemoCase DemoConvWinograd() {
+  ConvDesc d;
+  d.in_channels = 64, d.out_channels = 64, d.kernel_h = d.kernel_w = 3;
+  d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = 1, d.algorithm = ConvAlgorithm::kWinograd;
+  return DemoConvLayer("conv", d, 28, 28);
+}
+
 DemoCase DemoConvDepthwise() {
   ConvDesc d;
   d.in_channels = d.out_channels = d.groups = 144, d.kernel_h = d.kernel_w = 3;

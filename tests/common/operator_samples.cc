@@ -52,6 +52,24 @@ void OperatorSamplesConvDirect(Machine& machine) {
   }
 }
 
+void OperatorSamplesConvWinograd(Machine& machine) {
+  const uint64_t seed = testing::TestSeed(9005);
+  ConvCase cases[3];
+  cases[0].s = conv_test::Shape(64, 40, 9, 8);  // even and odd sizes, zero point, per-channel requant
+  cases[0].x_zp = 128, cases[0].bias = true, cases[0].y_type = DType::kU8, cases[0].per_channel = true;
+  cases[1].s = conv_test::Shape(33, 70, 7, 11);  // s8 x u8 with weight zero points, asymmetric padding
+  cases[1].s.pad_bottom = 0, cases[1].s.pad_left = 2, cases[1].x_type = DType::kI8, cases[1].w_type = DType::kU8;
+  cases[1].x_zp = -128, cases[1].w_zp = WeightZp::kPerChannel, cases[1].y_type = DType::kI32;
+  cases[2].s = conv_test::Shape(48, 48, 6, 5);  // groups
+  cases[2].s.groups = 3, cases[2].y_type = DType::kI16, cases[2].mode = RequantMode::kTflSingle;
+  for (int i = 0; i < 3; ++i) {
+    cases[i].algorithm = ConvAlgorithm::kWinograd;
+    const auto p = conv_test::PrepareConv(cases[i], seed + i);
+    SCOPED_TRACE(conv_test::Describe(p->c, p->seed));
+    EXPECT_TRUE(conv_test::RunConvOn(machine, *p, 0)) << "on " << machine.name();
+  }
+}
+
 void OperatorSamplesConvDepthwise(Machine& machine) {
   const uint64_t seed = testing::TestSeed(9004);
   ConvCase cases[3];
