@@ -101,6 +101,7 @@ void Machine::UnbindDram(uint32_t segment) {
 }
 
 void Machine::Execute(const Instr& instr) {
+  BeforeInstruction(instr);
   const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   Validate(instr);
   std::visit([this](const auto& i) { Do(i); }, instr);

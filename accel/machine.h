@@ -90,6 +90,12 @@ class Machine {
   virtual void Do(const AccAlu&) = 0;
   virtual void Do(const RowPerm&) = 0;
 
+  // Called at the start of Execute, before validation, for every instruction: a machine that defers work
+  // (the SIMD machine batches EMACs on the same ACC rows) completes it here unless `next` can join it.
+  virtual void BeforeInstruction(const Instr& /*next*/) {}
+  // Host time spent on instructions of kind `index` outside their own Execute (deferred work).
+  void AddHostSeconds(size_t index, double seconds) { counters_.host_seconds[index] += seconds; }
+
   bool overflow_ = false;
   bool host_timing_ = false;
 

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "accel/machine.h"
@@ -12,6 +14,20 @@
 namespace tile32 {
 
 using ScalarMachineTile = std::array<uint16_t, kLanes * kLanes>;
+
+// Storage aligned to 64 bytes: each 128-byte ACC row then starts a host cache line, which the SIMD
+// machine's row loops rely on for speed (a 64-byte store across two lines costs two).
+template <typename T>
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <typename U>
+  Aligned64(const Aligned64<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
+  bool operator==(const Aligned64&) const { return true; }
+  bool operator!=(const Aligned64&) const { return false; }
+};
 
 // §3.4: the canonical tile of a tile image in tile order.
 void DecodeTileImage(DType type, const uint8_t* image, ScalarMachineTile* tile);
@@ -39,10 +55,16 @@ class ScalarMachine : public Machine {
     MaterializeTile(t);
     return tiles_[t];
   }
-  const uint32_t* acc_row(uint32_t row) const { return &acc_[size_t{row} * kLanes]; }
+  const uint32_t* acc_row(uint32_t row) const {
+    SettleAcc();
+    return &acc_[size_t{row} * kLanes];
+  }
 
  protected:
   virtual void BeforeHostSramWrite() {}
+  // A derived machine that defers work on ACC (the SIMD machine batches EMACs) completes it here, before
+  // anyone reads ACC through acc_row().
+  virtual void SettleAcc() const {}
   void Do(const DmaIn&) override;
   void Do(const DmaOut&) override;
   void Do(const VLoad&) override;
@@ -70,7 +92,7 @@ class ScalarMachine : public Machine {
   std::vector<uint8_t> sram_;
   std::vector<Lanes> vregs_;
   mutable std::vector<Tile> tiles_;
-  std::vector<uint32_t> acc_;
+  std::vector<uint32_t, Aligned64<uint32_t>> acc_;
 };
 
 }  // namespace tile32

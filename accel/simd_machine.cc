@@ -13,6 +13,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "accel/numeric.h"
@@ -28,14 +29,18 @@ HWY_BEFORE_NAMESPACE();
 namespace tile32 {
 namespace HWY_NAMESPACE {
 
-// ---- EMAC (docs/isa.md §4.2): ACC[r][j] += A_r[j] * w_j, rows [0, rows) of a_addr + r * a_stride ----
+// ---- EMAC (docs/isa.md §4.2): ACC[r][j] += A_r[j] * w_j ----
+// The SIMD machine defers EMACs on the same ACC rows and runs them together, row by row (SimdMachine::
+// FlushEmacs): every EMAC of the batch adds into the row while it is in registers, one load and one store
+// of the row per batch instead of per EMAC. The same bits as one EMAC after the other: integer sums wrap
+// (any order), and a BF16 lane still runs its fused multiply-adds in issue order, each followed by the
+// canonical NaN. Rows are independent (one ACC row each, SRAM only read), so they may be split in any way.
+//
 // Integer modes: each activation widened into a 32-bit lane, whose low half is then the activation as int16
-// (u8 and s8 fit), and each weight as int16 in the low half of a 32-bit lane whose high half is 0. A 16-bit
-// pair product per lane (pmaddwd; vpdpwssd on AVX3_DL, which adds into the accumulator in the same
-// instruction) is then lo*lo + hi*0: the exact product (|a*w| <= 2^30, no saturation, no pmaddwd overflow
-// case since the high products are 0), added with int32 wrap as the ISA says. BF16: one fused multiply-add
-// per lane and row, then the canonical NaN, as the scalar machine does. Rows are independent (one ACC row
-// each, SRAM only read), so they may be split in any way.
+// (u8 and s8 fit; int16 is zero-extended), and each weight as int16 in the low half of a 32-bit lane whose
+// high half is 0. A 16-bit pair product per lane (pmaddwd; vpdpwssd on AVX3_DL, which adds into the
+// accumulator in the same instruction) is then lo*lo + hi*0: the exact product (|a*w| <= 2^30, no
+// saturation, no pmaddwd overflow case since the high products are 0), added with int32 wrap.
 template <MacMode M>
 HWY_INLINE VI EmacLanes(const uint8_t* p) {  // kN activations, widened
   const DI di;
@@ -49,116 +54,105 @@ HWY_INLINE VI EmacLanes(const uint8_t* p) {  // kN activations, widened
   }
 }
 
-template <MacMode M>
-HWY_NOINLINE void EmacIntRows(const uint8_t* a, int64_t stride, uint32_t rows, const int32_t* w16, uint32_t* acc) {
-  const DI di;
-  constexpr size_t kElem = M == MacMode::kS16S16 ? 2 : 1;
-  VI w[kNV];
-  for (size_t v = 0; v < kNV; ++v) w[v] = hn::Load(di, w16 + v * kN);
-  for (uint32_t r = 0; r < rows; ++r) {
-    const uint8_t* p = a + stride * int64_t{r};
-    int32_t* out = reinterpret_cast<int32_t*>(acc + size_t{r} * kLanes);
-    for (size_t v = 0; v < kNV; ++v) {
-      hn::StoreU(WrapAdd(hn::LoadU(di, out + v * kN), PairDot(EmacLanes<M>(p + v * kN * kElem), w[v])), di, out + v * kN);
-    }
-  }
-}
-
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-// AVX-512: acc += the exact products of 16 lanes, vpdpwssd on AVX3_DL (AVX512_VNNI; missing from Highway
-// 1.0.3, and Highway's AVX3_DL target string lacks the flag), vpmaddwd + vpaddd on AVX3.
 #if HWY_TARGET == HWY_AVX3_DL
+// vpdpwssd (AVX512_VNNI) is missing from Highway 1.0.3, and Highway's AVX3_DL target string lacks the flag.
 #define TILE32_EMAC_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
-TILE32_EMAC_ATTR HWY_INLINE __m512i EmacMac16(__m512i acc, __m512i x, __m512i w) { return _mm512_dpwssd_epi32(acc, x, w); }
+TILE32_EMAC_ATTR HWY_INLINE VI EmacAdd(VI acc, VI x, VI w) { return VI{_mm512_dpwssd_epi32(acc.raw, x.raw, w.raw)}; }
 #else
 #define TILE32_EMAC_ATTR
-HWY_INLINE __m512i EmacMac16(__m512i acc, __m512i x, __m512i w) { return _mm512_add_epi32(acc, _mm512_madd_epi16(x, w)); }
+HWY_INLINE VI EmacAdd(VI acc, VI x, VI w) { return WrapAdd(acc, PairDot(x, w)); }
 #endif
 
-// The ACC rows of an EMAC are one contiguous run of 128-byte rows, but the host's ACC buffer need not be
-// 64-byte aligned (malloc gives 16), and a 64-byte store across two cache lines costs two. So the rows
-// are walked in aligned 64-byte blocks: with the run starting `mis` words past a 64-byte boundary and
-// f = 16 - mis, row r covers block P_r (its lanes f .. f+15) and block Q_r (its lanes f+16 .. 31 and lanes
-// 0 .. f-1 of row r+1); the activations and weights of a block are the row's two vectors shifted by f lanes
-// (one vpermt2d each). The first block (lanes 0 .. f-1 of the first row, at positions mis .. 15) and the
-// last (lanes f+16 .. 31 of the last row, at positions 0 .. mis-1) are masked, so no word outside the
-// instruction's rows is read or written (rows split across threads share the cache line at their
-// boundary, never a word). One path for every alignment: mis = 0 is f = 16, P_r and Q_r the row's halves.
-template <MacMode M>
-TILE32_EMAC_ATTR HWY_NOINLINE void EmacAvx512Rows(const uint8_t* a, int64_t stride, uint32_t rows, const int32_t* w16,
-                                                  uint32_t* acc) {
-  constexpr int64_t kHalf = M == MacMode::kS16S16 ? 32 : 16;  // bytes of 16 activations
-  auto lanes = [&](uint32_t r, int64_t half) { return EmacLanes<M>(a + stride * int64_t{r} + half).raw; };
-  const int mis = static_cast<int>(reinterpret_cast<uintptr_t>(acc) % 64 / 4);
-  // Lanes f .. f+15 of lo:hi (index i + f; 16 and above select hi).
-  const __m512i shift = _mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                         _mm512_set1_epi32(16 - mis));
-  auto rot = [&](__m512i lo, __m512i hi) { return _mm512_permutex2var_epi32(lo, shift, hi); };
-  const __m512i zero = _mm512_setzero_si512();
-  const __m512i w0 = _mm512_load_si512(w16), w1 = _mm512_load_si512(w16 + 16);
-  const __m512i wp = rot(w0, w1), wq = rot(w1, w0);
-  uint32_t* base = acc - mis;  // 64-byte aligned
-  __m512i x0 = lanes(0, 0);
-  const __mmask16 head = static_cast<__mmask16>(0xFFFFu << mis);
-  _mm512_mask_store_epi32(base, head, EmacMac16(_mm512_maskz_load_epi32(head, base), rot(zero, x0), rot(zero, w0)));
-  for (uint32_t r = 0; r + 1 < rows; ++r) {
-    uint32_t* p = base + size_t{r} * kLanes + 16;
-    const __m512i x1 = lanes(r, kHalf), next = lanes(r + 1, 0);
-    _mm512_store_si512(p, EmacMac16(_mm512_load_si512(p), rot(x0, x1), wp));
-    _mm512_store_si512(p + 16, EmacMac16(_mm512_load_si512(p + 16), rot(x1, next), wq));
-    x0 = next;
+// Rows go in blocks of kEmacRowBlock: each row's accumulators are a chain of dependent adds through the
+// batch, so independent rows side by side keep the multiply units busy instead of waiting on one chain.
+constexpr uint32_t kEmacRowBlock = 4;
+
+template <MacMode M, uint32_t kRows>
+TILE32_EMAC_ATTR HWY_INLINE void EmacIntBlock(const uint8_t* sram, const EmacItem* items, int count, const int32_t* w16,
+                                              uint32_t r, uint32_t* acc) {
+  const DI di;
+  constexpr size_t kElem = M == MacMode::kS16S16 ? 2 : 1;
+  VI sum[kRows][kNV];
+  for (uint32_t b = 0; b < kRows; ++b) {
+    for (size_t v = 0; v < kNV; ++v) sum[b][v] = hn::Load(di, reinterpret_cast<int32_t*>(acc + size_t{r + b} * kLanes) + v * kN);
   }
-  uint32_t* p = base + size_t{rows - 1} * kLanes + 16;
-  const __m512i x1 = lanes(rows - 1, kHalf);
-  _mm512_store_si512(p, EmacMac16(_mm512_load_si512(p), rot(x0, x1), wp));
-  if (mis != 0) {
-    const __mmask16 tail = static_cast<__mmask16>((1u << mis) - 1);
-    _mm512_mask_store_epi32(p + 16, tail, EmacMac16(_mm512_maskz_load_epi32(tail, p + 16), rot(x1, zero), wq));
+  for (int e = 0; e < count; ++e) {
+    const uint8_t* p = sram + items[e].a_addr + items[e].a_stride * int64_t{r};
+    for (size_t v = 0; v < kNV; ++v) {
+      const VI w = hn::Load(di, w16 + e * kLanes + v * kN);
+      for (uint32_t b = 0; b < kRows; ++b) {
+        sum[b][v] = EmacAdd(sum[b][v], EmacLanes<M>(p + items[e].a_stride * int64_t{b} + v * kN * kElem), w);
+      }
+    }
+  }
+  for (uint32_t b = 0; b < kRows; ++b) {
+    for (size_t v = 0; v < kNV; ++v) hn::Store(sum[b][v], di, reinterpret_cast<int32_t*>(acc + size_t{r + b} * kLanes) + v * kN);
   }
 }
-#undef TILE32_EMAC_ATTR
-#endif
 
-HWY_NOINLINE void EmacBf16Rows(const uint8_t* a, int64_t stride, uint32_t rows, const uint32_t* w_lanes, uint32_t* acc) {
+template <MacMode M>
+TILE32_EMAC_ATTR HWY_NOINLINE void EmacBatchIntRows(const uint8_t* sram, const EmacItem* items, int count,
+                                                    const int32_t* w16, uint32_t r0, uint32_t r1, uint32_t* acc) {
+  uint32_t r = r0;
+  for (; r + kEmacRowBlock <= r1; r += kEmacRowBlock) EmacIntBlock<M, kEmacRowBlock>(sram, items, count, w16, r, acc);
+  for (; r < r1; ++r) EmacIntBlock<M, 1>(sram, items, count, w16, r, acc);
+}
+#undef TILE32_EMAC_ATTR
+
+template <uint32_t kRows>
+HWY_INLINE void EmacBf16Block(const uint8_t* sram, const EmacItem* items, int count, const float* wf, uint32_t r,
+                              uint32_t* acc) {
   const DF df;
   const DU du;
   const hn::Rebind<uint16_t, DU> d16;
-  VF w[kNV];
-  for (size_t v = 0; v < kNV; ++v) {
-    w[v] = hn::BitCast(df, hn::And(hn::LoadU(du, w_lanes + v * kN), hn::Set(du, 0xFFFF0000u)));
+  VF sum[kRows][kNV];
+  for (uint32_t b = 0; b < kRows; ++b) {
+    for (size_t v = 0; v < kNV; ++v) sum[b][v] = hn::Load(df, reinterpret_cast<float*>(acc + size_t{r + b} * kLanes) + v * kN);
   }
-  for (uint32_t r = 0; r < rows; ++r) {
-    const uint16_t* p = reinterpret_cast<const uint16_t*>(a + stride * int64_t{r});
-    float* out = reinterpret_cast<float*>(acc + size_t{r} * kLanes);
+  for (int e = 0; e < count; ++e) {  // in issue order: each lane's fma chain
+    const uint8_t* p = sram + items[e].a_addr + items[e].a_stride * int64_t{r};
     for (size_t v = 0; v < kNV; ++v) {
-      const VF x = hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(d16, p + v * kN))));
-      hn::StoreU(CanonicalNan(FusedMulAdd(x, w[v], hn::LoadU(df, out + v * kN))), df, out + v * kN);
+      const VF w = hn::Load(df, wf + e * kLanes + v * kN);
+      for (uint32_t b = 0; b < kRows; ++b) {
+        const uint16_t* q = reinterpret_cast<const uint16_t*>(p + items[e].a_stride * int64_t{b}) + v * kN;
+        const VF x = hn::BitCast(df, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(d16, q))));
+        sum[b][v] = CanonicalNan(FusedMulAdd(x, w, sum[b][v]));
+      }
     }
+  }
+  for (uint32_t b = 0; b < kRows; ++b) {
+    for (size_t v = 0; v < kNV; ++v) hn::Store(sum[b][v], df, reinterpret_cast<float*>(acc + size_t{r + b} * kLanes) + v * kN);
   }
 }
 
-// Rows [0, rows) of one EMAC: row r reads a + r * stride and updates acc + 32 r.
-void EmacRows(const uint8_t* a, int64_t stride, uint32_t rows, MacMode mode, const uint32_t* w_lanes, uint32_t* acc) {
-  if (mode == MacMode::kBF16) return EmacBf16Rows(a, stride, rows, w_lanes, acc);
-  alignas(64) int32_t w16[kLanes];  // the int8 / int16 weight as 16 bits in the low half, zero high half
-  for (int j = 0; j < kLanes; ++j) {
-    const int32_t wj = mode == MacMode::kS16S16 ? int32_t{static_cast<int16_t>(w_lanes[j])}
-                                                : int32_t{static_cast<int8_t>(w_lanes[j])};
-    w16[j] = wj & 0xFFFF;
+HWY_NOINLINE void EmacBatchBf16Rows(const uint8_t* sram, const EmacItem* items, int count, const float* wf,
+                                    uint32_t r0, uint32_t r1, uint32_t* acc) {
+  uint32_t r = r0;
+  for (; r + kEmacRowBlock <= r1; r += kEmacRowBlock) EmacBf16Block<kEmacRowBlock>(sram, items, count, wf, r, acc);
+  for (; r < r1; ++r) EmacBf16Block<1>(sram, items, count, wf, r, acc);
+}
+
+// Rows [r0, r1) of a batch of `count` EMACs of `mode` on the same ACC rows (acc = the row of row 0).
+void EmacBatchRows(MacMode mode, const uint8_t* sram, const EmacItem* items, int count, uint32_t r0, uint32_t r1,
+                   uint32_t* acc) {
+  alignas(64) int32_t w[kMaxEmacBatch * kLanes];  // per EMAC: int16 in the low half (integer) or fp32 (BF16)
+  for (int e = 0; e < count; ++e) {
+    for (int j = 0; j < kLanes; ++j) {
+      const uint32_t lane = items[e].w[j];
+      if (mode == MacMode::kBF16) {
+        w[e * kLanes + j] = static_cast<int32_t>(lane & 0xFFFF0000u);
+      } else {
+        const int32_t wj = mode == MacMode::kS16S16 ? int32_t{static_cast<int16_t>(lane)} : int32_t{static_cast<int8_t>(lane)};
+        w[e * kLanes + j] = wj & 0xFFFF;
+      }
+    }
   }
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   switch (mode) {
-    case MacMode::kU8S8: return EmacAvx512Rows<MacMode::kU8S8>(a, stride, rows, w16, acc);
-    case MacMode::kS8S8: return EmacAvx512Rows<MacMode::kS8S8>(a, stride, rows, w16, acc);
-    default: return EmacAvx512Rows<MacMode::kS16S16>(a, stride, rows, w16, acc);
+    case MacMode::kU8S8: return EmacBatchIntRows<MacMode::kU8S8>(sram, items, count, w, r0, r1, acc);
+    case MacMode::kS8S8: return EmacBatchIntRows<MacMode::kS8S8>(sram, items, count, w, r0, r1, acc);
+    case MacMode::kS16S16: return EmacBatchIntRows<MacMode::kS16S16>(sram, items, count, w, r0, r1, acc);
+    default: return EmacBatchBf16Rows(sram, items, count, reinterpret_cast<const float*>(w), r0, r1, acc);
   }
-#else
-  switch (mode) {
-    case MacMode::kU8S8: return EmacIntRows<MacMode::kU8S8>(a, stride, rows, w16, acc);
-    case MacMode::kS8S8: return EmacIntRows<MacMode::kS8S8>(a, stride, rows, w16, acc);
-    default: return EmacIntRows<MacMode::kS16S16>(a, stride, rows, w16, acc);
-  }
-#endif
 }
 
 // ---- REQ (docs/isa.md §5.2) ----
@@ -486,7 +480,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace tile32 {
 
-HWY_EXPORT(EmacRows);
+HWY_EXPORT(EmacBatchRows);
 HWY_EXPORT(RequantRows);
 HWY_EXPORT(AccLoadRows);
 HWY_EXPORT(AccAluRows);
@@ -494,7 +488,9 @@ HWY_EXPORT(RowPermRows);
 HWY_EXPORT(Target);
 
 SimdMachine::SimdMachine(const AccelConfig& config)
-    : ScalarMachine(config), canonical_stale_(config.tile_regs, 0), prepared_(config.tile_regs) {}
+    : ScalarMachine(config), canonical_stale_(config.tile_regs, 0), prepared_(config.tile_regs) {
+  emacs_.reserve(kMaxEmacBatch);
+}
 
 SimdMachine::~SimdMachine() = default;
 
@@ -517,7 +513,10 @@ void SimdMachine::SettleTiles(ByteSpan span) {
   }
 }
 
-void SimdMachine::BeforeHostSramWrite() { SettleTiles({0, static_cast<__int128>(sram_.size())}); }
+void SimdMachine::BeforeHostSramWrite() {
+  FlushEmacs();  // the deferred EMACs read SRAM as it is now
+  SettleTiles({0, static_cast<__int128>(sram_.size())});
+}
 
 namespace {
 // Runs rows(begin, end) over [0, rows) on the calling arena's threads when the rows move at least
@@ -631,29 +630,62 @@ void SimdMachine::Do(const TileMac& i) {
   });
 }
 
-// EMACs of at least this many rows are split across the arena's threads. On the 2-vCPU development host
-// no split gained: the vCPUs share store bandwidth, which bounds EMAC, and waking the other thread for
-// each instruction cost more (depthwise layers whose EMACs have 800 to 2048 rows ran 8-46 % slower on 2
-// threads, back-to-back 4096-row EMACs 6 %). So only EMACs longer than a depthwise kernel's chunks (2048
-// rows) are split, for hosts whose second thread has a core of its own (docs/simd_machine.md, "EMAC").
-constexpr uint32_t kEmacParallelRows = 4096;
+// A batch of EMACs is split across the arena's threads when it has at least this many row-EMACs: with the
+// EMACs of a depthwise kernel's taps fused, a batch is compute-bound, and 2 threads take half the time.
+constexpr uint64_t kEmacParallelWork = 4096;
 
 void SimdMachine::Do(const ElemMac& i) {
-  if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane sums
-  const uint32_t* w = vreg(i.vw).data();
-  uint32_t* acc = acc_at(i.acc_row);
-  auto rows = [&](uint32_t r0, uint32_t r1) {
-    HWY_DYNAMIC_DISPATCH(EmacRows)(sram_.data() + i.a_addr + int64_t{i.a_stride} * r0, i.a_stride, r1 - r0, i.mode, w,
-                                   acc + size_t{r0} * kLanes);
-  };
-  if (i.rows < kEmacParallelRows || !ArenaHasThreads()) return rows(0, i.rows);
-  // A kernel issues one EMAC per tap over the same ACC rows: the affinity partitioner gives each thread the
-  // rows it had in the previous EMAC of that count, whose accumulators are still in its core's cache.
-  static thread_local tbb::affinity_partitioner affinity;
-  const uint32_t grain = std::max<uint32_t>(256, i.rows / (2 * static_cast<uint32_t>(tbb::this_task_arena::max_concurrency())));
-  tbb::parallel_for(tbb::blocked_range<uint32_t>(0, i.rows, grain),
-                    [&](const tbb::blocked_range<uint32_t>& r) { rows(r.begin(), r.end()); }, affinity);
+  if (config().check_overflow) {  // the flag needs exact per-lane sums, instruction by instruction
+    FlushEmacs();
+    return ScalarMachine::Do(i);
+  }
+  if (!emacs_.empty() && (i.mode != emac_mode_ || i.acc_row != emac_row_ || i.rows != emac_rows_ ||
+                          emacs_.size() == size_t{kMaxEmacBatch})) {
+    FlushEmacs();
+  }
+  emac_mode_ = i.mode, emac_row_ = i.acc_row, emac_rows_ = i.rows;
+  EmacItem item;
+  item.a_addr = i.a_addr, item.a_stride = i.a_stride;
+  std::memcpy(item.w, vreg(i.vw).data(), sizeof(item.w));  // the weights as they are now
+  emacs_.push_back(item);
 }
+
+void SimdMachine::FlushEmacs() {
+  if (emacs_.empty()) return;
+  const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  const int count = static_cast<int>(emacs_.size());
+  uint32_t* acc = acc_at(emac_row_);
+  auto rows = [&](uint32_t r0, uint32_t r1) {
+    HWY_DYNAMIC_DISPATCH(EmacBatchRows)(emac_mode_, sram_.data(), emacs_.data(), count, r0, r1, acc);
+  };
+  if (uint64_t{emac_rows_} * count < kEmacParallelWork || !ArenaHasThreads()) {
+    rows(0, emac_rows_);
+  } else {
+    const uint32_t grain = std::max<uint32_t>(
+        64, emac_rows_ / (4 * static_cast<uint32_t>(tbb::this_task_arena::max_concurrency())));
+    tbb::parallel_for(tbb::blocked_range<uint32_t>(0, emac_rows_, grain),
+                      [&](const tbb::blocked_range<uint32_t>& r) { rows(r.begin(), r.end()); });
+  }
+  emacs_.clear();
+  if (host_timing_) {
+    const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+    AddHostSeconds(Instr(ElemMac{}).index(), spent.count());
+  }
+}
+
+// Instructions that touch nothing a deferred EMAC reads or writes (its weights were copied when it was
+// issued; it reads SRAM and writes its ACC rows): a kernel's VLD of the next tap's weights, for one, does
+// not break the batch. Everything else runs after the batch.
+void SimdMachine::BeforeInstruction(const Instr& next) {
+  if (std::holds_alternative<ElemMac>(next) || std::holds_alternative<VLoad>(next) ||
+      std::holds_alternative<VAlu>(next) || std::holds_alternative<VPerm>(next) ||
+      std::holds_alternative<SetQuant>(next) || std::holds_alternative<TileLoad>(next)) {
+    return;
+  }
+  FlushEmacs();
+}
+
+void SimdMachine::SettleAcc() const { const_cast<SimdMachine*>(this)->FlushEmacs(); }
 
 void SimdMachine::Do(const Requant& i) {
   const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);

@@ -30,6 +30,15 @@ struct alignas(64) PreparedTile {
   static constexpr uint8_t kNarrow = 1, kComp = 2, kPairs = 4, kF32 = 8;
 };
 
+// One deferred EMAC (internal to the SIMD machine): where its rows read, and its weight lanes as they were
+// when it was issued.
+struct EmacItem {
+  int64_t a_addr = 0, a_stride = 0;
+  uint32_t w[kLanes] = {};
+};
+// EMACs on the same ACC rows run together, up to this many (a 7x7 depthwise kernel is 49).
+inline constexpr int kMaxEmacBatch = 64;
+
 // An RPERM route as bytes (internal to the SIMD machine): destination byte k (k < bytes = 32 * element
 // size) takes source byte index[k] where bit k of mask is set; other bytes are not written.
 struct BytePerm {
@@ -46,6 +55,8 @@ class SimdMachine : public ScalarMachine {
 
  protected:
   void BeforeHostSramWrite() override;
+  void BeforeInstruction(const Instr& next) override;
+  void SettleAcc() const override;
   void Do(const DmaIn&) override;
   void Do(const DmaOut&) override;
   void Do(const VStore&) override;
@@ -63,6 +74,13 @@ class SimdMachine : public ScalarMachine {
  private:
   // Copies the image of every tile register still reading SRAM in `span` before those bytes are written.
   void SettleTiles(ByteSpan span);
+  // Runs the deferred EMACs (all on ACC rows [emac_row_, + emac_rows_), of emac_mode_), row by row, each row
+  // once through registers for the whole batch. Called before any other instruction, a host SRAM write, or
+  // a read of ACC (docs/simd_machine.md, "EMAC").
+  void FlushEmacs();
+  std::vector<EmacItem> emacs_;
+  MacMode emac_mode_ = MacMode::kU8S8;
+  uint32_t emac_row_ = 0, emac_rows_ = 0;
   // Decoding the canonical tile costs more than the MACs of a GEMV, so TLD leaves it stale and the
   // canonical tile is built only when something reads it (tests, scalar fallbacks).
   mutable std::vector<char> canonical_stale_;
