@@ -187,13 +187,13 @@ struct RequantParams {
 
 // y (before the zero point) for the lanes j0 .. j0+kN-1, clamped to +-2^20: beyond that every clamp range
 // saturates alike, and adding the zero point in int32 cannot wrap.
+template <RequantMode kMode>
 HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, VI x) {
   const DI di;
   const DF df;
   const D64 d64;
   const VI lim = hn::Set(di, 1 << 20);
-  switch (q.mode) {
-    case RequantMode::kTflDouble: {
+  if constexpr (kMode == RequantMode::kTflDouble) {
       const VI a = hn::Mul(x, hn::Load(di, p.pow2_left + j0));  // wrap32(x * 2^left)
       const VI m = hn::Load(di, p.mult + j0);
       // SRDHM. QCFG guarantees m >= 0, so the (-2^31)^2 saturation case cannot occur.
@@ -213,8 +213,7 @@ HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, 
       const VI up = hn::VecFromMask(di, hn::Gt(hn::And(h, mask), threshold));
       const VI y = hn::Sub(h >> right, up);
       return hn::Min(hn::Max(y, hn::Sub(hn::Zero(di), lim)), lim);
-    }
-    case RequantMode::kTflSingle: {
+  } else if constexpr (kMode == RequantMode::kTflSingle) {
       const VI m = hn::Load(di, p.mult + j0);
       const V64 lim64 = hn::Set(d64, int64_t{1} << 20);
       const size_t h0 = j0 / 2;
@@ -225,19 +224,15 @@ HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, 
       const V64 ye = single(hn::MulEven(x, m), p.round_even, p.shift_even);
       const V64 yo = single(hn::MulEven(OddToEven(x), OddToEven(m)), p.round_odd, p.shift_odd);
       return Interleave64(ye, yo);
-    }
-    case RequantMode::kFloatRne: {
+  } else if constexpr (kMode == RequantMode::kFloatRne) {
       const VF prod = hn::Mul(hn::ConvertTo(df, x), hn::Load(df, p.scale + j0));
       const VF fl = hn::Set(df, static_cast<float>(1 << 20));
       return hn::ConvertTo(di, hn::Min(hn::Max(hn::Round(prod), hn::Sub(hn::Zero(df), fl)), fl));
-    }
-    case RequantMode::kFloatZpFirst:
-    default: {
+  } else {  // kFloatZpFirst
       const VF prod = hn::Mul(hn::ConvertTo(df, x), hn::Load(df, p.scale + j0));
       const VF sum = hn::Add(prod, hn::Set(df, static_cast<float>(q.zero_point)));
       const VF fl = hn::Set(df, static_cast<float>(1 << 20));
       return hn::ConvertTo(di, hn::Min(hn::Max(hn::Round(sum), hn::Sub(hn::Zero(df), fl)), fl));
-    }
   }
 }
 
@@ -245,10 +240,11 @@ HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, 
 
 // The clamped codes of one vector (every lane in [qmin, qmax], inside the range of `out`) narrowed
 // and stored: the saturating demotions keep such values as they are.
-HWY_INLINE void StoreNarrow(VI q, DType out, uint8_t* dst) {
-  if (out == DType::kI16) {
+template <DType kOut>
+HWY_INLINE void StoreNarrow(VI q, uint8_t* dst) {
+  if constexpr (kOut == DType::kI16) {
     hn::StoreU(hn::DemoteTo(hn::Rebind<int16_t, DI>(), q), hn::Rebind<int16_t, DI>(), reinterpret_cast<int16_t*>(dst));
-  } else if (out == DType::kU8) {
+  } else if constexpr (kOut == DType::kU8) {
     hn::StoreU(hn::DemoteTo(hn::Rebind<uint8_t, DI>(), q), hn::Rebind<uint8_t, DI>(), dst);
   } else {
     hn::StoreU(hn::DemoteTo(hn::Rebind<int8_t, DI>(), q), hn::Rebind<int8_t, DI>(), reinterpret_cast<int8_t*>(dst));
@@ -294,7 +290,14 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
       uint8_t* dst = sram + addr + row_stride * int64_t{r};
       for (size_t v = 0; v < kNV; ++v) {
         const VI y = hn::Min(hn::Max(hn::LoadU(di, x + v * kN), neg_lim), lim);
-        StoreNarrow(hn::Min(hn::Max(hn::Add(y, zp_all), lo), hi), out, dst + v * kN * size);
+        const VI q8 = hn::Min(hn::Max(hn::Add(y, zp_all), lo), hi);
+        if (out == DType::kI16) {
+          StoreNarrow<DType::kI16>(q8, dst + v * kN * size);
+        } else if (out == DType::kU8) {
+          StoreNarrow<DType::kU8>(q8, dst + v * kN * size);
+        } else {
+          StoreNarrow<DType::kI8>(q8, dst + v * kN * size);
+        }
       }
     }
     return;
@@ -313,15 +316,30 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
     round[v * kN / 2 + lane / 2] = int64_t{1} << (30 - s);
     shift[v * kN / 2 + lane / 2] = 31 - s;
   }
-  const bool zp_in_y = q.mode == RequantMode::kFloatZpFirst;
-  const VI zp = zp_in_y ? hn::Zero(di) : zp_all;
-  for (uint32_t r = 0; r < rows; ++r) {
-    const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
-    uint8_t* dst = sram + addr + row_stride * int64_t{r};
-    for (size_t v = 0; v < kNV; ++v) {
-      const VI y = RequantY(q, p, v * kN, hn::LoadU(di, x + v * kN));
-      StoreNarrow(hn::Min(hn::Max(hn::Add(y, zp), lo), hi), out, dst + v * kN * size);
+  // One loop per mode and output type: no branch per vector.
+  auto run = [&](auto mode, auto out_type) {
+    constexpr RequantMode kMode = decltype(mode)::value;
+    constexpr DType kOut = decltype(out_type)::value;
+    const VI zp = kMode == RequantMode::kFloatZpFirst ? hn::Zero(di) : zp_all;
+    for (uint32_t r = 0; r < rows; ++r) {
+      const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
+      uint8_t* dst = sram + addr + row_stride * int64_t{r};
+      for (size_t v = 0; v < kNV; ++v) {
+        const VI y = RequantY<kMode>(q, p, v * kN, hn::LoadU(di, x + v * kN));
+        StoreNarrow<kOut>(hn::Min(hn::Max(hn::Add(y, zp), lo), hi), dst + v * kN * size);
+      }
     }
+  };
+  auto by_out = [&](auto mode) {
+    if (out == DType::kU8) return run(mode, std::integral_constant<DType, DType::kU8>{});
+    if (out == DType::kI8) return run(mode, std::integral_constant<DType, DType::kI8>{});
+    run(mode, std::integral_constant<DType, DType::kI16>{});
+  };
+  switch (q.mode) {
+    case RequantMode::kTflDouble: return by_out(std::integral_constant<RequantMode, RequantMode::kTflDouble>{});
+    case RequantMode::kTflSingle: return by_out(std::integral_constant<RequantMode, RequantMode::kTflSingle>{});
+    case RequantMode::kFloatRne: return by_out(std::integral_constant<RequantMode, RequantMode::kFloatRne>{});
+    default: return by_out(std::integral_constant<RequantMode, RequantMode::kFloatZpFirst>{});
   }
 #endif
 }
