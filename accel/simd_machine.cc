@@ -183,10 +183,25 @@ struct RequantParams {
   alignas(64) int64_t round_even[kLanes / 2], round_odd[kLanes / 2];
   alignas(64) int64_t shift_even[kLanes / 2], shift_odd[kLanes / 2];
   alignas(64) float scale[kLanes];
+  float zero_point;  // FLOAT_ZP_FIRST: fl32 of the zero point (held here, not read through q per vector)
 };
 
 // y (before the zero point) for the lanes j0 .. j0+kN-1, clamped to +-2^20: beyond that every clamp range
 // saturates alike, and adding the zero point in int32 cannot wrap.
+// An fp32 vector holding integers of magnitude <= 2^20 as int32: the plain truncating conversion is exact
+// for those (Highway's ConvertTo also fixes up values beyond int32, which these never are).
+HWY_INLINE VI IntegralToInt(VF v) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return VI{_mm512_maskz_cvttps_epi32(static_cast<__mmask16>(0xFFFF), v.raw)};  // maskz: GCC 12 warns on the plain form
+#elif HWY_TARGET == HWY_AVX2
+  return VI{_mm256_cvttps_epi32(v.raw)};
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+  return VI{_mm_cvttps_epi32(v.raw)};
+#else
+  return hn::ConvertTo(DI(), v);
+#endif
+}
+
 template <RequantMode kMode>
 HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, VI x) {
   const DI di;
@@ -227,12 +242,12 @@ HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, 
   } else if constexpr (kMode == RequantMode::kFloatRne) {
       const VF prod = hn::Mul(hn::ConvertTo(df, x), hn::Load(df, p.scale + j0));
       const VF fl = hn::Set(df, static_cast<float>(1 << 20));
-      return hn::ConvertTo(di, hn::Min(hn::Max(hn::Round(prod), hn::Sub(hn::Zero(df), fl)), fl));
+      return IntegralToInt(hn::Min(hn::Max(hn::Round(prod), hn::Sub(hn::Zero(df), fl)), fl));
   } else {  // kFloatZpFirst
       const VF prod = hn::Mul(hn::ConvertTo(df, x), hn::Load(df, p.scale + j0));
-      const VF sum = hn::Add(prod, hn::Set(df, static_cast<float>(q.zero_point)));
+      const VF sum = hn::Add(prod, hn::Set(df, p.zero_point));
       const VF fl = hn::Set(df, static_cast<float>(1 << 20));
-      return hn::ConvertTo(di, hn::Min(hn::Max(hn::Round(sum), hn::Sub(hn::Zero(df), fl)), fl));
+      return IntegralToInt(hn::Min(hn::Max(hn::Round(sum), hn::Sub(hn::Zero(df), fl)), fl));
   }
 }
 
@@ -303,6 +318,7 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
     return;
   }
   RequantParams p;
+  p.zero_point = static_cast<float>(q.zero_point);
   for (int j = 0; j < kLanes; ++j) {
     const int s = q.shift[j];
     p.mult[j] = q.multiplier[j];
@@ -622,6 +638,11 @@ void SimdMachine::MaterializeTile(int t) const {
   canonical_stale_[t] = 0;
 }
 
+// TMACs of at least this many row-tiles (2 M MACs) are split across the arena's threads. Below it waking
+// a worker cost more than it saved on the 2-vCPU development host: Winograd's TMACs (256 tile rows x 2
+// tiles) ran 2 threads slower than 1 with a threshold of 256.
+constexpr uint64_t kTmacParallelWork = 2048;
+
 void SimdMachine::Do(const TileMac& i) {
   if (config().check_overflow) return ScalarMachine::Do(i);  // the flag needs exact per-lane sums
   PreparedTile* tiles = &prepared_[i.tile];
@@ -629,7 +650,7 @@ void SimdMachine::Do(const TileMac& i) {
               acc_at(i.acc_row), false, false, false};
   PrepareTmac(tiles, &job);
   // Rows are independent (distinct ACC rows, read-only SRAM), so any split across threads is exact.
-  if (uint64_t{i.rows} * i.tiles < 256) {
+  if (uint64_t{i.rows} * i.tiles < kTmacParallelWork || !ArenaHasThreads()) {
     RunTmacRows(job);
     return;
   }
