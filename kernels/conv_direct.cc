@@ -95,7 +95,9 @@ void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
 const uint8_t kZeroElem[2] = {0, 0};
 const uint8_t kNegZeroBf16[2] = {0x00, 0x80};
 
-void RunTapMajor(Machine& m, const ConvCall& call) {
+// Returns false, having issued nothing, when not even one output row fits ACC and SRAM and `fall_back` allows
+// the caller to take the folded layout instead (same packed weights); else such a call is an error.
+bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   const PackedConv& p = *call.packed;
   const ConvDesc& d = p.desc;
   const ConvFacts f = FactsOf(d);
@@ -139,6 +141,7 @@ void RunTapMajor(Machine& m, const ConvCall& call) {
     }
   }
   if (band_rows == 0) {
+    if (fall_back) return false;
     const BandLayout l = MakeBandLayout(geo, 1, f.group_channels, elem, 0);
     Fail(call.fn, ": accelerator configuration too small for one output row: it needs ", l.rows(),
          row_sums ? " x 2 + 2" : "", " ACC rows (acc_rows = ", c.acc_rows, ") and ",
@@ -227,6 +230,7 @@ void RunTapMajor(Machine& m, const ConvCall& call) {
       }
     }
   }
+  return true;
 }
 
 // ---- folded ----
@@ -340,7 +344,9 @@ void RunFolded(Machine& m, const ConvCall& call) {
 
 void Run(Machine& m, const ConvCall& call) {
   if (LayoutForCall(*call.packed, call.geometry) == ConvLayout::kFolded) return RunFolded(m, call);
-  RunTapMajor(m, call);
+  // Weights packed for either layout: a width too large for one band row of ACC takes the folded layout,
+  // which splits output pixels freely.
+  if (!RunTapMajor(m, call, call.packed->layout == ConvLayout::kAuto)) RunFolded(m, call);
 }
 
 }  // namespace

@@ -243,6 +243,24 @@ TEST(ConvDirectAuto, LayoutPerCall) {
   EXPECT_EQ(PrepareConv(c, 1)->packed.layout, ConvLayout::kTapMajor);
 }
 
+// An output row wider than the ACC: weights packed for either layout take the folded one; an explicit
+// tap-major layout says what does not fit.
+TEST(ConvDirectAuto, WideRowsFallBackToFolded) {
+  AccelConfig config;
+  config.acc_rows = 64;  // fewer rows than one output row of 70 (+2) pixels
+  Machines machines(config);
+  ConvCase c;
+  c.s = Shape(32, 40, 3, 70);
+  c.algorithm = ConvAlgorithm::kDirect, c.y_type = DType::kU8, c.x_zp = 5;
+  RunConvEverywhere(machines, c, TestSeed(8010));
+  c.layout = ConvLayout::kTapMajor;
+  auto p = PrepareConv(c, TestSeed(8010));
+  ScalarMachine m(config);
+  const ::testing::AssertionResult r = RunConvOn(m, *p, 1);
+  ASSERT_FALSE(r);
+  EXPECT_NE(std::string(r.message()).find("too small for one output row"), std::string::npos) << r.message();
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, ConvDirect, ::testing::Values(ConvLayout::kTapMajor, ConvLayout::kFolded),
                          [](const ::testing::TestParamInfo<ConvLayout>& info) {
                            return info.param == ConvLayout::kTapMajor ? std::string("TapMajor") : std::string("Folded");
