@@ -308,13 +308,12 @@ void Run(Machine& m, const ConvCall& call) {
   ConvGeometry tg = geo;
   tg.out_h = (geo.out_h + 1) / 2, tg.out_w = (geo.out_w + 1) / 2;
   tg.kernel_h = tg.kernel_w = 4, tg.stride_h = tg.stride_w = 2, tg.dilation_h = tg.dilation_w = 1;
-  const uint32_t tiles_w = static_cast<uint32_t>(tg.out_w);
+  const uint32_t all_tiles_w = static_cast<uint32_t>(tg.out_w);
   // The slack tile of every tile row (the plane's extra column, see InputSets) can be left out of V and M
   // (one REQ per tile row and position instead of one per position): worth it when the MACs it saves,
   // 16 positions x cb x kb row-tiles per tile row, outweigh the 16 x cb extra REQs. An instruction's issue
   // costs about as much as 8 TMAC row-tiles on the SIMD machine (measured), so: kb >= 8.
   const bool compact = f.blocks_per_group >= 8;
-  const uint32_t row_pitch = compact ? tiles_w : tiles_w + 1;  // V and M rows per tile row
 
   // The seed of M(1,1) per output channel: -4 x_zp sum_c U11 (mod 2^32); plus 4 * bias when every channel
   // provably stays exact with it (|bias| + max|x - x_zp| S_k < 2^29: then 4 (Y + bias) fits int32 and SRA 2
@@ -351,31 +350,42 @@ void Run(Machine& m, const ConvCall& call) {
   }
 
   // SRAM: the weights of one group (resident if they fit beside a band of one tile row), then the band,
-  // the V matrices and the output staging, as many tile rows as ACC and SRAM hold.
+  // the V matrices and the output staging, as many tile rows as ACC and SRAM hold. A tile row wider than
+  // that is cut into windows of tile columns, each a band of its own (the geometry's left padding moved
+  // by the window's offset).
   const uint32_t out_row = static_cast<uint32_t>(Align64(epilogue.row_bytes()));
   const uint64_t v_row = uint64_t(cb) * kLanes * 2;  // one tile's V of every channel block, int16
-  const uint64_t pitch = uint64_t(tiles_w) + 1;      // MakeBandLayout's: one column of slack
-  auto need = [&](int band_rows) {  // SRAM bytes of a band of band_rows tile rows (64-bit: no wrap)
-    const uint64_t tiles = uint64_t(band_rows) * row_pitch;
+  auto row_pitch_of = [&](uint32_t win) { return compact ? win : win + 1; };  // V and M rows per tile row
+  auto need = [&](int band_rows, uint32_t win) {  // SRAM bytes of a band (64-bit: no wrap)
+    const uint64_t pitch = uint64_t(win) + 1;     // MakeBandLayout's: one column of slack
+    const uint64_t tiles = uint64_t(band_rows) * row_pitch_of(win);
     const uint64_t plane = Align64((uint64_t(band_rows + 1) * pitch + 1) * uint64_t(cb) * kLanes);
     return 4 * plane + Align64(kPositions * tiles * v_row) + Align64(4 * tiles * out_row) + 3 * 64;
   };
+  auto fits = [&](int band_rows, uint32_t win, uint64_t left) {
+    return InputSets::AccRows(uint64_t(band_rows), uint64_t(win) + 1) <= c.acc_rows && need(band_rows, win) <= left;
+  };
   const uint64_t resident_bytes = UTiles::SramBytes(&p.weights[0], true, chunk);
-  const bool resident = resident_bytes + need(1) <= plan.left();
+  const bool resident = resident_bytes + need(1, std::min<uint32_t>(all_tiles_w, 16)) <= plan.left();
   const uint64_t w_bytes = UTiles::SramBytes(&p.weights[0], resident, chunk);
   const uint32_t w_region = plan.Take("the transformed weights", w_bytes);
+  uint32_t tiles_w = all_tiles_w;  // the window: tile columns per band
+  while (tiles_w > 1 && !fits(1, tiles_w, plan.left())) tiles_w = (tiles_w + 1) / 2;
   int band_rows = 0;
   for (int b = tg.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
-    if (InputSets::AccRows(uint64_t(b), pitch) <= c.acc_rows && need(b) <= plan.left()) {
+    if (fits(b, tiles_w, plan.left())) {
       band_rows = b;
       break;
     }
   }
   if (band_rows == 0) {
-    Fail(call.fn, ": accelerator configuration too small for winograd on one row of 2x2 output tiles: it needs ",
-         InputSets::AccRows(1, pitch), " ACC rows (acc_rows = ", c.acc_rows, ") and ", need(1),
+    Fail(call.fn, ": accelerator configuration too small for winograd on one 2x2 output tile: it needs ",
+         InputSets::AccRows(1, 2), " ACC rows (acc_rows = ", c.acc_rows, ") and ", need(1, 1),
          " bytes of SRAM (", plan.left(), " left of sram_bytes = ", c.sram_bytes, ")");
   }
+  const uint32_t row_pitch = row_pitch_of(tiles_w);
+  const uint64_t pitch = uint64_t(tiles_w) + 1;
+  tg.out_w = static_cast<int>(tiles_w);
   BandLayout band = MakeBandLayout(tg, band_rows, f.group_channels, 1, 0);
   band.base = plan.Take("the input band", band.bytes());
   const uint64_t v_pos = uint64_t(band_rows) * row_pitch * v_row;  // bytes of one position's V
@@ -399,6 +409,9 @@ void Run(Machine& m, const ConvCall& call) {
     UTiles u(m, group_dram, w_plan, &p.weights[size_t(g) * kPositions], resident, chunk);
     src.channel_offset = g * f.group_channels;
     for (int n = 0; n < x.batch; ++n) {
+     for (uint32_t tx0 = 0; tx0 < all_tiles_w; tx0 += tiles_w) {
+      band.g.pad_left = geo.pad_left - 2 * static_cast<int>(tx0);  // the window's first input column
+      const int ox0 = 2 * static_cast<int>(tx0), ox1 = std::min(geo.out_w, 2 * static_cast<int>(tx0 + tiles_w));
       for (int ty0 = 0; ty0 < tg.out_h; ty0 += band_rows) {
         const int rows_here = std::min(band_rows, tg.out_h - ty0);
         const InputSets is(static_cast<uint32_t>(rows_here), static_cast<uint32_t>(pitch));
@@ -488,14 +501,15 @@ void Run(Machine& m, const ConvCall& call) {
               DmaOut o;
               o.sram = staging + static_cast<uint32_t>(a) * plane + 2u * static_cast<uint32_t>(t) * row_pitch * out_row;
               o.segment = call.seg_y;
-              o.dram = ((uint64_t(n) * geo.out_h + oy) * geo.out_w) * y_pixel + uint64_t(n0) * out_elem;
-              o.rows = static_cast<uint32_t>(geo.out_w), o.row_bytes = cols;
+              o.dram = ((uint64_t(n) * geo.out_h + oy) * geo.out_w + uint64_t(ox0)) * y_pixel + uint64_t(n0) * out_elem;
+              o.rows = static_cast<uint32_t>(ox1 - ox0), o.row_bytes = cols;
               o.dram_stride = y_pixel, o.sram_stride = out_row;
               m.Execute(o);
             }
           }
         }
       }
+     }
     }
   }
 }

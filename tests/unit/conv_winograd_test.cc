@@ -205,9 +205,28 @@ TEST(ConvWinograd, SmallConfigurationStreams) {
   }
 }
 
+// A tile row wider than the ACC holds is cut into windows of tile columns, each its own band: odd widths,
+// asymmetric padding, groups, zero points, every machine, the same bytes as the textbook.
+TEST(ConvWinograd, WideRowsInColumnWindows) {
+  AccelConfig cfg;
+  cfg.acc_rows = 200;  // one tile row of a 64-wide output (33 tile slots) needs 16 x 33 + ...: windows of 8 tiles
+  Machines machines(cfg);
+  const uint64_t seed = TestSeed(9012);
+  int index = 0;
+  for (int W : {64, 61, 77}) {
+    ConvCase c;
+    c.s = Shape(40, 36, 5, W);
+    c.s.pad_left = index % 2 ? 2 : 1, c.s.pad_right = index % 2 ? 0 : 1;
+    c.s.groups = index == 2 ? 4 : 1;
+    Vary(c, index);
+    c.algorithm = ConvAlgorithm::kWinograd;
+    RunConvEverywhere(machines, c, seed + index++);
+  }
+}
+
 TEST(ConvWinograd, ConfigurationTooSmall) {
   AccelConfig cfg;
-  cfg.acc_rows = 200;  // 16 sets of one tile row of a 64-wide output (33 tile slots) do not fit
+  cfg.acc_rows = 40;  // not even the 16 sets of a single 2x2 tile fit
   SimdMachine m(cfg);
   ConvCase c;
   c.s = Shape(8, 8, 4, 64);
