@@ -291,7 +291,6 @@ PackedConv PackConv(const ConvDesc& desc) {
 }
 
 std::string PackedConv::Describe() const {
-  const ConvFacts f = FactsOf(desc);
   std::string s = NameOf(algorithm);
   if (algorithm == ConvAlgorithm::kDirect) s += std::string(" ") + NameOf(layout);
   s += std::string(" ") + NameOf(mode);
@@ -300,7 +299,6 @@ std::string PackedConv::Describe() const {
     s += ", " + std::to_string(weights[0].k_tiles) + " weight tiles per 32 outputs" +
          (algorithm == ConvAlgorithm::kWinograd ? " and position" : "");
   }
-  (void)f;
   return s;
 }
 
