@@ -67,6 +67,9 @@ void CheckDesc(const char* fn, const ConvDesc& d, bool weights_given) {
          std::numeric_limits<int>::max() - kLanes);
   }
   if (weights_given && d.w == nullptr) Fail(fn, ": desc.w is null");
+  // The weight tensor itself (each algorithm checks its packing of it before allocating that).
+  CheckedBytes(fn, "desc.w (out_channels x kernel_h x kernel_w x in_channels / groups)",
+               uint64_t(d.out_channels) * uint64_t(reduction), SizeOf(d.w_type));
   CheckWeightZeroPointsAndBias(fn, "desc.w", mode, d.w_type, d.w_zero_points, d.w_zero_point_count, d.out_channels,
                                "out_channels", d.bias, d.bias_f32);
   if (d.input_shuffle_groups > 1) {
@@ -95,12 +98,6 @@ void CheckDesc(const char* fn, const ConvDesc& d, bool weights_given) {
   if (d.layout != ConvLayout::kAuto && d.algorithm != ConvAlgorithm::kDirect && d.algorithm != ConvAlgorithm::kAuto) {
     Fail(fn, ": desc.layout = ", NameOf(d.layout), " applies to the direct algorithm only, not ", NameOf(d.algorithm));
   }
-  // The largest packing (tap-major, channels padded to 32 per tap) must be sane before anything is allocated.
-  const uint64_t cg_tiles = (uint64_t(d.in_channels / d.groups) + kLanes - 1) / kLanes;
-  const uint64_t kg_tiles = (uint64_t(d.out_channels / d.groups) + kLanes - 1) / kLanes;
-  CheckedBytes(fn, "the packed weights",
-               uint64_t(d.groups) * d.kernel_h * d.kernel_w * cg_tiles * kg_tiles * 16,
-               TileImageBytes(WeightType(mode)));
 }
 
 // bias_row, w_sum, w_zero_points, needs_row_sums: what every algorithm's epilogue needs.

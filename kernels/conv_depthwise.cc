@@ -25,6 +25,7 @@
 
 #include "accel/error.h"
 #include "kernels/conv_impl.h"
+#include "kernels/operator.h"
 #include "kernels/input_band.h"
 #include "kernels/middle_end.h"
 
@@ -57,7 +58,7 @@ void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   p->layout = ConvLayout::kTapMajor;
   const int K = d.out_channels, taps = d.kernel_h * d.kernel_w;
   const size_t welem = static_cast<size_t>(SizeOf(WeightType(f.mode)));
-  p->lane_weights.assign(size_t(Ceil32(K)) * taps * kLanes * welem, 0);
+  p->lane_weights.assign(CheckedBytes("PackConv", "the lane weights", uint64_t(Ceil32(K)) * taps * kLanes, welem), 0);
   for (int k = 0; k < K; ++k) {
     for (int ky = 0; ky < d.kernel_h; ++ky) {
       for (int kx = 0; kx < d.kernel_w; ++kx) {

@@ -55,6 +55,10 @@ ConvLayout LayoutForCall(const PackedConv& p, const ConvGeometry& g) {
 
 void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   p->layout = LayoutFor(d, f);
+  // Sane before anything is allocated: every group's images.
+  const int64_t k_tiles = p->layout == ConvLayout::kFolded ? FoldedTiles(f) : TapMajorTiles(d, f);
+  CheckedBytes("PackConv", "the packed weights", uint64_t(d.groups) * uint64_t(k_tiles) * Ceil32(f.group_outputs),
+               TileImageBytes(WeightType(f.mode)));
   const bool tap_major = p->layout != ConvLayout::kFolded;  // kAuto: the same matrix either way
   const int cg = f.group_channels, kg = f.group_outputs;
   const int cstride = tap_major ? Ceil32(cg) * kLanes : cg;  // reduction rows per tap

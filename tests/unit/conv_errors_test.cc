@@ -62,6 +62,13 @@ TEST(ConvErrors, PackingNamesTheField) {
     auto d = Base();
     d.in_channels = d.out_channels = 1 << 20, d.kernel_h = d.kernel_w = 1, d.pad_top = d.pad_bottom = 0;
     d.pad_left = d.pad_right = 0;
+    expect(d, "desc.w (out_channels x kernel_h x kernel_w x in_channels / groups) would need");
+    // As depthwise 5x5 the same channels need one lane vector per tap and 32 channels: packed at once...
+    std::vector<int8_t> dw(size_t{25} << 20, 1);
+    d.groups = 1 << 20, d.w = dw.data(), d.kernel_h = d.kernel_w = 5;
+    EXPECT_EQ(PackConv(d).algorithm, ConvAlgorithm::kDepthwise);
+    // ...but forced onto direct tap-major they need 25 tiles per group, 25 GiB: refused before allocating.
+    d.algorithm = ConvAlgorithm::kDirect, d.layout = ConvLayout::kTapMajor;
     expect(d, "the packed weights would need");
   }
 }
