@@ -1,6 +1,6 @@
 // The one accelerator configuration. Every machine (scalar reference, SIMD emulator, and the performance
 // model of a later issue) reads its sizes and rates from an AccelConfig; nothing else holds them.
-// docs/isa.md §1 defines each field; AccelConfig::Default() models the reference chip (BRIEF.md §1).
+// docs/isa.md §1 defines each field; AccelConfig::Default() models the reference chip (docs/isa.md §1.10).
 #pragma once
 
 #include <cstdint>
@@ -34,7 +34,7 @@ struct AccelConfig {
   // When set, integer MACs and vector arithmetic raise the sticky overflow flag (docs/isa.md §6).
   bool check_overflow = false;
 
-  // The reference chip of BRIEF.md §1 (InferX X1 class). Same as a default-constructed AccelConfig.
+  // The reference chip of docs/isa.md §1.10 (InferX X1 class). Same as a default-constructed AccelConfig.
   static AccelConfig Default() { return AccelConfig{}; }
 
   // Throws tile32::Error naming the first field out of range.

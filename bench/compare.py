@@ -6,9 +6,8 @@
 
 GEMM table (gemm/... benchmarks), one row per shape x dtype x threads: tile32 GMAC/s, oneDNN GMAC/s, their
 ratio (tile32 / oneDNN), and tile32 as a fraction of the int8 VNNI peak, 378 GMAC/s per core times the
-thread count: vpdpbusd zmm on the Xeon AVX-512 VNNI machine kind of /work/shared/BRIEF.md section 3. The
-same peak is used for every dtype so that columns compare; the int16 and bf16 instruction peaks are lower
-(BRIEF.md section 3).
+thread count: vpdpbusd zmm on the Xeon AVX-512 VNNI machine kind this project also runs on (bench/README.md). The
+same peak is used for every dtype so that columns compare; the int16 and bf16 instruction peaks are lower.
 
 Convolution table (conv/... benchmarks), one row per layer x kind x threads: tile32 and its peer in GMAC/s
 (GB/s for shuffle), their ratio, and tile32 against a second reference: its own gemm kind for direct, its
@@ -106,7 +105,7 @@ def gemm_table(runs, ctx, peak):
             labels.setdefault(impl, set()).add(label.split(",")[0])
     print()
     print(f"Peak: {peak:g} GMAC/s per core is the vpdpbusd zmm (int8 VNNI) peak of the Xeon AVX-512 VNNI "
-          f"machine kind of BRIEF.md §3; this run's host may differ ({host(ctx)}). "
+          f"machine kind (bench/README.md); this run's host may differ ({host(ctx)}). "
           "— : no benchmark (oneDNN has no s16 matmul) or no result.")
     for impl in ("tile32", "onednn"):
         if impl in labels:

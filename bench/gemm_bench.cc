@@ -70,7 +70,7 @@ uint16_t Bf16Of(int v) {
 //     saturate a pair a0*w0 + a1*w1 at int16; 7-bit weights keep 2*255*64 below 32767 (what oneDNN
 //     advises and benchdnn does), so the exact guard holds on every host. Activations use the full range.
 //   int16 in [-2048, 2047]; bf16 integers in [-8, 8] (normal numbers: fp32 FMA on denormals is ~240x
-//     slower on the Xeon, BRIEF.md §3; and every product and K-sum is exact in fp32).
+//     slower on the Xeon; and every product and K-sum is exact in fp32).
 void Fill(std::vector<uint8_t>& v, DType t, size_t count, std::mt19937& rng) {
   v.resize(count * SizeOf(t));
   auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };

@@ -22,7 +22,7 @@ void BM_Tmac(benchmark::State& state, MacMode mode, bool full_range_weights) {
   config.acc_rows = std::max<uint32_t>(config.acc_rows, rows);
   auto m = std::make_unique<M>(config);
   std::mt19937 rng(1);
-  // Normal-range data: bf16 denormals would make fp32 FMA ~240x slower on some CPUs (BRIEF.md §3).
+  // Normal-range data: bf16 denormals would make fp32 FMA ~240x slower on some CPUs.
   for (auto& b : m->sram()) b = static_cast<uint8_t>(0x30 + rng() % 16);
   const DType wt = WeightType(mode);
   const uint32_t tile_bytes = kLanes * kLanes * SizeOf(wt);

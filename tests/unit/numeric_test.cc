@@ -171,7 +171,7 @@ float RandomScale(std::mt19937_64& rng) {
 // ---- TFL ----
 
 TEST(NumericTest, TflKnownDivergentVector) {
-  // BRIEF.md §2 / docs/isa.md §5.2: double and single rounding disagree here.
+  // docs/isa.md §5.2: double and single rounding disagree here.
   EXPECT_EQ(RequantTflDouble(7984, 1583594044, -9), 12);
   EXPECT_EQ(RequantTflSingle(7984, 1583594044, -9), 11);
   EXPECT_EQ(RefTflDouble(7984, 1583594044, -9), 12);
