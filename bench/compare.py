@@ -14,7 +14,7 @@ Convolution table (conv/... benchmarks), one row per layer x kind x threads: til
 own direct-s16 for winograd, memcpy for shuffle; then the 2-thread / 1-thread speed-up of
 resnet50.3x3.56 direct and the path every run took (SIMD target and packing, oneDNN kernel).
 
-The host is named from the JSON context (cpu_model, written by the benchmark binary from /proc/cpuinfo).
+The host is named from the JSON context (cpu_model, which the benchmark binary reads from the kernel's CPU description).
 With --benchmark_repetitions, the median of the repetitions is used.
 """
 
