@@ -248,6 +248,17 @@ std::vector<int32_t> CallRowSumScale(const PackedConv& p) {
   return scale;
 }
 
+BandSource InputBandSource(const ConvCall& call, const BandLayout& band, int elem_bytes, const uint8_t* channel_pad,
+                           std::vector<uint8_t>* fill) {
+  *fill = FillRow(band, elem_bytes, call.border, channel_pad);
+  BandSource src;
+  src.segment = call.seg_x;
+  src.pixel_stride = call.x_pixel_stride;
+  src.elem_bytes = elem_bytes;
+  src.fill_segment = call.dram->BindReadOnly(fill->data(), fill->size());
+  return src;
+}
+
 void BlockChannels(const PackedConv& p, int b, int* n0, int* end) {
   const ConvFacts f = FactsOf(p.desc);
   const int g = b / f.blocks_per_group, j = b % f.blocks_per_group;

@@ -78,10 +78,6 @@ uint64_t BandBytes(const ConvGeometry& g, int rows, int channels, int elem) {
   return uint64_t(g.stride_h) * g.stride_w * Align64(plane);
 }
 
-// The padding of channels past the last output channel (lanes whose weights are 0 and whose outputs are
-// never stored).
-const uint8_t kZeroElem[2] = {0, 0};
-
 void Run(Machine& m, const ConvCall& call) {
   const PackedConv& p = *call.packed;
   const ConvDesc& d = p.desc;
@@ -197,14 +193,10 @@ void Run(Machine& m, const ConvCall& call) {
     m.Execute(ones);
   }
 
-  const std::vector<uint8_t> fill = FillRow(band, elem, call.border, kZeroElem);
-  BandSource src;
-  src.segment = call.seg_x;
-  src.pixel_stride = call.x_pixel_stride;
+  std::vector<uint8_t> fill;
+  BandSource src = InputBandSource(call, band, elem, kZeroChannelPad, &fill);
   src.channels = d.in_channels;
   src.band_channels = K;
-  src.elem_bytes = elem;
-  src.fill_segment = call.dram->BindReadOnly(fill.data(), fill.size());
   src.replicate = mult;
   // Chunks of whole plane rows when one fits (each output row then leaves in one DMA).
   const uint32_t pitch = static_cast<uint32_t>(band.pitch);

@@ -95,8 +95,8 @@ void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
 
 // ---- tap-major ----
 
-// The padding bytes of one channel: 0, or -0.0 for BF16 (fma(-0, +0, acc) = acc for every acc).
-const uint8_t kZeroElem[2] = {0, 0};
+// The padding bytes of one channel for BF16: -0.0, as fma(-0, +0, acc) = acc for every acc (+0.0 would turn
+// an acc of -0.0 into +0.0); 0 for the integer modes.
 const uint8_t kNegZeroBf16[2] = {0x00, 0x80};
 
 // Returns false, having issued nothing, when not even one output row fits ACC and SRAM and `fall_back` allows
@@ -156,13 +156,9 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   band.base = plan.Take("the input band", band.bytes());
   const uint32_t staging = plan.Take("the output rows", uint64_t(band.rows()) * out_row);
 
-  const uint8_t* pad = p.mode == MacMode::kBF16 ? kNegZeroBf16 : kZeroElem;
-  const std::vector<uint8_t> fill = FillRow(band, elem, call.border, pad);
-  BandSource src;
-  src.segment = call.seg_x;
-  src.pixel_stride = call.x_pixel_stride;
-  src.elem_bytes = elem;
-  src.fill_segment = call.dram->BindReadOnly(fill.data(), fill.size());
+  const uint8_t* pad = p.mode == MacMode::kBF16 ? kNegZeroBf16 : kZeroChannelPad;
+  std::vector<uint8_t> fill;
+  BandSource src = InputBandSource(call, band, elem, pad, &fill);
   const int out_elem = SizeOf(x.y_type);
   const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
 

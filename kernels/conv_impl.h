@@ -10,6 +10,7 @@
 #include "accel/machine.h"
 #include "kernels/conv.h"
 #include "kernels/operator.h"
+#include "kernels/input_band.h"
 #include "layout/band.h"
 
 namespace tile32 {
@@ -68,6 +69,13 @@ int32_t ShiftedZeroPoint(const ConvDesc& desc, int k);
 // bits (BF16). Row-sum factors -z likewise, or empty when packed.needs_row_sums is false.
 std::vector<uint32_t> CallBias(const PackedConv& packed, int32_t x_zp);
 std::vector<int32_t> CallRowSumScale(const PackedConv& packed);
+
+// The call's input as the source of `band`: x with its pixel stride, and a fill row (the contract's padding
+// value, call.border, in the band's channels and `channel_pad` after them) kept in *fill and bound for the call.
+BandSource InputBandSource(const ConvCall& call, const BandLayout& band, int elem_bytes, const uint8_t* channel_pad,
+                           std::vector<uint8_t>* fill);
+// A channel_pad of zero bytes: exact for the integer modes, and for BF16 where the padded lanes are never stored.
+inline constexpr uint8_t kZeroChannelPad[2] = {0, 0};
 
 // The quantization of block b: output channels [n0, end) (OutputQuant lanes past `end` neutral).
 void BlockChannels(const PackedConv& packed, int b, int* n0, int* end);

@@ -393,13 +393,8 @@ void Run(Machine& m, const ConvCall& call) {
   const uint32_t plane = 2u * static_cast<uint32_t>(band_rows) * row_pitch * out_row;  // staging per output-row parity
   const uint32_t staging = plan.Take("the output staging", 2 * uint64_t{plane});
 
-  const uint8_t zero[2] = {0, 0};
-  const std::vector<uint8_t> fill = FillRow(band, 1, call.border, zero);
-  BandSource src;
-  src.segment = call.seg_x;
-  src.pixel_stride = call.x_pixel_stride;
-  src.elem_bytes = 1;
-  src.fill_segment = call.dram->BindReadOnly(fill.data(), fill.size());
+  std::vector<uint8_t> fill;
+  BandSource src = InputBandSource(call, band, 1, kZeroChannelPad, &fill);
   const int out_elem = SizeOf(x.y_type);
   const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
 

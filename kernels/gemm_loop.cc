@@ -54,6 +54,7 @@ Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g) {
     p.w_resident = o[0];
     p.a_full = o[1];
     p.chunk_tiles = chunk;
+    // Slack for SramPlan::Take rounding each region's start up to 64 bytes.
     const uint64_t fixed = WeightTiles::SramBytes(b, p.w_resident, chunk, row_sums) + epilogue_bytes + 64 * 4;
     const uint64_t a_row = p.a_full ? kp : uint64_t{kLanes} * chunk * elem;
     const uint64_t rows = fixed >= c.sram_bytes ? 0 : std::min(want, (c.sram_bytes - fixed) / (a_row + out_row));

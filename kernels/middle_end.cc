@@ -110,6 +110,12 @@ Epilogue::Epilogue(Machine& m, DramBindings& dram, SramPlan& plan, const Epilogu
   }
 }
 
+void Epilogue::LoadBias(int b) {
+  if (loaded_bias_ == b) return;
+  DmaInOne(m_, bias_addr_, seg_bias_, uint64_t{4} * kLanes * b, 4 * kLanes);
+  loaded_bias_ = b;
+}
+
 void Epilogue::Seed(uint32_t acc_row, uint32_t rows, int b) {
   if (a_.bias == nullptr) {
     AccZero z;
@@ -117,10 +123,7 @@ void Epilogue::Seed(uint32_t acc_row, uint32_t rows, int b) {
     m_.Execute(z);
     return;
   }
-  if (loaded_bias_ != b) {
-    DmaInOne(m_, bias_addr_, seg_bias_, uint64_t{4} * kLanes * b, 4 * kLanes);
-    loaded_bias_ = b;
-  }
+  LoadBias(b);
   AccLoad ld;
   ld.row = acc_row, ld.rows = rows, ld.addr = bias_addr_, ld.row_stride = 0;
   m_.Execute(ld);
@@ -135,10 +138,7 @@ void Epilogue::SeedWithRowSums(uint32_t acc_row, uint32_t rows, int b, uint32_t 
   mul.op = AluOp::kMul, mul.rows = rows, mul.dst = acc_row, mul.a = sums_row, mul.b = spare_rows, mul.b_stride = 0;
   m_.Execute(mul);
   if (a_.bias == nullptr) return;
-  if (loaded_bias_ != b) {
-    DmaInOne(m_, bias_addr_, seg_bias_, uint64_t{4} * kLanes * b, 4 * kLanes);
-    loaded_bias_ = b;
-  }
+  LoadBias(b);
   AccLoad bias;
   bias.row = spare_rows + 1, bias.rows = 1, bias.addr = bias_addr_;
   m_.Execute(bias);

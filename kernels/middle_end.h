@@ -97,6 +97,9 @@ class Epilogue {
   uint32_t row_bytes() const { return row_bytes_; }
 
  private:
+  // The bias row of block b into SRAM at bias_addr_, unless it is there already.
+  void LoadBias(int b);
+
   Machine& m_;
   EpilogueArgs a_;
   bool requant_;

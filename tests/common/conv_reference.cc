@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "tests/common/reference.h"
+
 namespace tile32::testing {
 namespace {
 
@@ -59,13 +61,6 @@ int32_t Wrap(uint64_t v) {
                             : static_cast<int32_t>(u);
 }
 
-float Bf16Value(uint16_t bits) {
-  const uint32_t u = uint32_t{bits} << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
 }  // namespace
 
 int ConvRefOutH(const ConvRefShape& s) {
@@ -111,8 +106,8 @@ std::vector<uint32_t> ConvBf16Ref(const ConvRefShape& s, const uint16_t* x, cons
         for (int k = 0; k < s.out_channels; ++k) {
           float acc = bias != nullptr ? bias[k] : 0.0f;
           ForEachTap(s, n, oy, ox, k, [&](int64_t xi, int64_t wi) {
-            const float xv = xi >= 0 ? Bf16Value(x[xi]) : 0.0f;  // padding value: +0.0, never skipped
-            acc = std::fma(xv, Bf16Value(w[wi]), acc);
+            const float xv = xi >= 0 ? F32FromBf16Ref(x[xi]) : 0.0f;  // padding value: +0.0, never skipped
+            acc = std::fma(xv, F32FromBf16Ref(w[wi]), acc);
           });
           uint32_t bits;
           std::memcpy(&bits, &acc, 4);

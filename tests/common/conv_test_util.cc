@@ -75,6 +75,25 @@ std::string Describe(const ConvCase& c, uint64_t seed) {
   return os.str();
 }
 
+void Vary(ConvCase& c, int index) {
+  const gemm_test::TypePair t = gemm_test::kInt8Types[index % 4];
+  c.x_type = t.a, c.w_type = t.b;
+  c.x_zp = gemm_test::ZeroPointAt(c.x_type, index / 3);
+  c.w_zp = static_cast<WeightZp>((index / 7) % 3);
+  c.w_zp_value = gemm_test::ZeroPointAt(c.w_type, index / 5);
+  c.bias = (index / 4) % 2 == 1;
+  c.x_stride_extra = (index / 6) % 3 == 1 ? 5 : 0;
+  c.y_stride_extra = (index / 5) % 4 == 1 ? 3 : 0;
+  const int out = index % 9;  // 0: int32; 1-8: 4 modes x {per tensor, per channel}
+  if (out > 0) {
+    const DType outs[] = {DType::kU8, DType::kI8, DType::kI16};
+    c.y_type = outs[(index / 7) % 3];
+    c.mode = gemm_test::kModes[(out - 1) / 2];
+    c.per_channel = (out - 1) % 2 == 1;
+    c.narrow_clamp = (index / 11) % 2 == 1;
+  }
+}
+
 ConvDesc DescOf(const ConvPrepared& p) {
   const ConvCase& c = p.c;
   ConvDesc d;

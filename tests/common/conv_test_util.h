@@ -84,6 +84,11 @@ inline void RunConvEverywhere(Machines& machines, const ConvCase& c, uint64_t se
   RunConvEverywhere(machines, *PrepareConv(c, seed));
 }
 
+// Varies an INT8 case by its index, as the GEMM edge grid does: the type pair, zero points at both ends of
+// their ranges, weight zero points per tensor or channel, bias, pixel strides, and the output (int32, or
+// every requant mode per tensor and per channel into u8, i8 or i16, with or without a narrow clamp).
+void Vary(ConvCase& c, int index);
+
 // A shape with the given channels and spatial size, 3x3 stride 1 pad 1 unless changed by the caller.
 inline ConvRefShape Shape(int C, int K, int H, int W) {
   ConvRefShape s;

@@ -124,16 +124,12 @@ std::vector<int32_t> GemmZpRef(int M, int N, int K, const int32_t* a, int64_t ld
   return c;
 }
 
-namespace {
-
-float Bf16Value(uint16_t bits) {
+float F32FromBf16Ref(uint16_t bits) {
   const uint32_t u = uint32_t{bits} << 16;
   float f;
   std::memcpy(&f, &u, 4);
   return f;
 }
-
-}  // namespace
 
 std::vector<uint32_t> GemmBf16Ref(int M, int N, int K, const uint16_t* a, int64_t lda, const uint16_t* b, int64_t ldb,
                                   const float* bias) {
@@ -141,7 +137,7 @@ std::vector<uint32_t> GemmBf16Ref(int M, int N, int K, const uint16_t* a, int64_
   for (int m = 0; m < M; ++m) {
     for (int n = 0; n < N; ++n) {
       float acc = bias != nullptr ? bias[n] : 0.0f;
-      for (int k = 0; k < K; ++k) acc = std::fma(Bf16Value(a[m * lda + k]), Bf16Value(b[k * ldb + n]), acc);
+      for (int k = 0; k < K; ++k) acc = std::fma(F32FromBf16Ref(a[m * lda + k]), F32FromBf16Ref(b[k * ldb + n]), acc);
       uint32_t bits;
       std::memcpy(&bits, &acc, 4);
       c[size_t(m) * N + n] = std::isnan(acc) ? 0x7FC00000u : bits;

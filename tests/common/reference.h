@@ -46,6 +46,8 @@ std::vector<uint32_t> GemmBf16Ref(int M, int N, int K, const uint16_t* a, int64_
 // docs/isa.md §2.1 by the textbook: fp32 bits to bf16 bits, round to nearest, ties to even on the
 // dropped 16 bits (a carry may reach the exponent and give Inf), every NaN as 0x7FC0.
 uint16_t Bf16FromF32Ref(uint32_t f32_bits);
+// bf16 bits as the fp32 value they are the high half of (exact).
+float F32FromBf16Ref(uint16_t bits);
 
 // Requantizes an M x N int32 matrix (leading dimension N) channel by channel (channel = column).
 std::vector<int32_t> RequantMatrixRef(const std::vector<int32_t>& acc, int M, int N, const RefQuant& q);

@@ -28,26 +28,6 @@ using gemm_test::ZeroPointAt;
 using testing::ExpectErrorMentioning;
 using testing::TestSeed;
 
-// Varies zero points, bias, output and strides by index (as the direct tests do).
-void Vary(ConvCase& c, int index) {
-  const gemm_test::TypePair t = kInt8Types[index % 4];
-  c.x_type = t.a, c.w_type = t.b;
-  c.x_zp = ZeroPointAt(c.x_type, index / 3);
-  c.w_zp = static_cast<WeightZp>((index / 7) % 3);
-  c.w_zp_value = ZeroPointAt(c.w_type, index / 5);
-  c.bias = (index / 4) % 2 == 1;
-  c.x_stride_extra = (index / 6) % 3 == 1 ? 5 : 0;
-  c.y_stride_extra = (index / 5) % 4 == 1 ? 3 : 0;
-  const int out = index % 9;  // 0: int32; 1-8: 4 modes x {per tensor, per channel}
-  if (out > 0) {
-    const DType outs[] = {DType::kU8, DType::kI8, DType::kI16};
-    c.y_type = outs[(index / 7) % 3];
-    c.mode = kModes[(out - 1) / 2];
-    c.per_channel = (out - 1) % 2 == 1;
-    c.narrow_clamp = (index / 11) % 2 == 1;
-  }
-}
-
 // The case by Winograd everywhere (against the textbook), then the same data and weights by direct
 // convolution on the SIMD machine, which must give the same bytes.
 void RunBoth(Machines& machines, const ConvCase& wc, uint64_t seed) {
