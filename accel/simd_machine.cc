@@ -294,28 +294,30 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
   }
 #else
   const DI di;
-  const VI zp_all = hn::Set(di, q.zero_point);
   const VI lo = hn::Set(di, q.qmin), hi = hn::Set(di, q.qmax);
-  if (IsIdentityQuant(q)) {
-    // y = x; x + zero point is formed after clamping x to +-2^20 (every clamp range lies inside int16, so
-    // the result is the same) so that it cannot wrap.
-    const VI lim = hn::Set(di, 1 << 20), neg_lim = hn::Set(di, -(1 << 20));
+  // One loop per y function and output type: no branch per vector.
+  auto run = [&](auto out_type, VI zp, auto y_of) {
+    constexpr DType kOut = decltype(out_type)::value;
     for (uint32_t r = 0; r < rows; ++r) {
       const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
       uint8_t* dst = sram + addr + row_stride * int64_t{r};
       for (size_t v = 0; v < kNV; ++v) {
-        const VI y = hn::Min(hn::Max(hn::LoadU(di, x + v * kN), neg_lim), lim);
-        const VI q8 = hn::Min(hn::Max(hn::Add(y, zp_all), lo), hi);
-        if (out == DType::kI16) {
-          StoreNarrow<DType::kI16>(q8, dst + v * kN * size);
-        } else if (out == DType::kU8) {
-          StoreNarrow<DType::kU8>(q8, dst + v * kN * size);
-        } else {
-          StoreNarrow<DType::kI8>(q8, dst + v * kN * size);
-        }
+        const VI y = y_of(v * kN, hn::LoadU(di, x + v * kN));
+        StoreNarrow<kOut>(hn::Min(hn::Max(hn::Add(y, zp), lo), hi), dst + v * kN * size);
       }
     }
-    return;
+  };
+  auto by_out = [&](VI zp, auto y_of) {
+    if (out == DType::kU8) return run(std::integral_constant<DType, DType::kU8>{}, zp, y_of);
+    if (out == DType::kI8) return run(std::integral_constant<DType, DType::kI8>{}, zp, y_of);
+    run(std::integral_constant<DType, DType::kI16>{}, zp, y_of);
+  };
+  const VI zp = hn::Set(di, q.zero_point);
+  if (IsIdentityQuant(q)) {
+    // y = x, clamped to +-2^20 as RequantY clamps (every clamp range lies inside int16, so the result is the
+    // same) so that adding the zero point cannot wrap.
+    const VI lim = hn::Set(di, 1 << 20), neg_lim = hn::Set(di, -(1 << 20));
+    return by_out(zp, [&](size_t, VI x) { return hn::Min(hn::Max(x, neg_lim), lim); });
   }
   RequantParams p;
   p.zero_point = static_cast<float>(q.zero_point);
@@ -332,30 +334,15 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
     round[v * kN / 2 + lane / 2] = int64_t{1} << (30 - s);
     shift[v * kN / 2 + lane / 2] = 31 - s;
   }
-  // One loop per mode and output type: no branch per vector.
-  auto run = [&](auto mode, auto out_type) {
-    constexpr RequantMode kMode = decltype(mode)::value;
-    constexpr DType kOut = decltype(out_type)::value;
-    const VI zp = kMode == RequantMode::kFloatZpFirst ? hn::Zero(di) : zp_all;
-    for (uint32_t r = 0; r < rows; ++r) {
-      const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
-      uint8_t* dst = sram + addr + row_stride * int64_t{r};
-      for (size_t v = 0; v < kNV; ++v) {
-        const VI y = RequantY<kMode>(q, p, v * kN, hn::LoadU(di, x + v * kN));
-        StoreNarrow<kOut>(hn::Min(hn::Max(hn::Add(y, zp), lo), hi), dst + v * kN * size);
-      }
-    }
-  };
-  auto by_out = [&](auto mode) {
-    if (out == DType::kU8) return run(mode, std::integral_constant<DType, DType::kU8>{});
-    if (out == DType::kI8) return run(mode, std::integral_constant<DType, DType::kI8>{});
-    run(mode, std::integral_constant<DType, DType::kI16>{});
-  };
   switch (q.mode) {
-    case RequantMode::kTflDouble: return by_out(std::integral_constant<RequantMode, RequantMode::kTflDouble>{});
-    case RequantMode::kTflSingle: return by_out(std::integral_constant<RequantMode, RequantMode::kTflSingle>{});
-    case RequantMode::kFloatRne: return by_out(std::integral_constant<RequantMode, RequantMode::kFloatRne>{});
-    default: return by_out(std::integral_constant<RequantMode, RequantMode::kFloatZpFirst>{});
+    case RequantMode::kTflDouble:
+      return by_out(zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflDouble>(q, p, j0, x); });
+    case RequantMode::kTflSingle:
+      return by_out(zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflSingle>(q, p, j0, x); });
+    case RequantMode::kFloatRne:
+      return by_out(zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatRne>(q, p, j0, x); });
+    default:  // FLOAT_ZP_FIRST: the zero point is inside y
+      return by_out(hn::Zero(di), [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatZpFirst>(q, p, j0, x); });
   }
 #endif
 }
