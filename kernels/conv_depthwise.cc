@@ -97,17 +97,15 @@ void Run(Machine& m, const ConvCall& call) {
   const std::vector<int32_t> group_scale = CallRowSumScale(p);
   std::vector<uint32_t> bias(size_t(blocks) * kLanes, 0);
   std::vector<int32_t> scale(row_sums ? size_t(blocks) * kLanes : 0, 0);
-  bool any_bias = false;
   for (int k = 0; k < K; ++k) {
     const int g = k / f.group_outputs, j = k % f.group_outputs;
     const size_t from = (size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes;
     bias[k] = group_bias[from];
-    any_bias |= bias[k] != 0;
     if (row_sums) scale[k] = group_scale[from];
   }
   EpilogueArgs ea;
   ea.out = x.y_type, ea.quant = x.quant, ea.blocks = blocks;
-  ea.bias = any_bias ? bias.data() : nullptr;
+  ea.bias = SeedBias(bias);
   ea.row_sum_scale = row_sums ? scale.data() : nullptr;
 
   SramPlan plan(c, call.fn);

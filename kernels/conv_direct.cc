@@ -115,12 +115,10 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   const bool row_sums = p.needs_row_sums;
 
   const std::vector<uint32_t> bias = CallBias(p, x.x_zero_point);
-  bool any_bias = false;
-  for (uint32_t v : bias) any_bias |= v != 0;
   const std::vector<int32_t> scale = CallRowSumScale(p);
   EpilogueArgs ea;
   ea.out = x.y_type, ea.quant = x.quant, ea.blocks = f.blocks_per_group * d.groups;
-  ea.bias = any_bias ? bias.data() : nullptr;
+  ea.bias = SeedBias(bias);
   ea.row_sum_scale = row_sums ? scale.data() : nullptr;
 
   SramPlan plan(c, call.fn);
@@ -245,8 +243,7 @@ void RunFolded(Machine& m, const ConvCall& call) {
   const int cg = f.group_channels, out_elem = SizeOf(x.y_type);
   const uint64_t x_pixel = uint64_t(call.x_pixel_stride) * elem, y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
   const std::vector<uint32_t> bias = CallBias(p, x.x_zero_point);
-  bool any_bias = false;
-  for (uint32_t v : bias) any_bias |= v != 0;
+  const uint32_t* seed_bias = SeedBias(bias);
   const std::vector<int32_t> scale = CallRowSumScale(p);
   // Out-of-image taps: Cg elements of the padding value.
   std::vector<uint8_t> fill(size_t(cg) * elem);
@@ -262,7 +259,7 @@ void RunFolded(Machine& m, const ConvCall& call) {
     a.b = &p.weights[g];
     a.epilogue.out = x.y_type, a.epilogue.quant = x.quant, a.epilogue.blocks = f.blocks_per_group;
     const size_t at = size_t(g) * f.blocks_per_group * kLanes;
-    a.epilogue.bias = any_bias ? bias.data() + at : nullptr;
+    a.epilogue.bias = seed_bias != nullptr ? seed_bias + at : nullptr;
     a.epilogue.row_sum_scale = p.needs_row_sums ? scale.data() + at : nullptr;
     a.epilogue.channel_offset = g * f.group_outputs;
     // Patch columns [k0, k0 + cols) (k = tap * Cg + c) of output pixels [m0, m0 + rows).

@@ -319,11 +319,10 @@ void Run(Machine& m, const ConvCall& call) {
   // provably stays exact with it (|bias| + max|x - x_zp| S_k < 2^29: then 4 (Y + bias) fits int32 and SRA 2
   // gives Y + bias, no wrap). Else the bias row is added after the shift, wrapping like direct convolution.
   const int64_t span = MaxAbsDiff(xt, x.x_zero_point);
-  bool any_bias = false, fold_bias = true;
+  bool fold_bias = true;
   for (int k = 0; k < d.out_channels; ++k) {
     const int g = k / f.group_outputs, j = k % f.group_outputs;
     const int32_t bias = static_cast<int32_t>(p.bias_row[(size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes]);
-    any_bias |= bias != 0;
     fold_bias &= std::abs(int64_t{bias}) + span * p.w_abs_sum[k] < kExactLimit;
   }
   std::vector<uint32_t> seed(p.bias_row.size(), 0);
@@ -340,7 +339,7 @@ void Run(Machine& m, const ConvCall& call) {
 
   EpilogueArgs ea;
   ea.out = x.y_type, ea.quant = x.quant, ea.blocks = f.blocks_per_group * d.groups;
-  ea.bias = any_bias && !fold_bias ? p.bias_row.data() : nullptr;
+  ea.bias = fold_bias ? nullptr : SeedBias(p.bias_row);
   SramPlan plan(c, call.fn);
   Epilogue epilogue(m, *call.dram, plan, ea);
   uint32_t seg_seed = 0, seed_addr = 0;

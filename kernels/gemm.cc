@@ -203,9 +203,6 @@ void Gemm(Machine& machine, const PackedGemmWeights& w, const GemmArgs& x) {
       bias[n] += Wrap(-a_zp * w.col_sums[n]) + Wrap(int64_t{K} * a_zp * w.b_zero_points[n]);
     }
   }
-  // Bias words of all zero seed the accumulators with ACC_ZERO instead (same bits: int32 0, fp32 +0).
-  bool any_bias = false;
-  for (uint32_t v : bias) any_bias |= v != 0;
   std::vector<int32_t> row_sum_scale;
   if (w.needs_row_sums) {
     row_sum_scale.assign(bias.size(), 0);
@@ -224,7 +221,7 @@ void Gemm(Machine& machine, const PackedGemmWeights& w, const GemmArgs& x) {
     g.epilogue.out = x.c_type;
     g.epilogue.quant = x.quant;
     g.epilogue.blocks = w.tiles.n_tiles;
-    g.epilogue.bias = any_bias ? bias.data() : nullptr;
+    g.epilogue.bias = SeedBias(bias);
     g.epilogue.row_sum_scale = w.needs_row_sums ? row_sum_scale.data() : nullptr;
     const uint64_t lda = uint64_t(x.lda), ldc = uint64_t(x.ldc);
     g.load_a = [&](int64_t m0, uint32_t rows, int k0, int cols, uint32_t sram, uint32_t sram_stride) {

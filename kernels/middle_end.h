@@ -67,6 +67,15 @@ class WeightTiles {
 void IssueTmac(Machine& m, MacMode mode, uint32_t acc_row, uint32_t rows, uint32_t a_addr, int32_t a_stride,
                int tiles);
 
+// The bias words as EpilogueArgs::bias: null when every word is 0, so that the accumulators are seeded by
+// ACC_ZERO, with no bias row to move (the same bits: int32 0, fp32 +0.0).
+inline const uint32_t* SeedBias(const std::vector<uint32_t>& words) {
+  for (uint32_t v : words) {
+    if (v != 0) return words.data();
+  }
+  return nullptr;
+}
+
 struct EpilogueArgs {
   DType out = DType::kI32;  // kI32, kF32, kBF16 (ACC_ST) or kI8, kU8, kI16 (REQ with quant)
   const OutputQuant* quant = nullptr;
