@@ -197,7 +197,7 @@ ConvFacts FactsOf(const ConvDesc& d) {
   f.mode = MacModeOf("Conv", "desc.x_type", d.x_type, "desc.w_type", d.w_type);
   f.group_channels = d.in_channels / d.groups;
   f.group_outputs = d.out_channels / d.groups;
-  f.blocks_per_group = (f.group_outputs + kLanes - 1) / kLanes;
+  f.blocks_per_group = Ceil32(f.group_outputs);
   f.reduction = int64_t{d.kernel_h} * d.kernel_w * f.group_channels;
   return f;
 }

@@ -39,8 +39,6 @@ namespace {
 // within noise.
 constexpr uint32_t kChunkRows = 2048;
 
-int Ceil32(int64_t n) { return static_cast<int>((n + kLanes - 1) / kLanes); }
-
 bool Accepts(const ConvDesc& d, const ConvFacts&, std::string* why) {
   if (d.groups != d.in_channels) {
     *why = "depthwise needs one group per input channel (desc.groups == desc.in_channels), not groups = " +

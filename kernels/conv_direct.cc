@@ -25,8 +25,6 @@
 namespace tile32 {
 namespace {
 
-int Ceil32(int64_t n) { return static_cast<int>((n + kLanes - 1) / kLanes); }
-
 // Weight tiles per block of 32 outputs.
 int64_t TapMajorTiles(const ConvDesc& d, const ConvFacts& f) {
   return int64_t{d.kernel_h} * d.kernel_w * Ceil32(f.group_channels);

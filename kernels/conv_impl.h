@@ -53,6 +53,9 @@ extern const ConvImpl kDirectImpl;
 
 // ---- shared by the algorithms ----
 
+// The blocks of 32 (lanes, channels, tile rows) that hold n.
+inline int Ceil32(int64_t n) { return static_cast<int>((n + kLanes - 1) / kLanes); }
+
 ConvFacts FactsOf(const ConvDesc& desc);
 
 // The weight w[k][ky][kx][c] (c inside the group) as the kernel multiplies it: the int8 code itself,

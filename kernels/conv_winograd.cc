@@ -46,8 +46,6 @@ namespace {
 constexpr int kPositions = 16;
 constexpr int64_t kExactLimit = int64_t{1} << 29;  // |Y| must stay below: 4Y fits int32
 
-int Ceil32(int64_t n) { return static_cast<int>((n + kLanes - 1) / kLanes); }
-
 // The largest |x - zp| over the codes of an INT8 activation type.
 int64_t MaxAbsDiff(DType x_type, int32_t zp) {
   const ValueRange r = RangeOf(x_type);
