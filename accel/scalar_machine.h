@@ -43,7 +43,10 @@ class ScalarMachine : public Machine {
   const char* name() const override { return "scalar"; }
 
   // Architectural state, canonical (read by tests, golden dumps and the host).
-  const std::vector<uint8_t>& sram() const { return sram_; }
+  const std::vector<uint8_t>& sram() const {
+    SettleSram();
+    return sram_;
+  }
   // Host writes to SRAM: call again after executing instructions (tile registers loaded before this call
   // keep the bytes they loaded; the SIMD machine snapshots them here).
   std::vector<uint8_t>& sram() {
@@ -65,6 +68,8 @@ class ScalarMachine : public Machine {
   // A derived machine that defers work on ACC (the SIMD machine batches EMACs) completes it here, before
   // anyone reads ACC through acc_row().
   virtual void SettleAcc() const {}
+  // ... and work that writes SRAM (a REQ fused into an EMAC batch), before anyone reads SRAM through sram().
+  virtual void SettleSram() const {}
   void Do(const DmaIn&) override;
   void Do(const DmaOut&) override;
   void Do(const VLoad&) override;

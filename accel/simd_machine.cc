@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 
 #include "accel/numeric.h"
 #include "accel/simd_tmac.h"
@@ -132,28 +133,98 @@ HWY_NOINLINE void EmacBatchBf16Rows(const uint8_t* sram, const EmacItem* items, 
   for (; r < r1; ++r) EmacBf16Block<1>(sram, items, count, wf, r, acc);
 }
 
-// Rows [r0, r1) of a batch of `count` EMACs of `mode` on the same ACC rows (acc = the row of row 0).
-void EmacBatchRows(MacMode mode, const uint8_t* sram, const EmacItem* items, int count, uint32_t r0, uint32_t r1,
-                   uint32_t* acc) {
-  alignas(64) int32_t w[kMaxEmacBatch * kLanes];  // per EMAC: int16 in the low half (integer) or fp32 (BF16)
-  for (int e = 0; e < count; ++e) {
-    for (int j = 0; j < kLanes; ++j) {
-      const uint32_t lane = items[e].w[j];
-      if (mode == MacMode::kBF16) {
-        w[e * kLanes + j] = static_cast<int32_t>(lane & 0xFFFF0000u);
-      } else {
-        const int32_t wj = mode == MacMode::kS16S16 ? int32_t{static_cast<int16_t>(lane)} : int32_t{static_cast<int8_t>(lane)};
-        w[e * kLanes + j] = wj & 0xFFFF;
-      }
+#if HWY_TARGET == HWY_AVX3_DL
+// INT8 EMACs four at a time on AVX3_DL: vpdpbusd adds four u8 x s8 products into each int32 lane, exactly
+// (no saturation; the sum of four products fits), so lane j of one instruction takes the activations of
+// four EMACs of the batch, gathered into one dword by vpermt2b, against their four weights: a quarter of
+// the multiplies and half the loads of one EMAC per instruction. s8 activations enter as x + 128 (the sign
+// bit flipped, a u8), and each row starts 128 * sum_e w_e[j] lower to compensate; every sum wraps mod 2^32,
+// so the result is exactly the EMACs' one after the other. A batch whose size is not a multiple of 4 is
+// padded with zero weights that read the first EMAC's activations again.
+#define TILE32_QUAD_ATTR __attribute__((target(HWY_TARGET_STR ",avx512vnni,avx512vbmi")))
+
+// vpermt2b indices: byte 4j+t of the result is lane j (lo: 0-15, hi: 16-31) of EMAC t, whose 32 activation
+// bytes sit at 32t in the 128 bytes of the two sources.
+struct QuadIndex {
+  alignas(64) uint8_t lo[64], hi[64];
+  QuadIndex() {
+    for (int j = 0; j < 16; ++j) {
+      for (int t = 0; t < 4; ++t) lo[4 * j + t] = static_cast<uint8_t>(32 * t + j), hi[4 * j + t] = static_cast<uint8_t>(32 * t + 16 + j);
     }
   }
-  switch (mode) {
-    case MacMode::kU8S8: return EmacBatchIntRows<MacMode::kU8S8>(sram, items, count, w, r0, r1, acc);
-    case MacMode::kS8S8: return EmacBatchIntRows<MacMode::kS8S8>(sram, items, count, w, r0, r1, acc);
-    case MacMode::kS16S16: return EmacBatchIntRows<MacMode::kS16S16>(sram, items, count, w, r0, r1, acc);
-    default: return EmacBatchBf16Rows(sram, items, count, reinterpret_cast<const float*>(w), r0, r1, acc);
+};
+const QuadIndex kQuadIndex;
+
+struct QuadBatch {
+  int groups = 0;
+  alignas(64) int32_t w[kMaxEmacBatch / 4 * kLanes];  // per group and lane: the four s8 weights, EMAC t in byte t
+  alignas(64) int32_t start[kLanes];                  // added to each row first: -128 * sum of the weights (s8)
+  const uint8_t* sram = nullptr;
+  int64_t offset[kMaxEmacBatch], stride[kMaxEmacBatch];
+};
+
+TILE32_QUAD_ATTR HWY_INLINE __m512i QuadLoad(const uint8_t* p0, const uint8_t* p1) {
+  // The masked insert: GCC 12 warns that the plain one's undefined pass-through is uninitialized.
+  const __m512i lo = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0)));
+  return _mm512_mask_inserti64x4(lo, 0xFF, lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1)), 1);
+}
+
+template <bool kSigned, uint32_t kRows>
+TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, uint32_t r, uint32_t* acc) {
+  __m512i sum[kRows][2];
+  const __m512i start0 = _mm512_load_si512(q.start), start1 = _mm512_load_si512(q.start + 16);
+  for (uint32_t b = 0; b < kRows; ++b) {
+    const uint32_t* row = acc + size_t{r + b} * kLanes;
+    sum[b][0] = _mm512_add_epi32(_mm512_loadu_si512(row), start0);
+    sum[b][1] = _mm512_add_epi32(_mm512_loadu_si512(row + 16), start1);
+  }
+  const __m512i idx_lo = _mm512_load_si512(kQuadIndex.lo), idx_hi = _mm512_load_si512(kQuadIndex.hi);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int g = 0; g < q.groups; ++g) {
+    const __m512i w0 = _mm512_load_si512(q.w + g * kLanes), w1 = _mm512_load_si512(q.w + g * kLanes + 16);
+    const int64_t* offset = q.offset + 4 * g;
+    const int64_t* stride = q.stride + 4 * g;
+    for (uint32_t b = 0; b < kRows; ++b) {
+      const int64_t rr = int64_t{r} + b;
+      const __m512i a = QuadLoad(q.sram + offset[0] + stride[0] * rr, q.sram + offset[1] + stride[1] * rr);
+      const __m512i c = QuadLoad(q.sram + offset[2] + stride[2] * rr, q.sram + offset[3] + stride[3] * rr);
+      __m512i x0 = _mm512_permutex2var_epi8(a, idx_lo, c), x1 = _mm512_permutex2var_epi8(a, idx_hi, c);
+      if constexpr (kSigned) x0 = _mm512_xor_si512(x0, flip), x1 = _mm512_xor_si512(x1, flip);
+      sum[b][0] = _mm512_dpbusd_epi32(sum[b][0], x0, w0);
+      sum[b][1] = _mm512_dpbusd_epi32(sum[b][1], x1, w1);
+    }
+  }
+  for (uint32_t b = 0; b < kRows; ++b) {
+    uint32_t* row = acc + size_t{r + b} * kLanes;
+    _mm512_storeu_si512(row, sum[b][0]);
+    _mm512_storeu_si512(row + 16, sum[b][1]);
   }
 }
+
+void PrepareQuad(const uint8_t* sram, const EmacItem* items, int count, bool is_signed, QuadBatch* q) {
+  q->sram = sram;
+  q->groups = (count + 3) / 4;
+  int32_t wsum[kLanes] = {};
+  for (int e = 0; e < 4 * q->groups; ++e) {
+    const EmacItem& it = items[e < count ? e : 0];
+    q->offset[e] = it.a_addr, q->stride[e] = it.a_stride;
+    for (int j = 0; j < kLanes; ++j) {
+      const int8_t w = e < count ? static_cast<int8_t>(it.w[j]) : 0;
+      reinterpret_cast<uint8_t*>(q->w + (e / 4) * kLanes + j)[e % 4] = static_cast<uint8_t>(w);
+      wsum[j] += w;
+    }
+  }
+  for (int j = 0; j < kLanes; ++j) q->start[j] = is_signed ? -128 * wsum[j] : 0;
+}
+
+template <bool kSigned>
+TILE32_QUAD_ATTR HWY_NOINLINE void EmacQuadRows(const QuadBatch& q, uint32_t r0, uint32_t r1, uint32_t* acc) {
+  uint32_t r = r0;
+  for (; r + kEmacRowBlock <= r1; r += kEmacRowBlock) EmacQuadBlock<kSigned, kEmacRowBlock>(q, r, acc);
+  for (; r < r1; ++r) EmacQuadBlock<kSigned, 1>(q, r, acc);
+}
+#undef TILE32_QUAD_ATTR
+#endif  // HWY_TARGET == HWY_AVX3_DL
 
 // ---- REQ (docs/isa.md §5.2) ----
 #if HWY_TARGET != HWY_SCALAR  // 64-bit lane pairs do not exist on HWY_SCALAR; it uses the scalar contract
@@ -174,18 +245,6 @@ HWY_INLINE VI OddToEven(VI v) {
   return hn::BitCast(di, hn::ShiftRight<32>(hn::BitCast(d64, v)));
 }
 
-struct RequantParams {
-  alignas(64) int32_t mult[kLanes];
-  alignas(64) int32_t pow2_left[kLanes];  // TFL_DOUBLE: 2^max(s,0)
-  alignas(64) int32_t right[kLanes];      // TFL_DOUBLE: max(-s,0)
-  alignas(64) int32_t mask[kLanes];       // TFL_DOUBLE: 2^right - 1
-  // TFL_SINGLE: 2^(30-s) and 31-s, for the even and the odd lanes of vector v at [v * kN / 2, ...).
-  alignas(64) int64_t round_even[kLanes / 2], round_odd[kLanes / 2];
-  alignas(64) int64_t shift_even[kLanes / 2], shift_odd[kLanes / 2];
-  alignas(64) float scale[kLanes];
-  float zero_point;  // FLOAT_ZP_FIRST: fl32 of the zero point (held here, not read through q per vector)
-};
-
 // y (before the zero point) for the lanes j0 .. j0+kN-1, clamped to +-2^20: beyond that every clamp range
 // saturates alike, and adding the zero point in int32 cannot wrap.
 // An fp32 vector holding integers of magnitude <= 2^20 as int32: the plain truncating conversion is exact
@@ -199,6 +258,28 @@ HWY_INLINE VI IntegralToInt(VF v) {
   return VI{_mm_cvttps_epi32(v.raw)};
 #else
   return hn::ConvertTo(DI(), v);
+#endif
+}
+
+struct RequantParams {
+  alignas(64) int32_t mult[kLanes];
+  alignas(64) int32_t pow2_left[kLanes];  // TFL_DOUBLE: 2^max(s,0)
+  alignas(64) int32_t right[kLanes];      // TFL_DOUBLE: max(-s,0)
+  alignas(64) int32_t mask[kLanes];       // TFL_DOUBLE: 2^right - 1
+  // TFL_SINGLE: 2^(30-s) and 31-s, for the even and the odd lanes of vector v at [v * kN / 2, ...).
+  alignas(64) int64_t round_even[kLanes / 2], round_odd[kLanes / 2];
+  alignas(64) int64_t shift_even[kLanes / 2], shift_odd[kLanes / 2];
+  alignas(64) float scale[kLanes];
+  float zero_point;  // FLOAT_ZP_FIRST: fl32 of the zero point (held here, not read through q per vector)
+  float lo, hi;      // FLOAT modes: the clamp range of the rounded value (qmin - zp, qmax - zp for RNE)
+};
+
+// rne of an fp32 vector holding values of magnitude <= 2^20, as int32, whatever the host's rounding mode.
+HWY_INLINE VI RoundToInt(VF v) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return VI{_mm512_maskz_cvt_roundps_epi32(static_cast<__mmask16>(0xFFFF), v.raw, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+#else
+  return IntegralToInt(hn::Round(v));
 #endif
 }
 
@@ -240,14 +321,14 @@ HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, 
       const V64 yo = single(hn::MulEven(OddToEven(x), OddToEven(m)), p.round_odd, p.shift_odd);
       return Interleave64(ye, yo);
   } else if constexpr (kMode == RequantMode::kFloatRne) {
+      // clamp(rne(v) + zp, qmin, qmax) = rne(clamp(v, qmin - zp, qmax - zp)) + zp: the bounds are integers
+      // and rne is monotonic, so clamping before rounding gives the same code with fewer instructions.
       const VF prod = hn::Mul(hn::ConvertTo(df, x), hn::Load(df, p.scale + j0));
-      const VF fl = hn::Set(df, static_cast<float>(1 << 20));
-      return IntegralToInt(hn::Min(hn::Max(hn::Round(prod), hn::Sub(hn::Zero(df), fl)), fl));
-  } else {  // kFloatZpFirst
+      return RoundToInt(hn::Min(hn::Max(prod, hn::Set(df, p.lo)), hn::Set(df, p.hi)));
+  } else {  // kFloatZpFirst: clamp(rne(v + zp), qmin, qmax) = rne(clamp(v + zp, qmin, qmax)), likewise
       const VF prod = hn::Mul(hn::ConvertTo(df, x), hn::Load(df, p.scale + j0));
       const VF sum = hn::Add(prod, hn::Set(df, p.zero_point));
-      const VF fl = hn::Set(df, static_cast<float>(1 << 20));
-      return IntegralToInt(hn::Min(hn::Max(hn::Round(sum), hn::Sub(hn::Zero(df), fl)), fl));
+      return RoundToInt(hn::Min(hn::Max(sum, hn::Set(df, p.lo)), hn::Set(df, p.hi)));
   }
 }
 
@@ -257,6 +338,15 @@ HWY_INLINE VI RequantY(const QuantConfig& q, const RequantParams& p, size_t j0, 
 // and stored: the saturating demotions keep such values as they are.
 template <DType kOut>
 HWY_INLINE void StoreNarrow(VI q, uint8_t* dst) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  // The values fit, so truncating is exact: one vpmovdb/vpmovdw instead of Highway's pack-and-permute.
+  if constexpr (kOut == DType::kI16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_maskz_cvtepi32_epi16(static_cast<__mmask16>(0xFFFF), q.raw));
+  } else {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm512_maskz_cvtepi32_epi8(static_cast<__mmask16>(0xFFFF), q.raw));
+  }
+  return;
+#endif
   if constexpr (kOut == DType::kI16) {
     hn::StoreU(hn::DemoteTo(hn::Rebind<int16_t, DI>(), q), hn::Rebind<int16_t, DI>(), reinterpret_cast<int16_t*>(dst));
   } else if constexpr (kOut == DType::kU8) {
@@ -282,45 +372,13 @@ bool IsIdentityQuant(const QuantConfig& q) {
          std::memcmp(q.shift.data(), kIdentityLanes.shift, sizeof(kIdentityLanes.shift)) == 0;
 }
 
-void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType out, uint8_t* sram, int64_t addr,
-                 int64_t row_stride) {
-  const int size = SizeOf(out);
-#if HWY_TARGET == HWY_SCALAR
-  for (uint32_t r = 0; r < rows; ++r) {
-    for (int j = 0; j < kLanes; ++j) {
-      const int32_t v = RequantLane(q, j, static_cast<int32_t>(acc[size_t{r} * kLanes + j]));
-      NarrowElement(out, static_cast<uint32_t>(v), sram + addr + row_stride * int64_t{r} + size * j);
-    }
-  }
-#else
-  const DI di;
-  const VI lo = hn::Set(di, q.qmin), hi = hn::Set(di, q.qmax);
-  // One loop per y function and output type: no branch per vector.
-  auto run = [&](auto out_type, VI zp, auto y_of) {
-    constexpr DType kOut = decltype(out_type)::value;
-    for (uint32_t r = 0; r < rows; ++r) {
-      const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
-      uint8_t* dst = sram + addr + row_stride * int64_t{r};
-      for (size_t v = 0; v < kNV; ++v) {
-        const VI y = y_of(v * kN, hn::LoadU(di, x + v * kN));
-        StoreNarrow<kOut>(hn::Min(hn::Max(hn::Add(y, zp), lo), hi), dst + v * kN * size);
-      }
-    }
-  };
-  auto by_out = [&](VI zp, auto y_of) {
-    if (out == DType::kU8) return run(std::integral_constant<DType, DType::kU8>{}, zp, y_of);
-    if (out == DType::kI8) return run(std::integral_constant<DType, DType::kI8>{}, zp, y_of);
-    run(std::integral_constant<DType, DType::kI16>{}, zp, y_of);
-  };
-  const VI zp = hn::Set(di, q.zero_point);
-  if (IsIdentityQuant(q)) {
-    // y = x, clamped to +-2^20 as RequantY clamps (every clamp range lies inside int16, so the result is the
-    // same) so that adding the zero point cannot wrap.
-    const VI lim = hn::Set(di, 1 << 20), neg_lim = hn::Set(di, -(1 << 20));
-    return by_out(zp, [&](size_t, VI x) { return hn::Min(hn::Max(x, neg_lim), lim); });
-  }
+#if HWY_TARGET != HWY_SCALAR
+// The per-lane constants of a QCFG, prepared once per REQ (or per fused EMAC batch) rather than per row.
+RequantParams PrepareRequant(const QuantConfig& q) {
   RequantParams p;
   p.zero_point = static_cast<float>(q.zero_point);
+  const int32_t zp = q.mode == RequantMode::kFloatRne ? q.zero_point : 0;  // |bounds| < 2^17: exact in fp32
+  p.lo = static_cast<float>(int64_t{q.qmin} - zp), p.hi = static_cast<float>(int64_t{q.qmax} - zp);
   for (int j = 0; j < kLanes; ++j) {
     const int s = q.shift[j];
     p.mult[j] = q.multiplier[j];
@@ -334,17 +392,126 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
     round[v * kN / 2 + lane / 2] = int64_t{1} << (30 - s);
     shift[v * kN / 2 + lane / 2] = 31 - s;
   }
+  return p;
+}
+#else
+struct RequantParams {};
+RequantParams PrepareRequant(const QuantConfig&) { return {}; }
+#endif
+
+void RequantRowsWith(const QuantConfig& q, const RequantParams& p, const uint32_t* acc, uint32_t rows, DType out,
+                     uint8_t* sram, int64_t addr, int64_t row_stride) {
+  const int size = SizeOf(out);
+#if HWY_TARGET == HWY_SCALAR
+  (void)p;
+  for (uint32_t r = 0; r < rows; ++r) {
+    for (int j = 0; j < kLanes; ++j) {
+      const int32_t v = RequantLane(q, j, static_cast<int32_t>(acc[size_t{r} * kLanes + j]));
+      NarrowElement(out, static_cast<uint32_t>(v), sram + addr + row_stride * int64_t{r} + size * j);
+    }
+  }
+#else
+  const DI di;
+  const VI lo = hn::Set(di, q.qmin), hi = hn::Set(di, q.qmax);
+  // One loop per y function and output type: no branch per vector.
+  // kClamped: y_of already clamped (FLOAT modes): only the zero point is left to add (FLOAT_RNE) or nothing.
+  auto run = [&](auto out_type, auto clamped, VI zp, auto y_of) {
+    constexpr DType kOut = decltype(out_type)::value;
+    constexpr bool kClamped = decltype(clamped)::value;
+    for (uint32_t r = 0; r < rows; ++r) {
+      const int32_t* x = reinterpret_cast<const int32_t*>(acc + size_t{r} * kLanes);
+      uint8_t* dst = sram + addr + row_stride * int64_t{r};
+      for (size_t v = 0; v < kNV; ++v) {
+        const VI y = hn::Add(y_of(v * kN, hn::LoadU(di, x + v * kN)), zp);
+        StoreNarrow<kOut>(kClamped ? y : hn::Min(hn::Max(y, lo), hi), dst + v * kN * size);
+      }
+    }
+  };
+  auto by_out = [&](auto clamped, VI zp, auto y_of) {
+    if (out == DType::kU8) return run(std::integral_constant<DType, DType::kU8>{}, clamped, zp, y_of);
+    if (out == DType::kI8) return run(std::integral_constant<DType, DType::kI8>{}, clamped, zp, y_of);
+    run(std::integral_constant<DType, DType::kI16>{}, clamped, zp, y_of);
+  };
+  const std::false_type unclamped;
+  const std::true_type clamped;
+  const VI zp = hn::Set(di, q.zero_point);
+  if (IsIdentityQuant(q)) {
+    // y = x, clamped to +-2^20 as RequantY clamps (every clamp range lies inside int16, so the result is the
+    // same) so that adding the zero point cannot wrap.
+    const VI lim = hn::Set(di, 1 << 20), neg_lim = hn::Set(di, -(1 << 20));
+    return by_out(unclamped, zp, [&](size_t, VI x) { return hn::Min(hn::Max(x, neg_lim), lim); });
+  }
   switch (q.mode) {
     case RequantMode::kTflDouble:
-      return by_out(zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflDouble>(q, p, j0, x); });
+      return by_out(unclamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflDouble>(q, p, j0, x); });
     case RequantMode::kTflSingle:
-      return by_out(zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflSingle>(q, p, j0, x); });
+      return by_out(unclamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflSingle>(q, p, j0, x); });
     case RequantMode::kFloatRne:
-      return by_out(zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatRne>(q, p, j0, x); });
+      return by_out(clamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatRne>(q, p, j0, x); });
     default:  // FLOAT_ZP_FIRST: the zero point is inside y
-      return by_out(hn::Zero(di), [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatZpFirst>(q, p, j0, x); });
+      return by_out(clamped, hn::Zero(di), [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatZpFirst>(q, p, j0, x); });
   }
 #endif
+}
+
+void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType out, uint8_t* sram, int64_t addr,
+                 int64_t row_stride) {
+  RequantRowsWith(q, PrepareRequant(q), acc, rows, out, sram, addr, row_stride);
+}
+
+// ---- An EMAC batch's pass over its rows, with the work fused into it (SimdMachine::FlushEmacs) ----
+// Rows go in tiles of kTailRows: a tile is seeded, takes every EMAC of the batch and is requantized while
+// its ACC rows (16 KiB) are still in L1, instead of three passes over up to 4096 rows in L2.
+constexpr uint32_t kTailRows = 128;
+
+// Rows [r0, r1) of a batch of `count` EMACs of `mode` on the same ACC rows (acc = the row of row 0), each
+// tile of rows first seeded (tail.seed) and afterwards requantized (tail.quant) when the batch holds them.
+void EmacBatchRows(MacMode mode, const uint8_t* sram, const EmacItem* items, int count, uint32_t r0, uint32_t r1,
+                   uint32_t* acc, const EmacTail& tail) {
+  std::function<void(uint32_t, uint32_t)> macs;  // the batch's EMACs on rows [t0, t1), weights prepared once
+#if HWY_TARGET == HWY_AVX3_DL
+  QuadBatch quad;
+  if (mode == MacMode::kU8S8 || mode == MacMode::kS8S8) {
+    PrepareQuad(sram, items, count, mode == MacMode::kS8S8, &quad);
+    macs = [&](uint32_t t0, uint32_t t1) {
+      mode == MacMode::kS8S8 ? EmacQuadRows<true>(quad, t0, t1, acc) : EmacQuadRows<false>(quad, t0, t1, acc);
+    };
+  }
+#endif
+  alignas(64) int32_t w[kMaxEmacBatch * kLanes];  // per EMAC: int16 in the low half (integer) or fp32 (BF16)
+  if (!macs && count > 0) {
+    for (int e = 0; e < count; ++e) {
+      for (int j = 0; j < kLanes; ++j) {
+        const uint32_t lane = items[e].w[j];
+        if (mode == MacMode::kBF16) {
+          w[e * kLanes + j] = static_cast<int32_t>(lane & 0xFFFF0000u);
+        } else {
+          const int32_t wj = mode == MacMode::kS16S16 ? int32_t{static_cast<int16_t>(lane)} : int32_t{static_cast<int8_t>(lane)};
+          w[e * kLanes + j] = wj & 0xFFFF;
+        }
+      }
+    }
+    macs = [&](uint32_t t0, uint32_t t1) {
+      switch (mode) {
+        case MacMode::kU8S8: return EmacBatchIntRows<MacMode::kU8S8>(sram, items, count, w, t0, t1, acc);
+        case MacMode::kS8S8: return EmacBatchIntRows<MacMode::kS8S8>(sram, items, count, w, t0, t1, acc);
+        case MacMode::kS16S16: return EmacBatchIntRows<MacMode::kS16S16>(sram, items, count, w, t0, t1, acc);
+        default: return EmacBatchBf16Rows(sram, items, count, reinterpret_cast<const float*>(w), t0, t1, acc);
+      }
+    };
+  }
+  const RequantParams params = tail.quant ? PrepareRequant(*tail.quant) : RequantParams{};
+  for (uint32_t t0 = r0; t0 < r1; t0 += kTailRows) {
+    const uint32_t t1 = std::min(r1, t0 + kTailRows);
+    if (tail.seed) {
+      for (uint32_t r = t0; r < t1; ++r) std::memcpy(acc + size_t{r} * kLanes, tail.seed, 4 * kLanes);
+    }
+    if (count > 0) macs(t0, t1);
+    if (tail.quant) {
+      RequantRowsWith(*tail.quant, params, acc + size_t{t0} * kLanes, t1 - t0, tail.out, const_cast<uint8_t*>(sram),
+                      tail.addr + tail.stride * int64_t{t0}, tail.stride);
+    }
+  }
 }
 
 // ---- ACC_LD of narrow types (docs/isa.md §3.5): each row's 32 elements widened as VLD widens them ----
@@ -665,8 +832,9 @@ void SimdMachine::Do(const ElemMac& i) {
     FlushEmacs();
     return ScalarMachine::Do(i);
   }
-  if (!emacs_.empty() && (i.mode != emac_mode_ || i.acc_row != emac_row_ || i.rows != emac_rows_ ||
-                          emacs_.size() == size_t{kMaxEmacBatch})) {
+  const bool pending = !emacs_.empty() || seed_pending_;
+  if (pending && (i.acc_row != emac_row_ || i.rows != emac_rows_ || req_pending_ ||
+                  (!emacs_.empty() && i.mode != emac_mode_) || emacs_.size() == size_t{kMaxEmacBatch})) {
     FlushEmacs();
   }
   emac_mode_ = i.mode, emac_row_ = i.acc_row, emac_rows_ = i.rows;
@@ -677,14 +845,21 @@ void SimdMachine::Do(const ElemMac& i) {
 }
 
 void SimdMachine::FlushEmacs() {
-  if (emacs_.empty()) return;
+  if (emacs_.empty() && !seed_pending_) return;
   const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   const int count = static_cast<int>(emacs_.size());
   uint32_t* acc = acc_at(emac_row_);
+  EmacTail tail;
+  if (seed_pending_) tail.seed = seed_;
+  if (req_pending_) {
+    tail.quant = &req_quant_, tail.out = req_.out, tail.addr = req_.addr, tail.stride = req_.row_stride;
+  }
   auto rows = [&](uint32_t r0, uint32_t r1) {
-    HWY_DYNAMIC_DISPATCH(EmacBatchRows)(emac_mode_, sram_.data(), emacs_.data(), count, r0, r1, acc);
+    HWY_DYNAMIC_DISPATCH(EmacBatchRows)(emac_mode_, sram_.data(), emacs_.data(), count, r0, r1, acc, tail);
   };
-  if (uint64_t{emac_rows_} * count < kEmacParallelWork || !ArenaHasThreads()) {
+  // Rows are independent: distinct ACC rows, EMACs only read SRAM, a fused REQ writes rows that neither
+  // overlap each other nor anything an EMAC reads (FusesRequant).
+  if (uint64_t{emac_rows_} * std::max(count, 1) < kEmacParallelWork || !ArenaHasThreads()) {
     rows(0, emac_rows_);
   } else {
     const uint32_t grain = std::max<uint32_t>(
@@ -693,29 +868,57 @@ void SimdMachine::FlushEmacs() {
                       [&](const tbb::blocked_range<uint32_t>& r) { rows(r.begin(), r.end()); });
   }
   emacs_.clear();
-  if (host_timing_) {
+  seed_pending_ = req_pending_ = false;
+  if (host_timing_) {  // the fused seed and REQ count as EMAC time in profiles
     const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
     AddHostSeconds(Instr(ElemMac{}).index(), spent.count());
   }
 }
 
+bool SimdMachine::FusesRequant(const Requant& i) const {
+  if (emacs_.empty() || req_pending_ || i.acc_row != emac_row_ || i.rows != emac_rows_) return false;
+  const uint64_t row_bytes = uint64_t{kLanes} * SizeOf(i.out);
+  const uint64_t apart = static_cast<uint64_t>(i.row_stride < 0 ? -int64_t{i.row_stride} : int64_t{i.row_stride});
+  if (i.rows > 1 && apart < row_bytes) return false;
+  const ByteSpan out = SpanOf(i.addr, i.row_stride, i.rows, row_bytes);
+  const uint64_t in_bytes = uint64_t{kLanes} * SizeOf(ActivationType(emac_mode_));
+  for (const EmacItem& e : emacs_) {
+    const ByteSpan in = SpanOf(static_cast<uint32_t>(e.a_addr), static_cast<int32_t>(e.a_stride), emac_rows_, in_bytes);
+    if (in.lo < out.hi && out.lo < in.hi) return false;
+  }
+  return true;
+}
+
 // Instructions that touch nothing a deferred EMAC reads or writes (its weights were copied when it was
 // issued; it reads SRAM and writes its ACC rows): a kernel's VLD of the next tap's weights, for one, does
-// not break the batch. Everything else runs after the batch.
+// not break the batch. A REQ of the batch's rows joins it when it can (FusesRequant); after that only QCFG
+// and register instructions wait. Everything else runs after the batch.
 void SimdMachine::BeforeInstruction(const Instr& next) {
-  if (std::holds_alternative<ElemMac>(next) || std::holds_alternative<VLoad>(next) ||
-      std::holds_alternative<VAlu>(next) || std::holds_alternative<VPerm>(next) ||
-      std::holds_alternative<SetQuant>(next) || std::holds_alternative<TileLoad>(next)) {
+  if (std::holds_alternative<SetQuant>(next) || std::holds_alternative<VAlu>(next) ||
+      std::holds_alternative<VPerm>(next)) {
     return;
+  }
+  if (!req_pending_) {
+    if (std::holds_alternative<ElemMac>(next) || std::holds_alternative<VLoad>(next) ||
+        std::holds_alternative<TileLoad>(next)) {
+      return;
+    }
+    const auto* req = std::get_if<Requant>(&next);
+    if (req != nullptr && !config().check_overflow && FusesRequant(*req)) return;
   }
   FlushEmacs();
 }
 
 void SimdMachine::SettleAcc() const { const_cast<SimdMachine*>(this)->FlushEmacs(); }
+void SimdMachine::SettleSram() const { const_cast<SimdMachine*>(this)->FlushEmacs(); }
 
 void SimdMachine::Do(const Requant& i) {
   const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);
   SettleTiles(SpanOf(i.addr, i.row_stride, i.rows, row_bytes));
+  if (!config().check_overflow && FusesRequant(i)) {  // joins the batch (BeforeInstruction let it through)
+    req_pending_ = true, req_ = i, req_quant_ = quant();
+    return;
+  }
   ForRows(i.rows, row_bytes, i.row_stride, [&](uint32_t r0, uint32_t r1) {
     HWY_DYNAMIC_DISPATCH(RequantRows)(quant(), acc_row(i.acc_row + r0), r1 - r0, i.out, sram_.data(),
                                       int64_t{i.addr} + int64_t{i.row_stride} * r0, i.row_stride);
@@ -729,6 +932,13 @@ void SimdMachine::Do(const AccZero& i) {
 }
 
 void SimdMachine::Do(const AccLoad& i) {  // ACC rows never overlap; little-endian int32 lanes as they are
+  // A broadcast of one 32-bit row (a kernel seeding its rows with the bias) waits for the EMACs of the same
+  // rows and starts their pass (FlushEmacs); BeforeInstruction has run the batch before it, if any.
+  if (SizeOf(i.type) == 4 && i.row_stride == 0 && i.rows > 0 && !config().check_overflow) {
+    std::memcpy(seed_, sram_at(i.addr), sizeof(seed_));
+    seed_pending_ = true, emac_row_ = i.row, emac_rows_ = i.rows;
+    return;
+  }
   if (SizeOf(i.type) != 4) {
     return ForRows(i.rows, 4 * kLanes, 4 * kLanes, [&](uint32_t r0, uint32_t r1) {
       HWY_DYNAMIC_DISPATCH(AccLoadRows)(i.type, sram_at(int64_t{i.addr} + int64_t{i.row_stride} * r0), i.row_stride,

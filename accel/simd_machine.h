@@ -38,6 +38,15 @@ struct EmacItem {
 };
 // EMACs on the same ACC rows run together, up to this many (a 7x7 depthwise kernel is 49).
 inline constexpr int kMaxEmacBatch = 64;
+// Work on an EMAC batch's rows fused into its pass (SimdMachine::FlushEmacs): the rows start as `seed` (a
+// deferred ACC_LD broadcast) instead of as they are, and afterwards a deferred REQ with `quant` writes them
+// as `out` to SRAM at addr + r * stride.
+struct EmacTail {
+  const uint32_t* seed = nullptr;
+  const QuantConfig* quant = nullptr;
+  DType out = DType::kU8;
+  int64_t addr = 0, stride = 0;
+};
 
 // An RPERM route as bytes (internal to the SIMD machine): destination byte k (k < bytes = 32 * element
 // size) takes source byte index[k] where bit k of mask is set; other bytes are not written.
@@ -57,6 +66,7 @@ class SimdMachine : public ScalarMachine {
   void BeforeHostSramWrite() override;
   void BeforeInstruction(const Instr& next) override;
   void SettleAcc() const override;
+  void SettleSram() const override;
   void Do(const DmaIn&) override;
   void Do(const DmaOut&) override;
   void Do(const VStore&) override;
@@ -78,9 +88,17 @@ class SimdMachine : public ScalarMachine {
   // once through registers for the whole batch. Called before any other instruction, a host SRAM write, or
   // a read of ACC (docs/simd_machine.md, "EMAC").
   void FlushEmacs();
+  // Whether REQ i can join the batch: same rows, rows written apart, nothing written that an EMAC reads.
+  bool FusesRequant(const Requant& i) const;
   std::vector<EmacItem> emacs_;
   MacMode emac_mode_ = MacMode::kU8S8;
   uint32_t emac_row_ = 0, emac_rows_ = 0;
+  // The batch's rows may also start from a deferred ACC_LD broadcast (before any EMAC joins) and end in a
+  // deferred REQ (after which only register instructions and QCFG wait for the flush).
+  bool seed_pending_ = false, req_pending_ = false;
+  alignas(64) uint32_t seed_[kLanes] = {};
+  Requant req_;
+  QuantConfig req_quant_;
   // Decoding the canonical tile costs more than the MACs of a GEMV, so TLD leaves it stale and the
   // canonical tile is built only when something reads it (tests, scalar fallbacks).
   mutable std::vector<char> canonical_stale_;
