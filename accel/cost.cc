@@ -58,6 +58,13 @@ struct CostVisitor {
     return cost;
   }
   InstrCost Strided(uint32_t addr, int32_t stride, DType t) const {
+    if (stride == 0 || stride == SizeOf(t)) {  // one contiguous range, as BankCyclesOf would find
+      const BankCycles b = BankCyclesOfRange(c, addr, uint64_t{stride == 0 ? 1u : uint32_t{kLanes}} * SizeOf(t));
+      InstrCost cost;
+      cost.cycles = cost.sram_cycles = b.cycles;
+      cost.conflict_cycles = b.cycles - b.ideal;
+      return cost;
+    }
     int64_t a[kLanes];
     for (int i = 0; i < kLanes; ++i) a[i] = addr + int64_t{stride} * i;
     const BankCycles b = BankCyclesOf(c, a, kLanes, SizeOf(t));

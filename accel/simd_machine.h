@@ -69,6 +69,7 @@ class SimdMachine : public ScalarMachine {
   void SettleSram() const override;
   void Do(const DmaIn&) override;
   void Do(const DmaOut&) override;
+  void Do(const VLoad&) override;
   void Do(const VStore&) override;
   void Do(const TileLoad&) override;
   void Do(const AccZero&) override;
