@@ -725,13 +725,16 @@ constexpr uint64_t kParallelBytes = 64 << 10;
 // (A parallel_for in a one-thread arena cost up to 25 us per piece here, so one thread never splits.)
 bool ArenaHasThreads() { return tbb::this_task_arena::max_concurrency() > 1; }
 
+// `work_bytes` per row measures the work when it is not the bytes written (a REQ reads 128-byte ACC rows and
+// computes on them: 2048 rows of u8 outputs took 8 us on one thread and were never split by their 32 bytes).
 template <typename F>
-void ForRows(uint32_t rows, uint64_t row_bytes, int64_t dst_stride, const F& body) {
+void ForRows(uint32_t rows, uint64_t row_bytes, int64_t dst_stride, const F& body, uint64_t work_bytes = 0) {
   const uint64_t stride = static_cast<uint64_t>(dst_stride < 0 ? -dst_stride : dst_stride);
-  if (rows < 2 || uint64_t{rows} * row_bytes < kParallelBytes || stride < row_bytes || !ArenaHasThreads()) {
+  const uint64_t work = std::max(row_bytes, work_bytes);
+  if (rows < 2 || uint64_t{rows} * work < kParallelBytes || stride < row_bytes || !ArenaHasThreads()) {
     return body(0u, rows);
   }
-  const uint32_t grain = static_cast<uint32_t>(std::max<uint64_t>(1, (16 << 10) / std::max<uint64_t>(row_bytes, 1)));
+  const uint32_t grain = static_cast<uint32_t>(std::max<uint64_t>(1, (16 << 10) / std::max<uint64_t>(work, 1)));
   tbb::parallel_for(tbb::blocked_range<uint32_t>(0, rows, grain),
                     [&](const tbb::blocked_range<uint32_t>& r) { body(r.begin(), r.end()); });
 }
@@ -857,12 +860,14 @@ void SimdMachine::Do(const TileMac& i) {
   // them in L1).
   constexpr uint32_t kUnit = 24;
   const uint32_t units = (i.rows + kUnit - 1) / kUnit;
-  tbb::parallel_for(tbb::blocked_range<uint32_t>(0, units, 2), [&](const tbb::blocked_range<uint32_t>& range) {
-    TmacJob part = job;
-    part.row_begin = kUnit * range.begin();
-    part.row_end = std::min(i.rows, kUnit * range.end());
-    RunTmacRows(part);
-  });
+  tbb::parallel_for(
+      tbb::blocked_range<uint32_t>(0, units, 2),
+      [&](const tbb::blocked_range<uint32_t>& range) {
+        TmacJob part = job;
+        part.row_begin = kUnit * range.begin();
+        part.row_end = std::min(i.rows, kUnit * range.end());
+        RunTmacRows(part);
+      });
 }
 
 // A batch of EMACs is split across the arena's threads when it has at least this many row-EMACs: with the
@@ -901,7 +906,10 @@ void SimdMachine::FlushEmacs() {
   };
   // Rows are independent: distinct ACC rows, EMACs only read SRAM, a fused REQ writes rows that neither
   // overlap each other nor anything an EMAC reads (FusesRequant).
-  if (uint64_t{emac_rows_} * std::max(count, 1) < kEmacParallelWork || !ArenaHasThreads()) {
+  // A seed alone (the next instruction was no EMAC: a TMAC, say) is a copy, split as ForRows splits copies.
+  const bool split = count > 0 ? uint64_t{emac_rows_} * count >= kEmacParallelWork
+                               : uint64_t{emac_rows_} * 4 * kLanes >= kParallelBytes;
+  if (!split || !ArenaHasThreads()) {
     rows(0, emac_rows_);
   } else {
     const uint32_t grain = std::max<uint32_t>(
@@ -961,10 +969,13 @@ void SimdMachine::Do(const Requant& i) {
     req_pending_ = true, req_ = i, req_quant_ = quant();
     return;
   }
-  ForRows(i.rows, row_bytes, i.row_stride, [&](uint32_t r0, uint32_t r1) {
-    HWY_DYNAMIC_DISPATCH(RequantRows)(quant(), acc_row(i.acc_row + r0), r1 - r0, i.out, sram_.data(),
-                                      int64_t{i.addr} + int64_t{i.row_stride} * r0, i.row_stride);
-  });
+  ForRows(
+      i.rows, row_bytes, i.row_stride,
+      [&](uint32_t r0, uint32_t r1) {
+        HWY_DYNAMIC_DISPATCH(RequantRows)(quant(), acc_row(i.acc_row + r0), r1 - r0, i.out, sram_.data(),
+                                          int64_t{i.addr} + int64_t{i.row_stride} * r0, i.row_stride);
+      },
+      4 * kLanes);
 }
 
 void SimdMachine::Do(const AccZero& i) {
