@@ -7,6 +7,7 @@
 // TILE32_PROGRAMS=<n> changes the number of programs per target (default 300, 100 under AddressSanitizer),
 // TILE32_PROGRAM_LENGTH=<n> their length (default 60); a replay needs the same length.
 #include <gtest/gtest.h>
+#include <tbb/task_arena.h>
 
 #include <cfloat>
 #include <cmath>
@@ -106,6 +107,14 @@ class MachinePair {
     return Compare();
   }
 
+  // Executes a valid instruction on both machines without comparing: "" or what went wrong.
+  std::string Run(const Instr& ins) {
+    const std::string er = ExecuteCatching(ref_, ins);
+    if (!er.empty()) return "test generator bug: the scalar machine rejects a generated instruction: " + er;
+    const std::string es = ExecuteCatching(simd_, ins);
+    return es.empty() ? "" : "the SIMD machine rejects a valid instruction: " + es;
+  }
+
   // "" when every register, ACC row, SRAM and DRAM byte, the flag, Q and the counters agree.
   std::string Compare() const {
     std::string d = FirstDifference(ref_, simd_);
@@ -120,13 +129,21 @@ class MachinePair {
   std::vector<uint8_t> ref_rw_, ref_ro_, simd_rw_, simd_ro_;
 };
 
-// Runs `p` on both machines, comparing after every instruction. Returns "" or a replayable report.
+constexpr uint64_t kCompareAtEnd = ~uint64_t{0};  // a checkpoint seed: compare after the last instruction only
+
+// Runs `p` on both machines, comparing after every instruction, or with `checkpoint_seed` only after some
+// (about one in six, chosen by the seed) and the last: reading the SIMD machine's state completes its
+// deferred batches, so only the sparse comparisons let batches of several instructions form. Returns ""
+// or a replayable report.
 std::string RunAndCompare(const AccelConfig& c, const RandomProgram& p, const std::string& label,
-                          std::unique_ptr<MachinePair>* keep = nullptr) {
+                          std::unique_ptr<MachinePair>* keep = nullptr, std::optional<uint64_t> checkpoint_seed = {}) {
   auto pair = std::make_unique<MachinePair>(c, p);
   std::string failure;
+  std::mt19937_64 checkpoints(checkpoint_seed.value_or(0));
   for (size_t i = 0; i < p.program.size() && failure.empty(); ++i) {
-    const std::string d = pair->Step(p.program[i], p.invalid[i]);
+    const bool compare = !checkpoint_seed || p.invalid[i] || i + 1 == p.program.size() ||
+                         (*checkpoint_seed != kCompareAtEnd && checkpoints() % 6 == 0);
+    const std::string d = compare ? pair->Step(p.program[i], p.invalid[i]) : pair->Run(p.program[i]);
     if (!d.empty()) {
       failure = label + ": after instruction #" + std::to_string(i) + " " + ToString(p.program[i]) +
                 (p.invalid[i] ? " (invalid by construction)" : "") + "\n  " + d;
@@ -141,8 +158,10 @@ std::string RunAndCompare(const AccelConfig& c, const RandomProgram& p, const st
 
 class DifferentialTest : public ::testing::TestWithParam<int64_t> {};
 
-TEST_P(DifferentialTest, RandomPrograms) {
-  ScopedTarget target(GetParam());
+// Runs the random programs of TILE32_SEED, or of seeds 1 .. TILE32_PROGRAMS, on both machines. `batched`:
+// programs whose MACs, seeds and REQs often share ACC rows, compared at sparse checkpoints, so that the
+// SIMD machine's EMAC batches (docs/simd_machine.md, "EMAC") run with every instruction kind around them.
+void RunRandomPrograms(const std::string& target, const char* test, bool batched) {
   std::vector<uint64_t> seeds;
   if (const auto seed = EnvU64("TILE32_SEED")) {
     seeds.push_back(*seed);
@@ -152,24 +171,36 @@ TEST_P(DifferentialTest, RandomPrograms) {
   }
   RandomProgramOptions options;
   options.instructions = static_cast<int>(EnvU64("TILE32_PROGRAM_LENGTH").value_or(kProgramLength));
+  options.batches = batched;
   int failures = 0;
   size_t instructions = 0;
   for (uint64_t seed : seeds) {
     const AccelConfig config = RandomSmallConfig(seed);
     const RandomProgram p = GenerateRandomProgram(config, seed, options);
     instructions += p.program.size();
-    const std::string f = RunAndCompare(config, p, "seed " + std::to_string(seed) + ", target " + target.name());
+    const std::string label = std::string(batched ? "batched " : "") + "seed " + std::to_string(seed) + ", target " + target;
+    const std::string f = batched ? RunAndCompare(config, p, label, nullptr, seed) : RunAndCompare(config, p, label);
     if (!f.empty()) {
-      ADD_FAILURE() << f << "\n  replay: TILE32_SEED=" << seed
-                    << " tile32_bitexact_tests --gtest_filter='*RandomPrograms/" << target.name() << "'";
+      ADD_FAILURE() << f << "\n  replay: TILE32_SEED=" << seed << " tile32_bitexact_tests --gtest_filter='*" << test
+                    << "/" << target << "'";
       if (++failures >= 5) {
         ADD_FAILURE() << "stopping after 5 failing seeds";
         break;
       }
     }
   }
-  std::printf("[ %s ] %zu programs, %zu instructions compared after every step\n", target.name().c_str(),
-              seeds.size(), instructions);
+  std::printf("[ %s ] %zu programs, %zu instructions compared %s\n", target.c_str(), seeds.size(), instructions,
+              batched ? "at checkpoints" : "after every step");
+}
+
+TEST_P(DifferentialTest, RandomPrograms) {
+  ScopedTarget target(GetParam());
+  RunRandomPrograms(target.name(), "RandomPrograms", false);
+}
+
+TEST_P(DifferentialTest, RandomBatchedPrograms) {
+  ScopedTarget target(GetParam());
+  RunRandomPrograms(target.name(), "RandomBatchedPrograms", true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, DifferentialTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
@@ -720,6 +751,57 @@ TEST_P(ExtremeTest, EmacIntegerExtremes) {
     EXPECT_EQ(Acc(1, j), 0x80000000u);
     EXPECT_EQ(Acc(2, j), 0x80000000u + static_cast<uint32_t>(255 * -128));
     EXPECT_EQ(I32(Acc(27, j)), 1 << 30);
+  }
+}
+
+// A seed, MACs and a REQ on 256 rows, more than the SIMD machine's row tiles of an EMAC batch (and split
+// across threads when the arena has them), the REQ writing SRAM that the MACs read on later rows: the REQ
+// must not join the batch (it would overwrite activations of rows not yet multiplied), while the same
+// batch with the REQ elsewhere fuses. The TMAC variant holds the machine to the same for TMACs. Compared
+// only after the last instruction, so that the batch forms.
+TEST_P(ExtremeTest, BatchedRequantOverMacSources) {
+  ScopedTarget target(GetParam());
+  for (bool tmac : {false, true}) {
+    for (uint32_t out_addr : {kAct + 4096, kTiles + 16384}) {  // over the sources of rows 128.. / apart
+      Builder b;
+      std::mt19937 rng(7);
+      for (uint32_t a = kAct; a < kAct + 12288; ++a) b.p.sram[a] = static_cast<uint8_t>(rng());
+      for (uint32_t a = kTiles; a < kTiles + 4 * 1024; ++a) b.p.sram[a] = static_cast<uint8_t>(rng() % 64);
+      for (int j = 0; j < kLanes; ++j) b.Put32(kVecInit + 4 * j, static_cast<uint32_t>(j - 16));
+      b.Put32(kAccInit, 12345);
+      AccLoad seed;  // a broadcast seed of rows [0, 256)
+      seed.row = 0, seed.rows = 256, seed.addr = kAccInit, seed.row_stride = 0;
+      b.Emit(seed);
+      if (tmac) {
+        LoadTiles(b, DType::kI8, 4);
+        for (int t = 0; t < 2; ++t) {
+          TileMac m = Tmac(MacMode::kU8S8, 0, 256, 32, 2);
+          m.tile = static_cast<uint8_t>(2 * t), m.a_addr = kAct + 64 * t;
+          b.Emit(m);
+        }
+      } else {
+        VLoad ld;
+        ld.vd = 0, ld.type = DType::kI32, ld.addr = kVecInit, ld.stride = 4;
+        b.Emit(ld);
+        for (int e = 0; e < 5; ++e) {
+          ElemMac m;
+          m.mode = MacMode::kU8S8, m.acc_row = 0, m.rows = 256, m.vw = 0, m.a_addr = kAct + 8 * e, m.a_stride = 32;
+          b.Emit(m);
+        }
+      }
+      QuantConfig q;
+      for (int j = 0; j < kLanes; ++j) q.multiplier[j] = 1 << 30;
+      b.Emit(SetQuant{q});
+      Requant rq;
+      rq.acc_row = 0, rq.rows = 256, rq.out = DType::kI8, rq.addr = out_addr, rq.row_stride = 32;
+      b.Emit(rq);
+      const std::string label = std::string(tmac ? "TMAC" : "EMAC") + " batch, REQ at " + std::to_string(out_addr) +
+                                ", target " + target.name();
+      for (int threads : {1, 2}) {
+        tbb::task_arena arena(threads);
+        arena.execute([&] { EXPECT_EQ(RunAndCompare(ExtremeConfig(false), b.p, label, nullptr, kCompareAtEnd), ""); });
+      }
+    }
   }
 }
 

@@ -78,6 +78,16 @@ class Generator {
     *row = static_cast<uint32_t>(Range(rng_, 0, c_.acc_rows - *rows));
   }
 
+  // AccRows, or with options.batches often the rows of the last instruction that took rows here.
+  void BatchRows(int64_t max_rows, uint32_t* row, uint32_t* rows) {
+    if (o_.batches && batch_rows_ > 0 && Chance(rng_, 0.7)) {
+      *row = batch_row_, *rows = batch_rows_;
+      return;
+    }
+    AccRows(max_rows, row, rows);
+    batch_row_ = *row, batch_rows_ = *rows;
+  }
+
   int64_t ElementStride(int size) {
     switch (Range(rng_, 0, 3)) {
       case 0: return Pick<int64_t>(rng_, {0, size, -size, 1, -1, 2, 3, 4, 8, 16, 32, 64, 128, 256, -256, 7, 33});
@@ -149,7 +159,7 @@ class Generator {
                                 Pick<DType>(rng_, {DType::kI8, DType::kI16, DType::kBF16}));
       case 7: {
         AccZero i;
-        AccRows(16, &i.row, &i.rows);
+        BatchRows(16, &i.row, &i.rows);
         return Emit(i);
       }
       case 8: return AccLoadOp();
@@ -307,7 +317,7 @@ class Generator {
 
   void AccLoadOp() {
     AccLoad i;
-    AccRows(8, &i.row, &i.rows);
+    BatchRows(8, &i.row, &i.rows);
     i.type = Chance(rng_, 0.5) ? DType::kI32 : AnyType();
     const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.type);
     int64_t stride = RowStride(row_bytes);
@@ -347,7 +357,7 @@ class Generator {
     for (int t = i.tile; t < i.tile + i.tiles; ++t) {
       if (tile_types_[t] != wt) TileLoadOp(static_cast<uint8_t>(t), wt);
     }
-    AccRows(big ? 64 : 8, &i.acc_row, &i.rows);
+    BatchRows(big ? 64 : 8, &i.acc_row, &i.rows);
     const int64_t row_bytes = int64_t{kLanes} * tiles * SizeOf(ActivationType(i.mode));
     int64_t stride = RowStride(row_bytes);
     i.a_addr = Place(0, sram_, &stride, i.rows, row_bytes);
@@ -359,7 +369,7 @@ class Generator {
     ElemMac i;
     i.mode = AnyMode();
     i.vw = V();
-    AccRows(16, &i.acc_row, &i.rows);
+    BatchRows(16, &i.acc_row, &i.rows);
     const int64_t row_bytes = int64_t{kLanes} * SizeOf(ActivationType(i.mode));
     int64_t stride = RowStride(row_bytes);
     i.a_addr = Place(0, sram_, &stride, i.rows, row_bytes);
@@ -376,7 +386,7 @@ class Generator {
 
   void RequantOp() {
     Requant i;
-    AccRows(8, &i.acc_row, &i.rows);
+    BatchRows(8, &i.acc_row, &i.rows);
     i.out = AcceptedOutType();
     const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);
     int64_t stride = RowStride(row_bytes);
@@ -668,6 +678,7 @@ class Generator {
   QuantConfig quant_;
   int64_t sram_ = 0;
   int64_t const_rows_ = 0;
+  uint32_t batch_row_ = 0, batch_rows_ = 0;  // BatchRows
   int64_t write_end_ = 0;  // valid writes stay below; [write_end_, sram_) holds constant rows
 };
 

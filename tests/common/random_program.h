@@ -31,6 +31,9 @@ inline constexpr uint32_t kDramRoSegment = 3;
 struct RandomProgramOptions {
   int instructions = 60;          // program length (instructions, valid and invalid)
   double invalid_fraction = 0.04; // chance that an instruction is a deliberately invalid one
+  // MACs, ACC_ZERO, ACC_LD and REQ often on the ACC rows of the one before, so that the SIMD machine's
+  // deferred batches (seed, MACs, REQ) form and meet TLDs, stores and overlapping REQs.
+  bool batches = false;
 };
 
 struct RandomProgram {
