@@ -461,7 +461,8 @@ void RequantRowsWith(const QuantConfig& q, const RequantParams& p, const uint32_
 
 void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType out, uint8_t* sram, int64_t addr,
                  int64_t row_stride) {
-  RequantRowsWith(q, PrepareRequant(q), acc, rows, out, sram, addr, row_stride);
+  // The identity (Winograd's int16 stores, many REQs of few rows) reads no prepared constants.
+  RequantRowsWith(q, IsIdentityQuant(q) ? RequantParams{} : PrepareRequant(q), acc, rows, out, sram, addr, row_stride);
 }
 
 // ---- An EMAC batch's pass over its rows, with the work fused into it (SimdMachine::FlushEmacs) ----
