@@ -459,10 +459,24 @@ void RequantRowsWith(const QuantConfig& q, const RequantParams& p, const uint32_
 #endif
 }
 
+bool SameQuant(const QuantConfig& a, const QuantConfig& b) {
+  return a.mode == b.mode && a.multiplier == b.multiplier && a.shift == b.shift &&
+         std::memcmp(a.scale.data(), b.scale.data(), sizeof(a.scale)) == 0 && a.zero_point == b.zero_point &&
+         a.qmin == b.qmin && a.qmax == b.qmax;
+}
+
 void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType out, uint8_t* sram, int64_t addr,
                  int64_t row_stride) {
-  // The identity (Winograd's int16 stores, many REQs of few rows) reads no prepared constants.
-  RequantRowsWith(q, IsIdentityQuant(q) ? RequantParams{} : PrepareRequant(q), acc, rows, out, sram, addr, row_stride);
+  // Kernels issue many REQs of few rows under one QCFG (Winograd: one per position and block), and
+  // preparing the constants cost ~100 ns, more than such a REQ: the last QCFG's are kept per thread.
+  thread_local QuantConfig last;
+  thread_local RequantParams params;
+  thread_local bool valid = false;
+  if (!valid || !SameQuant(q, last)) {
+    params = PrepareRequant(q);
+    last = q, valid = true;
+  }
+  RequantRowsWith(q, params, acc, rows, out, sram, addr, row_stride);
 }
 
 // ---- An EMAC batch's pass over its rows, with the work fused into it (SimdMachine::FlushEmacs) ----
