@@ -465,10 +465,10 @@ bool SameQuant(const QuantConfig& a, const QuantConfig& b) {
          a.qmin == b.qmin && a.qmax == b.qmax;
 }
 
-void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType out, uint8_t* sram, int64_t addr,
-                 int64_t row_stride) {
-  // Kernels issue many REQs of few rows under one QCFG (Winograd: one per position and block), and
-  // preparing the constants cost ~100 ns, more than such a REQ: the last QCFG's are kept per thread.
+// Kernels issue many REQs of few rows under one QCFG (Winograd: one per position and block; depthwise: one
+// per block), and preparing the constants cost ~100 ns, more than such a REQ: the last QCFG's are kept per
+// thread.
+const RequantParams& CachedRequant(const QuantConfig& q) {
   thread_local QuantConfig last;
   thread_local RequantParams params;
   thread_local bool valid = false;
@@ -476,7 +476,12 @@ void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType
     params = PrepareRequant(q);
     last = q, valid = true;
   }
-  RequantRowsWith(q, params, acc, rows, out, sram, addr, row_stride);
+  return params;
+}
+
+void RequantRows(const QuantConfig& q, const uint32_t* acc, uint32_t rows, DType out, uint8_t* sram, int64_t addr,
+                 int64_t row_stride) {
+  RequantRowsWith(q, CachedRequant(q), acc, rows, out, sram, addr, row_stride);
 }
 
 // ---- An EMAC batch's pass over its rows, with the work fused into it (SimdMachine::FlushEmacs) ----
@@ -523,7 +528,8 @@ void EmacBatchRows(MacMode mode, const uint8_t* sram, const EmacItem* items, int
       }
     };
   }
-  const RequantParams params = tail.quant ? PrepareRequant(*tail.quant) : RequantParams{};
+  static const RequantParams kNone{};
+  const RequantParams& params = tail.quant ? CachedRequant(*tail.quant) : kNone;
   for (uint32_t t0 = r0; t0 < r1; t0 += kTailRows) {
     const uint32_t t1 = std::min(r1, t0 + kTailRows);
     if (seed != nullptr) {
