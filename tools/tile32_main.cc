@@ -3,6 +3,7 @@
 //   tile32 targets               SIMD targets (compiled, supported, dispatched) and the accelerator config
 //   tile32 demo                  one layer of every operator (kernels/operators.inc) on the scalar and the
 //                                SIMD machine: time, GMAC/s, and whether the two agree bit for bit
+//   tile32 network [NAME|FILE]   the built-in networks, or one (built-in or a CSV layer table) layer by layer
 // Exit status: 0 success, 1 a failed check (demo not bit-exact) or error, 2 bad usage.
 #include <chrono>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include "accel/machine.h"
 #include "accel/scalar_machine.h"
 #include "accel/simd_machine.h"
+#include "kernels/network.h"
 #include "tools/demo.h"
 
 namespace tile32 {
@@ -38,7 +40,11 @@ void PrintUsage(std::FILE* out) {
                "  demo               run one layer of every operator (GEMM, direct, Winograd and depthwise\n"
                "                     convolution, channel shuffle) on the scalar reference machine and the\n"
                "                     SIMD machine; print time and GMAC/s (GB/s) of each and whether the two\n"
-               "                     outputs are bit-identical (exit 1 if not)\n");
+               "                     outputs are bit-identical (exit 1 if not)\n"
+               "  network [NAME|FILE]\n"
+               "                     without an argument, list the built-in networks and their MACs; with one,\n"
+               "                     print that network layer by layer (shape, kernel, stride, padding, groups,\n"
+               "                     MACs): a built-in NAME or a CSV layer table FILE (docs/networks.md)\n");
 }
 
 std::string Names(const std::vector<SimdTarget>& targets) {
@@ -57,7 +63,43 @@ int Targets() {
   return 0;
 }
 
-int Demo() { return demo::RunDemo() ? 0 : 1; }
+int Demo(const std::vector<std::string>&) { return demo::RunDemo() ? 0 : 1; }
+int Targets(const std::vector<std::string>&) { return Targets(); }
+
+std::string Thousands(uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+int NetworkCommand(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::printf("%-18s %7s %16s\n", "network", "layers", "MACs per image");
+    for (const std::string& name : BuiltinNetworkNames()) {
+      const Network& net = BuiltinNetwork(name);
+      std::printf("%-18s %7zu %16s\n", name.c_str(), net.layers.size(), Thousands(net.Macs()).c_str());
+    }
+    return 0;
+  }
+  const std::string& what = args[0];
+  bool builtin = false;
+  for (const std::string& name : BuiltinNetworkNames()) builtin |= name == what;
+  const Network net = builtin ? BuiltinNetwork(what) : ReadNetworkCsvFile(what);
+  std::printf("%s: %zu layers, %s MACs per image\n\n", net.name.c_str(), net.layers.size(), Thousands(net.Macs()).c_str());
+  std::printf("%-28s %-7s %16s %16s %7s %7s %11s %7s %15s\n", "layer", "kind", "input HxWxC", "output HxWxC", "kernel",
+              "stride", "pad t,b,l,r", "groups", "MACs");
+  for (const Layer& l : net.layers) {
+    const std::string in = std::to_string(l.in_h) + "x" + std::to_string(l.in_w) + "x" + std::to_string(l.in_c);
+    const std::string out = std::to_string(l.OutH()) + "x" + std::to_string(l.OutW()) + "x" + std::to_string(l.out_c);
+    const std::string kernel = std::to_string(l.kernel_h) + "x" + std::to_string(l.kernel_w);
+    const std::string stride = std::to_string(l.stride_h) + "x" + std::to_string(l.stride_w);
+    const std::string pad = std::to_string(l.pad_top) + "," + std::to_string(l.pad_bottom) + "," +
+                            std::to_string(l.pad_left) + "," + std::to_string(l.pad_right);
+    std::printf("%-28s %-7s %16s %16s %7s %7s %11s %7d %15s\n", l.name.c_str(), NameOf(l.kind), in.c_str(), out.c_str(),
+                kernel.c_str(), stride.c_str(), pad.c_str(), l.groups, Thousands(l.Macs()).c_str());
+  }
+  return 0;
+}
 
 int Main(int argc, char** argv) {
   if (argc < 2) {
@@ -75,15 +117,17 @@ int Main(int argc, char** argv) {
   }
   const struct {
     const char* name;
-    int (*run)();
-  } commands[] = {{"targets", Targets}, {"demo", Demo}};
+    int (*run)(const std::vector<std::string>&);
+    int max_args;
+  } commands[] = {{"targets", Targets, 0}, {"demo", Demo, 0}, {"network", NetworkCommand, 1}};
   for (const auto& c : commands) {
     if (command != c.name) continue;
-    if (argc > 2) {
-      std::fprintf(stderr, "tile32: unexpected argument '%s' for '%s' (try tile32 --help)\n", argv[2], c.name);
+    if (argc - 2 > c.max_args) {
+      std::fprintf(stderr, "tile32: unexpected argument '%s' for '%s' (try tile32 --help)\n", argv[2 + c.max_args],
+                   c.name);
       return kUsageError;
     }
-    return c.run();
+    return c.run(std::vector<std::string>(argv + 2, argv + argc));
   }
   std::fprintf(stderr, "tile32: unknown command '%s' (try tile32 --help)\n", argv[1]);
   return kUsageError;

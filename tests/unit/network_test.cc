@@ -1,0 +1,190 @@
+// The built-in networks against their published MAC totals (BRIEF figures in docs/networks.md), their layer
+// structure, and the CSV layer tables: both column sets, and a clear error for every kind of bad row.
+#include "kernels/network.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "accel/error.h"
+
+namespace tile32 {
+namespace {
+
+struct Published {
+  const char* name;
+  double gmacs;    // the published whole-model figure
+  double rel_tol;  // how close the table must come
+};
+
+// ResNet-50 v1.5 4.09 G (He et al.; torchvision), MobileNetV2 0.30 G (Sandler et al.: 300 M multiply-adds),
+// ShuffleNetV2 1.0x 146 M (Ma et al. Table 5, "FLOPs" counted as multiply-adds), YOLOv3-416 32.9 G (darknet
+// prints 65.864 BFLOPs, two per MAC).
+const Published kPublished[] = {{"resnet50", 4.09, 0.005},
+                                {"mobilenetv2", 0.300, 0.01},
+                                {"shufflenetv2", 0.146, 0.015},
+                                {"yolov3-416", 32.932, 0.001}};
+
+TEST(Network, BuiltinMacTotalsMatchThePublishedFigures) {
+  for (const Published& p : kPublished) {
+    const double gmacs = static_cast<double>(BuiltinNetwork(p.name).Macs()) / 1e9;
+    EXPECT_NEAR(gmacs, p.gmacs, p.gmacs * p.rel_tol) << p.name;
+  }
+}
+
+TEST(Network, Yolov3At1920x1088ScalesWithThePixelCount) {
+  // Every map is the input divided by a power of two (1088 = 34 * 32), so each layer's MACs scale by the
+  // ratio of input pixels exactly.
+  const uint64_t small = BuiltinNetwork("yolov3-416").Macs(), large = BuiltinNetwork("yolov3-1920x1088").Macs();
+  EXPECT_EQ(large * (416 * 416), small * (1920ull * 1088));
+}
+
+TEST(Network, BuiltinLayerStructure) {
+  const Network& r = BuiltinNetwork("resnet50");
+  EXPECT_EQ(r.layers.size(), 54u);  // conv1, 16 bottlenecks of 3, 4 projections, fc
+  EXPECT_EQ(r.layers.front().Macs(), 112ull * 112 * 64 * 3 * 7 * 7);
+  EXPECT_EQ(r.layers.back().kind, LayerKind::kFc);
+  EXPECT_EQ(r.layers.back().Macs(), 2048ull * 1000);
+  const Network& m = BuiltinNetwork("mobilenetv2");
+  int depthwise = 0;
+  for (const Layer& l : m.layers) depthwise += l.groups == l.in_c && l.in_c > 1;
+  EXPECT_EQ(depthwise, 17);  // one per bottleneck
+  EXPECT_EQ(BuiltinNetwork("yolov3-416").layers.size(), 75u);  // darknet's 75 convolutions
+  int shuffles = 0;
+  for (const Layer& l : BuiltinNetwork("shufflenetv2").layers) shuffles += l.kind == LayerKind::kShuffle;
+  EXPECT_EQ(shuffles, 16);  // one per unit: 4 + 8 + 4
+  for (const std::string& name : BuiltinNetworkNames()) {
+    for (const Layer& l : BuiltinNetwork(name).layers) EXPECT_NO_THROW(CheckLayer(l)) << name << " " << l.name;
+  }
+}
+
+// The benchmark layers (bench/conv_layers.h) are layers of the built-in networks.
+TEST(Network, BenchmarkLayersAppearInTheBuiltinNetworks) {
+  auto find = [](const char* net, int h, int c, int k, int kernel, int stride, int groups) {
+    for (const Layer& l : BuiltinNetwork(net).layers) {
+      if (l.in_h == h && l.in_c == c && l.out_c == k && l.kernel_h == kernel && l.stride_h == stride &&
+          l.groups == groups) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(find("resnet50", 56, 64, 64, 3, 1, 1));
+  EXPECT_TRUE(find("resnet50", 14, 1024, 256, 1, 1, 1));
+  EXPECT_TRUE(find("mobilenetv2", 112, 96, 96, 3, 2, 96));
+  EXPECT_TRUE(find("mobilenetv2", 7, 960, 960, 3, 1, 960));
+  EXPECT_TRUE(find("shufflenetv2", 14, 116, 116, 3, 1, 116));
+  EXPECT_TRUE(find("yolov3-416", 52, 128, 256, 3, 1, 1));
+}
+
+// The message of the tile32::Error that f throws ("" when it throws none).
+template <typename F>
+std::string ErrorOf(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Network, UnknownBuiltinNamesTheKnownOnes) {
+  const std::string e = ErrorOf([] { BuiltinNetwork("resnet18"); });
+  EXPECT_NE(e.find("no built-in network 'resnet18'"), std::string::npos) << e;
+  EXPECT_NE(e.find("mobilenetv2"), std::string::npos) << e;
+}
+
+std::string CsvOf(const Network& net) {
+  std::ostringstream os;
+  os << "name,kind,in_h,in_w,in_c,out_c,kernel_h,kernel_w,stride_h,stride_w,pad_top,pad_bottom,pad_left,"
+        "pad_right,groups\n";
+  for (const Layer& l : net.layers) {
+    os << l.name << "," << NameOf(l.kind) << "," << l.in_h << "," << l.in_w << "," << l.in_c << "," << l.out_c << ","
+       << l.kernel_h << "," << l.kernel_w << "," << l.stride_h << "," << l.stride_w << "," << l.pad_top << ","
+       << l.pad_bottom << "," << l.pad_left << "," << l.pad_right << "," << l.groups << "\n";
+  }
+  return os.str();
+}
+
+TEST(NetworkCsv, EveryBuiltinRoundTrips) {
+  for (const std::string& name : BuiltinNetworkNames()) {
+    const Network& net = BuiltinNetwork(name);
+    std::istringstream in(CsvOf(net));
+    const Network back = ReadNetworkCsv(in, name + ".csv", name);
+    ASSERT_EQ(back.layers.size(), net.layers.size()) << name;
+    EXPECT_EQ(back.Macs(), net.Macs()) << name;
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+      EXPECT_EQ(back.layers[i].name, net.layers[i].name);
+      EXPECT_EQ(back.layers[i].Macs(), net.layers[i].Macs()) << net.layers[i].name;
+      EXPECT_EQ(back.layers[i].OutH(), net.layers[i].OutH()) << net.layers[i].name;
+    }
+  }
+}
+
+TEST(NetworkCsv, ShortColumnsCommentsAndAnyOrder) {
+  std::istringstream in(
+      "# a two-layer net\n"
+      "kind, name, in_c, out_c, in_h, in_w, kernel, stride, pad, groups\n"
+      "\n"
+      "conv, stem, 3, 32, 224, 224, 3, 2, 1, 1\r\n"
+      "conv, dw, 32, 32, 112, 112, 3, 1, 1, 32\n");
+  const Network net = ReadNetworkCsv(in, "two.csv", "two");
+  ASSERT_EQ(net.layers.size(), 2u);
+  EXPECT_EQ(net.layers[0].OutH(), 112);
+  EXPECT_EQ(net.layers[0].Macs(), 112ull * 112 * 32 * 3 * 9);
+  EXPECT_EQ(net.layers[1].Macs(), 112ull * 112 * 32 * 9);
+}
+
+TEST(NetworkCsv, ReadsScaleSimTopologies) {
+  // SCALE-Sim's ResNet-50 topology gives conv1 as a 230x230 IFMAP (224 padded by 3) and 7x7 stride 2.
+  std::istringstream in(
+      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+      "Conv1,230,230,7,7,3,64,2,\n"
+      "CB2a_1,56,56,1,1,64,64,1,\n");
+  const Network net = ReadNetworkCsv(in, "resnet50_scalesim.csv", "resnet50");
+  ASSERT_EQ(net.layers.size(), 2u);
+  EXPECT_EQ(net.layers[0].OutH(), 112);
+  EXPECT_EQ(net.layers[0].Macs(), BuiltinNetwork("resnet50").layers[0].Macs());
+  EXPECT_EQ(net.layers[1].Macs(), 56ull * 56 * 64 * 64);
+}
+
+// Each bad table fails with an error naming the line and what is wrong.
+TEST(NetworkCsv, BadTablesNameTheLineAndTheProblem) {
+  const std::string header = "name,kind,in_h,in_w,in_c,out_c,kernel,stride,pad,groups\n";
+  const struct {
+    std::string csv, expect;
+  } cases[] = {
+      {"", "no header line"},
+      {header, "a header but no layers"},
+      {"name,kind,in_h,in_w,in_c\nx,conv,1,1,1\n", "net.csv:1: the header has no column 'out_c'"},
+      {"name,kind,in_h,in_w,in_c,out_c,size\n", "net.csv:1: unknown column 'size'"},
+      {"name,name,kind,in_h,in_w,in_c,out_c\n", "net.csv:1: column 'name' appears twice"},
+      {header + "a,conv,56,56,64,64,3,1,1\n", "net.csv:2: expected 10 cells as in the header, found 9"},
+      {header + "a,conv,56,5x6,64,64,3,1,1,1\n", "net.csv:2: column 'in_w' = '5x6' is not an integer"},
+      {header + "a,conv,56,56,-64,64,3,1,1,1\n", "net.csv:2: column 'in_c' = -64 is outside [0, 1048576]"},
+      {header + "a,pool,56,56,64,64,3,1,1,1\n", "net.csv:2: column 'kind' = 'pool' is not one of conv, fc, shuffle"},
+      {header + "a,conv,56,56,64,64,3,0,1,1\n", "net.csv:2: layer 'a': stride_h = 0 is outside [1, 1048576]"},
+      {header + "a,conv,56,56,64,64,3,1,1,3\n", "net.csv:2: layer 'a': groups = 3 must divide in_c = 64"},
+      {header + "a,conv,2,2,8,8,7,1,1,1\n", "net.csv:2: layer 'a': the 7x7 kernel is larger than the padded 2x2"},
+      {header + "a,shuffle,7,7,58,58,1,1,0,4\n", "net.csv:2: layer 'a': groups = 4 does not divide in_c = 58"},
+      {header + "a,shuffle,7,7,58,60,1,1,0,2\n", "net.csv:2: layer 'a': a shuffle keeps its channels"},
+      {header + "a,fc,1,1,2048,1000,1,1,0,2\n", "net.csv:2: layer 'a': an fc layer has groups = 1, not 2"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = ErrorOf([&] {
+      std::istringstream in(c.csv);
+      ReadNetworkCsv(in, "net.csv", "net");
+    });
+    EXPECT_NE(e.find(c.expect), std::string::npos) << "got: '" << e << "'\nexpected: " << c.expect << "\nfor:\n" << c.csv;
+  }
+}
+
+TEST(NetworkCsv, MissingFileIsAClearError) {
+  const std::string e = ErrorOf([] { ReadNetworkCsvFile("/nonexistent/net.csv"); });
+  EXPECT_NE(e.find("cannot open '/nonexistent/net.csv'"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace tile32
