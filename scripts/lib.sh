@@ -9,7 +9,7 @@ TILE32_JOBS=${TILE32_JOBS:-2}   # the machines this project runs on have 2 cores
 # Debian's dnnl CMake package refuses to load without OpenCL, so it is named here explicitly.
 TILE32_DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libhwy-dev libtbb-dev libgtest-dev libbenchmark-dev
+  libhwy-dev libtbb-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libdnnl-dev ocl-icd-opencl-dev
 )
 

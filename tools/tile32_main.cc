@@ -4,7 +4,10 @@
 //   tile32 demo                  one layer of every operator (kernels/operators.inc) on the scalar and the
 //                                SIMD machine: time, GMAC/s, and whether the two agree bit for bit
 //   tile32 network [NAME|FILE]   the built-in networks, or one (built-in or a CSV layer table) layer by layer
-// Exit status: 0 success, 1 a failed check (demo not bit-exact) or error, 2 bad usage.
+//   tile32 config [--preset NAME | --file FILE]
+//                                an accelerator configuration as JSON (accel/config_json.h)
+// Exit status: 0 success, 1 a failed check (demo not bit-exact) or error, 2 bad usage. Parsing: CLI11.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -15,7 +18,10 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "accel/config.h"
+#include "accel/config_json.h"
 #include "accel/error.h"
 #include "accel/machine.h"
 #include "accel/scalar_machine.h"
@@ -27,25 +33,6 @@ namespace tile32 {
 namespace {
 
 constexpr int kUsageError = 2;
-
-void PrintUsage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: tile32 <command>\n"
-               "\n"
-               "commands:\n"
-               "  help, -h, --help   show this help\n"
-               "  targets            list the SIMD targets compiled into this binary, those this CPU\n"
-               "                     supports and the one dynamic dispatch picks; show the accelerator\n"
-               "                     configuration\n"
-               "  demo               run one layer of every operator (GEMM, direct, Winograd and depthwise\n"
-               "                     convolution, channel shuffle) on the scalar reference machine and the\n"
-               "                     SIMD machine; print time and GMAC/s (GB/s) of each and whether the two\n"
-               "                     outputs are bit-identical (exit 1 if not)\n"
-               "  network [NAME|FILE]\n"
-               "                     without an argument, list the built-in networks and their MACs; with one,\n"
-               "                     print that network layer by layer (shape, kernel, stride, padding, groups,\n"
-               "                     MACs): a built-in NAME or a CSV layer table FILE (docs/networks.md)\n");
-}
 
 std::string Names(const std::vector<SimdTarget>& targets) {
   std::string s;
@@ -63,8 +50,7 @@ int Targets() {
   return 0;
 }
 
-int Demo(const std::vector<std::string>&) { return demo::RunDemo() ? 0 : 1; }
-int Targets(const std::vector<std::string>&) { return Targets(); }
+int Demo() { return demo::RunDemo() ? 0 : 1; }
 
 std::string Thousands(uint64_t v) {
   std::string s = std::to_string(v);
@@ -72,8 +58,8 @@ std::string Thousands(uint64_t v) {
   return s;
 }
 
-int NetworkCommand(const std::vector<std::string>& args) {
-  if (args.empty()) {
+int NetworkCommand(const std::string& what) {
+  if (what.empty()) {
     std::printf("%-18s %7s %16s\n", "network", "layers", "MACs per image");
     for (const std::string& name : BuiltinNetworkNames()) {
       const Network& net = BuiltinNetwork(name);
@@ -81,7 +67,6 @@ int NetworkCommand(const std::vector<std::string>& args) {
     }
     return 0;
   }
-  const std::string& what = args[0];
   bool builtin = false;
   for (const std::string& name : BuiltinNetworkNames()) builtin |= name == what;
   const Network net = builtin ? BuiltinNetwork(what) : ReadNetworkCsvFile(what);
@@ -101,35 +86,56 @@ int NetworkCommand(const std::vector<std::string>& args) {
   return 0;
 }
 
+int ConfigCommand(const std::string& preset, const std::string& file) {
+  const AccelConfig c = file.empty() ? AccelConfigPreset(preset.empty() ? "default" : preset) : LoadAccelConfig(file);
+  std::printf("%s", AccelConfigToJson(c).c_str());
+  return 0;
+}
+
 int Main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "tile32: missing command (try tile32 --help)\n");
+  CLI::App app{"tile32: kernels for a 32-wide tile accelerator, its three machines and whole networks.\n"
+               "Exit status: 0 success, 1 an error or a failed check, 2 bad usage.",
+               "tile32"};
+  app.require_subcommand(1, 1);
+  CLI::App* targets = app.add_subcommand("targets", "SIMD targets compiled in, supported and dispatched; the config");
+  CLI::App* demo = app.add_subcommand(
+      "demo", "one layer of every operator on the scalar and the SIMD machine: GMAC/s, bit-exact or exit 1");
+  CLI::App* network =
+      app.add_subcommand("network", "the built-in networks, or one of them or a CSV layer table, layer by layer");
+  std::string network_what;
+  network->add_option("NAME|FILE", network_what, "a built-in network, or a CSV layer table (docs/networks.md)");
+  CLI::App* config = app.add_subcommand("config", "an accelerator configuration as JSON (a preset or a file)");
+  std::string preset, file;
+  std::string presets;
+  for (const std::string& p : AccelConfigPresetNames()) presets += (presets.empty() ? "" : ", ") + p;
+  CLI::Option* preset_opt = config->add_option("--preset", preset, "one of " + presets + " (default: default)");
+  config->add_option("--file", file, "a JSON file: every field, or \"preset\" and the fields to change")
+      ->excludes(preset_opt);
+  // "tile32 help" as well as --help; a word that names no command gets one line, not the whole help.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "help") {
+    if (args.size() > 1) {
+      std::fprintf(stderr, "tile32: unexpected argument '%s' after 'help' (try tile32 --help)\n", args[1].c_str());
+      return kUsageError;
+    }
+    args[0] = "--help";
+  }
+  const auto named = app.get_subcommands([&](CLI::App* sub) { return !args.empty() && sub->check_name(args[0]); });
+  if (!args.empty() && args[0][0] != '-' && named.empty()) {
+    std::fprintf(stderr, "tile32: unknown command '%s' (try tile32 --help)\n", args[0].c_str());
     return kUsageError;
   }
-  const std::string command = argv[1];
-  if (command == "help" || command == "-h" || command == "--help") {
-    if (argc > 2) {
-      std::fprintf(stderr, "tile32: unexpected argument '%s' after '%s' (try tile32 --help)\n", argv[2], argv[1]);
-      return kUsageError;
-    }
-    PrintUsage(stdout);
-    return 0;
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kUsageError;
   }
-  const struct {
-    const char* name;
-    int (*run)(const std::vector<std::string>&);
-    int max_args;
-  } commands[] = {{"targets", Targets, 0}, {"demo", Demo, 0}, {"network", NetworkCommand, 1}};
-  for (const auto& c : commands) {
-    if (command != c.name) continue;
-    if (argc - 2 > c.max_args) {
-      std::fprintf(stderr, "tile32: unexpected argument '%s' for '%s' (try tile32 --help)\n", argv[2 + c.max_args],
-                   c.name);
-      return kUsageError;
-    }
-    return c.run(std::vector<std::string>(argv + 2, argv + argc));
-  }
-  std::fprintf(stderr, "tile32: unknown command '%s' (try tile32 --help)\n", argv[1]);
+  if (targets->parsed()) return Targets();
+  if (demo->parsed()) return Demo();
+  if (network->parsed()) return NetworkCommand(network_what);
+  if (config->parsed()) return ConfigCommand(preset, file);
   return kUsageError;
 }
 
