@@ -45,8 +45,32 @@ InstrCost RowsCost(const AccelConfig& c, uint32_t addr, int32_t stride, uint32_t
   return cost;
 }
 
+// The bank cycles of one SRAM access of a footprint (§8.2): a gathered set at once, or rows one after the
+// other, each at least `floor` cycles.
+InstrCost SramCost(const AccelConfig& c, const SramAccess& a, uint64_t floor) {
+  if (!a.gathered) {
+    return RowsCost(c, static_cast<uint32_t>(a.base), static_cast<int32_t>(a.stride), a.count, a.bytes, floor);
+  }
+  BankCycles b;
+  if (a.count == 1 || a.stride == 0 || a.stride == a.bytes) {  // one contiguous range
+    const uint64_t items = a.stride == 0 ? 1 : a.count;
+    b = BankCyclesOfRange(c, static_cast<uint64_t>(a.base), items * a.bytes);
+  } else {
+    int64_t addr[kLanes];
+    const int n = static_cast<int>(std::min<uint32_t>(a.count, kLanes));
+    for (int i = 0; i < n; ++i) addr[i] = a.base + a.stride * i;
+    b = BankCyclesOf(c, addr, n, static_cast<int>(a.bytes));
+  }
+  InstrCost cost;
+  cost.cycles = cost.sram_cycles = b.cycles;
+  cost.conflict_cycles = b.cycles - b.ideal;
+  return cost;
+}
+
+// What an instruction costs beyond the bank cycles of its SRAM accesses, and the per-row minimum of those.
 struct CostVisitor {
   const AccelConfig& c;
+  uint64_t* floor;  // cycles a row of an SRAM access takes at least (1; the tile cycles of a row for MACs)
 
   InstrCost Dma(uint32_t rows, uint32_t row_bytes) const {
     InstrCost cost;
@@ -57,110 +81,74 @@ struct CostVisitor {
     cost.cycles = c.dram_latency_cycles + static_cast<uint64_t>(std::ceil(q * (1 - 1e-12)));
     return cost;
   }
-  InstrCost Strided(uint32_t addr, int32_t stride, DType t) const {
-    if (stride == 0 || stride == SizeOf(t)) {  // one contiguous range, as BankCyclesOf would find
-      const BankCycles b = BankCyclesOfRange(c, addr, uint64_t{stride == 0 ? 1u : uint32_t{kLanes}} * SizeOf(t));
-      InstrCost cost;
-      cost.cycles = cost.sram_cycles = b.cycles;
-      cost.conflict_cycles = b.cycles - b.ideal;
-      return cost;
-    }
-    int64_t a[kLanes];
-    for (int i = 0; i < kLanes; ++i) a[i] = addr + int64_t{stride} * i;
-    const BankCycles b = BankCyclesOf(c, a, kLanes, SizeOf(t));
+  InstrCost Cycles(uint64_t n) const {
     InstrCost cost;
-    cost.cycles = cost.sram_cycles = b.cycles;
-    cost.conflict_cycles = b.cycles - b.ideal;
+    cost.cycles = n;
     return cost;
   }
 
   InstrCost operator()(const DmaIn& i) const { return Dma(i.rows, i.row_bytes); }
   InstrCost operator()(const DmaOut& i) const { return Dma(i.rows, i.row_bytes); }
-  InstrCost operator()(const VLoad& i) const { return Strided(i.addr, i.stride, i.type); }
-  InstrCost operator()(const VStore& i) const { return Strided(i.addr, i.stride, i.type); }
-  InstrCost operator()(const TileLoad& i) const {
-    const BankCycles b = BankCyclesOfRange(c, i.addr, uint64_t{kLanes} * kLanes * SizeOf(i.type));
-    InstrCost cost;
-    cost.cycles = cost.sram_cycles = b.cycles;
-    cost.conflict_cycles = b.cycles - b.ideal;
-    return cost;
-  }
-  InstrCost operator()(const AccZero& i) const {
-    InstrCost cost;
-    cost.cycles = i.rows;
-    return cost;
-  }
-  InstrCost operator()(const AccLoad& i) const {
-    return RowsCost(c, i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type), 1);
-  }
-  InstrCost operator()(const AccStore& i) const {
-    return RowsCost(c, i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type), 1);
-  }
+  InstrCost operator()(const VLoad&) const { return {}; }
+  InstrCost operator()(const VStore&) const { return {}; }
+  InstrCost operator()(const TileLoad&) const { return {}; }
+  InstrCost operator()(const AccZero& i) const { return Cycles(i.rows); }
+  InstrCost operator()(const AccLoad&) const { return {}; }
+  InstrCost operator()(const AccStore&) const { return {}; }
   InstrCost operator()(const TileMac& i) const {
     const uint64_t per_row = TileCyclesPerPass(c, i.mode) * i.tiles;
-    InstrCost cost = RowsCost(c, i.a_addr, i.a_stride, i.rows,
-                              uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)), per_row);
+    *floor = per_row;  // the array stalls when a row's activations take longer than its MACs
+    InstrCost cost;
     cost.tile_cycles = per_row * i.rows;
     cost.macs = uint64_t{i.rows} * i.tiles * kLanes * kLanes;
     return cost;
   }
   InstrCost operator()(const ElemMac& i) const {
     const uint64_t per_row = TileCyclesPerPass(c, i.mode);
-    InstrCost cost =
-        RowsCost(c, i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * SizeOf(ActivationType(i.mode)), per_row);
+    *floor = per_row;
+    InstrCost cost;
     cost.tile_cycles = per_row * i.rows;
     cost.macs = uint64_t{i.rows} * kLanes;
     return cost;
   }
-  InstrCost operator()(const SetQuant&) const {
-    InstrCost cost;
-    cost.cycles = 4;
-    return cost;
-  }
-  InstrCost operator()(const Requant& i) const {
-    return RowsCost(c, i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.out), 1);
-  }
-  InstrCost operator()(const VAlu&) const {
-    InstrCost cost;
-    cost.cycles = 1;
-    return cost;
-  }
+  InstrCost operator()(const SetQuant&) const { return Cycles(4); }
+  InstrCost operator()(const Requant&) const { return {}; }
+  InstrCost operator()(const VAlu&) const { return Cycles(1); }
   InstrCost operator()(const VPerm& i) const {
     InstrCost cost;
     cost.cycles = cost.mux_passes = MuxPasses(i.route.data());
     return cost;
   }
-  InstrCost operator()(const VFromAcc&) const {
-    InstrCost cost;
-    cost.cycles = 1;
-    return cost;
-  }
-  InstrCost operator()(const VToAcc&) const {
-    InstrCost cost;
-    cost.cycles = 1;
-    return cost;
-  }
+  InstrCost operator()(const VFromAcc&) const { return Cycles(1); }
+  InstrCost operator()(const VToAcc&) const { return Cycles(1); }
   InstrCost operator()(const AccAlu& i) const {
-    InstrCost cost;
-    cost.cycles = i.rows;  // the vector unit reads, computes and writes one ACC row per cycle
-    return cost;
+    return Cycles(i.rows);  // the vector unit reads, computes and writes one ACC row per cycle
   }
   InstrCost operator()(const RowPerm& i) const {
-    const uint64_t bytes = uint64_t{kLanes} * SizeOf(i.type);
-    const InstrCost read = RowsCost(c, i.src, i.src_stride, i.rows, bytes, 1);
-    const InstrCost write = RowsCost(c, i.dst, i.dst_stride, i.rows, bytes, 1);
     InstrCost cost;
-    cost.mux_passes = uint64_t{i.rows} * MuxPasses(i.route.data());
-    cost.sram_cycles = read.sram_cycles + write.sram_cycles;
-    cost.conflict_cycles = read.conflict_cycles + write.conflict_cycles;
-    cost.cycles = cost.mux_passes + read.cycles + write.cycles;
+    cost.cycles = cost.mux_passes = uint64_t{i.rows} * MuxPasses(i.route.data());
     return cost;
   }
 };
 
 }  // namespace
 
-InstrCost CostOf(const Instr& instr, const AccelConfig& config) { return std::visit(CostVisitor{config}, instr); }
+InstrCost CostOf(const Instr& instr, const AccelConfig& config) { return CostOf(instr, FootprintOf(instr), config); }
+
+// The instruction's own cost plus, except for DMA (whose SRAM side streams at the DMA's rate), the bank
+// cycles of every SRAM access of its footprint.
+InstrCost CostOf(const Instr& instr, const Footprint& fp, const AccelConfig& config) {
+  uint64_t floor = 1;
+  InstrCost cost = std::visit(CostVisitor{config, &floor}, instr);
+  if (fp.unit == Unit::kDma) return cost;
+  for (int a = 0; a < fp.sram_count; ++a) {
+    const InstrCost s = SramCost(config, fp.sram[a], floor);
+    cost.cycles += s.cycles;
+    cost.sram_cycles += s.sram_cycles;
+    cost.conflict_cycles += s.conflict_cycles;
+  }
+  return cost;
+}
 
 BankCycles BankCyclesOf(const AccelConfig& c, const int64_t* addr, int count, int bytes) {
   // Elements back to back (unit stride) or all at one address (a broadcast) are one contiguous range.

@@ -1,10 +1,11 @@
 // The cycle cost of each instruction (docs/isa.md §8), computed from the instruction and the AccelConfig
-// alone. Every machine accumulates these counters; the performance model of issue [4/5] builds on them.
+// alone. Every machine accumulates these counters; the performance model builds on them.
 #pragma once
 
 #include <cstdint>
 
 #include "accel/config.h"
+#include "accel/footprint.h"
 #include "accel/isa.h"
 
 namespace tile32 {
@@ -29,6 +30,9 @@ struct Counters {
 };
 
 InstrCost CostOf(const Instr& instr, const AccelConfig& config);
+// The same, with the instruction's footprint already at hand (FootprintOf(instr)): its SRAM accesses are the
+// ones whose bank cycles count.
+InstrCost CostOf(const Instr& instr, const Footprint& fp, const AccelConfig& config);
 
 // SRAM bank cycles to touch the byte ranges [addr[i], addr[i] + bytes): the largest number of distinct
 // words any one bank must deliver (at least 1), and the conflict-free minimum for the same bytes.

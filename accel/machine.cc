@@ -103,7 +103,8 @@ void Machine::UnbindDram(uint32_t segment) {
 void Machine::Execute(const Instr& instr) {
   BeforeInstruction(instr);
   const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  Validate(instr);
+  footprint_ = FootprintOf(instr);
+  Validate(instr, footprint_);
   std::visit([this](const auto& i) { Do(i); }, instr);
   if (host_timing_) {
     const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
@@ -111,7 +112,7 @@ void Machine::Execute(const Instr& instr) {
   }
   if (const auto* q = std::get_if<SetQuant>(&instr)) quant_ = q->q;
   if (const auto* t = std::get_if<TileLoad>(&instr)) tile_types_[t->td] = t->type;
-  const InstrCost cost = CostOf(instr, config_);
+  const InstrCost cost = CostOf(instr, footprint_, config_);
   ++counters_.instructions;
   ++counters_.per_opcode[instr.index()];
   InstrCost& sum = counters_.total;
@@ -124,14 +125,16 @@ void Machine::Execute(const Instr& instr) {
   sum.macs += cost.macs;
 }
 
-void Machine::Validate(const Instr& instr) const {
+// Per instruction the checks of its fields (types, register indices, counts, modes, requant rules); then,
+// for every instruction alike, the ranges of its footprint (accel/footprint.h): SRAM bytes, ACC rows and the
+// DRAM rows of a DMA.
+void Machine::Validate(const Instr& instr, const Footprint& fp) const {
   const AccelConfig& c = config_;
   struct V {
     const Machine& m;
     const AccelConfig& c;
 
-    void Dma(const char* op, uint32_t sram, uint32_t seg, uint64_t dram, uint32_t rows, uint32_t row_bytes,
-             uint64_t dram_stride, uint32_t sram_stride, bool writes_dram) const {
+    void Dma(const char* op, uint32_t seg, uint32_t rows, uint32_t row_bytes, bool writes_dram) const {
       Checker k(c, op);
       k.Count("rows", rows);
       k.Count("row_bytes", row_bytes);
@@ -139,55 +142,39 @@ void Machine::Validate(const Instr& instr) const {
       const Segment& s = m.segments_[seg];
       if (s.base == nullptr) Fail(op, ": DRAM segment ", seg, " is not bound");
       if (writes_dram && !s.writable) Fail(op, ": DRAM segment ", seg, " is read-only");
-      const unsigned __int128 end =
-          static_cast<unsigned __int128>(dram) + static_cast<unsigned __int128>(dram_stride) * (rows - 1) + row_bytes;
-      if (end > s.bytes) {
-        Fail(op, ": DRAM bytes up to ", static_cast<uint64_t>(end > ~uint64_t{0} ? ~uint64_t{0} : end),
-             " exceed segment ", seg, " of ", s.bytes, " bytes");
-      }
-      k.Sram("sram", sram, sram_stride, rows, row_bytes);
     }
-    void operator()(const DmaIn& i) const {
-      Dma("DMA_IN", i.sram, i.segment, i.dram, i.rows, i.row_bytes, i.dram_stride, i.sram_stride, false);
-    }
-    void operator()(const DmaOut& i) const {
-      Dma("DMA_OUT", i.sram, i.segment, i.dram, i.rows, i.row_bytes, i.dram_stride, i.sram_stride, true);
-    }
+    void operator()(const DmaIn& i) const { Dma("DMA_IN", i.segment, i.rows, i.row_bytes, false); }
+    void operator()(const DmaOut& i) const { Dma("DMA_OUT", i.segment, i.rows, i.row_bytes, true); }
     void operator()(const VLoad& i) const {
       Checker k(c, "VLD");
       k.Index("vd", i.vd, c.vector_regs);
       k.Type(i.type, {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32});
-      k.Sram("addr", i.addr, i.stride, kLanes, SizeOf(i.type));
     }
     void operator()(const VStore& i) const {
       Checker k(c, "VST");
       k.Index("vs", i.vs, c.vector_regs);
       k.Type(i.type, {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32});
-      k.Sram("addr", i.addr, i.stride, kLanes, SizeOf(i.type));
     }
     void operator()(const TileLoad& i) const {
       Checker k(c, "TLD");
       k.Index("td", i.td, c.tile_regs);
       k.Type(i.type, {DType::kI8, DType::kI16, DType::kBF16});
-      k.Sram("addr", i.addr, 0, 1, uint64_t{kLanes} * kLanes * SizeOf(i.type));
     }
-    void operator()(const AccZero& i) const { Checker(c, "ACC_ZERO").AccRange(i.row, i.rows); }
+    void operator()(const AccZero& i) const { Checker(c, "ACC_ZERO").Count("rows", i.rows); }
     void operator()(const AccLoad& i) const {
       Checker k(c, "ACC_LD");
-      k.AccRange(i.row, i.rows);
+      k.Count("rows", i.rows);
       k.Type(i.type, {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32});
-      k.Sram("addr", i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type));
     }
     void operator()(const AccStore& i) const {
       Checker k(c, "ACC_ST");
-      k.AccRange(i.row, i.rows);
+      k.Count("rows", i.rows);
       k.Type(i.type, {DType::kI32, DType::kF32, DType::kBF16});
-      k.Sram("addr", i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type));
     }
     void operator()(const TileMac& i) const {
       Checker k(c, "TMAC");
       k.Mode(i.mode);
-      k.AccRange(i.acc_row, i.rows);
+      k.Count("rows", i.rows);
       k.Count("tiles", i.tiles);
       if (uint32_t{i.tile} + i.tiles > c.tile_regs) {
         Fail("TMAC: tiles [", int{i.tile}, ", ", int{i.tile} + i.tiles, ") exceed tile_regs ", c.tile_regs);
@@ -200,14 +187,12 @@ void Machine::Validate(const Instr& instr) const {
                NameOf(WeightType(i.mode)));
         }
       }
-      k.Sram("a_addr", i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
     }
     void operator()(const ElemMac& i) const {
       Checker k(c, "EMAC");
       k.Mode(i.mode);
-      k.AccRange(i.acc_row, i.rows);
+      k.Count("rows", i.rows);
       k.Index("vw", i.vw, c.vector_regs);
-      k.Sram("a_addr", i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * SizeOf(ActivationType(i.mode)));
     }
     void operator()(const SetQuant& i) const {
       const QuantConfig& q = i.q;
@@ -216,12 +201,11 @@ void Machine::Validate(const Instr& instr) const {
     }
     void operator()(const Requant& i) const {
       Checker k(c, "REQ");
-      k.AccRange(i.acc_row, i.rows);
+      k.Count("rows", i.rows);
       k.Type(i.out, {DType::kI8, DType::kU8, DType::kI16});
       const QuantConfig& q = m.quant_;
       const std::string op = std::string("REQ.") + NameOf(i.out);
       CheckRequantClamp(op.c_str(), "", i.out, q.zero_point, q.qmin, q.qmax);
-      k.Sram("addr", i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.out));
     }
     void operator()(const VAlu& i) const {
       Checker k(c, "VALU");
@@ -250,20 +234,40 @@ void Machine::Validate(const Instr& instr) const {
       Checker k(c, "AALU");
       k.Alu(i.op, i.imm);
       k.Count("rows", i.rows);
-      k.AccRows("dst", i.dst, i.dst_stride, i.rows);
-      k.AccRows("a", i.a, i.a_stride, i.rows);
-      k.AccRows("b", i.b, i.b_stride, i.rows);
     }
     void operator()(const RowPerm& i) const {
       Checker k(c, "RPERM");
       k.Count("rows", i.rows);
       k.Type(i.type, {DType::kI8, DType::kU8, DType::kI16, DType::kBF16, DType::kI32, DType::kF32});
       k.Route(i.route);
-      k.Sram("src", i.src, i.src_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type));
-      k.Sram("dst", i.dst, i.dst_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type));
     }
   };
   std::visit(V{*this, c}, instr);
+
+  const char* op = MnemonicOf(instr.index());
+  const Checker k(c, op);
+  for (int a = 0; a < fp.acc_count; ++a) {
+    const AccAccess& r = fp.acc[a];
+    if (r.field == nullptr) {
+      k.AccRange(static_cast<uint32_t>(r.row), r.count);
+    } else {
+      k.AccRows(r.field, static_cast<uint32_t>(r.row), static_cast<int32_t>(r.stride), r.count);
+    }
+  }
+  if (fp.dram.used) {
+    const DramAccess& d = fp.dram;
+    const Segment& s = segments_[d.segment];
+    const unsigned __int128 end =
+        static_cast<unsigned __int128>(d.offset) + static_cast<unsigned __int128>(d.stride) * (d.rows - 1) + d.row_bytes;
+    if (end > s.bytes) {
+      Fail(op, ": DRAM bytes up to ", static_cast<uint64_t>(end > ~uint64_t{0} ? ~uint64_t{0} : end),
+           " exceed segment ", d.segment, " of ", s.bytes, " bytes");
+    }
+  }
+  for (int a = 0; a < fp.sram_count; ++a) {
+    const SramAccess& r = fp.sram[a];
+    k.Sram(r.field, r.base, r.stride, r.count, r.bytes);
+  }
 }
 
 }  // namespace tile32

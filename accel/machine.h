@@ -4,7 +4,7 @@
 // (accel/cost.h); derived machines only execute:
 //   ScalarMachine  (accel/scalar_machine.h)  the spec as plain C++, the reference;
 //   SimdMachine    (accel/simd_machine.h)    Highway, bit-identical to the reference, fast;
-//   a cycle model  (issue [4/5])             counts without computing.
+//   a cycle model  (to come)                   counts without computing.
 #pragma once
 
 #include <array>
@@ -13,6 +13,7 @@
 
 #include "accel/config.h"
 #include "accel/cost.h"
+#include "accel/footprint.h"
 #include "accel/isa.h"
 
 namespace tile32 {
@@ -96,17 +97,22 @@ class Machine {
   // Host time spent on instructions of kind `index` outside their own Execute (deferred work).
   void AddHostSeconds(size_t index, double seconds) { counters_.host_seconds[index] += seconds; }
 
+  // What the instruction being executed touches (set before its Do): where a machine's own state may alias
+  // what the instruction writes (the SIMD machine's tiles read in place) it looks here.
+  const Footprint& footprint() const { return footprint_; }
+
   bool overflow_ = false;
   bool host_timing_ = false;
 
  private:
-  void Validate(const Instr& instr) const;
+  void Validate(const Instr& instr, const Footprint& fp) const;
 
   AccelConfig config_;
   std::vector<Segment> segments_;
   QuantConfig quant_;
   std::vector<DType> tile_types_;
   Counters counters_;
+  Footprint footprint_;
 };
 
 // Largest number of DRAM segments a machine binds.

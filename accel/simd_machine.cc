@@ -730,6 +730,15 @@ void SimdMachine::SettleTiles(ByteSpan span) {
   }
 }
 
+// The SRAM bytes the instruction being executed writes (its footprint) are about to change.
+void SimdMachine::SettleWrites() {
+  const Footprint& fp = footprint();
+  for (int a = 0; a < fp.sram_count; ++a) {
+    const SramAccess& w = fp.sram[a];
+    if (w.write) SettleTiles(SpanOf(w.base, w.stride, w.count, w.bytes));
+  }
+}
+
 void SimdMachine::BeforeHostSramWrite() {
   FlushEmacs();  // the deferred EMACs read SRAM as it is now
   SettleTiles({0, static_cast<__int128>(sram_.size())});
@@ -800,7 +809,7 @@ void CopyRows(uint8_t* dst, uint64_t dst_stride, const uint8_t* src, uint64_t sr
 }  // namespace
 
 void SimdMachine::Do(const DmaIn& i) {
-  SettleTiles(SpanOf(i.sram, i.sram_stride, i.rows, i.row_bytes));
+  SettleWrites();
   const uint8_t* src = segment(i.segment).base + i.dram;
   uint8_t* dst = sram_at(i.sram);
   ForRows(i.rows, i.row_bytes, i.sram_stride, [&](uint32_t r0, uint32_t r1) {
@@ -848,7 +857,7 @@ void SimdMachine::Do(const VLoad& i) {
 }
 
 void SimdMachine::Do(const VStore& i) {
-  SettleTiles(SpanOf(i.addr, i.stride, kLanes, SizeOf(i.type)));
+  SettleWrites();
   ScalarMachine::Do(i);
 }
 
@@ -985,7 +994,7 @@ void SimdMachine::SettleSram() const { const_cast<SimdMachine*>(this)->FlushEmac
 
 void SimdMachine::Do(const Requant& i) {
   const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);
-  SettleTiles(SpanOf(i.addr, i.row_stride, i.rows, row_bytes));
+  SettleWrites();
   if (!config().check_overflow && FusesRequant(i)) {  // joins the batch (BeforeInstruction let it through)
     req_pending_ = true, req_ = i, req_quant_ = quant();
     return;
@@ -1027,7 +1036,7 @@ void SimdMachine::Do(const AccLoad& i) {  // ACC rows never overlap; little-endi
 }
 
 void SimdMachine::Do(const AccStore& i) {
-  SettleTiles(SpanOf(i.addr, i.row_stride, i.rows, uint64_t{kLanes} * SizeOf(i.type)));
+  SettleWrites();
   if (i.type == DType::kBF16) return ScalarMachine::Do(i);
   ForRows(i.rows, 4 * kLanes, i.row_stride, [&](uint32_t r0, uint32_t r1) {
     for (uint32_t r = r0; r < r1; ++r) {  // ascending rows: overlapping rows end as in the scalar machine
@@ -1044,7 +1053,7 @@ void SimdMachine::Do(const AccAlu& i) {
 
 void SimdMachine::Do(const RowPerm& i) {
   const int size = SizeOf(i.type);
-  SettleTiles(SpanOf(i.dst, i.dst_stride, i.rows, uint64_t{kLanes} * size));
+  SettleWrites();
   BytePerm perm;
   perm.bytes = kLanes * size;
   for (int l = 0; l < kLanes; ++l) {

@@ -85,6 +85,7 @@ class SimdMachine : public ScalarMachine {
  private:
   // Copies the image of every tile register still reading SRAM in `span` before those bytes are written.
   void SettleTiles(ByteSpan span);
+  void SettleWrites();  // SettleTiles for every SRAM write of the current instruction's footprint
   // Runs the deferred EMACs (all on ACC rows [emac_row_, + emac_rows_), of emac_mode_), row by row, each row
   // once through registers for the whole batch. Called before any other instruction, a host SRAM write, or
   // a read of ACC (docs/simd_machine.md, "EMAC").
