@@ -123,6 +123,7 @@ void Machine::Execute(const Instr& instr) {
   sum.mux_passes += cost.mux_passes;
   sum.dram_bytes += cost.dram_bytes;
   sum.macs += cost.macs;
+  AfterInstruction(instr, footprint_, cost);
 }
 
 // Per instruction the checks of its fields (types, register indices, counts, modes, requant rules); then,

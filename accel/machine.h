@@ -4,7 +4,7 @@
 // (accel/cost.h); derived machines only execute:
 //   ScalarMachine  (accel/scalar_machine.h)  the spec as plain C++, the reference;
 //   SimdMachine    (accel/simd_machine.h)    Highway, bit-identical to the reference, fast;
-//   a cycle model  (to come)                   counts without computing.
+//   ModelMachine   (accel/model_machine.h)   computes nothing, times by footprint dependencies.
 #pragma once
 
 #include <array>
@@ -94,6 +94,9 @@ class Machine {
   // Called at the start of Execute, before validation, for every instruction: a machine that defers work
   // (the SIMD machine batches EMACs on the same ACC rows) completes it here unless `next` can join it.
   virtual void BeforeInstruction(const Instr& /*next*/) {}
+  // Called at the end of Execute for every instruction that ran, with its footprint and cost (the model
+  // machine times it here).
+  virtual void AfterInstruction(const Instr& /*instr*/, const Footprint& /*fp*/, const InstrCost& /*cost*/) {}
   // Host time spent on instructions of kind `index` outside their own Execute (deferred work).
   void AddHostSeconds(size_t index, double seconds) { counters_.host_seconds[index] += seconds; }
 

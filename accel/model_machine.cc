@@ -1,0 +1,100 @@
+// accel/model_machine.h: in-order issue, per-unit occupancy and footprint dependencies (docs/isa.md §8.3).
+#include "accel/model_machine.h"
+
+#include <algorithm>
+
+namespace tile32 {
+namespace {
+
+struct Range {
+  __int128 lo, hi;
+};
+
+Range SpanRange(int64_t base, int64_t stride, uint32_t count, uint64_t bytes) {
+  const ByteSpan s = SpanOf(base, stride, count, bytes);
+  return {s.lo, s.hi};
+}
+
+bool Overlap(Range a, Range b) { return a.lo < b.hi && b.lo < a.hi; }
+
+bool SramConflict(const Footprint& a, const Footprint& b) {
+  for (int i = 0; i < a.sram_count; ++i) {
+    for (int j = 0; j < b.sram_count; ++j) {
+      const SramAccess &x = a.sram[i], &y = b.sram[j];
+      if (!x.write && !y.write) continue;
+      if (Overlap(SpanRange(x.base, x.stride, x.count, x.bytes), SpanRange(y.base, y.stride, y.count, y.bytes))) return true;
+    }
+  }
+  return false;
+}
+
+bool AccConflict(const Footprint& a, const Footprint& b) {
+  for (int i = 0; i < a.acc_count; ++i) {
+    for (int j = 0; j < b.acc_count; ++j) {
+      const AccAccess &x = a.acc[i], &y = b.acc[j];
+      if (!x.write && !y.write) continue;
+      if (Overlap(SpanRange(x.row, x.stride, x.count, 1), SpanRange(y.row, y.stride, y.count, 1))) return true;
+    }
+  }
+  return false;
+}
+
+bool RegConflict(const RegAccess& a, const RegAccess& b) {
+  auto v_touch = [](const RegAccess& r, int v) { return r.v_read[0] == v || r.v_read[1] == v || r.v_write == v; };
+  if (a.v_write >= 0 && v_touch(b, a.v_write)) return true;
+  if (b.v_write >= 0 && v_touch(a, b.v_write)) return true;
+  if ((a.tile_write || b.tile_write) && a.tile_count > 0 && b.tile_count > 0 &&
+      a.tile_first < b.tile_first + b.tile_count && b.tile_first < a.tile_first + a.tile_count) {
+    return true;
+  }
+  return (a.quant_write && (b.quant_read || b.quant_write)) || (b.quant_write && a.quant_read);
+}
+
+bool DramConflict(const DramAccess& a, const DramAccess& b) {
+  if (!a.used || !b.used || a.segment != b.segment || (!a.write && !b.write)) return false;
+  return Overlap(SpanRange(static_cast<int64_t>(a.offset), static_cast<int64_t>(a.stride), a.rows, a.row_bytes),
+                 SpanRange(static_cast<int64_t>(b.offset), static_cast<int64_t>(b.stride), b.rows, b.row_bytes));
+}
+
+}  // namespace
+
+bool Conflicts(const Footprint& a, const Footprint& b) {
+  return RegConflict(a.regs, b.regs) || AccConflict(a, b) || SramConflict(a, b) || DramConflict(a.dram, b.dram);
+}
+
+ModelMachine::ModelMachine(const AccelConfig& config) : Machine(config) {}
+
+void ModelMachine::ResetTiming() {
+  timing_ = ModelTiming{};
+  issue_ = 0;
+  std::fill(std::begin(unit_free_), std::end(unit_free_), 0);
+  in_flight_.clear();
+}
+
+void ModelMachine::AfterInstruction(const Instr&, const Footprint& fp, const InstrCost& cost) {
+  const int u = static_cast<int>(fp.unit);
+  const uint64_t ready = std::max(issue_, unit_free_[u]);
+  uint64_t start = ready;
+  int waited_unit = -1;
+  for (const InFlight& f : in_flight_) {
+    if (f.finish > start && Conflicts(fp, f.fp)) start = f.finish, waited_unit = static_cast<int>(f.fp.unit);
+  }
+  const uint64_t finish = start + cost.cycles;
+  UnitTime& t = timing_.unit[u];
+  t.busy += cost.cycles;
+  ++t.instructions;
+  if (start > ready) {
+    t.dep_stall += start - ready;
+    timing_.waited_on[waited_unit] += start - ready;
+  }
+  unit_free_[u] = finish;
+  issue_ = start;  // in order: the next instruction starts no earlier than this one
+  timing_.cycles = std::max(timing_.cycles, finish);
+  // Only instructions that finish after the next possible start can still delay anything.
+  in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(),
+                                  [&](const InFlight& f) { return f.finish <= issue_; }),
+                   in_flight_.end());
+  in_flight_.push_back({fp, finish});
+}
+
+}  // namespace tile32

@@ -1,0 +1,156 @@
+// The model machine (accel/model_machine.h): the same counts as the machines that compute, for every
+// operator; and its timing rule on hand-made programs (independent units overlap, dependent instructions
+// wait, in-order issue).
+#include "accel/model_machine.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "accel/error.h"
+#include "accel/scalar_machine.h"
+#include "kernels/channel_shuffle.h"
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+
+namespace tile32 {
+namespace {
+
+// Every operator once (GEMM, direct, Winograd and depthwise convolution, channel shuffle), on any machine.
+void RunOperators(Machine& m) {
+  std::vector<int8_t> b(96 * 70, 3);
+  GemmWeightsDesc wd;
+  wd.K = 96, wd.N = 70, wd.b = b.data(), wd.ldb = 70;
+  const PackedGemmWeights w = PackGemmWeights(wd);
+  std::vector<uint8_t> a(50 * 96, 7);
+  std::vector<int32_t> c(50 * 70);
+  GemmArgs ga;
+  ga.M = 50, ga.a = a.data(), ga.lda = 96, ga.c = c.data(), ga.ldc = 70, ga.threads = 1;
+  Gemm(m, w, ga);
+
+  for (ConvAlgorithm alg : {ConvAlgorithm::kDirect, ConvAlgorithm::kWinograd, ConvAlgorithm::kDepthwise}) {
+    const int C = 40, K = alg == ConvAlgorithm::kDepthwise ? 40 : 48;
+    std::vector<int8_t> cw(size_t(K) * 9 * (alg == ConvAlgorithm::kDepthwise ? 1 : C), 1);
+    ConvDesc d;
+    d.in_channels = C, d.out_channels = K, d.kernel_h = d.kernel_w = 3;
+    d.pad_top = d.pad_bottom = d.pad_left = d.pad_right = 1, d.w = cw.data(), d.algorithm = alg;
+    if (alg == ConvAlgorithm::kDepthwise) d.groups = C;
+    const PackedConv p = PackConv(d);
+    std::vector<uint8_t> x(size_t(11) * 13 * C, 5);
+    std::vector<int32_t> y(size_t(11) * 13 * K);
+    ConvArgs ca;
+    ca.height = 11, ca.width = 13, ca.x = x.data(), ca.y = y.data(), ca.threads = 1;
+    Conv(m, p, ca);
+  }
+
+  ChannelShuffleDesc sd;
+  sd.channels = 116, sd.groups = 2;
+  const PackedChannelShuffle sp = PackChannelShuffle(sd);
+  std::vector<uint8_t> sx(size_t(9) * 116, 1), sy(sx.size());
+  ChannelShuffleArgs sa;
+  sa.height = 3, sa.width = 3, sa.x = sx.data(), sa.y = sy.data(), sa.threads = 1;
+  ChannelShuffle(m, sp, sa);
+}
+
+TEST(ModelMachine, SameCountsWithAndWithoutData) {
+  ScalarMachine scalar(AccelConfig::Default());
+  ModelMachine model(AccelConfig::Default());
+  RunOperators(scalar);
+  RunOperators(model);
+  const Counters &s = scalar.counters(), &m = model.counters();
+  EXPECT_EQ(m.instructions, s.instructions);
+  for (size_t i = 0; i < kInstrKinds; ++i) EXPECT_EQ(m.per_opcode[i], s.per_opcode[i]) << MnemonicOf(i);
+  EXPECT_EQ(m.total.cycles, s.total.cycles);
+  EXPECT_EQ(m.total.tile_cycles, s.total.tile_cycles);
+  EXPECT_EQ(m.total.sram_cycles, s.total.sram_cycles);
+  EXPECT_EQ(m.total.conflict_cycles, s.total.conflict_cycles);
+  EXPECT_EQ(m.total.mux_passes, s.total.mux_passes);
+  EXPECT_EQ(m.total.dram_bytes, s.total.dram_bytes);
+  EXPECT_EQ(m.total.macs, s.total.macs);
+  // The timed makespan is at most the serial sum, and every unit's busy cycles add up to it.
+  const ModelTiming& t = model.timing();
+  uint64_t busy = 0;
+  for (const UnitTime& u : t.unit) busy += u.busy;
+  EXPECT_EQ(busy, m.total.cycles);
+  EXPECT_LE(t.cycles, m.total.cycles);
+  EXPECT_GT(t.cycles, 0u);
+}
+
+TEST(ModelMachine, BadInstructionsAreRefusedAsOnTheOtherMachines) {
+  ModelMachine model(AccelConfig::Default());
+  TileMac t;  // tile T0 never loaded
+  EXPECT_THROW(model.Execute(t), Error);
+  EXPECT_EQ(model.counters().instructions, 0u);
+  EXPECT_EQ(model.timing().cycles, 0u);
+}
+
+class ModelTimingTest : public ::testing::Test {
+ protected:
+  ModelTimingTest() : m(AccelConfig::Default()), dram(1 << 16) { m.BindDram(0, dram.data(), dram.size()); }
+  uint64_t Cost(const Instr& i) { return CostOf(i, m.config()).cycles; }
+  DmaIn Load(uint32_t sram) {
+    DmaIn d;
+    d.sram = sram, d.segment = 0, d.rows = 1, d.row_bytes = 4096;
+    return d;
+  }
+  TileMac Mac(uint32_t a_addr) {
+    TileMac t;
+    t.mode = MacMode::kU8S8, t.rows = 64, t.a_addr = a_addr, t.a_stride = 32, t.tile = 0, t.tiles = 1;
+    return t;
+  }
+  ModelMachine m;
+  std::vector<uint8_t> dram;
+};
+
+TEST_F(ModelTimingTest, IndependentUnitsOverlap) {
+  TileLoad tl;  // the tile image at 0
+  m.Execute(tl);
+  m.ResetTiming();
+  // The TMAC reads [8192, +2048); the DMA writes [65536, +4096): no conflict, different units.
+  m.Execute(Load(65536));
+  m.Execute(Mac(8192));
+  EXPECT_EQ(m.timing().cycles, std::max(Cost(Load(65536)), Cost(Mac(8192))));
+  EXPECT_EQ(m.timing().unit[int(Unit::kTile)].dep_stall, 0u);
+}
+
+TEST_F(ModelTimingTest, ADependentInstructionWaits) {
+  TileLoad tl;
+  m.Execute(tl);
+  m.ResetTiming();
+  // The TMAC reads what the DMA writes: it starts when the DMA has finished.
+  m.Execute(Load(8192));
+  m.Execute(Mac(8192));
+  EXPECT_EQ(m.timing().cycles, Cost(Load(8192)) + Cost(Mac(8192)));
+  EXPECT_EQ(m.timing().unit[int(Unit::kTile)].dep_stall, Cost(Load(8192)));
+  EXPECT_EQ(m.timing().waited_on[int(Unit::kDma)], Cost(Load(8192)));
+}
+
+TEST_F(ModelTimingTest, OneUnitRunsOneInstructionAtATime) {
+  m.Execute(Load(0));
+  m.Execute(Load(65536));  // independent, but the same unit
+  EXPECT_EQ(m.timing().cycles, 2 * Cost(Load(0)));
+  EXPECT_EQ(m.timing().unit[int(Unit::kDma)].busy, 2 * Cost(Load(0)));
+}
+
+TEST_F(ModelTimingTest, DoubleBufferingHidesTheDma) {
+  TileLoad tl;
+  m.Execute(tl);
+  m.ResetTiming();
+  // Band k is computed from buffer k % 2 while band k + 1 loads into the other.
+  const uint32_t buf[2] = {16384, 65536};
+  m.Execute(Load(buf[0]));
+  for (int k = 0; k < 8; ++k) {
+    if (k + 1 < 8) m.Execute(Load(buf[(k + 1) % 2]));
+    m.Execute(Mac(buf[k % 2]));
+  }
+  const uint64_t load = Cost(Load(0)), mac = Cost(Mac(0)), longer = std::max(load, mac);
+  EXPECT_LT(m.timing().cycles, 8 * (load + mac));  // serial
+  // Pipelined: the first load, then one step of the longer of the two per band, then the last MAC.
+  EXPECT_LE(m.timing().cycles, load + 8 * longer + mac);
+  EXPECT_GE(m.timing().cycles, 8 * longer);
+}
+
+}  // namespace
+}  // namespace tile32
