@@ -6,11 +6,15 @@
 namespace tile32 {
 namespace {
 
+// Fills a Footprint in place (the machines do this for every instruction: no temporary, no copy).
 struct Builder {
-  Footprint f;
+  Footprint& f;
 
   Builder& On(Unit u) {
     f.unit = u;
+    f.sram_count = f.acc_count = 0;
+    f.regs = RegAccess{};
+    f.dram.used = false;
     return *this;
   }
   Builder& Sram(const char* field, int64_t base, int64_t stride, uint32_t count, uint32_t bytes, bool write,
@@ -29,124 +33,91 @@ struct Builder {
     f.dram = {true, write, segment, offset, stride, rows, row_bytes};
     return *this;
   }
+  RegAccess& Regs() { return f.regs; }
 };
 
 struct Visitor {
-  Footprint operator()(const DmaIn& i) const {
-    return Builder()
-        .On(Unit::kDma)
-        .Dram(i.segment, i.dram, i.dram_stride, i.rows, i.row_bytes, false)
-        .Sram("sram", i.sram, i.sram_stride, i.rows, i.row_bytes, true)
-        .f;
+  Footprint& f;
+
+  void operator()(const DmaIn& i) const {
+    Builder{f}.On(Unit::kDma).Dram(i.segment, i.dram, i.dram_stride, i.rows, i.row_bytes, false)
+        .Sram("sram", i.sram, i.sram_stride, i.rows, i.row_bytes, true);
   }
-  Footprint operator()(const DmaOut& i) const {
-    return Builder()
-        .On(Unit::kDma)
-        .Dram(i.segment, i.dram, i.dram_stride, i.rows, i.row_bytes, true)
-        .Sram("sram", i.sram, i.sram_stride, i.rows, i.row_bytes, false)
-        .f;
+  void operator()(const DmaOut& i) const {
+    Builder{f}.On(Unit::kDma).Dram(i.segment, i.dram, i.dram_stride, i.rows, i.row_bytes, true)
+        .Sram("sram", i.sram, i.sram_stride, i.rows, i.row_bytes, false);
   }
-  Footprint operator()(const VLoad& i) const {
-    Builder b;
-    b.On(Unit::kVector).Sram("addr", i.addr, i.stride, kLanes, static_cast<uint32_t>(SizeOf(i.type)), false, true);
-    b.f.regs.v_write = i.vd;
-    return b.f;
+  void operator()(const VLoad& i) const {
+    Builder{f}.On(Unit::kVector).Sram("addr", i.addr, i.stride, kLanes, uint32_t(SizeOf(i.type)), false, true)
+        .Regs().v_write = i.vd;
   }
-  Footprint operator()(const VStore& i) const {
-    Builder b;
-    b.On(Unit::kVector).Sram("addr", i.addr, i.stride, kLanes, static_cast<uint32_t>(SizeOf(i.type)), true, true);
-    b.f.regs.v_read[0] = i.vs;
-    return b.f;
+  void operator()(const VStore& i) const {
+    Builder{f}.On(Unit::kVector).Sram("addr", i.addr, i.stride, kLanes, uint32_t(SizeOf(i.type)), true, true)
+        .Regs().v_read[0] = i.vs;
   }
-  Footprint operator()(const TileLoad& i) const {
-    Builder b;
-    b.On(Unit::kTile).Sram("addr", i.addr, 0, 1, uint32_t{kLanes} * kLanes * SizeOf(i.type), false, true);
-    b.f.regs.tile_first = i.td, b.f.regs.tile_count = 1, b.f.regs.tile_write = true;
-    return b.f;
+  void operator()(const TileLoad& i) const {
+    RegAccess& r = Builder{f}.On(Unit::kTile)
+                       .Sram("addr", i.addr, 0, 1, uint32_t{kLanes} * kLanes * SizeOf(i.type), false, true)
+                       .Regs();
+    r.tile_first = i.td, r.tile_count = 1, r.tile_write = true;
   }
-  Footprint operator()(const AccZero& i) const { return Builder().On(Unit::kVector).Acc(nullptr, i.row, 1, i.rows, false, true).f; }
-  Footprint operator()(const AccLoad& i) const {
-    return Builder()
-        .On(Unit::kVector)
+  void operator()(const AccZero& i) const { Builder{f}.On(Unit::kVector).Acc(nullptr, i.row, 1, i.rows, false, true); }
+  void operator()(const AccLoad& i) const {
+    Builder{f}.On(Unit::kVector)
         .Sram("addr", i.addr, i.row_stride, i.rows, uint32_t{kLanes} * SizeOf(i.type), false)
-        .Acc(nullptr, i.row, 1, i.rows, false, true)
-        .f;
+        .Acc(nullptr, i.row, 1, i.rows, false, true);
   }
-  Footprint operator()(const AccStore& i) const {
-    return Builder()
-        .On(Unit::kVector)
+  void operator()(const AccStore& i) const {
+    Builder{f}.On(Unit::kVector)
         .Acc(nullptr, i.row, 1, i.rows, true, false)
-        .Sram("addr", i.addr, i.row_stride, i.rows, uint32_t{kLanes} * SizeOf(i.type), true)
-        .f;
+        .Sram("addr", i.addr, i.row_stride, i.rows, uint32_t{kLanes} * SizeOf(i.type), true);
   }
-  Footprint operator()(const TileMac& i) const {
-    Builder b;
-    b.On(Unit::kTile)
-        .Sram("a_addr", i.a_addr, i.a_stride, i.rows, uint32_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)), false)
-        .Acc(nullptr, i.acc_row, 1, i.rows, true, true);
-    b.f.regs.tile_first = i.tile, b.f.regs.tile_count = i.tiles;
-    return b.f;
+  void operator()(const TileMac& i) const {
+    RegAccess& r =
+        Builder{f}.On(Unit::kTile)
+            .Sram("a_addr", i.a_addr, i.a_stride, i.rows, uint32_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)), false)
+            .Acc(nullptr, i.acc_row, 1, i.rows, true, true)
+            .Regs();
+    r.tile_first = i.tile, r.tile_count = i.tiles;
   }
-  Footprint operator()(const ElemMac& i) const {
-    Builder b;
-    b.On(Unit::kTile)
+  void operator()(const ElemMac& i) const {
+    Builder{f}.On(Unit::kTile)
         .Sram("a_addr", i.a_addr, i.a_stride, i.rows, uint32_t{kLanes} * SizeOf(ActivationType(i.mode)), false)
-        .Acc(nullptr, i.acc_row, 1, i.rows, true, true);
-    b.f.regs.v_read[0] = i.vw;
-    return b.f;
+        .Acc(nullptr, i.acc_row, 1, i.rows, true, true)
+        .Regs().v_read[0] = i.vw;
   }
-  Footprint operator()(const SetQuant&) const {
-    Builder b;
-    b.On(Unit::kRequant).f.regs.quant_write = true;
-    return b.f;
-  }
-  Footprint operator()(const Requant& i) const {
-    Builder b;
-    b.On(Unit::kRequant)
+  void operator()(const SetQuant&) const { Builder{f}.On(Unit::kRequant).Regs().quant_write = true; }
+  void operator()(const Requant& i) const {
+    Builder{f}.On(Unit::kRequant)
         .Acc(nullptr, i.acc_row, 1, i.rows, true, false)
-        .Sram("addr", i.addr, i.row_stride, i.rows, uint32_t{kLanes} * SizeOf(i.out), true);
-    b.f.regs.quant_read = true;
-    return b.f;
+        .Sram("addr", i.addr, i.row_stride, i.rows, uint32_t{kLanes} * SizeOf(i.out), true)
+        .Regs().quant_read = true;
   }
-  Footprint operator()(const VAlu& i) const {
-    Builder b;
-    b.On(Unit::kVector);
-    b.f.regs.v_read[0] = i.va, b.f.regs.v_read[1] = i.vb, b.f.regs.v_write = i.vd;
-    return b.f;
+  void operator()(const VAlu& i) const {
+    RegAccess& r = Builder{f}.On(Unit::kVector).Regs();
+    r.v_read[0] = i.va, r.v_read[1] = i.vb, r.v_write = i.vd;
   }
-  Footprint operator()(const VPerm& i) const {
-    Builder b;
-    b.On(Unit::kVector);
-    b.f.regs.v_read[0] = i.vs, b.f.regs.v_write = i.vd;
-    return b.f;
+  void operator()(const VPerm& i) const {
+    RegAccess& r = Builder{f}.On(Unit::kVector).Regs();
+    r.v_read[0] = i.vs, r.v_write = i.vd;
   }
-  Footprint operator()(const VFromAcc& i) const {
-    Builder b;
-    b.On(Unit::kVector).Acc(nullptr, i.row, 1, 1, true, false);
-    b.f.regs.v_write = i.vd;
-    return b.f;
+  void operator()(const VFromAcc& i) const {
+    Builder{f}.On(Unit::kVector).Acc(nullptr, i.row, 1, 1, true, false).Regs().v_write = i.vd;
   }
-  Footprint operator()(const VToAcc& i) const {
-    Builder b;
-    b.On(Unit::kVector).Acc(nullptr, i.row, 1, 1, false, true);
-    b.f.regs.v_read[0] = i.vs;
-    return b.f;
+  void operator()(const VToAcc& i) const {
+    Builder{f}.On(Unit::kVector).Acc(nullptr, i.row, 1, 1, false, true).Regs().v_read[0] = i.vs;
   }
-  Footprint operator()(const AccAlu& i) const {
-    return Builder()
-        .On(Unit::kVector)
+  void operator()(const AccAlu& i) const {
+    Builder{f}.On(Unit::kVector)
         .Acc("dst", i.dst, i.dst_stride, i.rows, false, true)
         .Acc("a", i.a, i.a_stride, i.rows, true, false)
-        .Acc("b", i.b, i.b_stride, i.rows, true, false)
-        .f;
+        .Acc("b", i.b, i.b_stride, i.rows, true, false);
   }
-  Footprint operator()(const RowPerm& i) const {
+  void operator()(const RowPerm& i) const {
     const uint32_t bytes = uint32_t{kLanes} * SizeOf(i.type);
-    return Builder()
-        .On(Unit::kVector)
+    Builder{f}.On(Unit::kVector)
         .Sram("src", i.src, i.src_stride, i.rows, bytes, false)
-        .Sram("dst", i.dst, i.dst_stride, i.rows, bytes, true)
-        .f;
+        .Sram("dst", i.dst, i.dst_stride, i.rows, bytes, true);
   }
 };
 
@@ -162,6 +133,12 @@ const char* NameOf(Unit u) {
   return "invalid";
 }
 
-Footprint FootprintOf(const Instr& instr) { return std::visit(Visitor{}, instr); }
+void FootprintOf(const Instr& instr, Footprint* out) { std::visit(Visitor{*out}, instr); }
+
+Footprint FootprintOf(const Instr& instr) {
+  Footprint f;
+  FootprintOf(instr, &f);
+  return f;
+}
 
 }  // namespace tile32

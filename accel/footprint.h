@@ -68,5 +68,7 @@ struct Footprint {
 };
 
 Footprint FootprintOf(const Instr& instr);
+// The same into *out (what the machines do for every instruction: no temporary to copy).
+void FootprintOf(const Instr& instr, Footprint* out);
 
 }  // namespace tile32

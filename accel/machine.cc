@@ -103,7 +103,7 @@ void Machine::UnbindDram(uint32_t segment) {
 void Machine::Execute(const Instr& instr) {
   BeforeInstruction(instr);
   const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  footprint_ = FootprintOf(instr);
+  FootprintOf(instr, &footprint_);
   Validate(instr, footprint_);
   std::visit([this](const auto& i) { Do(i); }, instr);
   if (host_timing_) {
