@@ -79,9 +79,12 @@ void ModelMachine::AfterInstruction(const Instr&, const Footprint& fp, const Ins
   for (const InFlight& f : in_flight_) {
     if (f.finish > start && Conflicts(fp, f.fp)) start = f.finish, waited_unit = static_cast<int>(f.fp.unit);
   }
-  const uint64_t finish = start + cost.cycles;
+  // A TMAC's or EMAC's rows are independent: the tile_units arrays share them (each holding the tiles).
+  const uint64_t arrays = config().tile_units;
+  const uint64_t cycles = cost.tile_cycles > 0 ? (cost.cycles + arrays - 1) / arrays : cost.cycles;
+  const uint64_t finish = start + cycles;
   UnitTime& t = timing_.unit[u];
-  t.busy += cost.cycles;
+  t.busy += cycles;
   ++t.instructions;
   if (start > ready) {
     t.dep_stall += start - ready;

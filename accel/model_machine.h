@@ -1,7 +1,8 @@
 // The third machine: runs the same kernels as the scalar and SIMD machines without computing any data (as
 // VTA's simulator skips execution) and times them by the rule of docs/isa.md §8.3. Instructions issue in
 // order; each starts when its unit is free and every earlier instruction whose footprint conflicts with its
-// own has finished, then takes its §8.1 cycles; units overlap otherwise. It validates every instruction and
+// own has finished, then takes its §8.1 cycles (a TMAC or EMAC 1/tile_units of them: its rows are split
+// over the tile arrays); units overlap otherwise. It validates every instruction and
 // keeps the same counters as the other machines (Machine), so counts agree with and without data.
 #pragma once
 

@@ -4,6 +4,8 @@
 //   tile32 demo                  one layer of every operator (kernels/operators.inc) on the scalar and the
 //                                SIMD machine: time, GMAC/s, and whether the two agree bit for bit
 //   tile32 network [NAME|FILE]   the built-in networks, or one (built-in or a CSV layer table) layer by layer
+//   tile32 model NAME|FILE [--preset NAME | --config FILE]
+//                                a network on the model machine: per layer kernel, cycles and utilization
 //   tile32 config [--preset NAME | --file FILE]
 //                                an accelerator configuration as JSON (accel/config_json.h)
 // Exit status: 0 success, 1 a failed check (demo not bit-exact) or error, 2 bad usage. Parsing: CLI11.
@@ -13,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -26,7 +29,9 @@
 #include "accel/machine.h"
 #include "accel/scalar_machine.h"
 #include "accel/simd_machine.h"
+#include "accel/model_machine.h"
 #include "kernels/network.h"
+#include "kernels/network_run.h"
 #include "tools/demo.h"
 
 namespace tile32 {
@@ -58,6 +63,23 @@ std::string Thousands(uint64_t v) {
   return s;
 }
 
+const Network& NetworkNamed(const std::string& what, Network* storage) {
+  for (const std::string& name : BuiltinNetworkNames()) {
+    if (name == what) return BuiltinNetwork(what);
+  }
+  if (!std::ifstream(what)) {
+    std::string names;
+    for (const std::string& name : BuiltinNetworkNames()) names += (names.empty() ? "" : ", ") + name;
+    Fail("'", what, "' is neither a built-in network (", names, ") nor a readable CSV layer table");
+  }
+  *storage = ReadNetworkCsvFile(what);
+  return *storage;
+}
+
+AccelConfig ConfigNamed(const std::string& preset, const std::string& file) {
+  return file.empty() ? AccelConfigPreset(preset.empty() ? "default" : preset) : LoadAccelConfig(file);
+}
+
 int NetworkCommand(const std::string& what) {
   if (what.empty()) {
     std::printf("%-18s %7s %16s\n", "network", "layers", "MACs per image");
@@ -67,9 +89,8 @@ int NetworkCommand(const std::string& what) {
     }
     return 0;
   }
-  bool builtin = false;
-  for (const std::string& name : BuiltinNetworkNames()) builtin |= name == what;
-  const Network net = builtin ? BuiltinNetwork(what) : ReadNetworkCsvFile(what);
+  Network storage;
+  const Network& net = NetworkNamed(what, &storage);
   std::printf("%s: %zu layers, %s MACs per image\n\n", net.name.c_str(), net.layers.size(), Thousands(net.Macs()).c_str());
   std::printf("%-28s %-7s %16s %16s %7s %7s %11s %7s %15s\n", "layer", "kind", "input HxWxC", "output HxWxC", "kernel",
               "stride", "pad t,b,l,r", "groups", "MACs");
@@ -86,8 +107,46 @@ int NetworkCommand(const std::string& what) {
   return 0;
 }
 
+// Every layer on the model machine (docs/isa.md §8.3): what ran, MACs, the serial sum of its instructions'
+// cycles, the timed cycles with units overlapping, and the MAC utilization of the tile arrays.
+int ModelCommand(const std::string& what, const std::string& preset, const std::string& file) {
+  Network storage;
+  const Network& net = NetworkNamed(what, &storage);
+  const AccelConfig config = ConfigNamed(preset, file);
+  config.Validate();
+  ModelMachine model(config);
+  const std::vector<LayerRun> runs = RunNetwork(model, net, [&](size_t i, size_t n) {
+    std::fprintf(stderr, "\rtile32 model: layer %zu of %zu", i + 1, n);
+    if (i + 1 == n) std::fprintf(stderr, "\n");
+  });
+  const double peak = double(config.tile_units) * config.macs_per_cycle_int8;  // INT8 MACs per cycle
+  std::printf("%s on %s (%u x %u INT8 MACs/cycle at %.0f MHz), INT8, batch 1\n\n", net.name.c_str(),
+              file.empty() ? (preset.empty() ? "default" : preset.c_str()) : file.c_str(), config.tile_units,
+              config.macs_per_cycle_int8, config.clock_mhz);
+  std::printf("%-28s %-44s %15s %13s %13s %6s %s\n", "layer", "kernel", "MACs", "serial cyc", "timed cyc", "util",
+              "waits on");
+  uint64_t macs = 0, timed = 0, serial = 0;
+  for (const LayerRun& r : runs) {
+    const ModelTiming& t = r.timing;
+    int most = 0;
+    for (int u = 1; u < kUnits; ++u) most = t.waited_on[u] > t.waited_on[most] ? u : most;
+    const uint64_t m = r.layer->Macs();
+    const double util = t.cycles == 0 ? 0 : 100.0 * double(m) / (double(t.cycles) * peak);
+    std::string kernel = r.kernel.substr(0, 44);
+    std::printf("%-28s %-44s %15s %13s %13s %5.1f%% %s\n", r.layer->name.c_str(), kernel.c_str(),
+                Thousands(m).c_str(), Thousands(r.cost.cycles).c_str(), Thousands(t.cycles).c_str(), util,
+                t.waited_on[most] == 0 ? "-" : NameOf(static_cast<Unit>(most)));
+    macs += m, timed += t.cycles, serial += r.cost.cycles;
+  }
+  const double ms = double(timed) / (config.clock_mhz * 1e3);
+  std::printf("\ntotal: %s MACs, %s cycles timed (%s serial), %.3f ms at %.0f MHz = %.1f fps, utilization %.1f%%\n",
+              Thousands(macs).c_str(), Thousands(timed).c_str(), Thousands(serial).c_str(), ms, config.clock_mhz,
+              1e3 / ms, 100.0 * double(macs) / (double(timed) * peak));
+  return 0;
+}
+
 int ConfigCommand(const std::string& preset, const std::string& file) {
-  const AccelConfig c = file.empty() ? AccelConfigPreset(preset.empty() ? "default" : preset) : LoadAccelConfig(file);
+  const AccelConfig c = ConfigNamed(preset, file);
   std::printf("%s", AccelConfigToJson(c).c_str());
   return 0;
 }
@@ -104,6 +163,12 @@ int Main(int argc, char** argv) {
       app.add_subcommand("network", "the built-in networks, or one of them or a CSV layer table, layer by layer");
   std::string network_what;
   network->add_option("NAME|FILE", network_what, "a built-in network, or a CSV layer table (docs/networks.md)");
+  CLI::App* model = app.add_subcommand(
+      "model", "a network on the model machine: per layer the kernel, cycles, utilization (docs/isa.md §8.3)");
+  std::string model_what, model_preset, model_config;
+  model->add_option("NAME|FILE", model_what, "a built-in network, or a CSV layer table")->required();
+  CLI::Option* model_preset_opt = model->add_option("--preset", model_preset, "an AccelConfig preset");
+  model->add_option("--config", model_config, "an AccelConfig JSON file")->excludes(model_preset_opt);
   CLI::App* config = app.add_subcommand("config", "an accelerator configuration as JSON (a preset or a file)");
   std::string preset, file;
   std::string presets;
@@ -136,6 +201,7 @@ int Main(int argc, char** argv) {
   if (demo->parsed()) return Demo();
   if (network->parsed()) return NetworkCommand(network_what);
   if (config->parsed()) return ConfigCommand(preset, file);
+  if (model->parsed()) return ModelCommand(model_what, model_preset, model_config);
   return kUsageError;
 }
 

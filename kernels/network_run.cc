@@ -1,0 +1,98 @@
+// kernels/network_run.h: each layer kind to its operator, with zero data of the right sizes.
+#include "kernels/network_run.h"
+
+#include <sstream>
+
+#include "accel/error.h"
+#include "kernels/channel_shuffle.h"
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+
+namespace tile32 {
+namespace {
+
+// uint8 outputs, scale 1/64 per tensor, zero point 128 (FLOAT_ZP_FIRST): what an INT8 network stores.
+struct Quant {
+  Quant() {
+    q.mode = RequantMode::kFloatZpFirst, q.scale = &scale, q.zero_point = 128, q.qmin = 0, q.qmax = 255;
+  }
+  float scale = 1.0f / 64;
+  OutputQuant q;
+};
+
+std::string RunConv(Machine& m, const Layer& l, const Quant& quant) {
+  std::vector<int8_t> w(size_t(l.out_c) * l.kernel_h * l.kernel_w * (l.in_c / l.groups), 1);
+  ConvDesc d;
+  d.in_channels = l.in_c, d.out_channels = l.out_c, d.groups = l.groups;
+  d.kernel_h = l.kernel_h, d.kernel_w = l.kernel_w, d.stride_h = l.stride_h, d.stride_w = l.stride_w;
+  d.pad_top = l.pad_top, d.pad_bottom = l.pad_bottom, d.pad_left = l.pad_left, d.pad_right = l.pad_right;
+  d.w = w.data();
+  const PackedConv p = PackConv(d);
+  std::vector<uint8_t> x(size_t(l.in_h) * l.in_w * l.in_c, 0), y(size_t(l.OutH()) * l.OutW() * l.out_c);
+  ConvArgs a;
+  a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = DType::kU8, a.quant = &quant.q;
+  a.threads = 1;
+  Conv(m, p, a);
+  return p.Describe();
+}
+
+std::string RunFc(Machine& m, const Layer& l, const Quant& quant) {
+  const int K = l.in_h * l.in_w * l.in_c, N = l.out_c;
+  std::vector<int8_t> b(size_t(K) * N, 1);
+  GemmWeightsDesc wd;
+  wd.K = K, wd.N = N, wd.b = b.data(), wd.ldb = N;
+  const PackedGemmWeights w = PackGemmWeights(wd);
+  std::vector<uint8_t> a(static_cast<size_t>(K), 0), c(static_cast<size_t>(N), 0);
+  GemmArgs g;
+  g.M = 1, g.a = a.data(), g.lda = K, g.c = c.data(), g.ldc = N, g.c_type = DType::kU8, g.quant = &quant.q;
+  g.threads = 1;
+  Gemm(m, w, g);
+  std::ostringstream os;
+  os << "gemm u8s8 M=1 N=" << N << " K=" << K;
+  return os.str();
+}
+
+std::string RunShuffle(Machine& m, const Layer& l) {
+  ChannelShuffleDesc d;
+  d.channels = l.in_c, d.groups = l.groups;
+  const PackedChannelShuffle p = PackChannelShuffle(d);
+  std::vector<uint8_t> x(size_t(l.in_h) * l.in_w * l.in_c, 0), y(x.size());
+  ChannelShuffleArgs a;
+  a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.threads = 1;
+  ChannelShuffle(m, p, a);
+  std::ostringstream os;
+  os << "shuffle " << p.routes.size() << " routes";
+  return os.str();
+}
+
+}  // namespace
+
+std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net,
+                                 const std::function<void(size_t, size_t)>& progress) {
+  const Quant quant;
+  auto* model = dynamic_cast<ModelMachine*>(&machine);
+  std::vector<LayerRun> runs;
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Layer& l = net.layers[i];
+    if (progress) progress(i, net.layers.size());
+    machine.ResetCounters();
+    if (model != nullptr) model->ResetTiming();
+    LayerRun r;
+    r.layer = &l;
+    try {
+      switch (l.kind) {
+        case LayerKind::kConv: r.kernel = RunConv(machine, l, quant); break;
+        case LayerKind::kFc: r.kernel = RunFc(machine, l, quant); break;
+        case LayerKind::kShuffle: r.kernel = RunShuffle(machine, l); break;
+      }
+    } catch (const Error& e) {
+      Fail(net.name, ": layer '", l.name, "': ", e.what());
+    }
+    r.cost = machine.counters().total;
+    if (model != nullptr) r.timing = model->timing();
+    runs.push_back(std::move(r));
+  }
+  return runs;
+}
+
+}  // namespace tile32
