@@ -1,5 +1,5 @@
-// The one accelerator configuration. Every machine (scalar reference, SIMD emulator, and the performance
-// model of a later issue) reads its sizes and rates from an AccelConfig; nothing else holds them.
+// The one accelerator configuration. Every machine (scalar reference, SIMD emulator, model machine) reads its
+// sizes and rates from an AccelConfig; nothing else holds them. Presets and JSON files: accel/config_json.h.
 // docs/isa.md §1 defines each field; AccelConfig::Default() models the reference chip (docs/isa.md §1.10).
 #pragma once
 

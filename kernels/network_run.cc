@@ -95,4 +95,62 @@ std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net,
   return runs;
 }
 
+namespace {
+uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// C, R*S and OH*OW as the closed forms see a layer.
+struct PeerShape {
+  uint64_t c, rs, k, pixels;
+};
+PeerShape PeerShapeOf(const Layer& l) {
+  if (l.kind == LayerKind::kFc) return {uint64_t(l.in_h) * l.in_w * l.in_c, 1, uint64_t(l.out_c), 1};
+  return {uint64_t(l.in_c / l.groups), uint64_t(l.kernel_h) * l.kernel_w, uint64_t(l.out_c),
+          uint64_t(l.OutH()) * l.OutW()};
+}
+}  // namespace
+
+uint64_t ScaleSimCalcCycles(const Layer& l) {
+  if (l.kind == LayerKind::kShuffle) return 0;
+  const PeerShape s = PeerShapeOf(l);
+  return CeilDiv(s.c * s.rs, kLanes) * CeilDiv(s.k, kLanes) * (s.pixels + 3 * kLanes - 2) - 1;
+}
+
+uint64_t ZigZagIdealCycles(const Layer& l) {
+  if (l.kind == LayerKind::kShuffle) return 0;
+  const PeerShape s = PeerShapeOf(l);
+  return CeilDiv(s.k, kLanes) * CeilDiv(s.c, kLanes) * s.rs * s.pixels;
+}
+
+std::string PeerGapReason(const LayerRun& r) {
+  const Layer& l = *r.layer;
+  const double ours = double(r.cost.tile_cycles), ss = double(ScaleSimCalcCycles(l)), zz = double(ZigZagIdealCycles(l));
+  auto near = [&](double peer) { return peer > 0 && ours >= 0.9 * peer && ours <= 1.1 * peer; };
+  if (l.kind == LayerKind::kShuffle || near(ss) || near(zz)) return "";
+  std::vector<std::string> why;
+  auto has = [&](const char* word) { return r.kernel.find(word) != std::string::npos; };
+  const PeerShape s = PeerShapeOf(l);
+  if (has("winograd")) {
+    why.push_back("Winograd: 16 transformed positions per 2x2 outputs, 2.25x fewer array MACs (less where OH or OW "
+                  "is odd: whole 2x2 tiles)");
+  } else if (l.kind == LayerKind::kConv && ours > 1.1 * zz && l.pad_left + l.pad_right > 0) {
+    why.push_back("junk columns: a band row streams its padding columns too, wider than OW = " +
+                  std::to_string(l.OutW()) + " (" + std::to_string(int(100 * (ours / zz - 1) + 0.5)) +
+                  " % more rows than output pixels)");
+  }
+  if (has("depthwise") && ours > 1.1 * ss) {
+    why.push_back("depthwise on EMAC: 32 MACs per array cycle and one pass per tap, where SCALE-Sim's form folds "
+                  "the 9 taps of C = 1 into one reduction");
+  }
+  if (has("folded") && ours < 0.9 * zz) {
+    why.push_back("reduction C*R*S folded and padded to 32 once (ZigZag pads C = " + std::to_string(s.c) +
+                  " to 32 per tap)");
+  }
+  if (ours < 0.9 * ss && ss > 1.1 * zz) {
+    why.push_back("SCALE-Sim adds 3*32-2 fill and drain cycles per fold to OH*OW = " + std::to_string(s.pixels));
+  }
+  std::string out;
+  for (const std::string& w : why) out += (out.empty() ? "" : "; ") + w;
+  return out.empty() ? "unexplained" : out;
+}
+
 }  // namespace tile32

@@ -109,7 +109,21 @@ int NetworkCommand(const std::string& what) {
 
 // Every layer on the model machine (docs/isa.md §8.3): what ran, MACs, the serial sum of its instructions'
 // cycles, the timed cycles with units overlapping, and the MAC utilization of the tile arrays.
-int ModelCommand(const std::string& what, const std::string& preset, const std::string& file) {
+// The array cycles of every layer beside the closed forms of SCALE-Sim and ZigZag (docs/perf-model.md).
+void PrintPeers(const std::vector<LayerRun>& runs) {
+  std::printf("%-28s %-30s %13s %13s %13s %7s %7s  %s\n", "layer", "kernel", "tile32", "SCALE-Sim", "ZigZag",
+              "/SS", "/ZZ", "why they differ (when by more than 10 % from both)");
+  for (const LayerRun& r : runs) {
+    if (r.layer->kind == LayerKind::kShuffle) continue;
+    const uint64_t ss = ScaleSimCalcCycles(*r.layer), zz = ZigZagIdealCycles(*r.layer);
+    std::printf("%-28s %-30s %13s %13s %13s %7.2f %7.2f  %s\n", r.layer->name.c_str(), r.kernel.substr(0, 30).c_str(),
+                Thousands(r.cost.tile_cycles).c_str(), Thousands(ss).c_str(), Thousands(zz).c_str(),
+                double(r.cost.tile_cycles) / double(ss), double(r.cost.tile_cycles) / double(zz),
+                PeerGapReason(r).c_str());
+  }
+}
+
+int ModelCommand(const std::string& what, const std::string& preset, const std::string& file, bool peers) {
   Network storage;
   const Network& net = NetworkNamed(what, &storage);
   const AccelConfig config = ConfigNamed(preset, file);
@@ -119,6 +133,10 @@ int ModelCommand(const std::string& what, const std::string& preset, const std::
     std::fprintf(stderr, "\rtile32 model: layer %zu of %zu", i + 1, n);
     if (i + 1 == n) std::fprintf(stderr, "\n");
   });
+  if (peers) {
+    PrintPeers(runs);
+    return 0;
+  }
   const double peak = double(config.tile_units) * config.macs_per_cycle_int8;  // INT8 MACs per cycle
   std::printf("%s on %s (%u x %u INT8 MACs/cycle at %.0f MHz), INT8, batch 1\n\n", net.name.c_str(),
               file.empty() ? (preset.empty() ? "default" : preset.c_str()) : file.c_str(), config.tile_units,
@@ -169,6 +187,9 @@ int Main(int argc, char** argv) {
   model->add_option("NAME|FILE", model_what, "a built-in network, or a CSV layer table")->required();
   CLI::Option* model_preset_opt = model->add_option("--preset", model_preset, "an AccelConfig preset");
   model->add_option("--config", model_config, "an AccelConfig JSON file")->excludes(model_preset_opt);
+  bool model_peers = false;
+  model->add_flag("--peers", model_peers,
+                  "instead: each layer's array cycles beside SCALE-Sim's and ZigZag's closed forms, and why they differ");
   CLI::App* config = app.add_subcommand("config", "an accelerator configuration as JSON (a preset or a file)");
   std::string preset, file;
   std::string presets;
@@ -201,7 +222,7 @@ int Main(int argc, char** argv) {
   if (demo->parsed()) return Demo();
   if (network->parsed()) return NetworkCommand(network_what);
   if (config->parsed()) return ConfigCommand(preset, file);
-  if (model->parsed()) return ModelCommand(model_what, model_preset, model_config);
+  if (model->parsed()) return ModelCommand(model_what, model_preset, model_config, model_peers);
   return kUsageError;
 }
 

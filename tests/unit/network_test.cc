@@ -139,6 +139,34 @@ TEST(NetworkRun, EveryBuiltinLayerRunsOnTheModelMachine) {
   }
 }
 
+TEST(NetworkPeers, ClosedFormsOfALayer) {
+  Layer l;  // ResNet-50 conv2_x 3x3: C = K = 64, 56x56
+  l.in_h = l.in_w = 56, l.in_c = l.out_c = 64, l.kernel_h = l.kernel_w = 3;
+  l.pad_top = l.pad_bottom = l.pad_left = l.pad_right = 1;
+  EXPECT_EQ(ScaleSimCalcCycles(l), 18ull * 2 * (3136 + 94) - 1);
+  EXPECT_EQ(ZigZagIdealCycles(l), 2ull * 2 * 9 * 3136);
+  l.groups = 64, l.out_c = 64;  // depthwise: C = 1 per output
+  EXPECT_EQ(ZigZagIdealCycles(l), 2ull * 1 * 9 * 3136);
+}
+
+// On one 32x32 array, every ResNet-50 and MobileNetV2 layer's array cycles are within 10 % of SCALE-Sim's
+// or ZigZag's closed form, or the difference is explained (docs/perf-model.md has the table).
+TEST(NetworkPeers, EveryGapIsExplained) {
+  AccelConfig one;
+  one.tile_units = 1;
+  for (const char* name : {"resnet50", "mobilenetv2"}) {
+    ModelMachine model(one);
+    for (const LayerRun& r : RunNetwork(model, BuiltinNetwork(name))) {
+      const std::string why = PeerGapReason(r);
+      EXPECT_NE(why, "unexplained") << name << " " << r.layer->name << ": " << r.cost.tile_cycles;
+      const double ss = double(ScaleSimCalcCycles(*r.layer)), zz = double(ZigZagIdealCycles(*r.layer));
+      const double ours = double(r.cost.tile_cycles);
+      const bool near = (ours >= 0.9 * ss && ours <= 1.1 * ss) || (ours >= 0.9 * zz && ours <= 1.1 * zz);
+      EXPECT_EQ(why.empty(), near) << name << " " << r.layer->name;
+    }
+  }
+}
+
 TEST(NetworkCsv, EveryBuiltinRoundTrips) {
   for (const std::string& name : BuiltinNetworkNames()) {
     const Network& net = BuiltinNetwork(name);
