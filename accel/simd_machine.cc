@@ -1009,6 +1009,11 @@ void SimdMachine::Do(const Requant& i) {
 }
 
 void SimdMachine::Do(const AccZero& i) {
+  if (i.rows > 0 && !config().check_overflow) {  // a zero seed, deferred as a broadcast ACC_LD is
+    std::memset(seed_, 0, sizeof(seed_));
+    seed_pending_ = true, emac_row_ = i.row, emac_rows_ = i.rows;
+    return;
+  }
   ForRows(i.rows, 4 * kLanes, 4 * kLanes, [&](uint32_t r0, uint32_t r1) {
     std::memset(acc_at(i.row + r0), 0, size_t{r1 - r0} * 4 * kLanes);
   });
