@@ -20,7 +20,7 @@ struct Quant {
   OutputQuant q;
 };
 
-std::string RunConv(Machine& m, const Layer& l, const Quant& quant) {
+std::string RunConv(Machine& m, const Layer& l, const Quant& quant, int batch) {
   std::vector<int8_t> w(size_t(l.out_c) * l.kernel_h * l.kernel_w * (l.in_c / l.groups), 1);
   ConvDesc d;
   d.in_channels = l.in_c, d.out_channels = l.out_c, d.groups = l.groups;
@@ -28,37 +28,37 @@ std::string RunConv(Machine& m, const Layer& l, const Quant& quant) {
   d.pad_top = l.pad_top, d.pad_bottom = l.pad_bottom, d.pad_left = l.pad_left, d.pad_right = l.pad_right;
   d.w = w.data();
   const PackedConv p = PackConv(d);
-  std::vector<uint8_t> x(size_t(l.in_h) * l.in_w * l.in_c, 0), y(size_t(l.OutH()) * l.OutW() * l.out_c);
+  std::vector<uint8_t> x(size_t(batch) * l.in_h * l.in_w * l.in_c, 0), y(size_t(batch) * l.OutH() * l.OutW() * l.out_c);
   ConvArgs a;
-  a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = DType::kU8, a.quant = &quant.q;
+  a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = DType::kU8, a.quant = &quant.q;
   a.threads = 1;
   Conv(m, p, a);
   return p.Describe();
 }
 
-std::string RunFc(Machine& m, const Layer& l, const Quant& quant) {
+std::string RunFc(Machine& m, const Layer& l, const Quant& quant, int batch) {
   const int K = l.in_h * l.in_w * l.in_c, N = l.out_c;
   std::vector<int8_t> b(size_t(K) * N, 1);
   GemmWeightsDesc wd;
   wd.K = K, wd.N = N, wd.b = b.data(), wd.ldb = N;
   const PackedGemmWeights w = PackGemmWeights(wd);
-  std::vector<uint8_t> a(static_cast<size_t>(K), 0), c(static_cast<size_t>(N), 0);
+  std::vector<uint8_t> a(size_t(batch) * K, 0), c(size_t(batch) * N, 0);
   GemmArgs g;
-  g.M = 1, g.a = a.data(), g.lda = K, g.c = c.data(), g.ldc = N, g.c_type = DType::kU8, g.quant = &quant.q;
+  g.M = batch, g.a = a.data(), g.lda = K, g.c = c.data(), g.ldc = N, g.c_type = DType::kU8, g.quant = &quant.q;
   g.threads = 1;
   Gemm(m, w, g);
   std::ostringstream os;
-  os << "gemm u8s8 M=1 N=" << N << " K=" << K;
+  os << "gemm u8s8 M=" << batch << " N=" << N << " K=" << K;
   return os.str();
 }
 
-std::string RunShuffle(Machine& m, const Layer& l) {
+std::string RunShuffle(Machine& m, const Layer& l, int batch) {
   ChannelShuffleDesc d;
   d.channels = l.in_c, d.groups = l.groups;
   const PackedChannelShuffle p = PackChannelShuffle(d);
-  std::vector<uint8_t> x(size_t(l.in_h) * l.in_w * l.in_c, 0), y(x.size());
+  std::vector<uint8_t> x(size_t(batch) * l.in_h * l.in_w * l.in_c, 0), y(x.size());
   ChannelShuffleArgs a;
-  a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.threads = 1;
+  a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.threads = 1;
   ChannelShuffle(m, p, a);
   std::ostringstream os;
   os << "shuffle " << p.routes.size() << " routes";
@@ -68,7 +68,8 @@ std::string RunShuffle(Machine& m, const Layer& l) {
 }  // namespace
 
 std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net,
-                                 const std::function<void(size_t, size_t)>& progress) {
+                                 const std::function<void(size_t, size_t)>& progress, int batch) {
+  if (batch < 1 || batch > 4096) Fail("RunNetwork: batch = ", batch, " is outside [1, 4096]");
   const Quant quant;
   auto* model = dynamic_cast<ModelMachine*>(&machine);
   std::vector<LayerRun> runs;
@@ -81,9 +82,9 @@ std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net,
     r.layer = &l;
     try {
       switch (l.kind) {
-        case LayerKind::kConv: r.kernel = RunConv(machine, l, quant); break;
-        case LayerKind::kFc: r.kernel = RunFc(machine, l, quant); break;
-        case LayerKind::kShuffle: r.kernel = RunShuffle(machine, l); break;
+        case LayerKind::kConv: r.kernel = RunConv(machine, l, quant, batch); break;
+        case LayerKind::kFc: r.kernel = RunFc(machine, l, quant, batch); break;
+        case LayerKind::kShuffle: r.kernel = RunShuffle(machine, l, batch); break;
       }
     } catch (const Error& e) {
       Fail(net.name, ": layer '", l.name, "': ", e.what());

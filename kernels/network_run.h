@@ -1,5 +1,5 @@
 // A whole network on a machine: every layer of a kernels/network.h table packed and run by the real
-// kernels (INT8: uint8 activations, int8 weights, uint8 outputs requantized per tensor), one image. On the
+// kernels (INT8: uint8 activations, int8 weights, uint8 outputs requantized per tensor), a batch of images. On the
 // model machine (accel/model_machine.h) this counts and times the network without computing it.
 #pragma once
 
@@ -20,10 +20,10 @@ struct LayerRun {
   ModelTiming timing;  // the layer timed by §8.3 (model machine only; zero elsewhere)
 };
 
-// Runs each layer on `machine` (its counters and, on a ModelMachine, its timing are reset per layer), in
-// order; `progress`, when given, hears (layer index, layer count) before each layer.
+// Runs each layer on `machine` for `batch` images (its counters and, on a ModelMachine, its timing are reset
+// per layer), in order; `progress`, when given, hears (layer index, layer count) before each layer.
 std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net,
-                                 const std::function<void(size_t, size_t)>& progress = {});
+                                 const std::function<void(size_t, size_t)>& progress = {}, int batch = 1);
 
 // The closed forms of two public models for a layer on one 32x32 array (docs/perf-model.md), with the
 // reduction C = in_c / groups per output (so a depthwise layer is C = 1): SCALE-Sim 3.0's compute cycles

@@ -4,7 +4,7 @@
 //   tile32 demo                  one layer of every operator (kernels/operators.inc) on the scalar and the
 //                                SIMD machine: time, GMAC/s, and whether the two agree bit for bit
 //   tile32 network [NAME|FILE]   the built-in networks, or one (built-in or a CSV layer table) layer by layer
-//   tile32 model NAME|FILE [--preset NAME | --config FILE]
+//   tile32 model NAME|FILE [--preset NAME | --config FILE] [--batch N] [--json FILE] [--peers]
 //                                a network on the model machine: per layer kernel, cycles and utilization
 //   tile32 config [--preset NAME | --file FILE]
 //                                an accelerator configuration as JSON (accel/config_json.h)
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "accel/config.h"
 #include "accel/config_json.h"
@@ -123,24 +124,77 @@ void PrintPeers(const std::vector<LayerRun>& runs) {
   }
 }
 
-int ModelCommand(const std::string& what, const std::string& preset, const std::string& file, bool peers) {
+// The run as JSON: the network, configuration, batch, and per layer what the table prints plus every unit's
+// busy and stall cycles.
+void WriteModelJson(const std::string& path, const Network& net, const AccelConfig& config, int batch,
+                    const std::vector<LayerRun>& runs) {
+  nlohmann::ordered_json j;
+  j["network"] = net.name;
+  j["config"] = nlohmann::ordered_json::parse(AccelConfigToJson(config));
+  j["batch"] = batch;
+  const double peak = double(config.tile_units) * config.macs_per_cycle_int8;
+  uint64_t macs = 0, cycles = 0;
+  for (const LayerRun& r : runs) {
+    const Layer& l = *r.layer;
+    nlohmann::ordered_json o;
+    o["name"] = l.name;
+    o["kind"] = NameOf(l.kind);
+    o["input"] = {l.in_h, l.in_w, l.in_c};
+    o["output"] = {l.OutH(), l.OutW(), l.out_c};
+    o["kernel_hw"] = {l.kernel_h, l.kernel_w};
+    o["stride_hw"] = {l.stride_h, l.stride_w};
+    o["groups"] = l.groups;
+    o["kernel"] = r.kernel;
+    o["macs"] = l.Macs() * uint64_t(batch);
+    o["serial_cycles"] = r.cost.cycles;
+    o["timed_cycles"] = r.timing.cycles;
+    o["tile_cycles"] = r.cost.tile_cycles;
+    o["sram_conflict_cycles"] = r.cost.conflict_cycles;
+    o["dram_bytes"] = r.cost.dram_bytes;
+    o["utilization"] = r.timing.cycles == 0 ? 0.0 : double(l.Macs()) * batch / (double(r.timing.cycles) * peak);
+    for (int u = 0; u < kUnits; ++u) {
+      const char* name = NameOf(static_cast<Unit>(u));
+      o["units"][name] = {{"busy", r.timing.unit[u].busy},
+                          {"dependency_stall", r.timing.unit[u].dep_stall},
+                          {"waited_on_by_others", r.timing.waited_on[u]}};
+    }
+    j["layers"].push_back(o);
+    macs += l.Macs() * uint64_t(batch), cycles += r.timing.cycles;
+  }
+  j["total"] = {{"macs", macs},
+                {"timed_cycles", cycles},
+                {"ms", double(cycles) / (config.clock_mhz * 1e3)},
+                {"images_per_s", double(batch) * config.clock_mhz * 1e6 / double(cycles)},
+                {"utilization", double(macs) / (double(cycles) * peak)}};
+  std::ofstream out(path);
+  if (!out) Fail("tile32 model: cannot write '", path, "'");
+  out << j.dump(2) << "\n";
+  if (!out) Fail("tile32 model: writing '", path, "' failed");
+}
+
+int ModelCommand(const std::string& what, const std::string& preset, const std::string& file, bool peers, int batch,
+                 const std::string& json) {
   Network storage;
   const Network& net = NetworkNamed(what, &storage);
   const AccelConfig config = ConfigNamed(preset, file);
   config.Validate();
   ModelMachine model(config);
-  const std::vector<LayerRun> runs = RunNetwork(model, net, [&](size_t i, size_t n) {
-    std::fprintf(stderr, "\rtile32 model: layer %zu of %zu", i + 1, n);
-    if (i + 1 == n) std::fprintf(stderr, "\n");
-  });
+  const std::vector<LayerRun> runs = RunNetwork(
+      model, net,
+      [&](size_t i, size_t n) {
+        std::fprintf(stderr, "\rtile32 model: layer %zu of %zu", i + 1, n);
+        if (i + 1 == n) std::fprintf(stderr, "\n");
+      },
+      batch);
+  if (!json.empty()) WriteModelJson(json, net, config, batch, runs);
   if (peers) {
     PrintPeers(runs);
     return 0;
   }
   const double peak = double(config.tile_units) * config.macs_per_cycle_int8;  // INT8 MACs per cycle
-  std::printf("%s on %s (%u x %u INT8 MACs/cycle at %.0f MHz), INT8, batch 1\n\n", net.name.c_str(),
+  std::printf("%s on %s (%u x %u INT8 MACs/cycle at %.0f MHz), INT8, batch %d\n\n", net.name.c_str(),
               file.empty() ? (preset.empty() ? "default" : preset.c_str()) : file.c_str(), config.tile_units,
-              config.macs_per_cycle_int8, config.clock_mhz);
+              config.macs_per_cycle_int8, config.clock_mhz, batch);
   std::printf("%-28s %-44s %15s %13s %13s %6s %s\n", "layer", "kernel", "MACs", "serial cyc", "timed cyc", "util",
               "waits on");
   uint64_t macs = 0, timed = 0, serial = 0;
@@ -148,7 +202,7 @@ int ModelCommand(const std::string& what, const std::string& preset, const std::
     const ModelTiming& t = r.timing;
     int most = 0;
     for (int u = 1; u < kUnits; ++u) most = t.waited_on[u] > t.waited_on[most] ? u : most;
-    const uint64_t m = r.layer->Macs();
+    const uint64_t m = r.layer->Macs() * uint64_t(batch);
     const double util = t.cycles == 0 ? 0 : 100.0 * double(m) / (double(t.cycles) * peak);
     std::string kernel = r.kernel.substr(0, 44);
     std::printf("%-28s %-44s %15s %13s %13s %5.1f%% %s\n", r.layer->name.c_str(), kernel.c_str(),
@@ -157,9 +211,10 @@ int ModelCommand(const std::string& what, const std::string& preset, const std::
     macs += m, timed += t.cycles, serial += r.cost.cycles;
   }
   const double ms = double(timed) / (config.clock_mhz * 1e3);
-  std::printf("\ntotal: %s MACs, %s cycles timed (%s serial), %.3f ms at %.0f MHz = %.1f fps, utilization %.1f%%\n",
+  std::printf("\ntotal: %s MACs, %s cycles timed (%s serial), %.3f ms at %.0f MHz = %.1f images/s, "
+              "utilization %.1f%%\n",
               Thousands(macs).c_str(), Thousands(timed).c_str(), Thousands(serial).c_str(), ms, config.clock_mhz,
-              1e3 / ms, 100.0 * double(macs) / (double(timed) * peak));
+              1e3 * batch / ms, 100.0 * double(macs) / (double(timed) * peak));
   return 0;
 }
 
@@ -188,6 +243,10 @@ int Main(int argc, char** argv) {
   CLI::Option* model_preset_opt = model->add_option("--preset", model_preset, "an AccelConfig preset");
   model->add_option("--config", model_config, "an AccelConfig JSON file")->excludes(model_preset_opt);
   bool model_peers = false;
+  int model_batch = 1;
+  std::string model_json;
+  model->add_option("--batch", model_batch, "images per layer call (default 1)")->check(CLI::Range(1, 4096));
+  model->add_option("--json", model_json, "also write the run as JSON to this file");
   model->add_flag("--peers", model_peers,
                   "instead: each layer's array cycles beside SCALE-Sim's and ZigZag's closed forms, and why they differ");
   CLI::App* config = app.add_subcommand("config", "an accelerator configuration as JSON (a preset or a file)");
@@ -222,7 +281,7 @@ int Main(int argc, char** argv) {
   if (demo->parsed()) return Demo();
   if (network->parsed()) return NetworkCommand(network_what);
   if (config->parsed()) return ConfigCommand(preset, file);
-  if (model->parsed()) return ModelCommand(model_what, model_preset, model_config, model_peers);
+  if (model->parsed()) return ModelCommand(model_what, model_preset, model_config, model_peers, model_batch, model_json);
   return kUsageError;
 }
 

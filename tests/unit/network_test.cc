@@ -139,6 +139,19 @@ TEST(NetworkRun, EveryBuiltinLayerRunsOnTheModelMachine) {
   }
 }
 
+TEST(NetworkRun, ABatchOfImagesDoesThatManyTimesTheMacs) {
+  ModelMachine one(AccelConfig::Default()), three(AccelConfig::Default());
+  const Network& net = BuiltinNetwork("shufflenetv2");
+  const std::vector<LayerRun> a = RunNetwork(one, net), b = RunNetwork(three, net, {}, 3);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i].cost.macs, 3 * a[i].cost.macs) << net.layers[i].name;
+    EXPECT_GE(b[i].timing.cycles, a[i].timing.cycles) << net.layers[i].name;
+  }
+  ModelMachine m(AccelConfig::Default());
+  EXPECT_NE(ErrorOf([&] { RunNetwork(m, net, {}, 0); }).find("batch = 0 is outside [1, 4096]"), std::string::npos);
+}
+
 TEST(NetworkPeers, ClosedFormsOfALayer) {
   Layer l;  // ResNet-50 conv2_x 3x3: C = K = 64, 56x56
   l.in_h = l.in_w = 56, l.in_c = l.out_c = 64, l.kernel_h = l.kernel_w = 3;
