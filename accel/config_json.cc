@@ -38,12 +38,6 @@ const Field kFields[] = {
     {"check_overflow", nullptr, nullptr, &AccelConfig::check_overflow},
 };
 
-std::string Names(const std::vector<std::string>& names) {
-  std::string s;
-  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 }  // namespace
 
 std::vector<std::string> AccelConfigPresetNames() { return {"default", "inferx-x1", "nvdla-2048"}; }
@@ -66,7 +60,7 @@ AccelConfig AccelConfigPreset(const std::string& name) {
     c.sram_bytes = 512u << 10, c.sram_banks = 16, c.bank_bytes = 16;
     return c;
   }
-  Fail("AccelConfig: no preset '", name, "' (presets: ", Names(AccelConfigPresetNames()), ")");
+  Fail("AccelConfig: no preset '", name, "' (presets: ", Joined(AccelConfigPresetNames()), ")");
 }
 
 std::string AccelConfigToJson(const AccelConfig& c) {
@@ -108,14 +102,14 @@ AccelConfig AccelConfigFromJson(const std::string& text, const std::string& sour
     if (!known) {
       std::vector<std::string> names{"preset"};
       for (const Field& f : kFields) names.push_back(f.name);
-      Fail(source, ": unknown field '", item.key(), "' (fields: ", Names(names), ")");
+      Fail(source, ": unknown field '", item.key(), "' (fields: ", Joined(names), ")");
     }
   }
   for (const Field& f : kFields) {
     if (!j.contains(f.name)) {
       if (from_preset) continue;
       Fail(source, ": field '", f.name, "' is missing (give every field, or \"preset\": one of ",
-           Names(AccelConfigPresetNames()), " and the fields to change)");
+           Joined(AccelConfigPresetNames()), " and the fields to change)");
     }
     const Json& v = j[f.name];
     if (f.u32 != nullptr) {

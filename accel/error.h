@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tile32 {
 
@@ -20,6 +21,13 @@ template <typename... Parts>
   std::ostringstream os;
   (os << ... << parts);
   throw Error(os.str());
+}
+
+// "a, b, c": names listed in a message ("presets: default, inferx-x1, nvdla-2048").
+inline std::string Joined(const std::vector<std::string>& items) {
+  std::string s;
+  for (const std::string& i : items) s += (s.empty() ? "" : ", ") + i;
+  return s;
 }
 
 }  // namespace tile32

@@ -199,9 +199,8 @@ const Network& BuiltinNetwork(const std::string& name) {
   const auto& nets = Builtins();
   const auto it = nets.find(name);
   if (it == nets.end()) {
-    std::string known;
-    for (const std::string& n : BuiltinNetworkNames()) known += (known.empty() ? "" : ", ") + n;
-    Fail("BuiltinNetwork: no built-in network '", name, "' (built-in: ", known, "; or give a CSV layer table)");
+    Fail("BuiltinNetwork: no built-in network '", name, "' (built-in: ", Joined(BuiltinNetworkNames()),
+         "; or give a CSV layer table)");
   }
   return it->second;
 }

@@ -147,10 +147,8 @@ Network ReadNetworkCsv(std::istream& in, const std::string& source, const std::s
       const std::vector<std::string>& known = scalesim ? kScaleSimColumns : kTile32Columns;
       for (size_t i = 0; i < header.size(); ++i) {
         if (std::find(known.begin(), known.end(), header[i]) == known.end()) {
-          std::string all;
-          for (const std::string& k : known) all += (all.empty() ? "" : ", ") + k;
           Fail(where, "unknown column '", cells[i], "' (", scalesim ? "SCALE-Sim's columns" : "the columns", " are: ",
-               all, ")");
+               Joined(known), ")");
         }
         if (!column.emplace(header[i], i).second) Fail(where, "column '", cells[i], "' appears twice");
       }

@@ -69,9 +69,8 @@ const Network& NetworkNamed(const std::string& what, Network* storage) {
     if (name == what) return BuiltinNetwork(what);
   }
   if (!std::ifstream(what)) {
-    std::string names;
-    for (const std::string& name : BuiltinNetworkNames()) names += (names.empty() ? "" : ", ") + name;
-    Fail("'", what, "' is neither a built-in network (", names, ") nor a readable CSV layer table");
+    Fail("'", what, "' is neither a built-in network (", Joined(BuiltinNetworkNames()),
+         ") nor a readable CSV layer table");
   }
   *storage = ReadNetworkCsvFile(what);
   return *storage;
@@ -176,8 +175,7 @@ int ModelCommand(const std::string& what, const std::string& preset, const std::
                  const std::string& json) {
   Network storage;
   const Network& net = NetworkNamed(what, &storage);
-  const AccelConfig config = ConfigNamed(preset, file);
-  config.Validate();
+  const AccelConfig config = ConfigNamed(preset, file);  // presets and loaded files are validated
   ModelMachine model(config);
   const std::vector<LayerRun> runs = RunNetwork(
       model, net,
@@ -251,8 +249,7 @@ int Main(int argc, char** argv) {
                   "instead: each layer's array cycles beside SCALE-Sim's and ZigZag's closed forms, and why they differ");
   CLI::App* config = app.add_subcommand("config", "an accelerator configuration as JSON (a preset or a file)");
   std::string preset, file;
-  std::string presets;
-  for (const std::string& p : AccelConfigPresetNames()) presets += (presets.empty() ? "" : ", ") + p;
+  const std::string presets = Joined(AccelConfigPresetNames());
   CLI::Option* preset_opt = config->add_option("--preset", preset, "one of " + presets + " (default: default)");
   config->add_option("--file", file, "a JSON file: every field, or \"preset\" and the fields to change")
       ->excludes(preset_opt);
