@@ -153,7 +153,8 @@ void WriteModelJson(const std::string& path, const Network& net, const AccelConf
     o["utilization"] = r.timing.cycles == 0 ? 0.0 : double(l.Macs()) * batch / (double(r.timing.cycles) * peak);
     for (int u = 0; u < kUnits; ++u) {
       const char* name = NameOf(static_cast<Unit>(u));
-      o["units"][name] = {{"busy", r.timing.unit[u].busy},
+      o["units"][name] = {{"instructions", r.timing.unit[u].instructions},
+                          {"busy", r.timing.unit[u].busy},
                           {"dependency_stall", r.timing.unit[u].dep_stall},
                           {"waited_on_by_others", r.timing.waited_on[u]}};
     }
