@@ -68,16 +68,45 @@ void ModelMachine::ResetTiming() {
   timing_ = ModelTiming{};
   issue_ = 0;
   std::fill(std::begin(unit_free_), std::end(unit_free_), 0);
+  std::fill(std::begin(last_on_), std::end(last_on_), kNoCause);
+  last_finisher_ = kNoCause;
   in_flight_.clear();
+  records_.clear();
+}
+
+// Each record's start is the finish of its cause (the unit was busy, or a dependency) or the start of its
+// cause (in-order issue), so following causes back covers [from, to) without gap or overlap: each cause's
+// running time inside the interval is charged to its unit.
+void ModelMachine::AttributeIdle(uint32_t first, uint64_t from, uint64_t to, uint64_t* idle_on) const {
+  uint64_t cur = to;
+  for (uint32_t j = first; j != kNoCause && cur > from; j = records_[j].cause) {
+    const Record& r = records_[j];
+    const uint64_t begin = std::max(r.start, from);
+    if (r.finish >= cur && begin < cur) idle_on[static_cast<int>(r.unit)] += cur - begin, cur = begin;
+  }
+  // Nothing ran in [from, cur) (cannot happen with causes set as AfterInstruction sets them): kept exact.
+  if (cur > from) idle_on[static_cast<int>(Unit::kTile)] += cur - from;
+}
+
+ModelTiming ModelMachine::timing() const {
+  ModelTiming t = timing_;
+  const uint64_t arrays_done = unit_free_[static_cast<int>(Unit::kTile)];
+  if (t.cycles > arrays_done) AttributeIdle(last_finisher_, arrays_done, t.cycles, t.idle_on);
+  return t;
 }
 
 void ModelMachine::AfterInstruction(const Instr&, const Footprint& fp, const InstrCost& cost) {
   const int u = static_cast<int>(fp.unit);
+  const uint32_t self = static_cast<uint32_t>(records_.size());
   const uint64_t ready = std::max(issue_, unit_free_[u]);
+  uint32_t cause = issue_ >= unit_free_[u] ? (self == 0 ? kNoCause : self - 1) : last_on_[u];
+  if (ready == 0) cause = kNoCause;
   uint64_t start = ready;
   int waited_unit = -1;
   for (const InFlight& f : in_flight_) {
-    if (f.finish > start && Conflicts(fp, f.fp)) start = f.finish, waited_unit = static_cast<int>(f.fp.unit);
+    if (f.finish > start && Conflicts(fp, f.fp)) {
+      start = f.finish, waited_unit = static_cast<int>(f.fp.unit), cause = f.record;
+    }
   }
   // A TMAC's or EMAC's rows are independent: the tile_units arrays share them (each holding the tiles).
   const uint64_t arrays = config().tile_units;
@@ -85,19 +114,31 @@ void ModelMachine::AfterInstruction(const Instr&, const Footprint& fp, const Ins
   const uint64_t finish = start + cycles;
   UnitTime& t = timing_.unit[u];
   t.busy += cycles;
+  if (fp.unit == Unit::kTile) {
+    // The arrays stood idle from their last finish to this start: charged to what held this start up.
+    if (start > unit_free_[u]) AttributeIdle(cause, unit_free_[u], start, timing_.idle_on);
+    if (cost.tile_cycles > 0) {
+      timing_.mac_busy += cycles;
+      timing_.mac_array += (cost.tile_cycles + arrays - 1) / arrays;
+    } else {
+      timing_.tile_load += cycles;
+    }
+  }
   ++t.instructions;
   if (start > ready) {
     t.dep_stall += start - ready;
     timing_.waited_on[waited_unit] += start - ready;
   }
   unit_free_[u] = finish;
+  last_on_[u] = self;
   issue_ = start;  // in order: the next instruction starts no earlier than this one
-  timing_.cycles = std::max(timing_.cycles, finish);
+  if (finish >= timing_.cycles) timing_.cycles = finish, last_finisher_ = self;
+  records_.push_back({start, finish, cause, fp.unit});
   // Only instructions that finish after the next possible start can still delay anything.
   in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(),
                                   [&](const InFlight& f) { return f.finish <= issue_; }),
                    in_flight_.end());
-  in_flight_.push_back({fp, finish});
+  in_flight_.push_back({fp, finish, self});
 }
 
 }  // namespace tile32

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <vector>
 
 #include "accel/footprint.h"
 #include "accel/machine.h"
@@ -28,6 +29,16 @@ struct ModelTiming {
   // Cycles an instruction waited because a conflicting earlier instruction of the given unit had not
   // finished (the cause of dep_stall, by the unit waited for).
   uint64_t waited_on[kUnits] = {};
+
+  // The tile arrays' timeline from 0 to `cycles`, cut into parts that add up to it exactly:
+  //   mac_busy + tile_load + sum of idle_on == cycles.
+  uint64_t mac_busy = 0;   // TMAC and EMAC, from start to finish (array cycles and feed stalls)
+  uint64_t mac_array = 0;  // of mac_busy, the array cycles (§8.1 tile cycles shared over the tile_units)
+  uint64_t tile_load = 0;  // TLD
+  // Cycles the arrays stood idle, by the unit whose instructions held up the next tile instruction (or the
+  // end of the layer): found by following each start back to what determined it (in-order issue, the unit
+  // being busy, or a dependency) until the arrays' last finish.
+  uint64_t idle_on[kUnits] = {};
 };
 
 class ModelMachine : public Machine {
@@ -35,7 +46,8 @@ class ModelMachine : public Machine {
   explicit ModelMachine(const AccelConfig& config);
   const char* name() const override { return "model"; }
 
-  const ModelTiming& timing() const { return timing_; }
+  // The timing so far; the arrays' idle cycles after their last instruction are attributed on each call.
+  ModelTiming timing() const;
   void ResetTiming();
 
  protected:
@@ -60,14 +72,28 @@ class ModelMachine : public Machine {
   void Do(const RowPerm&) override {}
 
  private:
+  static constexpr uint32_t kNoCause = ~0u;
+  // One executed instruction of the current layer: when it ran and which earlier one set its start.
+  struct Record {
+    uint64_t start, finish;
+    uint32_t cause;  // index into records_, or kNoCause (started at 0)
+    Unit unit;
+  };
   struct InFlight {
     Footprint fp;
     uint64_t finish;
+    uint32_t record;
   };
+  // Adds to idle_on the cycles in [from, to) by following the causes back from record `first`.
+  void AttributeIdle(uint32_t first, uint64_t from, uint64_t to, uint64_t* idle_on) const;
+
   ModelTiming timing_;
   uint64_t issue_ = 0;                // the earliest start of the next instruction (in-order issue)
   uint64_t unit_free_[kUnits] = {};   // when each unit is next free
+  uint32_t last_on_[kUnits] = {kNoCause, kNoCause, kNoCause, kNoCause};  // record of each unit's last instruction
+  uint32_t last_finisher_ = kNoCause;  // the record that finishes last
   std::deque<InFlight> in_flight_;    // instructions that may still finish after a later one starts
+  std::vector<Record> records_;
 };
 
 // Whether two footprints conflict: one writes what the other reads or writes (SRAM bytes, ACC rows, a

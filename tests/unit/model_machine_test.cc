@@ -76,6 +76,12 @@ TEST(ModelMachine, SameCountsWithAndWithoutData) {
   EXPECT_LE(busy, m.total.cycles);  // the MACs' cycles shared by the tile arrays
   EXPECT_LE(t.cycles, busy);
   EXPECT_GT(t.cycles, 0u);
+  // The arrays' timeline adds up exactly: MACs, tile loads and idle cycles by cause.
+  uint64_t idle = 0;
+  for (uint64_t c : t.idle_on) idle += c;
+  EXPECT_EQ(t.mac_busy + t.tile_load + idle, t.cycles);
+  EXPECT_EQ(t.idle_on[int(Unit::kTile)], 0u);  // the arrays never wait on themselves
+  EXPECT_LE(t.mac_array, t.mac_busy);
 }
 
 TEST(ModelMachine, BadInstructionsAreRefusedAsOnTheOtherMachines) {
@@ -130,6 +136,41 @@ TEST_F(ModelTimingTest, ADependentInstructionWaits) {
   EXPECT_EQ(m.timing().cycles, Cost(Load(8192)) + Cost(Mac(8192)));
   EXPECT_EQ(m.timing().unit[int(Unit::kTile)].dep_stall, Cost(Load(8192)));
   EXPECT_EQ(m.timing().waited_on[int(Unit::kDma)], Cost(Load(8192)));
+  // The arrays stood idle for the whole DMA, and it is charged to the DMA engines.
+  EXPECT_EQ(m.timing().idle_on[int(Unit::kDma)], Cost(Load(8192)));
+  EXPECT_EQ(m.timing().mac_busy, Cost(Mac(8192)));
+}
+
+TEST_F(ModelTimingTest, IdleCyclesFollowTheChainOfCauses) {
+  TileLoad tl;
+  m.Execute(tl);
+  m.ResetTiming();
+  // DMA, then an ACC_LD of what it loaded into the ACC rows the TMAC adds to (the TMAC waits on the vector
+  // unit, which waited on the DMA), then a REQ of the TMAC's rows and a DMA_OUT of what it wrote.
+  m.Execute(Load(8192));
+  AccLoad add;  // the seed: 64 rows of int32 from the loaded bytes
+  add.rows = 64, add.addr = 8192;
+  m.Execute(add);
+  m.Execute(Mac(8192));
+  SetQuant q;
+  q.q.multiplier.fill(1 << 30);
+  m.Execute(q);
+  Requant r;
+  r.rows = 64, r.addr = 32768;
+  m.Execute(r);
+  DmaOut o;
+  o.sram = 32768, o.segment = 0, o.dram = 0, o.rows = 64, o.row_bytes = 32, o.dram_stride = 32, o.sram_stride = 32;
+  m.Execute(o);
+  const ModelTiming t = m.timing();
+  uint64_t idle = 0;
+  for (uint64_t c : t.idle_on) idle += c;
+  EXPECT_EQ(t.mac_busy + t.tile_load + idle, t.cycles);
+  EXPECT_EQ(t.mac_busy, Cost(Mac(8192)));
+  // Before the MAC: the DMA and then the ACC_LD; after it, the REQ and then the DMA_OUT (the QCFG ran while
+  // the MAC did).
+  EXPECT_EQ(t.idle_on[int(Unit::kVector)], Cost(add));
+  EXPECT_EQ(t.idle_on[int(Unit::kRequant)], Cost(r));
+  EXPECT_EQ(t.idle_on[int(Unit::kDma)], Cost(Load(8192)) + Cost(o));
 }
 
 TEST_F(ModelTimingTest, OneUnitRunsOneInstructionAtATime) {
