@@ -11,87 +11,145 @@
 namespace tile32 {
 namespace {
 
-// uint8 outputs, scale 1/64 per tensor, zero point 128 (FLOAT_ZP_FIRST): what an INT8 network stores.
-struct Quant {
-  Quant() {
-    q.mode = RequantMode::kFloatZpFirst, q.scale = &scale, q.zero_point = 128, q.qmin = 0, q.qmax = 255;
+uint64_t Padded(uint64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// The element types and output quantization of a precision (zero data: its bits are 0 in every type).
+struct Types {
+  explicit Types(Precision p) : precision(p) {
+    switch (p) {
+      case Precision::kInt8:
+        x = DType::kU8, w = DType::kI8, y = DType::kU8;
+        q.mode = RequantMode::kFloatZpFirst, q.zero_point = 128, q.qmin = 0, q.qmax = 255;
+        break;
+      case Precision::kInt16:
+        x = w = y = DType::kI16;
+        q.mode = RequantMode::kFloatZpFirst, q.zero_point = 0, q.qmin = -32768, q.qmax = 32767;
+        break;
+      case Precision::kBF16: x = w = y = DType::kBF16; break;
+    }
+    q.scale = &scale;
   }
+  const OutputQuant* quant() const { return precision == Precision::kBF16 ? nullptr : &q; }
+  Precision precision;
+  DType x, w, y;
   float scale = 1.0f / 64;
   OutputQuant q;
 };
 
-std::string RunConv(Machine& m, const Layer& l, const Quant& quant, int batch) {
-  std::vector<int8_t> w(size_t(l.out_c) * l.kernel_h * l.kernel_w * (l.in_c / l.groups), 1);
+void RunConv(Machine& m, const Layer& l, const Types& t, int batch, LayerRun* r) {
+  const int G = l.groups, Cg = l.in_c / G, Kg = l.out_c / G, taps = l.kernel_h * l.kernel_w;
+  std::vector<uint8_t> w(size_t(l.out_c) * taps * Cg * SizeOf(t.w), 0);
   ConvDesc d;
-  d.in_channels = l.in_c, d.out_channels = l.out_c, d.groups = l.groups;
+  d.in_channels = l.in_c, d.out_channels = l.out_c, d.groups = G;
   d.kernel_h = l.kernel_h, d.kernel_w = l.kernel_w, d.stride_h = l.stride_h, d.stride_w = l.stride_w;
   d.pad_top = l.pad_top, d.pad_bottom = l.pad_bottom, d.pad_left = l.pad_left, d.pad_right = l.pad_right;
-  d.w = w.data();
+  d.x_type = t.x, d.w_type = t.w, d.w = w.data();
   const PackedConv p = PackConv(d);
-  std::vector<uint8_t> x(size_t(batch) * l.in_h * l.in_w * l.in_c, 0), y(size_t(batch) * l.OutH() * l.OutW() * l.out_c);
+  std::vector<uint8_t> x(size_t(batch) * l.in_h * l.in_w * l.in_c * SizeOf(t.x), 0);
+  std::vector<uint8_t> y(size_t(batch) * l.OutH() * l.OutW() * l.out_c * SizeOf(t.y));
   ConvArgs a;
-  a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = DType::kU8, a.quant = &quant.q;
-  a.threads = 1;
+  a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = t.y;
+  a.quant = t.quant(), a.threads = 1;
   Conv(m, p, a);
-  return p.Describe();
+  r->kernel = p.Describe();
+  const uint64_t pixels = uint64_t(batch) * l.OutH() * l.OutW();
+  switch (p.algorithm) {
+    case ConvAlgorithm::kDepthwise:
+      r->kind = RunKind::kDepthwise, r->padded_macs = pixels * taps * Padded(l.out_c);
+      break;
+    case ConvAlgorithm::kWinograd:
+      r->kind = RunKind::kWinograd, r->padded_macs = pixels * G * taps * Padded(Cg) * Padded(Kg);
+      break;
+    default:
+      r->kind = RunKind::kDirect;
+      // Folded pads the whole reduction once; tap-major per tap (and kAuto only when C/G is a multiple of 32,
+      // where the two are the same).
+      r->padded_macs = pixels * G * Padded(Kg) *
+                       (p.layout == ConvLayout::kFolded ? Padded(uint64_t(Cg) * taps) : taps * Padded(Cg));
+  }
 }
 
-std::string RunFc(Machine& m, const Layer& l, const Quant& quant, int batch) {
+void RunFc(Machine& m, const Layer& l, const Types& t, int batch, LayerRun* r) {
   const int K = l.in_h * l.in_w * l.in_c, N = l.out_c;
-  std::vector<int8_t> b(size_t(K) * N, 1);
+  std::vector<uint8_t> b(size_t(K) * N * SizeOf(t.w), 0);
   GemmWeightsDesc wd;
-  wd.K = K, wd.N = N, wd.b = b.data(), wd.ldb = N;
+  wd.a_type = t.x, wd.b_type = t.w, wd.K = K, wd.N = N, wd.b = b.data(), wd.ldb = N;
   const PackedGemmWeights w = PackGemmWeights(wd);
-  std::vector<uint8_t> a(size_t(batch) * K, 0), c(size_t(batch) * N, 0);
+  std::vector<uint8_t> a(size_t(batch) * K * SizeOf(t.x), 0), c(size_t(batch) * N * SizeOf(t.y), 0);
   GemmArgs g;
-  g.M = batch, g.a = a.data(), g.lda = K, g.c = c.data(), g.ldc = N, g.c_type = DType::kU8, g.quant = &quant.q;
+  g.M = batch, g.a = a.data(), g.lda = K, g.c = c.data(), g.ldc = N, g.c_type = t.y, g.quant = t.quant();
   g.threads = 1;
   Gemm(m, w, g);
   std::ostringstream os;
-  os << "gemm u8s8 M=" << batch << " N=" << N << " K=" << K;
-  return os.str();
+  os << "gemm " << NameOf(MacModeOf(t.precision)) << " M=" << batch << " N=" << N << " K=" << K;
+  r->kind = RunKind::kGemm, r->kernel = os.str(), r->padded_macs = uint64_t(batch) * Padded(K) * Padded(N);
 }
 
-std::string RunShuffle(Machine& m, const Layer& l, int batch) {
+void RunShuffle(Machine& m, const Layer& l, const Types& t, int batch, LayerRun* r) {
   ChannelShuffleDesc d;
-  d.channels = l.in_c, d.groups = l.groups;
+  d.channels = l.in_c, d.groups = l.groups, d.type = t.x;
   const PackedChannelShuffle p = PackChannelShuffle(d);
-  std::vector<uint8_t> x(size_t(batch) * l.in_h * l.in_w * l.in_c, 0), y(x.size());
+  std::vector<uint8_t> x(size_t(batch) * l.in_h * l.in_w * l.in_c * SizeOf(t.x), 0), y(x.size());
   ChannelShuffleArgs a;
   a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.threads = 1;
   ChannelShuffle(m, p, a);
   std::ostringstream os;
   os << "shuffle " << p.routes.size() << " routes";
-  return os.str();
+  r->kind = RunKind::kShuffle, r->kernel = os.str();
 }
 
 }  // namespace
 
-std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net,
-                                 const std::function<void(size_t, size_t)>& progress, int batch) {
-  if (batch < 1 || batch > 4096) Fail("RunNetwork: batch = ", batch, " is outside [1, 4096]");
-  const Quant quant;
+const char* NameOf(Precision p) {
+  switch (p) {
+    case Precision::kInt8: return "int8";
+    case Precision::kInt16: return "int16";
+    case Precision::kBF16: return "bf16";
+  }
+  return "invalid";
+}
+
+Precision PrecisionNamed(const std::string& name) {
+  for (Precision p : {Precision::kInt8, Precision::kInt16, Precision::kBF16}) {
+    if (name == NameOf(p)) return p;
+  }
+  Fail("precision '", name, "' is not one of int8, int16, bf16");
+}
+
+MacMode MacModeOf(Precision p) {
+  return p == Precision::kInt8 ? MacMode::kU8S8 : p == Precision::kInt16 ? MacMode::kS16S16 : MacMode::kBF16;
+}
+
+LayerRun RunLayer(Machine& machine, const Layer& l, const RunOptions& options) {
+  const int batch = options.batch;
+  if (batch < 1 || batch > 4096) Fail("RunLayer: batch = ", batch, " is outside [1, 4096]");
+  const Types types(options.precision);
   auto* model = dynamic_cast<ModelMachine*>(&machine);
+  machine.ResetCounters();
+  if (model != nullptr) model->ResetTiming();
+  LayerRun r;
+  r.layer = &l, r.batch = batch, r.precision = options.precision;
+  switch (l.kind) {
+    case LayerKind::kConv: RunConv(machine, l, types, batch, &r); break;
+    case LayerKind::kFc: RunFc(machine, l, types, batch, &r); break;
+    case LayerKind::kShuffle: RunShuffle(machine, l, types, batch, &r); break;
+  }
+  r.cost = machine.counters().total;
+  if (model != nullptr) r.timing = model->timing();
+  return r;
+}
+
+std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const RunOptions& options) {
+  if (options.batch < 1 || options.batch > 4096) Fail("RunNetwork: batch = ", options.batch, " is outside [1, 4096]");
   std::vector<LayerRun> runs;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& l = net.layers[i];
-    if (progress) progress(i, net.layers.size());
-    machine.ResetCounters();
-    if (model != nullptr) model->ResetTiming();
-    LayerRun r;
-    r.layer = &l;
+    if (options.progress) options.progress(i, net.layers.size());
     try {
-      switch (l.kind) {
-        case LayerKind::kConv: r.kernel = RunConv(machine, l, quant, batch); break;
-        case LayerKind::kFc: r.kernel = RunFc(machine, l, quant, batch); break;
-        case LayerKind::kShuffle: r.kernel = RunShuffle(machine, l, batch); break;
-      }
+      runs.push_back(RunLayer(machine, l, options));
     } catch (const Error& e) {
       Fail(net.name, ": layer '", l.name, "': ", e.what());
     }
-    r.cost = machine.counters().total;
-    if (model != nullptr) r.timing = model->timing();
-    runs.push_back(std::move(r));
   }
   return runs;
 }

@@ -1,6 +1,6 @@
 // A whole network on a machine: every layer of a kernels/network.h table packed and run by the real
-// kernels (INT8: uint8 activations, int8 weights, uint8 outputs requantized per tensor), a batch of images. On the
-// model machine (accel/model_machine.h) this counts and times the network without computing it.
+// kernels at one precision, a batch of images. On the model machine (accel/model_machine.h) this counts and
+// times the network without computing it.
 #pragma once
 
 #include <functional>
@@ -13,17 +13,46 @@
 
 namespace tile32 {
 
+// The data types a network runs in:
+//   kInt8:  uint8 activations, int8 weights, uint8 outputs requantized per tensor (FLOAT_ZP_FIRST);
+//   kInt16: int16 activations and weights, int16 outputs requantized per tensor;
+//   kBF16:  bf16 activations and weights, bf16 outputs.
+enum class Precision : uint8_t { kInt8, kInt16, kBF16 };
+const char* NameOf(Precision p);  // "int8", "int16", "bf16"
+// The precision named `name`, or a tile32::Error listing the names.
+Precision PrecisionNamed(const std::string& name);
+// The MAC mode a precision's layers issue (Winograd issues S16S16 whatever the precision: docs/isa.md §9).
+MacMode MacModeOf(Precision p);
+
+// What ran for a layer.
+enum class RunKind : uint8_t { kGemm, kDirect, kWinograd, kDepthwise, kShuffle };
+
 struct LayerRun {
   const Layer* layer = nullptr;
+  RunKind kind = RunKind::kDirect;
+  int batch = 1;         // images
+  Precision precision = Precision::kInt8;
   std::string kernel;  // what ran: "direct tap-major u8s8, ...", "gemm u8s8 M=1 ...", "shuffle ..."
+  // The layer's MACs (all images) with its channels padded as the packing pads them: output channels per group
+  // to 32, and the reduction to 32 per kernel tap (tap-major, Winograd) or once (folded). Winograd's are the
+  // direct convolution's, before the transform saves any. Zero for a shuffle.
+  uint64_t padded_macs = 0;
   InstrCost cost;      // the serial sum of the layer's instructions (docs/isa.md §8.1)
   ModelTiming timing;  // the layer timed by §8.3 (model machine only; zero elsewhere)
 };
 
-// Runs each layer on `machine` for `batch` images (its counters and, on a ModelMachine, its timing are reset
-// per layer), in order; `progress`, when given, hears (layer index, layer count) before each layer.
-std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net,
-                                 const std::function<void(size_t, size_t)>& progress = {}, int batch = 1);
+struct RunOptions {
+  int batch = 1;  // images per layer call, in [1, 4096]
+  Precision precision = Precision::kInt8;
+  // When given, hears (layer index, layer count) before each layer.
+  std::function<void(size_t, size_t)> progress;
+};
+
+// Runs each layer on `machine` (its counters and, on a ModelMachine, its timing are reset per layer), in
+// order.
+std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const RunOptions& options = {});
+// One layer, as RunNetwork runs it (counters and timing reset first).
+LayerRun RunLayer(Machine& machine, const Layer& layer, const RunOptions& options = {});
 
 // The closed forms of two public models for a layer on one 32x32 array (docs/perf-model.md), with the
 // reduction C = in_c / groups per output (so a depthwise layer is C = 1): SCALE-Sim 3.0's compute cycles

@@ -4,8 +4,10 @@
 //   tile32 demo                  one layer of every operator (kernels/operators.inc) on the scalar and the
 //                                SIMD machine: time, GMAC/s, and whether the two agree bit for bit
 //   tile32 network [NAME|FILE]   the built-in networks, or one (built-in or a CSV layer table) layer by layer
-//   tile32 model NAME|FILE [--preset NAME | --config FILE] [--batch N] [--json FILE] [--peers]
-//                                a network on the model machine: per layer kernel, cycles and utilization
+//   tile32 report NAME|FILE [--preset NAME | --config FILE] [--precision P] [--batch N] [--sweep B,...]
+//                 [--json FILE] [--peers]
+//                                a network on the model machine: per layer cycles, utilization, what bounds it,
+//                                where the cycles go and a fix hint; latency and a batch sweep ("model" too)
 //   tile32 config [--preset NAME | --file FILE]
 //                                an accelerator configuration as JSON (accel/config_json.h)
 // Exit status: 0 success, 1 a failed check (demo not bit-exact) or error, 2 bad usage. Parsing: CLI11.
@@ -33,7 +35,9 @@
 #include "accel/model_machine.h"
 #include "kernels/network.h"
 #include "kernels/network_run.h"
+#include "tools/common.h"
 #include "tools/demo.h"
+#include "tools/report.h"
 
 namespace tile32 {
 namespace {
@@ -57,28 +61,6 @@ int Targets() {
 }
 
 int Demo() { return demo::RunDemo() ? 0 : 1; }
-
-std::string Thousands(uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
-  return s;
-}
-
-const Network& NetworkNamed(const std::string& what, Network* storage) {
-  for (const std::string& name : BuiltinNetworkNames()) {
-    if (name == what) return BuiltinNetwork(what);
-  }
-  if (!std::ifstream(what)) {
-    Fail("'", what, "' is neither a built-in network (", Joined(BuiltinNetworkNames()),
-         ") nor a readable CSV layer table");
-  }
-  *storage = ReadNetworkCsvFile(what);
-  return *storage;
-}
-
-AccelConfig ConfigNamed(const std::string& preset, const std::string& file) {
-  return file.empty() ? AccelConfigPreset(preset.empty() ? "default" : preset) : LoadAccelConfig(file);
-}
 
 int NetworkCommand(const std::string& what) {
   if (what.empty()) {
@@ -107,116 +89,6 @@ int NetworkCommand(const std::string& what) {
   return 0;
 }
 
-// Every layer on the model machine (docs/isa.md §8.3): what ran, MACs, the serial sum of its instructions'
-// cycles, the timed cycles with units overlapping, and the MAC utilization of the tile arrays.
-// The array cycles of every layer beside the closed forms of SCALE-Sim and ZigZag (docs/perf-model.md).
-void PrintPeers(const std::vector<LayerRun>& runs) {
-  std::printf("%-28s %-30s %13s %13s %13s %7s %7s  %s\n", "layer", "kernel", "tile32", "SCALE-Sim", "ZigZag",
-              "/SS", "/ZZ", "why they differ (when by more than 10 % from both)");
-  for (const LayerRun& r : runs) {
-    if (r.layer->kind == LayerKind::kShuffle) continue;
-    const uint64_t ss = ScaleSimCalcCycles(*r.layer), zz = ZigZagIdealCycles(*r.layer);
-    std::printf("%-28s %-30s %13s %13s %13s %7.2f %7.2f  %s\n", r.layer->name.c_str(), r.kernel.substr(0, 30).c_str(),
-                Thousands(r.cost.tile_cycles).c_str(), Thousands(ss).c_str(), Thousands(zz).c_str(),
-                double(r.cost.tile_cycles) / double(ss), double(r.cost.tile_cycles) / double(zz),
-                PeerGapReason(r).c_str());
-  }
-}
-
-// The run as JSON: the network, configuration, batch, and per layer what the table prints plus every unit's
-// busy and stall cycles.
-void WriteModelJson(const std::string& path, const Network& net, const AccelConfig& config, int batch,
-                    const std::vector<LayerRun>& runs) {
-  nlohmann::ordered_json j;
-  j["network"] = net.name;
-  j["config"] = nlohmann::ordered_json::parse(AccelConfigToJson(config));
-  j["batch"] = batch;
-  const double peak = double(config.tile_units) * config.macs_per_cycle_int8;
-  uint64_t macs = 0, cycles = 0;
-  for (const LayerRun& r : runs) {
-    const Layer& l = *r.layer;
-    nlohmann::ordered_json o;
-    o["name"] = l.name;
-    o["kind"] = NameOf(l.kind);
-    o["input"] = {l.in_h, l.in_w, l.in_c};
-    o["output"] = {l.OutH(), l.OutW(), l.out_c};
-    o["kernel_hw"] = {l.kernel_h, l.kernel_w};
-    o["stride_hw"] = {l.stride_h, l.stride_w};
-    o["groups"] = l.groups;
-    o["kernel"] = r.kernel;
-    o["macs"] = l.Macs() * uint64_t(batch);
-    o["serial_cycles"] = r.cost.cycles;
-    o["timed_cycles"] = r.timing.cycles;
-    o["tile_cycles"] = r.cost.tile_cycles;
-    o["sram_conflict_cycles"] = r.cost.conflict_cycles;
-    o["dram_bytes"] = r.cost.dram_bytes;
-    o["utilization"] = r.timing.cycles == 0 ? 0.0 : double(l.Macs()) * batch / (double(r.timing.cycles) * peak);
-    for (int u = 0; u < kUnits; ++u) {
-      const char* name = NameOf(static_cast<Unit>(u));
-      o["units"][name] = {{"instructions", r.timing.unit[u].instructions},
-                          {"busy", r.timing.unit[u].busy},
-                          {"dependency_stall", r.timing.unit[u].dep_stall},
-                          {"waited_on_by_others", r.timing.waited_on[u]}};
-    }
-    j["layers"].push_back(o);
-    macs += l.Macs() * uint64_t(batch), cycles += r.timing.cycles;
-  }
-  j["total"] = {{"macs", macs},
-                {"timed_cycles", cycles},
-                {"ms", double(cycles) / (config.clock_mhz * 1e3)},
-                {"images_per_s", double(batch) * config.clock_mhz * 1e6 / double(cycles)},
-                {"utilization", double(macs) / (double(cycles) * peak)}};
-  std::ofstream out(path);
-  if (!out) Fail("tile32 model: cannot write '", path, "'");
-  out << j.dump(2) << "\n";
-  if (!out) Fail("tile32 model: writing '", path, "' failed");
-}
-
-int ModelCommand(const std::string& what, const std::string& preset, const std::string& file, bool peers, int batch,
-                 const std::string& json) {
-  Network storage;
-  const Network& net = NetworkNamed(what, &storage);
-  const AccelConfig config = ConfigNamed(preset, file);  // presets and loaded files are validated
-  ModelMachine model(config);
-  const std::vector<LayerRun> runs = RunNetwork(
-      model, net,
-      [&](size_t i, size_t n) {
-        std::fprintf(stderr, "\rtile32 model: layer %zu of %zu", i + 1, n);
-        if (i + 1 == n) std::fprintf(stderr, "\n");
-      },
-      batch);
-  if (!json.empty()) WriteModelJson(json, net, config, batch, runs);
-  if (peers) {
-    PrintPeers(runs);
-    return 0;
-  }
-  const double peak = double(config.tile_units) * config.macs_per_cycle_int8;  // INT8 MACs per cycle
-  std::printf("%s on %s (%u x %u INT8 MACs/cycle at %.0f MHz), INT8, batch %d\n\n", net.name.c_str(),
-              file.empty() ? (preset.empty() ? "default" : preset.c_str()) : file.c_str(), config.tile_units,
-              config.macs_per_cycle_int8, config.clock_mhz, batch);
-  std::printf("%-28s %-44s %15s %13s %13s %6s %s\n", "layer", "kernel", "MACs", "serial cyc", "timed cyc", "util",
-              "waits on");
-  uint64_t macs = 0, timed = 0, serial = 0;
-  for (const LayerRun& r : runs) {
-    const ModelTiming& t = r.timing;
-    int most = 0;
-    for (int u = 1; u < kUnits; ++u) most = t.waited_on[u] > t.waited_on[most] ? u : most;
-    const uint64_t m = r.layer->Macs() * uint64_t(batch);
-    const double util = t.cycles == 0 ? 0 : 100.0 * double(m) / (double(t.cycles) * peak);
-    std::string kernel = r.kernel.substr(0, 44);
-    std::printf("%-28s %-44s %15s %13s %13s %5.1f%% %s\n", r.layer->name.c_str(), kernel.c_str(),
-                Thousands(m).c_str(), Thousands(r.cost.cycles).c_str(), Thousands(t.cycles).c_str(), util,
-                t.waited_on[most] == 0 ? "-" : NameOf(static_cast<Unit>(most)));
-    macs += m, timed += t.cycles, serial += r.cost.cycles;
-  }
-  const double ms = double(timed) / (config.clock_mhz * 1e3);
-  std::printf("\ntotal: %s MACs, %s cycles timed (%s serial), %.3f ms at %.0f MHz = %.1f images/s, "
-              "utilization %.1f%%\n",
-              Thousands(macs).c_str(), Thousands(timed).c_str(), Thousands(serial).c_str(), ms, config.clock_mhz,
-              1e3 * batch / ms, 100.0 * double(macs) / (double(timed) * peak));
-  return 0;
-}
-
 int ConfigCommand(const std::string& preset, const std::string& file) {
   const AccelConfig c = ConfigNamed(preset, file);
   std::printf("%s", AccelConfigToJson(c).c_str());
@@ -235,19 +107,25 @@ int Main(int argc, char** argv) {
       app.add_subcommand("network", "the built-in networks, or one of them or a CSV layer table, layer by layer");
   std::string network_what;
   network->add_option("NAME|FILE", network_what, "a built-in network, or a CSV layer table (docs/networks.md)");
-  CLI::App* model = app.add_subcommand(
-      "model", "a network on the model machine: per layer the kernel, cycles, utilization (docs/isa.md §8.3)");
-  std::string model_what, model_preset, model_config;
-  model->add_option("NAME|FILE", model_what, "a built-in network, or a CSV layer table")->required();
-  CLI::Option* model_preset_opt = model->add_option("--preset", model_preset, "an AccelConfig preset");
-  model->add_option("--config", model_config, "an AccelConfig JSON file")->excludes(model_preset_opt);
-  bool model_peers = false;
-  int model_batch = 1;
-  std::string model_json;
-  model->add_option("--batch", model_batch, "images per layer call (default 1)")->check(CLI::Range(1, 4096));
-  model->add_option("--json", model_json, "also write the run as JSON to this file");
-  model->add_flag("--peers", model_peers,
-                  "instead: each layer's array cycles beside SCALE-Sim's and ZigZag's closed forms, and why they differ");
+  CLI::App* report = app.add_subcommand(
+      "report", "a network on the model machine: per layer cycles, utilization, what bounds it, where the cycles "
+                "go and how to fix it; latency and a throughput sweep (docs/perf-model.md)");
+  report->alias("model");
+  ReportRequest rq;
+  std::string precision = "int8";
+  report->add_option("NAME|FILE", rq.network, "a built-in network, or a CSV layer table")->required();
+  CLI::Option* report_preset = report->add_option("--preset", rq.preset, "an AccelConfig preset");
+  report->add_option("--config", rq.config_file, "an AccelConfig JSON file")->excludes(report_preset);
+  report->add_option("--precision", precision, "int8 (default), int16 or bf16")
+      ->check(CLI::IsMember({"int8", "int16", "bf16"}));
+  report->add_option("--batch", rq.batch, "images per layer call (default 1)")->check(CLI::Range(1, 4096));
+  rq.sweep = {1, 2, 4, 8};
+  report->add_option("--sweep", rq.sweep, "batch sizes of the throughput sweep (default 1 2 4 8; 0 for none)")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 4096));
+  report->add_option("--json", rq.json_file, "also write the report as JSON to this file");
+  report->add_flag("--peers", rq.peers,
+                   "instead: each layer's array cycles beside SCALE-Sim's and ZigZag's closed forms, and why they differ");
   CLI::App* config = app.add_subcommand("config", "an accelerator configuration as JSON (a preset or a file)");
   std::string preset, file;
   const std::string presets = Joined(AccelConfigPresetNames());
@@ -279,7 +157,11 @@ int Main(int argc, char** argv) {
   if (demo->parsed()) return Demo();
   if (network->parsed()) return NetworkCommand(network_what);
   if (config->parsed()) return ConfigCommand(preset, file);
-  if (model->parsed()) return ModelCommand(model_what, model_preset, model_config, model_peers, model_batch, model_json);
+  if (report->parsed()) {
+    rq.precision = PrecisionNamed(precision);
+    rq.sweep.erase(std::remove(rq.sweep.begin(), rq.sweep.end(), 0), rq.sweep.end());
+    return ReportCommand(rq);
+  }
   return kUsageError;
 }
 

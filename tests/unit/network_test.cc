@@ -119,10 +119,12 @@ TEST(NetworkRun, EveryBuiltinLayerRunsOnTheModelMachine) {
     const Network& net = BuiltinNetwork(name);
     ModelMachine model(AccelConfig::Default());
     size_t heard = 0;
-    const std::vector<LayerRun> runs = RunNetwork(model, net, [&](size_t i, size_t n) {
+    RunOptions options;
+    options.progress = [&](size_t i, size_t n) {
       EXPECT_EQ(i, heard++);
       EXPECT_EQ(n, net.layers.size());
-    });
+    };
+    const std::vector<LayerRun> runs = RunNetwork(model, net, options);
     ASSERT_EQ(runs.size(), net.layers.size()) << name;
     uint64_t macs = 0;
     for (const LayerRun& r : runs) {
@@ -142,14 +144,18 @@ TEST(NetworkRun, EveryBuiltinLayerRunsOnTheModelMachine) {
 TEST(NetworkRun, ABatchOfImagesDoesThatManyTimesTheMacs) {
   ModelMachine one(AccelConfig::Default()), three(AccelConfig::Default());
   const Network& net = BuiltinNetwork("shufflenetv2");
-  const std::vector<LayerRun> a = RunNetwork(one, net), b = RunNetwork(three, net, {}, 3);
+  RunOptions three_images;
+  three_images.batch = 3;
+  const std::vector<LayerRun> a = RunNetwork(one, net), b = RunNetwork(three, net, three_images);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(b[i].cost.macs, 3 * a[i].cost.macs) << net.layers[i].name;
     EXPECT_GE(b[i].timing.cycles, a[i].timing.cycles) << net.layers[i].name;
   }
   ModelMachine m(AccelConfig::Default());
-  EXPECT_NE(ErrorOf([&] { RunNetwork(m, net, {}, 0); }).find("batch = 0 is outside [1, 4096]"), std::string::npos);
+  RunOptions none;
+  none.batch = 0;
+  EXPECT_NE(ErrorOf([&] { RunNetwork(m, net, none); }).find("batch = 0 is outside [1, 4096]"), std::string::npos);
 }
 
 TEST(NetworkPeers, ClosedFormsOfALayer) {

@@ -1,0 +1,61 @@
+// Where a layer's modeled cycles go (docs/perf-model.md, "Loss attribution"): the useful cycles (its MACs at
+// the peak rate of every tile array) and the named losses, which add up exactly to the cycles the model
+// machine timed for the layer; what bounds the layer; and a fix hint where one exists.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "accel/config.h"
+#include "kernels/network_run.h"
+
+namespace tile32 {
+
+// The parts of a layer's cycles. The first five cut the arrays' MAC cycles (ModelTiming::mac_array), the
+// others the rest of the arrays' timeline (ModelTiming: feed stalls, tile loads, idle cycles by cause).
+enum class Part : uint8_t {
+  kUseful,          // the layer's MACs at the peak rate of every array
+  kPadding,         // channels padded to 32: output channels per group, the reduction per tap or once
+  kDepthwiseLanes,  // EMAC: a whole array cycle for 32 MACs (one lane of each output channel's row)
+  kWinograd,        // Winograd's transformed multiplies at the INT16 rate against direct's: negative when it saves
+  kEdgeRows,        // rows streamed beyond the outputs: padding columns of a band row, Winograd's edge tiles
+  kFeedStall,       // the arrays waiting for a row's activations: SRAM bank conflicts and bank bandwidth
+  kTileLoads,       // TLD: weights into the tile registers
+  kDram,            // the arrays idle, waiting on DMA (DRAM bandwidth and latency)
+  kVector,          // the arrays idle, waiting on the vector unit and muxes (transforms, seeds, routes)
+  kRequant,         // the arrays idle, waiting on the requantization unit
+};
+inline constexpr int kParts = 10;
+const char* NameOf(Part p);  // "useful", "padding", "depthwise lanes", ...
+
+// The resource that takes the largest share of a layer's cycles.
+enum class Bound : uint8_t { kTileArrays, kSramBanks, kDram, kVectorUnit, kRequantUnit };
+const char* NameOf(Bound b);  // "tile arrays", "SRAM banks", "DRAM", "vector unit and muxes", "requant unit"
+
+struct LayerReport {
+  const LayerRun* run = nullptr;
+  uint64_t macs = 0;              // the layer's MACs, all images
+  uint64_t cycles = 0;            // run->timing.cycles
+  int64_t part[kParts] = {};      // cycles; they add up to `cycles` exactly (only kWinograd may be < 0)
+  double utilization = 0;         // macs / (cycles * peak MACs per cycle of all arrays)
+  Bound bound = Bound::kTileArrays;
+  std::string hint;               // "" or a change that makes the layer use more of the accelerator
+};
+
+// The peak MACs per cycle of all tile arrays at a precision.
+double PeakMacsPerCycle(const AccelConfig& config, Precision precision);
+
+// The attribution of a run from the model machine at `precision` (no hint).
+LayerReport ReportLayer(const LayerRun& run, const AccelConfig& config, Precision precision);
+
+// A fix hint for a reported layer, measured by running the changed layer on a model machine of `config`:
+// channels padded to 32 ("in 47 -> 64, out 94 -> 96 channels: utilization 62 % -> 79 %, 1.39x the MACs in
+// 1.09x the cycles"), a DRAM-bound layer's weights shared by a batch. "" when no change helps.
+std::string FixHint(const LayerReport& report, const AccelConfig& config, const RunOptions& options);
+
+// Every layer of a network on a model machine of `config`, reported, with hints.
+std::vector<LayerReport> ReportNetwork(const std::vector<LayerRun>& runs, const AccelConfig& config,
+                                       const RunOptions& options);
+
+}  // namespace tile32

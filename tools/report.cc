@@ -1,0 +1,226 @@
+// tools/report.h.
+#include "tools/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "accel/config_json.h"
+#include "accel/error.h"
+#include "accel/model_machine.h"
+#include "kernels/report.h"
+#include "tools/common.h"
+
+namespace tile32 {
+namespace {
+
+// Progress on stderr for reports that take a while: "\rtile32 report: <what> i of n".
+std::function<void(size_t, size_t)> Progress(const std::string& what) {
+  return [what](size_t i, size_t n) {
+    std::fprintf(stderr, "\rtile32 report: %s %zu of %zu", what.c_str(), i + 1, n);
+    if (i + 1 == n) std::fprintf(stderr, "\n");
+  };
+}
+
+// The array cycles of every layer beside the closed forms of SCALE-Sim and ZigZag (docs/perf-model.md).
+void PrintPeers(const std::vector<LayerRun>& runs) {
+  std::printf("%-28s %-30s %13s %13s %13s %7s %7s  %s\n", "layer", "kernel", "tile32", "SCALE-Sim", "ZigZag",
+              "/SS", "/ZZ", "why they differ (when by more than 10 % from both)");
+  for (const LayerRun& r : runs) {
+    if (r.layer->kind == LayerKind::kShuffle) continue;
+    const uint64_t ss = ScaleSimCalcCycles(*r.layer), zz = ZigZagIdealCycles(*r.layer);
+    std::printf("%-28s %-30s %13s %13s %13s %7.2f %7.2f  %s\n", r.layer->name.c_str(), r.kernel.substr(0, 30).c_str(),
+                Thousands(r.cost.tile_cycles).c_str(), Thousands(ss).c_str(), Thousands(zz).c_str(),
+                double(r.cost.tile_cycles) / double(ss), double(r.cost.tile_cycles) / double(zz),
+                PeerGapReason(r).c_str());
+  }
+}
+
+struct Totals {
+  uint64_t macs = 0, cycles = 0;
+  int64_t part[kParts] = {};
+};
+
+Totals Sum(const std::vector<LayerReport>& reports) {
+  Totals t;
+  for (const LayerReport& r : reports) {
+    t.macs += r.macs, t.cycles += r.cycles;
+    for (int p = 0; p < kParts; ++p) t.part[p] += r.part[p];
+  }
+  return t;
+}
+
+std::string Share(int64_t part, uint64_t cycles) {
+  if (part == 0 || cycles == 0) return "-";
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.0f", 100.0 * double(part) / double(cycles));
+  return buf;
+}
+
+// "padding 41 %, edge rows 12 %": the losses of a layer, largest first, those of at least 1 %.
+std::string LossesText(const int64_t* part, uint64_t cycles) {
+  std::vector<int> order;
+  for (int p = 1; p < kParts; ++p) {
+    if (part[p] != 0 && std::abs(double(part[p])) >= 0.01 * double(cycles)) order.push_back(p);
+  }
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return part[a] > part[b]; });
+  std::string s;
+  for (int p : order) {
+    s += (s.empty() ? "" : ", ") + std::string(NameOf(static_cast<Part>(p))) + " " + Share(part[p], cycles) + " %";
+  }
+  return s;
+}
+
+void PrintTable(const std::vector<LayerReport>& reports) {
+  std::printf("%-26s %-32s %14s %11s %5s  %-11s", "layer", "kernel", "MACs", "cycles", "util", "bound");
+  for (int p = 0; p < kParts; ++p) {
+    static const char* kShort[kParts] = {"use", "pad", "dwl", "wino", "edge", "feed", "tld", "dram", "vec", "req"};
+    std::printf(" %4s", kShort[p]);
+  }
+  std::printf("  hint\n");
+  for (const LayerReport& r : reports) {
+    std::printf("%-26s %-32s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
+                r.run->kernel.substr(0, 32).c_str(), Thousands(r.macs).c_str(), Thousands(r.cycles).c_str(),
+                100 * r.utilization, NameOf(r.bound));
+    for (int p = 0; p < kParts; ++p) std::printf(" %4s", Share(r.part[p], r.cycles).c_str());
+    std::printf("  %s\n", r.hint.c_str());
+  }
+}
+
+void PrintTopLosses(const std::vector<LayerReport>& reports, size_t n) {
+  std::vector<const LayerReport*> order;
+  for (const LayerReport& r : reports) order.push_back(&r);
+  auto lost = [](const LayerReport* r) { return int64_t(r->cycles) - r->part[int(Part::kUseful)]; };
+  std::sort(order.begin(), order.end(), [&](auto* a, auto* b) { return lost(a) > lost(b); });
+  std::printf("\nlayers that lose the most cycles:\n");
+  for (size_t i = 0; i < std::min(n, order.size()); ++i) {
+    const LayerReport& r = *order[i];
+    std::printf("  %-26s %11s of %11s cycles lost: %s%s%s\n", r.run->layer->name.c_str(), Thousands(lost(&r)).c_str(),
+                Thousands(r.cycles).c_str(), LossesText(r.part, r.cycles).c_str(), r.hint.empty() ? "" : "; fix: ",
+                r.hint.c_str());
+  }
+}
+
+nlohmann::ordered_json PartsJson(const int64_t* part) {
+  nlohmann::ordered_json o;
+  for (int p = 0; p < kParts; ++p) o[NameOf(static_cast<Part>(p))] = part[p];
+  return o;
+}
+
+void WriteJson(const std::string& path, const Network& net, const AccelConfig& config, const ReportRequest& req,
+               const std::vector<LayerReport>& reports, const nlohmann::ordered_json& sweep) {
+  nlohmann::ordered_json j;
+  j["network"] = net.name;
+  j["config"] = nlohmann::ordered_json::parse(AccelConfigToJson(config));
+  j["precision"] = NameOf(req.precision);
+  j["batch"] = req.batch;
+  for (const LayerReport& r : reports) {
+    const LayerRun& run = *r.run;
+    const Layer& l = *run.layer;
+    nlohmann::ordered_json o;
+    o["name"] = l.name;
+    o["kind"] = NameOf(l.kind);
+    o["input"] = {l.in_h, l.in_w, l.in_c};
+    o["output"] = {l.OutH(), l.OutW(), l.out_c};
+    o["kernel_hw"] = {l.kernel_h, l.kernel_w};
+    o["stride_hw"] = {l.stride_h, l.stride_w};
+    o["groups"] = l.groups;
+    o["kernel"] = run.kernel;
+    o["macs"] = r.macs;
+    o["cycles"] = r.cycles;
+    o["serial_cycles"] = run.cost.cycles;
+    o["utilization"] = r.utilization;
+    o["bound"] = NameOf(r.bound);
+    o["parts"] = PartsJson(r.part);
+    o["hint"] = r.hint;
+    o["tile_cycles"] = run.cost.tile_cycles;
+    o["sram_conflict_cycles"] = run.cost.conflict_cycles;
+    o["mux_passes"] = run.cost.mux_passes;
+    o["dram_bytes"] = run.cost.dram_bytes;
+    for (int u = 0; u < kUnits; ++u) {
+      o["units"][NameOf(static_cast<Unit>(u))] = {{"instructions", run.timing.unit[u].instructions},
+                                                   {"busy", run.timing.unit[u].busy},
+                                                   {"dependency_stall", run.timing.unit[u].dep_stall},
+                                                   {"waited_on_by_others", run.timing.waited_on[u]}};
+    }
+    j["layers"].push_back(o);
+  }
+  const Totals t = Sum(reports);
+  j["total"] = {{"macs", t.macs},
+                {"cycles", t.cycles},
+                {"ms", double(t.cycles) / (config.clock_mhz * 1e3)},
+                {"images_per_s", double(req.batch) * config.clock_mhz * 1e6 / double(t.cycles)},
+                {"utilization", double(t.macs) / (double(t.cycles) * PeakMacsPerCycle(config, req.precision))},
+                {"parts", PartsJson(t.part)}};
+  j["sweep"] = sweep;
+  std::ofstream out(path);
+  if (!out) Fail("tile32 report: cannot write '", path, "'");
+  out << j.dump(2) << "\n";
+  if (!out) Fail("tile32 report: writing '", path, "' failed");
+}
+
+}  // namespace
+
+int ReportCommand(const ReportRequest& req) {
+  Network storage;
+  const Network& net = NetworkNamed(req.network, &storage);
+  const AccelConfig config = ConfigNamed(req.preset, req.config_file);  // presets and loaded files are validated
+  ModelMachine model(config);
+  RunOptions options;
+  options.batch = req.batch, options.precision = req.precision, options.progress = Progress("layer");
+  const std::vector<LayerRun> runs = RunNetwork(model, net, options);
+  if (req.peers) {
+    PrintPeers(runs);
+    return 0;
+  }
+  options.progress = Progress("hints for layer");
+  const std::vector<LayerReport> reports = ReportNetwork(runs, config, options);
+  const double peak = PeakMacsPerCycle(config, req.precision);
+  const std::string config_name =
+      !req.config_file.empty() ? req.config_file : req.preset.empty() ? "default" : req.preset;
+  std::printf("%s on %s (%u arrays, %.0f %s MACs/cycle at %.0f MHz), %s, batch %d\n", net.name.c_str(),
+              config_name.c_str(), config.tile_units, peak, NameOf(req.precision), config.clock_mhz,
+              NameOf(req.precision), req.batch);
+  std::printf("Per layer: modeled cycles, utilization of the tile arrays, what bounds it, and where the cycles go (%% of "
+              "the layer's cycles; they add up to 100):\n"
+              "use useful MACs, pad channel padding to 32, dwl depthwise lanes, wino Winograd (negative: saved), edge "
+              "rows beyond the outputs, feed SRAM feed stalls, tld tile loads; the arrays idle waiting on dram, vec "
+              "(vector unit and muxes), req (requantization).\n\n");
+  PrintTable(reports);
+  const Totals t = Sum(reports);
+  const double ms = double(t.cycles) / (config.clock_mhz * 1e3);
+  std::printf("\ntotal: %s MACs in %s cycles = %.3f ms at %.0f MHz, %.1f images/s, utilization %.1f%%\n",
+              Thousands(t.macs).c_str(), Thousands(t.cycles).c_str(), ms, config.clock_mhz, 1e3 * req.batch / ms,
+              100.0 * double(t.macs) / (double(t.cycles) * peak));
+  std::printf("where the cycles go: useful %s %%, %s\n", Share(t.part[0], t.cycles).c_str(),
+              LossesText(t.part, t.cycles).c_str());
+  PrintTopLosses(reports, 5);
+
+  nlohmann::ordered_json sweep = nlohmann::ordered_json::array();
+  if (!req.sweep.empty()) {
+    std::printf("\nthroughput by batch size (every layer called on the whole batch):\n%8s %14s %12s %12s %8s\n",
+                "batch", "cycles", "ms", "images/s", "util");
+    for (int b : req.sweep) {
+      uint64_t cycles = 0;
+      if (b == req.batch) {
+        cycles = t.cycles;
+      } else {
+        ModelMachine m(config);
+        RunOptions o = options;
+        o.batch = b, o.progress = Progress("batch " + std::to_string(b) + ": layer");
+        for (const LayerRun& r : RunNetwork(m, net, o)) cycles += r.timing.cycles;
+      }
+      const double bms = double(cycles) / (config.clock_mhz * 1e3);
+      const double util = double(net.Macs()) * b / (double(cycles) * peak);
+      std::printf("%8d %14s %12.3f %12.1f %7.1f%%\n", b, Thousands(cycles).c_str(), bms, 1e3 * b / bms, 100 * util);
+      sweep.push_back({{"batch", b}, {"cycles", cycles}, {"ms", bms}, {"images_per_s", 1e3 * b / bms}, {"utilization", util}});
+    }
+  }
+  if (!req.json_file.empty()) WriteJson(req.json_file, net, config, req, reports, sweep);
+  return 0;
+}
+
+}  // namespace tile32
