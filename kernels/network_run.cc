@@ -1,6 +1,10 @@
-// kernels/network_run.h: each layer kind to its operator, with zero data of the right sizes.
+// kernels/network_run.h: each layer kind to its operator, with zero or random data of the right sizes.
 #include "kernels/network_run.h"
 
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
 #include <sstream>
 
 #include "accel/error.h"
@@ -12,6 +16,25 @@ namespace tile32 {
 namespace {
 
 uint64_t Padded(uint64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+// `count` elements of `type`, zero or random (RunOptions::seed).
+std::vector<uint8_t> Data(size_t count, DType type, std::mt19937* rng) {
+  std::vector<uint8_t> v(count * SizeOf(type), 0);
+  if (rng == nullptr) return v;
+  if (type == DType::kBF16) {
+    std::uniform_real_distribution<float> value(-2.0f, 2.0f);
+    for (size_t i = 0; i < count; ++i) {
+      float f = value(*rng);
+      if (std::fabs(f) < 1e-3f) f = 1.0f;  // normal numbers only: denormals are slow on some hosts, not wrong
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      v[2 * i] = static_cast<uint8_t>(bits >> 16), v[2 * i + 1] = static_cast<uint8_t>(bits >> 24);
+    }
+  } else {
+    for (uint8_t& b : v) b = static_cast<uint8_t>((*rng)());
+  }
+  return v;
+}
 
 // The element types and output quantization of a precision (zero data: its bits are 0 in every type).
 struct Types {
@@ -36,66 +59,139 @@ struct Types {
   OutputQuant q;
 };
 
-void RunConv(Machine& m, const Layer& l, const Types& t, int batch, LayerRun* r) {
+}  // namespace
+
+// What a call needs, made once: the packed weights of the layer's operator, its input and output buffers.
+struct LayerCall::Impl {
+  Impl(const Layer& l, const RunOptions& o) : layer(l), options(o), types(o.precision) {}
+  void PrepareConv(std::mt19937* rng);
+  void PrepareFc(std::mt19937* rng);
+  void PrepareShuffle(std::mt19937* rng);
+
+  const Layer& layer;
+  RunOptions options;
+  Types types;
+  LayerRun run;  // what ran and its padded MACs; the cost and timing of the last call
+  std::vector<uint8_t> x, y;
+  PackedConv conv;
+  ConvArgs conv_args;
+  PackedGemmWeights gemm;
+  GemmArgs gemm_args;
+  PackedChannelShuffle shuffle;
+  ChannelShuffleArgs shuffle_args;
+};
+
+void LayerCall::Impl::PrepareConv(std::mt19937* rng) {
+  const Layer& l = layer;
+  const Types& t = types;
+  const int batch = options.batch;
   const int G = l.groups, Cg = l.in_c / G, Kg = l.out_c / G, taps = l.kernel_h * l.kernel_w;
-  std::vector<uint8_t> w(size_t(l.out_c) * taps * Cg * SizeOf(t.w), 0);
+  const std::vector<uint8_t> w = Data(size_t(l.out_c) * taps * Cg, t.w, rng);
   ConvDesc d;
   d.in_channels = l.in_c, d.out_channels = l.out_c, d.groups = G;
   d.kernel_h = l.kernel_h, d.kernel_w = l.kernel_w, d.stride_h = l.stride_h, d.stride_w = l.stride_w;
   d.pad_top = l.pad_top, d.pad_bottom = l.pad_bottom, d.pad_left = l.pad_left, d.pad_right = l.pad_right;
   d.x_type = t.x, d.w_type = t.w, d.w = w.data();
-  const PackedConv p = PackConv(d);
-  std::vector<uint8_t> x(size_t(batch) * l.in_h * l.in_w * l.in_c * SizeOf(t.x), 0);
-  std::vector<uint8_t> y(size_t(batch) * l.OutH() * l.OutW() * l.out_c * SizeOf(t.y));
-  ConvArgs a;
+  conv = PackConv(d);
+  x = Data(size_t(batch) * l.in_h * l.in_w * l.in_c, t.x, rng);
+  y.assign(size_t(batch) * l.OutH() * l.OutW() * l.out_c * SizeOf(t.y), 0);
+  ConvArgs& a = conv_args;
   a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = t.y;
-  a.quant = t.quant(), a.threads = 1;
-  Conv(m, p, a);
-  r->kernel = p.Describe();
+  a.quant = t.quant(), a.threads = options.threads;
+  run.kernel = conv.Describe();
   const uint64_t pixels = uint64_t(batch) * l.OutH() * l.OutW();
-  switch (p.algorithm) {
+  switch (conv.algorithm) {
     case ConvAlgorithm::kDepthwise:
-      r->kind = RunKind::kDepthwise, r->padded_macs = pixels * taps * Padded(l.out_c);
+      run.kind = RunKind::kDepthwise, run.padded_macs = pixels * taps * Padded(l.out_c);
       break;
     case ConvAlgorithm::kWinograd:
-      r->kind = RunKind::kWinograd, r->padded_macs = pixels * G * taps * Padded(Cg) * Padded(Kg);
+      run.kind = RunKind::kWinograd, run.padded_macs = pixels * G * taps * Padded(Cg) * Padded(Kg);
       break;
     default:
-      r->kind = RunKind::kDirect;
+      run.kind = RunKind::kDirect;
       // Folded pads the whole reduction once; tap-major per tap (and kAuto only when C/G is a multiple of 32,
       // where the two are the same).
-      r->padded_macs = pixels * G * Padded(Kg) *
-                       (p.layout == ConvLayout::kFolded ? Padded(uint64_t(Cg) * taps) : taps * Padded(Cg));
+      run.padded_macs = pixels * G * Padded(Kg) *
+                        (conv.layout == ConvLayout::kFolded ? Padded(uint64_t(Cg) * taps) : taps * Padded(Cg));
   }
 }
 
-void RunFc(Machine& m, const Layer& l, const Types& t, int batch, LayerRun* r) {
+void LayerCall::Impl::PrepareFc(std::mt19937* rng) {
+  const Layer& l = layer;
+  const Types& t = types;
+  const int batch = options.batch;
   const int K = l.in_h * l.in_w * l.in_c, N = l.out_c;
-  std::vector<uint8_t> b(size_t(K) * N * SizeOf(t.w), 0);
+  const std::vector<uint8_t> b = Data(size_t(K) * N, t.w, rng);
   GemmWeightsDesc wd;
   wd.a_type = t.x, wd.b_type = t.w, wd.K = K, wd.N = N, wd.b = b.data(), wd.ldb = N;
-  const PackedGemmWeights w = PackGemmWeights(wd);
-  std::vector<uint8_t> a(size_t(batch) * K * SizeOf(t.x), 0), c(size_t(batch) * N * SizeOf(t.y), 0);
-  GemmArgs g;
-  g.M = batch, g.a = a.data(), g.lda = K, g.c = c.data(), g.ldc = N, g.c_type = t.y, g.quant = t.quant();
-  g.threads = 1;
-  Gemm(m, w, g);
+  gemm = PackGemmWeights(wd);
+  x = Data(size_t(batch) * K, t.x, rng);
+  y.assign(size_t(batch) * N * SizeOf(t.y), 0);
+  GemmArgs& g = gemm_args;
+  g.M = batch, g.a = x.data(), g.lda = K, g.c = y.data(), g.ldc = N, g.c_type = t.y, g.quant = t.quant();
+  g.threads = options.threads;
   std::ostringstream os;
   os << "gemm " << NameOf(MacModeOf(t.precision)) << " M=" << batch << " N=" << N << " K=" << K;
-  r->kind = RunKind::kGemm, r->kernel = os.str(), r->padded_macs = uint64_t(batch) * Padded(K) * Padded(N);
+  run.kind = RunKind::kGemm, run.kernel = os.str(), run.padded_macs = uint64_t(batch) * Padded(K) * Padded(N);
 }
 
-void RunShuffle(Machine& m, const Layer& l, const Types& t, int batch, LayerRun* r) {
+void LayerCall::Impl::PrepareShuffle(std::mt19937* rng) {
+  const Layer& l = layer;
   ChannelShuffleDesc d;
-  d.channels = l.in_c, d.groups = l.groups, d.type = t.x;
-  const PackedChannelShuffle p = PackChannelShuffle(d);
-  std::vector<uint8_t> x(size_t(batch) * l.in_h * l.in_w * l.in_c * SizeOf(t.x), 0), y(x.size());
-  ChannelShuffleArgs a;
-  a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.threads = 1;
-  ChannelShuffle(m, p, a);
+  d.channels = l.in_c, d.groups = l.groups, d.type = types.x;
+  shuffle = PackChannelShuffle(d);
+  x = Data(size_t(options.batch) * l.in_h * l.in_w * l.in_c, types.x, rng);
+  y.assign(x.size(), 0);
+  ChannelShuffleArgs& a = shuffle_args;
+  a.batch = options.batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data();
+  a.threads = options.threads;
   std::ostringstream os;
-  os << "shuffle " << p.routes.size() << " routes";
-  r->kind = RunKind::kShuffle, r->kernel = os.str();
+  os << "shuffle " << shuffle.routes.size() << " routes";
+  run.kind = RunKind::kShuffle, run.kernel = os.str();
+}
+
+LayerCall::LayerCall(const Layer& l, const RunOptions& options) : impl_(std::make_unique<Impl>(l, options)) {
+  if (options.batch < 1 || options.batch > 4096) Fail("RunLayer: batch = ", options.batch, " is outside [1, 4096]");
+  Impl& c = *impl_;
+  c.run.layer = &l, c.run.batch = options.batch, c.run.precision = options.precision;
+  std::mt19937 rng(options.seed);
+  std::mt19937* data = options.seed == 0 ? nullptr : &rng;
+  switch (l.kind) {
+    case LayerKind::kConv: c.PrepareConv(data); break;
+    case LayerKind::kFc: c.PrepareFc(data); break;
+    case LayerKind::kShuffle: c.PrepareShuffle(data); break;
+  }
+}
+
+LayerCall::~LayerCall() = default;
+
+LayerRun LayerCall::Run(Machine& machine) {
+  Impl& c = *impl_;
+  auto* model = dynamic_cast<ModelMachine*>(&machine);
+  machine.ResetCounters();
+  if (model != nullptr) model->ResetTiming();
+  switch (c.layer.kind) {
+    case LayerKind::kConv: Conv(machine, c.conv, c.conv_args); break;
+    case LayerKind::kFc: Gemm(machine, c.gemm, c.gemm_args); break;
+    case LayerKind::kShuffle: ChannelShuffle(machine, c.shuffle, c.shuffle_args); break;
+  }
+  LayerRun r = c.run;
+  r.cost = machine.counters().total;
+  if (model != nullptr) r.timing = model->timing();
+  return r;
+}
+
+const std::vector<uint8_t>& LayerCall::output() const { return impl_->y; }
+
+namespace {
+
+// Every field of a layer but its name.
+std::string ShapeKey(const Layer& l) {
+  std::ostringstream os;
+  os << int(l.kind) << ' ' << l.in_h << ' ' << l.in_w << ' ' << l.in_c << ' ' << l.out_c << ' ' << l.kernel_h << ' '
+     << l.kernel_w << ' ' << l.stride_h << ' ' << l.stride_w << ' ' << l.pad_top << ' ' << l.pad_bottom << ' '
+     << l.pad_left << ' ' << l.pad_right << ' ' << l.groups;
+  return os.str();
 }
 
 }  // namespace
@@ -121,35 +217,36 @@ MacMode MacModeOf(Precision p) {
 }
 
 LayerRun RunLayer(Machine& machine, const Layer& l, const RunOptions& options) {
-  const int batch = options.batch;
-  if (batch < 1 || batch > 4096) Fail("RunLayer: batch = ", batch, " is outside [1, 4096]");
-  const Types types(options.precision);
-  auto* model = dynamic_cast<ModelMachine*>(&machine);
-  machine.ResetCounters();
-  if (model != nullptr) model->ResetTiming();
-  LayerRun r;
-  r.layer = &l, r.batch = batch, r.precision = options.precision;
-  switch (l.kind) {
-    case LayerKind::kConv: RunConv(machine, l, types, batch, &r); break;
-    case LayerKind::kFc: RunFc(machine, l, types, batch, &r); break;
-    case LayerKind::kShuffle: RunShuffle(machine, l, types, batch, &r); break;
-  }
-  r.cost = machine.counters().total;
-  if (model != nullptr) r.timing = model->timing();
+  LayerCall call(l, options);
+  LayerRun r = call.Run(machine);
+  if (options.output != nullptr) *options.output = call.output();
   return r;
 }
 
 std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const RunOptions& options) {
   if (options.batch < 1 || options.batch > 4096) Fail("RunNetwork: batch = ", options.batch, " is outside [1, 4096]");
+  RunOptions each = options;
+  each.output = nullptr;  // one layer's output: RunLayer's
+  const bool counted_once = dynamic_cast<ModelMachine*>(&machine) != nullptr;
+  std::map<std::string, size_t> first_of_shape;  // a layer's shape -> index of its first run
   std::vector<LayerRun> runs;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& l = net.layers[i];
     if (options.progress) options.progress(i, net.layers.size());
+    const std::string shape = ShapeKey(l);
+    const auto same = first_of_shape.find(shape);
+    if (counted_once && same != first_of_shape.end()) {
+      LayerRun r = runs[same->second];
+      r.layer = &l;
+      runs.push_back(std::move(r));
+      continue;
+    }
     try {
-      runs.push_back(RunLayer(machine, l, options));
+      runs.push_back(RunLayer(machine, l, each));
     } catch (const Error& e) {
       Fail(net.name, ": layer '", l.name, "': ", e.what());
     }
+    first_of_shape.emplace(shape, i);
   }
   return runs;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,15 +45,40 @@ struct LayerRun {
 struct RunOptions {
   int batch = 1;  // images per layer call, in [1, 4096]
   Precision precision = Precision::kInt8;
+  // 0: every input and weight is zero (all a model machine needs). Otherwise random data from this seed:
+  // uint8/int8 and int16 over their whole range, bf16 normal numbers in [-2, 2].
+  uint32_t seed = 0;
+  // When given, receives the layer's output bytes (RunLayer only).
+  std::vector<uint8_t>* output = nullptr;
+  int threads = 1;  // the kernels' oneTBB arena
   // When given, hears (layer index, layer count) before each layer.
   std::function<void(size_t, size_t)> progress;
 };
 
 // Runs each layer on `machine` (its counters and, on a ModelMachine, its timing are reset per layer), in
-// order.
+// order. On a model machine a layer of the same shape as an earlier one is counted once: its instruction
+// stream, and so its counts and timing, depend only on the shape, the options and the configuration.
 std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const RunOptions& options = {});
 // One layer, as RunNetwork runs it (counters and timing reset first).
 LayerRun RunLayer(Machine& machine, const Layer& layer, const RunOptions& options = {});
+
+// One layer's call made ready once (weights packed, input made, output allocated) and run on any machine as
+// often as wanted: what timing a layer's kernel on a host needs, with nothing but the call timed.
+// `layer` must outlive it; RunOptions::output is not used (output() is the last call's).
+class LayerCall {
+ public:
+  LayerCall(const Layer& layer, const RunOptions& options);
+  ~LayerCall();
+  LayerCall(const LayerCall&) = delete;
+  LayerCall& operator=(const LayerCall&) = delete;
+  // Resets the machine's counters (and a model machine's timing), calls the operator, returns what ran.
+  LayerRun Run(Machine& machine);
+  const std::vector<uint8_t>& output() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The closed forms of two public models for a layer on one 32x32 array (docs/perf-model.md), with the
 // reduction C = in_c / groups per output (so a depthwise layer is C = 1): SCALE-Sim 3.0's compute cycles

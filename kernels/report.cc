@@ -1,8 +1,10 @@
 // kernels/report.h: the loss attribution of a layer and its fix hints.
 #include "kernels/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "accel/model_machine.h"
 
@@ -184,10 +186,39 @@ std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions
 std::vector<LayerReport> ReportNetwork(const std::vector<LayerRun>& runs, const AccelConfig& config,
                                        const RunOptions& options) {
   std::vector<LayerReport> out;
+  std::map<std::string, std::string> hint_of_kernel;  // same kernel and cycles: same shape, same hint
   for (size_t i = 0; i < runs.size(); ++i) {
     if (options.progress) options.progress(i, runs.size());
     out.push_back(ReportLayer(runs[i], config, options.precision));
-    out.back().hint = FixHint(out.back(), config, options);
+    const Layer& l = *runs[i].layer;
+    const std::string key = runs[i].kernel + " " + std::to_string(l.in_h) + "x" + std::to_string(l.in_w) + " " +
+                            std::to_string(l.out_c) + " " + std::to_string(runs[i].timing.cycles);
+    const auto known = hint_of_kernel.find(key);
+    out.back().hint = known != hint_of_kernel.end() ? known->second : FixHint(out.back(), config, options);
+    hint_of_kernel.emplace(key, out.back().hint);
+  }
+  return out;
+}
+
+uint64_t AffineCycles(uint64_t at1, uint64_t at2, int batch) {
+  const int64_t step = int64_t(at2) - int64_t(at1);
+  return uint64_t(std::max<int64_t>(0, int64_t(at1) + step * (batch - 1)));
+}
+
+std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                   const std::vector<int>& batches) {
+  RunOptions one = options, two = options;
+  one.batch = 1, two.batch = 2;
+  ModelMachine model(config);
+  const std::vector<LayerRun> a = RunNetwork(model, net, one), b = RunNetwork(model, net, two);
+  std::vector<SweepPoint> out;
+  for (int batch : batches) {
+    SweepPoint p;
+    p.batch = batch;
+    for (size_t i = 0; i < a.size(); ++i) p.cycles += AffineCycles(a[i].timing.cycles, b[i].timing.cycles, batch);
+    p.images_per_s = p.cycles == 0 ? 0 : double(batch) * config.clock_mhz * 1e6 / double(p.cycles);
+    p.utilization = p.cycles == 0 ? 0 : double(net.Macs()) * batch / (double(p.cycles) * PeakMacsPerCycle(config, options.precision));
+    out.push_back(p);
   }
   return out;
 }

@@ -54,8 +54,23 @@ LayerReport ReportLayer(const LayerRun& run, const AccelConfig& config, Precisio
 // 1.09x the cycles"), a DRAM-bound layer's weights shared by a batch. "" when no change helps.
 std::string FixHint(const LayerReport& report, const AccelConfig& config, const RunOptions& options);
 
-// Every layer of a network on a model machine of `config`, reported, with hints.
+// Every layer of a network on a model machine of `config`, reported, with hints (one per layer shape).
 std::vector<LayerReport> ReportNetwork(const std::vector<LayerRun>& runs, const AccelConfig& config,
                                        const RunOptions& options);
+
+// Whole-network cycles at each batch size. A layer's cycles grow affinely with the batch once every image
+// repeats the same instructions (its weights, per call, are the constant part): the sweep counts each layer
+// at batches 1 and 2 and extends the line, within 2 % of counting every batch (tests/unit/report_test.cc, on
+// every built-in layer), at the cost of three images instead of the sum of the sweep.
+struct SweepPoint {
+  int batch = 1;
+  uint64_t cycles = 0;
+  double images_per_s = 0;
+  double utilization = 0;
+};
+// One layer's cycles at `batch` from its counted cycles at batches 1 and 2.
+uint64_t AffineCycles(uint64_t at1, uint64_t at2, int batch);
+std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                   const std::vector<int>& batches);
 
 }  // namespace tile32

@@ -13,6 +13,7 @@
 #include "accel/model_machine.h"
 #include "kernels/report.h"
 #include "tools/common.h"
+#include "tools/verify.h"
 
 namespace tile32 {
 namespace {
@@ -201,25 +202,20 @@ int ReportCommand(const ReportRequest& req) {
 
   nlohmann::ordered_json sweep = nlohmann::ordered_json::array();
   if (!req.sweep.empty()) {
-    std::printf("\nthroughput by batch size (every layer called on the whole batch):\n%8s %14s %12s %12s %8s\n",
+    std::printf("\nthroughput by batch size (every layer called on the whole batch; each layer counted at batches 1 "
+                "and 2, its cycles affine in the batch):\n%8s %14s %12s %12s %8s\n",
                 "batch", "cycles", "ms", "images/s", "util");
-    for (int b : req.sweep) {
-      uint64_t cycles = 0;
-      if (b == req.batch) {
-        cycles = t.cycles;
-      } else {
-        ModelMachine m(config);
-        RunOptions o = options;
-        o.batch = b, o.progress = Progress("batch " + std::to_string(b) + ": layer");
-        for (const LayerRun& r : RunNetwork(m, net, o)) cycles += r.timing.cycles;
-      }
-      const double bms = double(cycles) / (config.clock_mhz * 1e3);
-      const double util = double(net.Macs()) * b / (double(cycles) * peak);
-      std::printf("%8d %14s %12.3f %12.1f %7.1f%%\n", b, Thousands(cycles).c_str(), bms, 1e3 * b / bms, 100 * util);
-      sweep.push_back({{"batch", b}, {"cycles", cycles}, {"ms", bms}, {"images_per_s", 1e3 * b / bms}, {"utilization", util}});
+    options.progress = Progress("sweep: layer");
+    for (const SweepPoint& p : BatchSweep(net, config, options, req.sweep)) {
+      const double bms = double(p.cycles) / (config.clock_mhz * 1e3);
+      std::printf("%8d %14s %12.3f %12.1f %7.1f%%\n", p.batch, Thousands(p.cycles).c_str(), bms, p.images_per_s,
+                  100 * p.utilization);
+      sweep.push_back({{"batch", p.batch}, {"cycles", p.cycles}, {"ms", bms}, {"images_per_s", p.images_per_s},
+                       {"utilization", p.utilization}});
     }
   }
   if (!req.json_file.empty()) WriteJson(req.json_file, net, config, req, reports, sweep);
+  if (req.verify && !VerifySamples(net, req.precision)) return 1;
   return 0;
 }
 

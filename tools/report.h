@@ -18,8 +18,10 @@ struct ReportRequest {
   std::vector<int> sweep;   // batch sizes of the throughput sweep (empty: none)
   std::string json_file, svg_file;
   bool peers = false;       // instead: array cycles beside SCALE-Sim's and ZigZag's closed forms
+  bool verify = false;      // also: samples of every layer shape on the scalar and SIMD machines (tools/verify.h)
 };
 
+// 0, or 1 when --verify found a sample that is not bit-exact.
 int ReportCommand(const ReportRequest& request);
 
 }  // namespace tile32

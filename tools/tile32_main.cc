@@ -124,6 +124,8 @@ int Main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(0, 4096));
   report->add_option("--json", rq.json_file, "also write the report as JSON to this file");
+  report->add_flag("--verify", rq.verify,
+                   "also: a sample of every layer shape on the scalar and the SIMD machine, bit for bit, host GMAC/s");
   report->add_flag("--peers", rq.peers,
                    "instead: each layer's array cycles beside SCALE-Sim's and ZigZag's closed forms, and why they differ");
   CLI::App* config = app.add_subcommand("config", "an accelerator configuration as JSON (a preset or a file)");
