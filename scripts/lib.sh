@@ -9,22 +9,25 @@ TILE32_JOBS=${TILE32_JOBS:-2}   # the machines this project runs on have 2 cores
 # Debian's dnnl CMake package refuses to load without OpenCL, so it is named here explicitly.
 TILE32_DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libhwy-dev libtbb-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
+  libhwy-dev libtbb-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libplplot-dev
   libdnnl-dev ocl-icd-opencl-dev
 )
+
+# What only the tests need: a browser to render the report's SVG charts (tests/cli/svg_renders.sh).
+TILE32_TEST_DEB_PACKAGES=(chromium)
 
 tile32_log() { printf '==> %s\n' "$*"; }
 tile32_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Installs the packages of TILE32_DEB_PACKAGES that are not installed yet. Nothing is fetched when all
-# are present; apt-get update runs once, only when something is missing.
+# Installs the packages of TILE32_DEB_PACKAGES (and the packages given as arguments) that are not installed
+# yet. Nothing is fetched when all are present; apt-get update runs once, only when something is missing.
 tile32_install_deps() {
   local missing=() pkg
   if ! command -v dpkg-query >/dev/null 2>&1; then
     tile32_log "dpkg-query not found: not a Debian system, assuming the dependencies are installed"
     return 0
   fi
-  for pkg in "${TILE32_DEB_PACKAGES[@]}"; do
+  for pkg in "${TILE32_DEB_PACKAGES[@]}" "$@"; do
     if ! dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
       missing+=("$pkg")
     fi

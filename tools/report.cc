@@ -13,6 +13,7 @@
 #include "accel/model_machine.h"
 #include "kernels/report.h"
 #include "tools/common.h"
+#include "tools/report_svg.h"
 #include "tools/verify.h"
 
 namespace tile32 {
@@ -215,6 +216,7 @@ int ReportCommand(const ReportRequest& req) {
     }
   }
   if (!req.json_file.empty()) WriteJson(req.json_file, net, config, req, reports, sweep);
+  if (!req.svg_file.empty()) WriteReportSvg(req.svg_file, net.name, config, req.precision, reports);
   if (req.verify && !VerifySamples(net, req.precision)) return 1;
   return 0;
 }

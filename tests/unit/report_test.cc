@@ -47,13 +47,20 @@ void ExpectWellFormed(const LayerReport& r, const std::string& where) {
   EXPECT_LE(r.utilization, 1.0) << where;
 }
 
-TEST(Report, PartsAddUpOnEveryBuiltinLayer) {
+// Every layer's parts add up, and every layer lies under the roofline: its DRAM bytes take at least
+// bytes / bandwidth cycles, its MACs at least MACs / peak.
+TEST(Report, PartsAddUpOnEveryBuiltinLayerUnderTheRoofs) {
   for (const std::string& name : BuiltinNetworkNames()) {
     if (name == "yolov3-1920x1088") continue;  // the 416 one scaled, left out for time
     const AccelConfig config = AccelConfig::Default();
     ModelMachine model(config);
     const std::vector<LayerRun> runs = RunNetwork(model, BuiltinNetwork(name));
-    for (const LayerRun& run : runs) ExpectWellFormed(ReportLayer(run, config, Precision::kInt8), name + " " + run.layer->name);
+    for (const LayerRun& run : runs) {
+      const LayerReport r = ReportLayer(run, config, Precision::kInt8);
+      ExpectWellFormed(r, name + " " + run.layer->name);
+      EXPECT_GE(double(r.cycles), double(run.cost.dram_bytes) / config.DramBytesPerCycle()) << run.layer->name;
+      EXPECT_GE(double(r.cycles), double(r.macs) / PeakMacsPerCycle(config, Precision::kInt8)) << run.layer->name;
+    }
   }
 }
 
