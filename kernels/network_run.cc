@@ -63,13 +63,14 @@ struct Types {
 
 // What a call needs, made once: the packed weights of the layer's operator, its input and output buffers.
 struct LayerCall::Impl {
-  Impl(const Layer& l, const RunOptions& o) : layer(l), options(o), types(o.precision) {}
+  Impl(const Layer& l, const RunOptions& o, const LayerChoice& c) : layer(l), options(o), choice(c), types(o.precision) {}
   void PrepareConv(std::mt19937* rng);
   void PrepareFc(std::mt19937* rng);
   void PrepareShuffle(std::mt19937* rng);
 
   const Layer& layer;
   RunOptions options;
+  LayerChoice choice;
   Types types;
   LayerRun run;  // what ran and its padded MACs; the cost and timing of the last call
   std::vector<uint8_t> x, y;
@@ -85,15 +86,19 @@ void LayerCall::Impl::PrepareConv(std::mt19937* rng) {
   const Layer& l = layer;
   const Types& t = types;
   const int batch = options.batch;
-  const int G = l.groups, Cg = l.in_c / G, Kg = l.out_c / G, taps = l.kernel_h * l.kernel_w;
+  // After a folded shuffle the layer reads every channel of the unshuffled tensor.
+  const int C = choice.input_shuffle_groups > 1 ? choice.input_shuffle_channels : l.in_c;
+  const int G = l.groups, Cg = C / G, Kg = l.out_c / G, taps = l.kernel_h * l.kernel_w;
   const std::vector<uint8_t> w = Data(size_t(l.out_c) * taps * Cg, t.w, rng);
   ConvDesc d;
-  d.in_channels = l.in_c, d.out_channels = l.out_c, d.groups = G;
+  d.in_channels = C, d.out_channels = l.out_c, d.groups = G;
+  d.algorithm = choice.algorithm, d.layout = choice.layout;
+  if (choice.input_shuffle_groups > 1) d.input_shuffle_groups = choice.input_shuffle_groups;
   d.kernel_h = l.kernel_h, d.kernel_w = l.kernel_w, d.stride_h = l.stride_h, d.stride_w = l.stride_w;
   d.pad_top = l.pad_top, d.pad_bottom = l.pad_bottom, d.pad_left = l.pad_left, d.pad_right = l.pad_right;
   d.x_type = t.x, d.w_type = t.w, d.w = w.data();
   conv = PackConv(d);
-  x = Data(size_t(batch) * l.in_h * l.in_w * l.in_c, t.x, rng);
+  x = Data(size_t(batch) * l.in_h * l.in_w * C, t.x, rng);
   y.assign(size_t(batch) * l.OutH() * l.OutW() * l.out_c * SizeOf(t.y), 0);
   ConvArgs& a = conv_args;
   a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = t.y;
@@ -137,6 +142,11 @@ void LayerCall::Impl::PrepareFc(std::mt19937* rng) {
 
 void LayerCall::Impl::PrepareShuffle(std::mt19937* rng) {
   const Layer& l = layer;
+  run.kind = RunKind::kShuffle;
+  if (choice.shuffle_folded) {
+    run.kernel = "shuffle folded into the next layer";
+    return;
+  }
   ChannelShuffleDesc d;
   d.channels = l.in_c, d.groups = l.groups, d.type = types.x;
   shuffle = PackChannelShuffle(d);
@@ -150,10 +160,11 @@ void LayerCall::Impl::PrepareShuffle(std::mt19937* rng) {
   run.kind = RunKind::kShuffle, run.kernel = os.str();
 }
 
-LayerCall::LayerCall(const Layer& l, const RunOptions& options) : impl_(std::make_unique<Impl>(l, options)) {
+LayerCall::LayerCall(const Layer& l, const RunOptions& options, const LayerChoice& choice)
+    : impl_(std::make_unique<Impl>(l, options, choice)) {
   if (options.batch < 1 || options.batch > 4096) Fail("RunLayer: batch = ", options.batch, " is outside [1, 4096]");
   Impl& c = *impl_;
-  c.run.layer = &l, c.run.batch = options.batch, c.run.precision = options.precision;
+  c.run.layer = &l, c.run.batch = options.batch, c.run.precision = options.precision, c.run.choice = choice;
   std::mt19937 rng(options.seed);
   std::mt19937* data = options.seed == 0 ? nullptr : &rng;
   switch (l.kind) {
@@ -173,7 +184,9 @@ LayerRun LayerCall::Run(Machine& machine) {
   switch (c.layer.kind) {
     case LayerKind::kConv: Conv(machine, c.conv, c.conv_args); break;
     case LayerKind::kFc: Gemm(machine, c.gemm, c.gemm_args); break;
-    case LayerKind::kShuffle: ChannelShuffle(machine, c.shuffle, c.shuffle_args); break;
+    case LayerKind::kShuffle:
+      if (!c.choice.shuffle_folded) ChannelShuffle(machine, c.shuffle, c.shuffle_args);
+      break;
   }
   LayerRun r = c.run;
   r.cost = machine.counters().total;
@@ -196,6 +209,14 @@ std::string ShapeKey(const Layer& l) {
 
 }  // namespace
 
+std::string LayerChoice::Describe() const {
+  if (shuffle_folded) return "shuffle folded";
+  std::string s = algorithm == ConvAlgorithm::kAuto ? "auto" : NameOf(algorithm);
+  if (algorithm == ConvAlgorithm::kDirect && layout != ConvLayout::kAuto) s += std::string(" ") + NameOf(layout);
+  if (input_shuffle_groups > 1) s += " on the unshuffled " + std::to_string(input_shuffle_channels);
+  return s;
+}
+
 const char* NameOf(Precision p) {
   switch (p) {
     case Precision::kInt8: return "int8";
@@ -216,14 +237,18 @@ MacMode MacModeOf(Precision p) {
   return p == Precision::kInt8 ? MacMode::kU8S8 : p == Precision::kInt16 ? MacMode::kS16S16 : MacMode::kBF16;
 }
 
-LayerRun RunLayer(Machine& machine, const Layer& l, const RunOptions& options) {
-  LayerCall call(l, options);
+LayerRun RunLayer(Machine& machine, const Layer& l, const RunOptions& options, const LayerChoice& choice) {
+  LayerCall call(l, options, choice);
   LayerRun r = call.Run(machine);
   if (options.output != nullptr) *options.output = call.output();
   return r;
 }
 
-std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const RunOptions& options) {
+std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const RunOptions& options,
+                                 const std::vector<LayerChoice>* choices) {
+  if (choices != nullptr && choices->size() != net.layers.size()) {
+    Fail("RunNetwork: ", choices->size(), " choices for the ", net.layers.size(), " layers of ", net.name);
+  }
   if (options.batch < 1 || options.batch > 4096) Fail("RunNetwork: batch = ", options.batch, " is outside [1, 4096]");
   RunOptions each = options;
   each.output = nullptr;  // one layer's output: RunLayer's
@@ -233,7 +258,8 @@ std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const Run
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& l = net.layers[i];
     if (options.progress) options.progress(i, net.layers.size());
-    const std::string shape = ShapeKey(l);
+    const LayerChoice choice = choices == nullptr ? LayerChoice{} : (*choices)[i];
+    const std::string shape = ShapeKey(l) + " " + choice.Describe();
     const auto same = first_of_shape.find(shape);
     if (counted_once && same != first_of_shape.end()) {
       LayerRun r = runs[same->second];
@@ -242,7 +268,7 @@ std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const Run
       continue;
     }
     try {
-      runs.push_back(RunLayer(machine, l, each));
+      runs.push_back(RunLayer(machine, l, each, choice));
     } catch (const Error& e) {
       Fail(net.name, ": layer '", l.name, "': ", e.what());
     }

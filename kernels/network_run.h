@@ -10,6 +10,7 @@
 
 #include "accel/cost.h"
 #include "accel/model_machine.h"
+#include "kernels/conv.h"
 #include "kernels/network.h"
 
 namespace tile32 {
@@ -25,6 +26,18 @@ Precision PrecisionNamed(const std::string& name);
 // The MAC mode a precision's layers issue (Winograd issues S16S16 whatever the precision: docs/isa.md §9).
 MacMode MacModeOf(Precision p);
 
+// How a layer runs: what kernels/planner.h chooses; the defaults are what PackConv picks by itself.
+struct LayerChoice {
+  ConvAlgorithm algorithm = ConvAlgorithm::kAuto;  // convolutions
+  ConvLayout layout = ConvLayout::kAuto;           // direct convolutions
+  bool shuffle_folded = false;  // a shuffle folded into the next layer's weights: nothing runs for it
+  // A convolution after a folded shuffle of this many groups over this many channels: it reads the whole
+  // unshuffled tensor (ConvDesc::input_shuffle_groups), its weights zero for the channels it does not use.
+  int input_shuffle_groups = 0, input_shuffle_channels = 0;
+  // "winograd", "direct folded", "shuffle kernel", "shuffle folded", "direct tap-major on the unshuffled 116"
+  std::string Describe() const;
+};
+
 // What ran for a layer.
 enum class RunKind : uint8_t { kGemm, kDirect, kWinograd, kDepthwise, kShuffle };
 
@@ -33,6 +46,7 @@ struct LayerRun {
   RunKind kind = RunKind::kDirect;
   int batch = 1;         // images
   Precision precision = Precision::kInt8;
+  LayerChoice choice;    // as asked (kernel says what it resolved to)
   std::string kernel;  // what ran: "direct tap-major u8s8, ...", "gemm u8s8 M=1 ...", "shuffle ..."
   // The layer's MACs (all images) with its channels padded as the packing pads them: output channels per group
   // to 32, and the reduction to 32 per kernel tap (tap-major, Winograd) or once (folded). Winograd's are the
@@ -56,18 +70,22 @@ struct RunOptions {
 };
 
 // Runs each layer on `machine` (its counters and, on a ModelMachine, its timing are reset per layer), in
-// order. On a model machine a layer of the same shape as an earlier one is counted once: its instruction
-// stream, and so its counts and timing, depend only on the shape, the options and the configuration.
-std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const RunOptions& options = {});
+// order, as `choices` says (one per layer; null: PackConv's own choices). On a model machine a layer of the
+// same shape and choice as an earlier one is counted once: its instruction stream, and so its counts and
+// timing, depend only on the shape, the choice, the options and the configuration.
+std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const RunOptions& options = {},
+                                 const std::vector<LayerChoice>* choices = nullptr);
 // One layer, as RunNetwork runs it (counters and timing reset first).
-LayerRun RunLayer(Machine& machine, const Layer& layer, const RunOptions& options = {});
+LayerRun RunLayer(Machine& machine, const Layer& layer, const RunOptions& options = {},
+                  const LayerChoice& choice = {});
 
 // One layer's call made ready once (weights packed, input made, output allocated) and run on any machine as
 // often as wanted: what timing a layer's kernel on a host needs, with nothing but the call timed.
 // `layer` must outlive it; RunOptions::output is not used (output() is the last call's).
 class LayerCall {
  public:
-  LayerCall(const Layer& layer, const RunOptions& options);
+  // Errors (tile32::Error) when the choice cannot run the layer (PackConv refuses the algorithm).
+  LayerCall(const Layer& layer, const RunOptions& options, const LayerChoice& choice = {});
   ~LayerCall();
   LayerCall(const LayerCall&) = delete;
   LayerCall& operator=(const LayerCall&) = delete;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 
+#include "accel/error.h"
 #include "accel/model_machine.h"
 
 namespace tile32 {
@@ -142,9 +143,17 @@ std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions
   RunOptions quiet = options;
   quiet.progress = nullptr;
   Layer changed;
+  // The changed layer keeps the algorithm and layout (not a shuffle fold: its channels change).
+  LayerChoice same = run.choice;
+  same.input_shuffle_groups = same.input_shuffle_channels = 0;
   if (share_padding >= 0.05 && PaddedLayer(l, &changed)) {
     ModelMachine model(c);
-    const LayerRun again = RunLayer(model, changed, quiet);
+    LayerRun again;
+    try {
+      again = RunLayer(model, changed, quiet, same);
+    } catch (const Error&) {
+      again = RunLayer(model, changed, quiet);  // the algorithm does not take the new channel counts
+    }
     const LayerReport better = ReportLayer(again, c, options.precision);
     if (better.utilization > r.utilization * 1.02) {
       std::string what;
@@ -171,7 +180,7 @@ std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions
     ModelMachine model(c);
     RunOptions eight = quiet;
     eight.batch = 8;
-    const LayerRun again = RunLayer(model, l, eight);
+    const LayerRun again = RunLayer(model, l, eight, run.choice);
     const double per_image_now = double(r.cycles) / run.batch, per_image_then = double(again.timing.cycles) / 8;
     if (per_image_then < per_image_now * 0.9) {
       char buf[200];
@@ -206,11 +215,11 @@ uint64_t AffineCycles(uint64_t at1, uint64_t at2, int batch) {
 }
 
 std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, const RunOptions& options,
-                                   const std::vector<int>& batches) {
+                                   const std::vector<int>& batches, const std::vector<LayerChoice>* choices) {
   RunOptions one = options, two = options;
   one.batch = 1, two.batch = 2;
   ModelMachine model(config);
-  const std::vector<LayerRun> a = RunNetwork(model, net, one), b = RunNetwork(model, net, two);
+  const std::vector<LayerRun> a = RunNetwork(model, net, one, choices), b = RunNetwork(model, net, two, choices);
   std::vector<SweepPoint> out;
   for (int batch : batches) {
     SweepPoint p;

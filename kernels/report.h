@@ -71,6 +71,6 @@ struct SweepPoint {
 // One layer's cycles at `batch` from its counted cycles at batches 1 and 2.
 uint64_t AffineCycles(uint64_t at1, uint64_t at2, int batch);
 std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, const RunOptions& options,
-                                   const std::vector<int>& batches);
+                                   const std::vector<int>& batches, const std::vector<LayerChoice>* choices = nullptr);
 
 }  // namespace tile32

@@ -11,6 +11,7 @@
 #include "accel/config_json.h"
 #include "accel/error.h"
 #include "accel/model_machine.h"
+#include "kernels/planner.h"
 #include "kernels/report.h"
 #include "tools/common.h"
 #include "tools/report_svg.h"
@@ -76,17 +77,36 @@ std::string LossesText(const int64_t* part, uint64_t cycles) {
   return s;
 }
 
-void PrintTable(const std::vector<LayerReport>& reports) {
-  std::printf("%-26s %-32s %14s %11s %5s  %-11s", "layer", "kernel", "MACs", "cycles", "util", "bound");
+// "folded 1.31x": the runner-up and how many times the planned cycles it takes.
+std::string RunnerUp(const LayerPlan& p) {
+  if (!p.has_runner_up) return "-";
+  char buf[64];
+  if (p.runner_up.shuffle_folded) {
+    std::snprintf(buf, sizeof buf, "fold (next %+lld)", static_cast<long long>(p.fold_cost));
+  } else if (p.choice.shuffle_folded) {
+    std::snprintf(buf, sizeof buf, "kernel %s", Thousands(p.runner_up_cycles).c_str());
+  } else {
+    // After a folded shuffle, the runner-up unfolded needs the shuffle kernel too.
+    const bool unfolded = p.choice.input_shuffle_groups > 1 && p.runner_up.input_shuffle_groups == 0;
+    std::snprintf(buf, sizeof buf, "%s %.2fx%s", p.runner_up.Describe().c_str(),
+                  p.cycles == 0 ? 0.0 : double(p.runner_up_cycles) / double(p.cycles), unfolded ? "+shuffle" : "");
+  }
+  return buf;
+}
+
+void PrintTable(const std::vector<LayerReport>& reports, const std::vector<LayerPlan>& plan) {
+  std::printf("%-26s %-32s %-24s %14s %11s %5s  %-11s", "layer", "kernel (the plan)", "runner-up", "MACs", "cycles",
+              "util", "bound");
   for (int p = 0; p < kParts; ++p) {
     static const char* kShort[kParts] = {"use", "pad", "dwl", "wino", "edge", "feed", "tld", "dram", "vec", "req"};
     std::printf(" %4s", kShort[p]);
   }
   std::printf("  hint\n");
-  for (const LayerReport& r : reports) {
-    std::printf("%-26s %-32s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
-                r.run->kernel.substr(0, 32).c_str(), Thousands(r.macs).c_str(), Thousands(r.cycles).c_str(),
-                100 * r.utilization, NameOf(r.bound));
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const LayerReport& r = reports[i];
+    std::printf("%-26s %-32s %-24s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
+                r.run->kernel.substr(0, 32).c_str(), RunnerUp(plan[i]).substr(0, 24).c_str(), Thousands(r.macs).c_str(),
+                Thousands(r.cycles).c_str(), 100 * r.utilization, NameOf(r.bound));
     for (int p = 0; p < kParts; ++p) std::printf(" %4s", Share(r.part[p], r.cycles).c_str());
     std::printf("  %s\n", r.hint.c_str());
   }
@@ -113,13 +133,15 @@ nlohmann::ordered_json PartsJson(const int64_t* part) {
 }
 
 void WriteJson(const std::string& path, const Network& net, const AccelConfig& config, const ReportRequest& req,
-               const std::vector<LayerReport>& reports, const nlohmann::ordered_json& sweep) {
+               const std::vector<LayerReport>& reports, const std::vector<LayerPlan>& plan,
+               const nlohmann::ordered_json& sweep) {
   nlohmann::ordered_json j;
   j["network"] = net.name;
   j["config"] = nlohmann::ordered_json::parse(AccelConfigToJson(config));
   j["precision"] = NameOf(req.precision);
   j["batch"] = req.batch;
-  for (const LayerReport& r : reports) {
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const LayerReport& r = reports[i];
     const LayerRun& run = *r.run;
     const Layer& l = *run.layer;
     nlohmann::ordered_json o;
@@ -131,6 +153,11 @@ void WriteJson(const std::string& path, const Network& net, const AccelConfig& c
     o["stride_hw"] = {l.stride_h, l.stride_w};
     o["groups"] = l.groups;
     o["kernel"] = run.kernel;
+    o["plan"] = run.choice.Describe();
+    if (plan[i].has_runner_up) {
+      o["runner_up"] = {{"plan", plan[i].runner_up.Describe()}, {"cycles", plan[i].runner_up_cycles}};
+    }
+    if (plan[i].fold_cost != 0) o["shuffle_fold_cost_in_next_layer"] = plan[i].fold_cost;
     o["macs"] = r.macs;
     o["cycles"] = r.cycles;
     o["serial_cycles"] = run.cost.cycles;
@@ -172,8 +199,11 @@ int ReportCommand(const ReportRequest& req) {
   const AccelConfig config = ConfigNamed(req.preset, req.config_file);  // presets and loaded files are validated
   ModelMachine model(config);
   RunOptions options;
-  options.batch = req.batch, options.precision = req.precision, options.progress = Progress("layer");
-  const std::vector<LayerRun> runs = RunNetwork(model, net, options);
+  options.batch = req.batch, options.precision = req.precision, options.progress = Progress("planning layer");
+  const std::vector<LayerPlan> plan = PlanNetwork(net, config, options);
+  const std::vector<LayerChoice> choices = ChoicesOf(plan);
+  options.progress = Progress("layer");
+  const std::vector<LayerRun> runs = RunNetwork(model, net, options, &choices);
   if (req.peers) {
     PrintPeers(runs);
     return 0;
@@ -191,7 +221,7 @@ int ReportCommand(const ReportRequest& req) {
               "use useful MACs, pad channel padding to 32, dwl depthwise lanes, wino Winograd (negative: saved), edge "
               "rows beyond the outputs, feed SRAM feed stalls, tld tile loads; the arrays idle waiting on dram, vec "
               "(vector unit and muxes), req (requantization).\n\n");
-  PrintTable(reports);
+  PrintTable(reports, plan);
   const Totals t = Sum(reports);
   const double ms = double(t.cycles) / (config.clock_mhz * 1e3);
   std::printf("\ntotal: %s MACs in %s cycles = %.3f ms at %.0f MHz, %.1f images/s, utilization %.1f%%\n",
@@ -207,7 +237,7 @@ int ReportCommand(const ReportRequest& req) {
                 "and 2, its cycles affine in the batch):\n%8s %14s %12s %12s %8s\n",
                 "batch", "cycles", "ms", "images/s", "util");
     options.progress = Progress("sweep: layer");
-    for (const SweepPoint& p : BatchSweep(net, config, options, req.sweep)) {
+    for (const SweepPoint& p : BatchSweep(net, config, options, req.sweep, &choices)) {
       const double bms = double(p.cycles) / (config.clock_mhz * 1e3);
       std::printf("%8d %14s %12.3f %12.1f %7.1f%%\n", p.batch, Thousands(p.cycles).c_str(), bms, p.images_per_s,
                   100 * p.utilization);
@@ -215,9 +245,9 @@ int ReportCommand(const ReportRequest& req) {
                        {"utilization", p.utilization}});
     }
   }
-  if (!req.json_file.empty()) WriteJson(req.json_file, net, config, req, reports, sweep);
+  if (!req.json_file.empty()) WriteJson(req.json_file, net, config, req, reports, plan, sweep);
   if (!req.svg_file.empty()) WriteReportSvg(req.svg_file, net.name, config, req.precision, reports);
-  if (req.verify && !VerifySamples(net, req.precision)) return 1;
+  if (req.verify && !VerifySamples(net, req.precision, &choices)) return 1;
   return 0;
 }
 

@@ -22,11 +22,11 @@ struct Timed {
 // One untimed call (first-touching SRAM and pages is no kernel work), then calls until 20 ms have passed;
 // only the calls are timed.
 template <typename MachineT>
-Timed RunOn(const Layer& l, Precision precision) {
+Timed RunOn(const Layer& l, Precision precision, const LayerChoice& choice) {
   MachineT machine(AccelConfig::Default());
   RunOptions o;
   o.precision = precision, o.seed = 20261206, o.threads = 0;
-  LayerCall call(l, o);
+  LayerCall call(l, o, choice);
   Timed t;
   t.run = call.Run(machine);
   t.output = call.output();
@@ -58,7 +58,7 @@ Layer SampleOf(const Layer& l, int rows) {
   return s;
 }
 
-bool VerifySamples(const Network& net, Precision precision) {
+bool VerifySamples(const Network& net, Precision precision, const std::vector<LayerChoice>* choices) {
   std::printf("\nsamples on this host: each layer shape of %s cut to at most 4 output rows, random %s data, the "
               "scalar reference machine against the SIMD machine (%s, every core):\n",
               net.name.c_str(), NameOf(precision), ListSimdTargets().dispatched.name.c_str());
@@ -66,16 +66,19 @@ bool VerifySamples(const Network& net, Precision precision) {
               "bit-exact");
   std::set<std::string> seen;
   bool ok = true;
-  for (const Layer& layer : net.layers) {
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Layer& layer = net.layers[i];
+    const LayerChoice choice = choices == nullptr ? LayerChoice{} : (*choices)[i];
+    if (choice.shuffle_folded) continue;  // nothing runs: its consumer's sample runs the fold
     const Layer s = SampleOf(layer, 4);
     const std::string key = std::to_string(int(s.kind)) + " " + std::to_string(s.in_h) + " " + std::to_string(s.in_w) +
                             " " + std::to_string(s.in_c) + " " + std::to_string(s.out_c) + " " +
                             std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + " " +
                             std::to_string(s.stride_h) + " " + std::to_string(s.pad_top) + std::to_string(s.pad_left) +
-                            " " + std::to_string(s.groups);
+                            " " + std::to_string(s.groups) + " " + choice.Describe();
     if (!seen.insert(key).second) continue;
-    const Timed scalar = RunOn<ScalarMachine>(s, precision);
-    const Timed simd = RunOn<SimdMachine>(s, precision);
+    const Timed scalar = RunOn<ScalarMachine>(s, precision, choice);
+    const Timed simd = RunOn<SimdMachine>(s, precision, choice);
     const bool same = !scalar.output.empty() && scalar.output == simd.output;
     ok &= same;
     const double macs = double(s.Macs());

@@ -9,7 +9,8 @@ namespace tile32 {
 
 // Each layer shape once, cut to at most 4 output rows (all of its width and channels): prints a line per
 // sample and returns whether every one was bit-exact.
-bool VerifySamples(const Network& net, Precision precision);
+// `choices` (one per layer, or null) as RunNetwork takes them: the plan the report showed.
+bool VerifySamples(const Network& net, Precision precision, const std::vector<LayerChoice>* choices = nullptr);
 
 // The layer cut to at most `rows` output rows (a convolution's input height shortened to what they read;
 // fully connected layers whole).

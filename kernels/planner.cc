@@ -1,0 +1,149 @@
+// kernels/planner.h.
+#include "kernels/planner.h"
+
+#include <map>
+#include <utility>
+
+#include "accel/error.h"
+#include "accel/model_machine.h"
+
+namespace tile32 {
+namespace {
+
+struct Candidate {
+  LayerChoice choice;
+  uint64_t cycles = 0;
+};
+
+// The candidates that can run the layer, each timed on `model` (same shapes timed once: `memo`).
+class Timer {
+ public:
+  Timer(const AccelConfig& config, const RunOptions& options) : model_(config), options_(options) {
+    options_.progress = nullptr, options_.output = nullptr, options_.seed = 0;
+  }
+  // The layer's cycles with `choice`, or false when the choice cannot run it.
+  bool Time(const Layer& l, const LayerChoice& choice, uint64_t* cycles) {
+    const std::string key = Key(l) + "|" + choice.Describe();
+    const auto known = memo_.find(key);
+    if (known != memo_.end()) {
+      *cycles = known->second.second;
+      return known->second.first;
+    }
+    bool ok = true;
+    try {
+      *cycles = RunLayer(model_, l, options_, choice).timing.cycles;
+    } catch (const Error&) {
+      ok = false, *cycles = 0;  // PackConv refuses this algorithm or layout for the layer
+    }
+    memo_.emplace(key, std::make_pair(ok, *cycles));
+    return ok;
+  }
+
+ private:
+  static std::string Key(const Layer& l) {
+    return std::to_string(int(l.kind)) + " " + std::to_string(l.in_h) + " " + std::to_string(l.in_w) + " " +
+           std::to_string(l.in_c) + " " + std::to_string(l.out_c) + " " + std::to_string(l.kernel_h) + " " +
+           std::to_string(l.kernel_w) + " " + std::to_string(l.stride_h) + " " + std::to_string(l.stride_w) + " " +
+           std::to_string(l.pad_top) + " " + std::to_string(l.pad_bottom) + " " + std::to_string(l.pad_left) + " " +
+           std::to_string(l.pad_right) + " " + std::to_string(l.groups);
+  }
+  ModelMachine model_;
+  RunOptions options_;
+  std::map<std::string, std::pair<bool, uint64_t>> memo_;
+};
+
+// Every algorithm and layout PackConv accepts for a convolution (with the shuffle fold given, if any),
+// fastest first.
+std::vector<Candidate> ConvCandidates(Timer& timer, const Layer& l, const LayerChoice& base) {
+  std::vector<LayerChoice> tries;
+  for (ConvAlgorithm a : {ConvAlgorithm::kDepthwise, ConvAlgorithm::kWinograd}) {
+    LayerChoice c = base;
+    c.algorithm = a;
+    tries.push_back(c);
+  }
+  for (ConvLayout layout : {ConvLayout::kTapMajor, ConvLayout::kFolded}) {
+    LayerChoice c = base;
+    c.algorithm = ConvAlgorithm::kDirect, c.layout = layout;
+    tries.push_back(c);
+  }
+  std::vector<Candidate> out;
+  for (const LayerChoice& c : tries) {
+    Candidate k{c, 0};
+    if (timer.Time(l, c, &k.cycles)) out.push_back(k);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.cycles < b.cycles; });
+  return out;
+}
+
+LayerPlan PlanOf(const std::vector<Candidate>& candidates) {
+  LayerPlan p;
+  if (candidates.empty()) return p;
+  p.choice = candidates[0].choice, p.cycles = candidates[0].cycles;
+  if (candidates.size() > 1) {
+    p.has_runner_up = true, p.runner_up = candidates[1].choice, p.runner_up_cycles = candidates[1].cycles;
+  }
+  return p;
+}
+
+// Whether a shuffle can be folded into layer `next`: a convolution of one group reading half or all of the
+// shuffled channels, in an integer precision (the fold reorders the reduction, which BF16's chain would show).
+bool FoldTarget(const Layer& shuffle, const Layer& next, Precision precision) {
+  return next.kind == LayerKind::kConv && next.groups == 1 && precision != Precision::kBF16 &&
+         next.in_h == shuffle.in_h && next.in_w == shuffle.in_w && next.in_c <= shuffle.in_c;
+}
+
+}  // namespace
+
+std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options) {
+  Timer timer(config, options);
+  std::vector<LayerPlan> plan(net.layers.size());
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    if (options.progress) options.progress(i, net.layers.size());
+    const Layer& l = net.layers[i];
+    if (l.kind == LayerKind::kFc) {
+      uint64_t cycles = 0;
+      timer.Time(l, LayerChoice{}, &cycles);
+      plan[i].cycles = cycles;
+      continue;
+    }
+    if (l.kind == LayerKind::kConv) {
+      if (plan[i].choice.input_shuffle_groups > 1) continue;  // planned with the shuffle before it
+      plan[i] = PlanOf(ConvCandidates(timer, l, LayerChoice{}));
+      if (plan[i].cycles == 0 && !plan[i].has_runner_up) Fail("PlanNetwork: ", net.name, ": layer '", l.name, "': no algorithm runs it");
+      continue;
+    }
+    // A shuffle: the kernel, or folded into the next layer when that is cheaper.
+    uint64_t kernel = 0;
+    timer.Time(l, LayerChoice{}, &kernel);
+    plan[i].cycles = kernel;
+    if (i + 1 >= net.layers.size() || !FoldTarget(l, net.layers[i + 1], options.precision)) continue;
+    const Layer& next = net.layers[i + 1];
+    const LayerPlan alone = PlanOf(ConvCandidates(timer, next, LayerChoice{}));
+    LayerChoice fold;
+    fold.input_shuffle_groups = l.groups, fold.input_shuffle_channels = l.in_c;
+    const LayerPlan folded = PlanOf(ConvCandidates(timer, next, fold));
+    if (folded.cycles == 0) continue;
+    plan[i].fold_cost = int64_t(folded.cycles) - int64_t(alone.cycles);
+    if (folded.cycles < kernel + alone.cycles) {
+      plan[i].choice.shuffle_folded = true, plan[i].cycles = 0;
+      plan[i].has_runner_up = true, plan[i].runner_up_cycles = kernel;  // the kernel
+      plan[i + 1] = folded;
+      // The next layer's runner-up: the best of the others unfolded, or its own runner-up folded.
+      if (!folded.has_runner_up || alone.cycles < folded.runner_up_cycles) {
+        plan[i + 1].has_runner_up = true, plan[i + 1].runner_up = alone.choice, plan[i + 1].runner_up_cycles = alone.cycles;
+      }
+    } else {
+      plan[i].has_runner_up = true, plan[i].runner_up.shuffle_folded = true, plan[i].runner_up_cycles = 0;
+      plan[i + 1] = alone;
+    }
+  }
+  return plan;
+}
+
+std::vector<LayerChoice> ChoicesOf(const std::vector<LayerPlan>& plan) {
+  std::vector<LayerChoice> out;
+  for (const LayerPlan& p : plan) out.push_back(p.choice);
+  return out;
+}
+
+}  // namespace tile32

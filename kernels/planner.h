@@ -1,0 +1,40 @@
+// The planner: per layer of a network, the algorithm and layout with the fewest modeled cycles (each
+// candidate run through the real kernels on a model machine), and the runner-up. RunNetwork runs a plan, so
+// the report shows the plan the kernels run, and a runtime packs its weights with the same choices
+// (LayerChoice::Apply).
+//
+// Candidates: a convolution tries depthwise (groups == in_channels), Winograd (accepted for 3x3 stride 1
+// INT8), direct tap-major and direct folded; those PackConv refuses are left out. A channel shuffle runs as
+// the RPERM kernel, or is folded into the next layer when that is a convolution of one group in an integer
+// precision: the shuffle then costs nothing and the next layer reads the whole unshuffled tensor, its
+// weights permuted (ConvDesc::input_shuffle_groups) and zero for the channels it does not use. The fold is
+// taken when the next layer's cycles that way are fewer than the shuffle's and its own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/conv.h"
+#include "kernels/network_run.h"
+
+namespace tile32 {
+
+struct LayerPlan {
+  LayerChoice choice;
+  uint64_t cycles = 0;        // modeled, at the planned batch and precision
+  bool has_runner_up = false;
+  LayerChoice runner_up;
+  uint64_t runner_up_cycles = 0;
+  // A shuffle that can fold: the next layer's cycles folded less its cycles unfolded (what folding costs
+  // there, against the kernel's cycles here).
+  int64_t fold_cost = 0;
+};
+
+// One plan per layer of `net`, in order, on model machines of `config` (progress as RunOptions says).
+std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options);
+
+// The choices of a plan, in layer order (what RunNetwork takes).
+std::vector<LayerChoice> ChoicesOf(const std::vector<LayerPlan>& plan);
+
+}  // namespace tile32

@@ -1,0 +1,86 @@
+// The planner (kernels/planner.h): each layer's plan is its fastest candidate, the runs of a plan take the
+// cycles the planner measured (one plan, not two), and a channel shuffle is folded into the next layer only
+// when that costs less than running it.
+#include "kernels/planner.h"
+
+#include <gtest/gtest.h>
+
+#include "accel/model_machine.h"
+
+namespace tile32 {
+namespace {
+
+TEST(Planner, EachLayerRunsItsFastestCandidateAsPlanned) {
+  const AccelConfig config = AccelConfig::Default();
+  for (const char* name : {"resnet50", "mobilenetv2", "shufflenetv2"}) {
+    const Network& net = BuiltinNetwork(name);
+    const std::vector<LayerPlan> plan = PlanNetwork(net, config, RunOptions{});
+    ASSERT_EQ(plan.size(), net.layers.size());
+    const std::vector<LayerChoice> choices = ChoicesOf(plan);
+    ModelMachine model(config);
+    const std::vector<LayerRun> runs = RunNetwork(model, net, RunOptions{}, &choices);
+    for (size_t i = 0; i < plan.size(); ++i) {
+      const std::string where = std::string(name) + " " + net.layers[i].name;
+      EXPECT_EQ(runs[i].timing.cycles, plan[i].cycles) << where << ": " << plan[i].choice.Describe();
+      EXPECT_EQ(runs[i].choice.Describe(), plan[i].choice.Describe()) << where;
+      const bool after_fold = plan[i].choice.input_shuffle_groups > 1;
+      if (plan[i].has_runner_up && !plan[i].choice.shuffle_folded && !plan[i].runner_up.shuffle_folded) {
+        // After a folded shuffle the runner-up (unfolded) also needs the shuffle kernel before it.
+        const uint64_t kernel = after_fold ? plan[i - 1].runner_up_cycles : 0;
+        EXPECT_LE(plan[i].cycles, plan[i].runner_up_cycles + kernel) << where;
+        EXPECT_NE(plan[i].runner_up.Describe(), plan[i].choice.Describe()) << where;
+      }
+      if (net.layers[i].kind == LayerKind::kConv && net.layers[i].groups == 1 && net.layers[i].kernel_h > 1) {
+        EXPECT_TRUE(plan[i].has_runner_up) << where << ": tap-major and folded both run any convolution";
+      }
+    }
+  }
+}
+
+// A shuffle is folded exactly when the next layer folded costs less than the kernel and the next layer alone;
+// the folded layer reads the whole unshuffled tensor.
+TEST(Planner, AShuffleIsFoldedOnlyWhenThatIsCheaper) {
+  const AccelConfig config = AccelConfig::Default();
+  const Network& net = BuiltinNetwork("shufflenetv2");
+  const std::vector<LayerPlan> plan = PlanNetwork(net, config, RunOptions{});
+  int shuffles = 0, foldable = 0;
+  for (size_t i = 0; i + 1 < plan.size(); ++i) {
+    if (net.layers[i].kind != LayerKind::kShuffle) continue;
+    ++shuffles;
+    const LayerPlan& s = plan[i];
+    const LayerPlan& next = plan[i + 1];
+    const Layer& consumer = net.layers[i + 1];
+    if (consumer.kind != LayerKind::kConv || consumer.groups != 1) {  // a depthwise layer: nothing to fold into
+      EXPECT_FALSE(s.has_runner_up) << net.layers[i].name;
+      EXPECT_FALSE(s.choice.shuffle_folded) << net.layers[i].name;
+      continue;
+    }
+    ++foldable;
+    ASSERT_TRUE(s.has_runner_up) << net.layers[i].name;
+    if (s.choice.shuffle_folded) {
+      EXPECT_EQ(s.cycles, 0u);
+      EXPECT_EQ(next.choice.input_shuffle_groups, net.layers[i].groups) << net.layers[i + 1].name;
+      EXPECT_EQ(next.choice.input_shuffle_channels, net.layers[i].in_c) << net.layers[i + 1].name;
+      EXPECT_LT(s.fold_cost, int64_t(s.runner_up_cycles)) << net.layers[i].name;
+    } else {
+      EXPECT_GT(s.cycles, 0u);
+      EXPECT_EQ(next.choice.input_shuffle_groups, 0) << net.layers[i + 1].name;
+      EXPECT_GE(s.fold_cost, int64_t(s.cycles)) << net.layers[i].name;
+    }
+  }
+  EXPECT_EQ(shuffles, 16);
+  EXPECT_GE(foldable, 12);
+}
+
+TEST(Planner, BF16NeverFoldsAShuffle) {
+  RunOptions bf16;
+  bf16.precision = Precision::kBF16;
+  const Network& net = BuiltinNetwork("shufflenetv2");
+  for (const LayerPlan& p : PlanNetwork(net, AccelConfig::Default(), bf16)) {
+    EXPECT_FALSE(p.choice.shuffle_folded);
+    EXPECT_EQ(p.choice.input_shuffle_groups, 0);
+  }
+}
+
+}  // namespace
+}  // namespace tile32
