@@ -1,5 +1,9 @@
-// The model machine's speed on whole networks: model/counted/<net> packs and runs every layer of a built-in
-// network through the real kernels on the model machine (kernels/network_run.h, what `tile32 model` does).
+// The model machine's speed on whole networks (one thread):
+//   model/counted/<net>  packs and runs every layer of a built-in network through the real kernels on the
+//                        model machine (kernels/network_run.h; a repeated layer shape counted once);
+//   model/report/<net>   all that `tile32 report <net>` computes: the plan (every candidate of every layer
+//                        run), every layer again at batch 2, the loss attribution with its hints and the
+//                        batch sweep 1, 2, 4, 8.
 // Counters: layers per second and the network's modeled cycles.
 #include <benchmark/benchmark.h>
 
@@ -8,6 +12,8 @@
 #include "accel/model_machine.h"
 #include "kernels/network.h"
 #include "kernels/network_run.h"
+#include "kernels/planner.h"
+#include "kernels/report.h"
 
 namespace tile32::bench {
 namespace {
@@ -25,9 +31,34 @@ void BM_ModelCounted(benchmark::State& state, std::string name) {
   state.counters["modeled_cycles"] = double(cycles);
 }
 
+void BM_ModelReport(benchmark::State& state, std::string name) {
+  const Network& net = BuiltinNetwork(name);
+  const AccelConfig config = AccelConfig::Default();
+  uint64_t cycles = 0;
+  for (auto _ : state) {
+    const RunOptions options;
+    const std::vector<LayerPlan> plan = PlanNetwork(net, config, options);
+    const std::vector<LayerChoice> choices = ChoicesOf(plan);
+    const std::vector<LayerRun> runs = RunsOf(plan);
+    std::vector<uint64_t> at1;
+    for (const LayerRun& r : runs) at1.push_back(r.timing.cycles);
+    const std::vector<uint64_t> at2 = CyclesAtBatch(net, config, options, 2, &choices);
+    const std::vector<LayerReport> reports = ReportNetwork(runs, config, options, &at1, &at2);
+    const std::vector<SweepPoint> sweep = BatchSweep(net, config, Precision::kInt8, at1, at2, {1, 2, 4, 8});
+    cycles = 0;
+    for (const LayerReport& r : reports) cycles += r.cycles;
+    benchmark::DoNotOptimize(sweep.data());
+  }
+  state.counters["layers"] = benchmark::Counter(double(net.layers.size()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["modeled_cycles"] = double(cycles);
+}
+
 const int registered = [] {
   for (const char* net : {"resnet50", "mobilenetv2", "shufflenetv2", "yolov3-416"}) {
     benchmark::RegisterBenchmark((std::string("model/counted/") + net).c_str(), BM_ModelCounted, std::string(net))
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string("model/report/") + net).c_str(), BM_ModelReport, std::string(net))
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }

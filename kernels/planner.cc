@@ -13,6 +13,7 @@ namespace {
 struct Candidate {
   LayerChoice choice;
   uint64_t cycles = 0;
+  LayerRun run;
 };
 
 // The candidates that can run the layer, each timed on `model` (same shapes timed once: `memo`).
@@ -21,21 +22,22 @@ class Timer {
   Timer(const AccelConfig& config, const RunOptions& options) : model_(config), options_(options) {
     options_.progress = nullptr, options_.output = nullptr, options_.seed = 0;
   }
-  // The layer's cycles with `choice`, or false when the choice cannot run it.
-  bool Time(const Layer& l, const LayerChoice& choice, uint64_t* cycles) {
+  // The layer's run with `choice`, or false when the choice cannot run it.
+  bool Time(const Layer& l, const LayerChoice& choice, LayerRun* run) {
     const std::string key = Key(l) + "|" + choice.Describe();
     const auto known = memo_.find(key);
     if (known != memo_.end()) {
-      *cycles = known->second.second;
+      *run = known->second.second;
+      run->layer = &l;
       return known->second.first;
     }
     bool ok = true;
     try {
-      *cycles = RunLayer(model_, l, options_, choice).timing.cycles;
+      *run = RunLayer(model_, l, options_, choice);
     } catch (const Error&) {
-      ok = false, *cycles = 0;  // PackConv refuses this algorithm or layout for the layer
+      ok = false, *run = LayerRun{};  // PackConv refuses this algorithm or layout for the layer
     }
-    memo_.emplace(key, std::make_pair(ok, *cycles));
+    memo_.emplace(key, std::make_pair(ok, *run));
     return ok;
   }
 
@@ -49,7 +51,7 @@ class Timer {
   }
   ModelMachine model_;
   RunOptions options_;
-  std::map<std::string, std::pair<bool, uint64_t>> memo_;
+  std::map<std::string, std::pair<bool, LayerRun>> memo_;
 };
 
 // Every algorithm and layout PackConv accepts for a convolution (with the shuffle fold given, if any),
@@ -68,8 +70,8 @@ std::vector<Candidate> ConvCandidates(Timer& timer, const Layer& l, const LayerC
   }
   std::vector<Candidate> out;
   for (const LayerChoice& c : tries) {
-    Candidate k{c, 0};
-    if (timer.Time(l, c, &k.cycles)) out.push_back(k);
+    Candidate k{c, 0, {}};
+    if (timer.Time(l, c, &k.run)) k.cycles = k.run.timing.cycles, out.push_back(k);
   }
   std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.cycles < b.cycles; });
   return out;
@@ -78,7 +80,7 @@ std::vector<Candidate> ConvCandidates(Timer& timer, const Layer& l, const LayerC
 LayerPlan PlanOf(const std::vector<Candidate>& candidates) {
   LayerPlan p;
   if (candidates.empty()) return p;
-  p.choice = candidates[0].choice, p.cycles = candidates[0].cycles;
+  p.choice = candidates[0].choice, p.cycles = candidates[0].cycles, p.run = candidates[0].run;
   if (candidates.size() > 1) {
     p.has_runner_up = true, p.runner_up = candidates[1].choice, p.runner_up_cycles = candidates[1].cycles;
   }
@@ -101,9 +103,8 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
     if (options.progress) options.progress(i, net.layers.size());
     const Layer& l = net.layers[i];
     if (l.kind == LayerKind::kFc) {
-      uint64_t cycles = 0;
-      timer.Time(l, LayerChoice{}, &cycles);
-      plan[i].cycles = cycles;
+      timer.Time(l, LayerChoice{}, &plan[i].run);
+      plan[i].cycles = plan[i].run.timing.cycles;
       continue;
     }
     if (l.kind == LayerKind::kConv) {
@@ -113,9 +114,8 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
       continue;
     }
     // A shuffle: the kernel, or folded into the next layer when that is cheaper.
-    uint64_t kernel = 0;
-    timer.Time(l, LayerChoice{}, &kernel);
-    plan[i].cycles = kernel;
+    timer.Time(l, LayerChoice{}, &plan[i].run);
+    const uint64_t kernel = plan[i].cycles = plan[i].run.timing.cycles;
     if (i + 1 >= net.layers.size() || !FoldTarget(l, net.layers[i + 1], options.precision)) continue;
     const Layer& next = net.layers[i + 1];
     const LayerPlan alone = PlanOf(ConvCandidates(timer, next, LayerChoice{}));
@@ -126,6 +126,7 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
     plan[i].fold_cost = int64_t(folded.cycles) - int64_t(alone.cycles);
     if (folded.cycles < kernel + alone.cycles) {
       plan[i].choice.shuffle_folded = true, plan[i].cycles = 0;
+      timer.Time(l, plan[i].choice, &plan[i].run);
       plan[i].has_runner_up = true, plan[i].runner_up_cycles = kernel;  // the kernel
       plan[i + 1] = folded;
       // The next layer's runner-up: the best of the others unfolded, or its own runner-up folded.
@@ -143,6 +144,12 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
 std::vector<LayerChoice> ChoicesOf(const std::vector<LayerPlan>& plan) {
   std::vector<LayerChoice> out;
   for (const LayerPlan& p : plan) out.push_back(p.choice);
+  return out;
+}
+
+std::vector<LayerRun> RunsOf(const std::vector<LayerPlan>& plan) {
+  std::vector<LayerRun> out;
+  for (const LayerPlan& p : plan) out.push_back(p.run);
   return out;
 }
 

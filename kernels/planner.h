@@ -23,6 +23,7 @@ namespace tile32 {
 struct LayerPlan {
   LayerChoice choice;
   uint64_t cycles = 0;        // modeled, at the planned batch and precision
+  LayerRun run;               // the planned choice's run on the model machine (what RunNetwork gives for it)
   bool has_runner_up = false;
   LayerChoice runner_up;
   uint64_t runner_up_cycles = 0;
@@ -34,7 +35,8 @@ struct LayerPlan {
 // One plan per layer of `net`, in order, on model machines of `config` (progress as RunOptions says).
 std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options);
 
-// The choices of a plan, in layer order (what RunNetwork takes).
+// The choices of a plan, in layer order (what RunNetwork takes), and the planner's runs of them.
 std::vector<LayerChoice> ChoicesOf(const std::vector<LayerPlan>& plan);
+std::vector<LayerRun> RunsOf(const std::vector<LayerPlan>& plan);
 
 }  // namespace tile32

@@ -134,7 +134,8 @@ LayerReport ReportLayer(const LayerRun& run, const AccelConfig& c, Precision pre
   return r;
 }
 
-std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions& options) {
+std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions& options, uint64_t at1,
+                    uint64_t at2) {
   const LayerRun& run = *r.run;
   const Layer& l = *run.layer;
   if (r.cycles == 0) return "";
@@ -177,11 +178,16 @@ std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions
   const uint64_t act_bytes =
       elem * run.batch * (uint64_t(l.in_h) * l.in_w * l.in_c + uint64_t(l.OutH()) * l.OutW() * l.out_c);
   if (share_dram >= 0.25 && weight_bytes > act_bytes && run.batch < 8) {
-    ModelMachine model(c);
-    RunOptions eight = quiet;
-    eight.batch = 8;
-    const LayerRun again = RunLayer(model, l, eight, run.choice);
-    const double per_image_now = double(r.cycles) / run.batch, per_image_then = double(again.timing.cycles) / 8;
+    uint64_t at8 = 0;
+    if (at1 > 0 && at2 > 0) {
+      at8 = AffineCycles(at1, at2, 8);
+    } else {
+      ModelMachine model(c);
+      RunOptions eight = quiet;
+      eight.batch = 8;
+      at8 = RunLayer(model, l, eight, run.choice).timing.cycles;
+    }
+    const double per_image_now = double(r.cycles) / run.batch, per_image_then = double(at8) / 8;
     if (per_image_then < per_image_now * 0.9) {
       char buf[200];
       std::snprintf(buf, sizeof buf, "its %.0f KiB of weights stream from DRAM per call: batch 8 is %.1fx faster per image",
@@ -193,7 +199,8 @@ std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions
 }
 
 std::vector<LayerReport> ReportNetwork(const std::vector<LayerRun>& runs, const AccelConfig& config,
-                                       const RunOptions& options) {
+                                       const RunOptions& options, const std::vector<uint64_t>* at1,
+                                       const std::vector<uint64_t>* at2) {
   std::vector<LayerReport> out;
   std::map<std::string, std::string> hint_of_kernel;  // same kernel and cycles: same shape, same hint
   for (size_t i = 0; i < runs.size(); ++i) {
@@ -203,7 +210,9 @@ std::vector<LayerReport> ReportNetwork(const std::vector<LayerRun>& runs, const 
     const std::string key = runs[i].kernel + " " + std::to_string(l.in_h) + "x" + std::to_string(l.in_w) + " " +
                             std::to_string(l.out_c) + " " + std::to_string(runs[i].timing.cycles);
     const auto known = hint_of_kernel.find(key);
-    out.back().hint = known != hint_of_kernel.end() ? known->second : FixHint(out.back(), config, options);
+    out.back().hint = known != hint_of_kernel.end()
+                          ? known->second
+                          : FixHint(out.back(), config, options, at1 ? (*at1)[i] : 0, at2 ? (*at2)[i] : 0);
     hint_of_kernel.emplace(key, out.back().hint);
   }
   return out;
@@ -214,19 +223,30 @@ uint64_t AffineCycles(uint64_t at1, uint64_t at2, int batch) {
   return uint64_t(std::max<int64_t>(0, int64_t(at1) + step * (batch - 1)));
 }
 
-std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, const RunOptions& options,
-                                   const std::vector<int>& batches, const std::vector<LayerChoice>* choices) {
-  RunOptions one = options, two = options;
-  one.batch = 1, two.batch = 2;
+std::vector<uint64_t> CyclesAtBatch(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                    int batch, const std::vector<LayerChoice>* choices) {
+  RunOptions o = options;
+  o.batch = batch;
   ModelMachine model(config);
-  const std::vector<LayerRun> a = RunNetwork(model, net, one, choices), b = RunNetwork(model, net, two, choices);
+  std::vector<uint64_t> out;
+  for (const LayerRun& r : RunNetwork(model, net, o, choices)) out.push_back(r.timing.cycles);
+  return out;
+}
+
+std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, Precision precision,
+                                   const std::vector<uint64_t>& at1, const std::vector<uint64_t>& at2,
+                                   const std::vector<int>& batches) {
+  if (at1.size() != net.layers.size() || at2.size() != net.layers.size()) {
+    Fail("BatchSweep: ", at1.size(), " and ", at2.size(), " layer cycles for the ", net.layers.size(), " layers of ",
+         net.name);
+  }
   std::vector<SweepPoint> out;
   for (int batch : batches) {
     SweepPoint p;
     p.batch = batch;
-    for (size_t i = 0; i < a.size(); ++i) p.cycles += AffineCycles(a[i].timing.cycles, b[i].timing.cycles, batch);
+    for (size_t i = 0; i < at1.size(); ++i) p.cycles += AffineCycles(at1[i], at2[i], batch);
     p.images_per_s = p.cycles == 0 ? 0 : double(batch) * config.clock_mhz * 1e6 / double(p.cycles);
-    p.utilization = p.cycles == 0 ? 0 : double(net.Macs()) * batch / (double(p.cycles) * PeakMacsPerCycle(config, options.precision));
+    p.utilization = p.cycles == 0 ? 0 : double(net.Macs()) * batch / (double(p.cycles) * PeakMacsPerCycle(config, precision));
     out.push_back(p);
   }
   return out;

@@ -51,12 +51,16 @@ LayerReport ReportLayer(const LayerRun& run, const AccelConfig& config, Precisio
 
 // A fix hint for a reported layer, measured by running the changed layer on a model machine of `config`:
 // channels padded to 32 ("in 47 -> 64, out 94 -> 96 channels: utilization 62 % -> 79 %, 1.39x the MACs in
-// 1.09x the cycles"), a DRAM-bound layer's weights shared by a batch. "" when no change helps.
-std::string FixHint(const LayerReport& report, const AccelConfig& config, const RunOptions& options);
+// 1.09x the cycles"), a DRAM-bound layer's weights shared by a batch of 8 (its cycles at 8 on the line
+// through `at1` and `at2`, its cycles at batches 1 and 2, when given; else counted). "" when nothing helps.
+std::string FixHint(const LayerReport& report, const AccelConfig& config, const RunOptions& options,
+                    uint64_t at1 = 0, uint64_t at2 = 0);
 
-// Every layer of a network on a model machine of `config`, reported, with hints (one per layer shape).
+// Every layer of a network reported, with hints (one per layer shape); `at1` and `at2` as FixHint takes
+// them, one per layer, or null.
 std::vector<LayerReport> ReportNetwork(const std::vector<LayerRun>& runs, const AccelConfig& config,
-                                       const RunOptions& options);
+                                       const RunOptions& options, const std::vector<uint64_t>* at1 = nullptr,
+                                       const std::vector<uint64_t>* at2 = nullptr);
 
 // Whole-network cycles at each batch size. A layer's cycles grow affinely with the batch once every image
 // repeats the same instructions (its weights, per call, are the constant part): the sweep counts each layer
@@ -70,7 +74,12 @@ struct SweepPoint {
 };
 // One layer's cycles at `batch` from its counted cycles at batches 1 and 2.
 uint64_t AffineCycles(uint64_t at1, uint64_t at2, int batch);
-std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, const RunOptions& options,
-                                   const std::vector<int>& batches, const std::vector<LayerChoice>* choices = nullptr);
+// Every layer's cycles at `batch` on a model machine, run as `choices` says (or PackConv's own choices).
+std::vector<uint64_t> CyclesAtBatch(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                    int batch, const std::vector<LayerChoice>* choices = nullptr);
+// The network at each batch size from every layer's cycles at batches 1 and 2.
+std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, Precision precision,
+                                   const std::vector<uint64_t>& at1, const std::vector<uint64_t>& at2,
+                                   const std::vector<int>& batches);
 
 }  // namespace tile32

@@ -197,19 +197,30 @@ int ReportCommand(const ReportRequest& req) {
   Network storage;
   const Network& net = NetworkNamed(req.network, &storage);
   const AccelConfig config = ConfigNamed(req.preset, req.config_file);  // presets and loaded files are validated
-  ModelMachine model(config);
   RunOptions options;
   options.batch = req.batch, options.precision = req.precision, options.progress = Progress("planning layer");
   const std::vector<LayerPlan> plan = PlanNetwork(net, config, options);
   const std::vector<LayerChoice> choices = ChoicesOf(plan);
-  options.progress = Progress("layer");
-  const std::vector<LayerRun> runs = RunNetwork(model, net, options, &choices);
+  // The planner ran every layer with its choice: those are the runs (RunNetwork with the choices gives the
+  // same, tests/unit/planner_test.cc).
+  const std::vector<LayerRun> runs = RunsOf(plan);
   if (req.peers) {
     PrintPeers(runs);
     return 0;
   }
+  // Every layer at batches 1 and 2: the line the sweep extends and the batch hint reads.
+  auto cycles_at = [&](int batch) {
+    std::vector<uint64_t> cycles;
+    if (batch == req.batch) {
+      for (const LayerRun& r : runs) cycles.push_back(r.timing.cycles);
+      return cycles;
+    }
+    options.progress = Progress("batch " + std::to_string(batch) + ": layer");
+    return CyclesAtBatch(net, config, options, batch, &choices);
+  };
+  const std::vector<uint64_t> at1 = cycles_at(1), at2 = cycles_at(2);
   options.progress = Progress("hints for layer");
-  const std::vector<LayerReport> reports = ReportNetwork(runs, config, options);
+  const std::vector<LayerReport> reports = ReportNetwork(runs, config, options, &at1, &at2);
   const double peak = PeakMacsPerCycle(config, req.precision);
   const std::string config_name =
       !req.config_file.empty() ? req.config_file : req.preset.empty() ? "default" : req.preset;
@@ -236,8 +247,7 @@ int ReportCommand(const ReportRequest& req) {
     std::printf("\nthroughput by batch size (every layer called on the whole batch; each layer counted at batches 1 "
                 "and 2, its cycles affine in the batch):\n%8s %14s %12s %12s %8s\n",
                 "batch", "cycles", "ms", "images/s", "util");
-    options.progress = Progress("sweep: layer");
-    for (const SweepPoint& p : BatchSweep(net, config, options, req.sweep, &choices)) {
+    for (const SweepPoint& p : BatchSweep(net, config, req.precision, at1, at2, req.sweep)) {
       const double bms = double(p.cycles) / (config.clock_mhz * 1e3);
       std::printf("%8d %14s %12.3f %12.1f %7.1f%%\n", p.batch, Thousands(p.cycles).c_str(), bms, p.images_per_s,
                   100 * p.utilization);
