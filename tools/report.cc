@@ -1,7 +1,11 @@
 // tools/report.h.
 #include "tools/report.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <numeric>
@@ -20,8 +24,10 @@
 namespace tile32 {
 namespace {
 
-// Progress on stderr for reports that take a while: "\rtile32 report: <what> i of n".
+// Progress on stderr for reports that take a while, "\rtile32 report: <what> i of n", when stderr is a
+// terminal (a log or a pipe gets nothing).
 std::function<void(size_t, size_t)> Progress(const std::string& what) {
+  if (!isatty(STDERR_FILENO)) return {};
   return [what](size_t i, size_t n) {
     std::fprintf(stderr, "\rtile32 report: %s %zu of %zu", what.c_str(), i + 1, n);
     if (i + 1 == n) std::fprintf(stderr, "\n");
@@ -191,9 +197,22 @@ void WriteJson(const std::string& path, const Network& net, const AccelConfig& c
   if (!out) Fail("tile32 report: writing '", path, "' failed");
 }
 
+// An output file must be writable before the work starts (its directory exists and takes files), so that a
+// long report does not end in an error; it is written only at the end.
+void CheckWritable(const std::string& option, const std::string& path) {
+  if (path.empty()) return;
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (access(dir.c_str(), W_OK) != 0) {
+    Fail("tile32 report: ", option, " '", path, "': cannot write into '", dir, "' (", std::strerror(errno), ")");
+  }
+}
+
 }  // namespace
 
 int ReportCommand(const ReportRequest& req) {
+  CheckWritable("--json", req.json_file);
+  CheckWritable("--svg", req.svg_file);
   Network storage;
   const Network& net = NetworkNamed(req.network, &storage);
   const AccelConfig config = ConfigNamed(req.preset, req.config_file);  // presets and loaded files are validated
