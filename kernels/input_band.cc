@@ -38,7 +38,7 @@ std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8
   return row;
 }
 
-void LoadBand(Machine& m, const BandLayout& b, const BandSource& s, int n, int oy0) {
+void LoadBand(Machine& m, const BandLayout& b, const BandSource& s, int n, int oy0, int part, int parts) {
   const ConvGeometry& g = b.g;
   const uint32_t pb = b.pixel_bytes, row_bytes = static_cast<uint32_t>(b.pitch) * pb;
   const uint32_t data_bytes = static_cast<uint32_t>(b.channels * s.elem_bytes);
@@ -78,14 +78,17 @@ void LoadBand(Machine& m, const BandLayout& b, const BandSource& s, int n, int o
   for (int py = 0; py < g.stride_h; ++py) {
     for (int px = 0; px < g.stride_w; ++px) {
       const uint32_t plane = b.base + static_cast<uint32_t>(py * g.stride_w + px) * b.plane_bytes;
-      // Plane rows [q_lo, q_hi) hold image rows; the others are padding (or past the padded image).
+      // Plane rows [q_lo, q_hi) of the part hold image rows; the others are padding (or past the padded image).
       auto image_row = [&](int q) { return (oy0 + q) * g.stride_h + py - g.pad_top; };
-      int q_lo = 0, q_hi = b.plane_rows;
+      const int r0 = static_cast<int>(int64_t{b.plane_rows} * part / parts);
+      const int r1 = static_cast<int>(int64_t{b.plane_rows} * (part + 1) / parts);
+      int q_lo = r0, q_hi = r1;
       while (q_lo < q_hi && image_row(q_lo) < 0) ++q_lo;
       while (q_hi > q_lo && image_row(q_hi - 1) >= g.height) --q_hi;
-      Dma(m, plane, s.fill_segment, 0, static_cast<uint32_t>(q_lo), row_bytes, 0, row_bytes);
-      Dma(m, plane + static_cast<uint32_t>(q_hi) * row_bytes, s.fill_segment, 0,
-          static_cast<uint32_t>(b.plane_rows - q_hi), row_bytes, 0, row_bytes);
+      Dma(m, plane + static_cast<uint32_t>(r0) * row_bytes, s.fill_segment, 0, static_cast<uint32_t>(q_lo - r0),
+          row_bytes, 0, row_bytes);
+      Dma(m, plane + static_cast<uint32_t>(q_hi) * row_bytes, s.fill_segment, 0, static_cast<uint32_t>(r1 - q_hi),
+          row_bytes, 0, row_bytes);
       if (q_lo == q_hi) continue;
       int c_lo, c_hi;
       ImageColumns(b, px, &c_lo, &c_hi);

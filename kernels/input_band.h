@@ -35,6 +35,10 @@ std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8
 // Replicated channels (src.replicate > 1) come by DMAs of one-element rows, sram_stride = replicate
 // elements: one DMA per copy and plane row when a plane row's pixels are contiguous in both memories,
 // else one per copy and pixel or per copy and channel, whichever is fewer.
-void LoadBand(Machine& m, const BandLayout& band, const BandSource& src, int n, int oy0);
+//
+// part, parts: only plane rows [plane_rows * part / parts, plane_rows * (part + 1) / parts) of every plane, so
+// that a loop can spread the next band's DMAs between its TMACs (the model machine issues in order, and a
+// DMA that waits for the engines holds up everything behind it). The parts together are the whole band.
+void LoadBand(Machine& m, const BandLayout& band, const BandSource& src, int n, int oy0, int part = 0, int parts = 1);
 
 }  // namespace tile32

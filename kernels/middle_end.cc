@@ -96,24 +96,37 @@ void IssueTmac(Machine& m, MacMode mode, uint32_t acc_row, uint32_t rows, uint32
 
 // ---- Epilogue ----
 
+bool Epilogue::Resident(const AccelConfig& config, const EpilogueArgs& args) {
+  return args.resident && uint64_t{4} * kLanes * args.blocks <= config.sram_bytes / 64;
+}
+
+uint64_t Epilogue::SramBytes(const AccelConfig& config, const EpilogueArgs& args) {
+  const uint64_t bytes = Align64(uint64_t{4} * kLanes * (Resident(config, args) ? uint64_t(args.blocks) : 1));
+  return (args.bias != nullptr ? bytes : 0) + (args.row_sum_scale != nullptr ? bytes : 0);
+}
+
 Epilogue::Epilogue(Machine& m, DramBindings& dram, SramPlan& plan, const EpilogueArgs& args)
-    : m_(m), a_(args), requant_(IsRequantOutput(args.out)) {
+    : m_(m), a_(args), requant_(IsRequantOutput(args.out)), resident_(Resident(m.config(), args)) {
   row_bytes_ = static_cast<uint32_t>(kLanes * SizeOf(args.out));
   const uint64_t words = uint64_t{4} * kLanes * args.blocks;
+  const uint32_t held = static_cast<uint32_t>(resident_ ? words : 4 * kLanes);
   if (args.bias != nullptr) {
     seg_bias_ = dram.BindReadOnly(args.bias, words);
-    bias_addr_ = plan.Take("the bias row", 4 * kLanes);
+    bias_addr_ = plan.Take("the bias row", held);
+    if (resident_) DmaInOne(m_, bias_addr_, seg_bias_, 0, held);
   }
   if (args.row_sum_scale != nullptr) {
     seg_scale_ = dram.BindReadOnly(args.row_sum_scale, words);
-    scale_addr_ = plan.Take("the row-sum factors", 4 * kLanes);
+    scale_addr_ = plan.Take("the row-sum factors", held);
+    if (resident_) DmaInOne(m_, scale_addr_, seg_scale_, 0, held);
   }
 }
 
-void Epilogue::LoadBias(int b) {
-  if (loaded_bias_ == b) return;
-  DmaInOne(m_, bias_addr_, seg_bias_, uint64_t{4} * kLanes * b, 4 * kLanes);
+uint32_t Epilogue::LoadBias(int b) {
+  if (resident_) return bias_addr_ + uint32_t{4} * kLanes * static_cast<uint32_t>(b);
+  if (loaded_bias_ != b) DmaInOne(m_, bias_addr_, seg_bias_, uint64_t{4} * kLanes * b, 4 * kLanes);
   loaded_bias_ = b;
+  return bias_addr_;
 }
 
 void Epilogue::Seed(uint32_t acc_row, uint32_t rows, int b) {
@@ -123,24 +136,27 @@ void Epilogue::Seed(uint32_t acc_row, uint32_t rows, int b) {
     m_.Execute(z);
     return;
   }
-  LoadBias(b);
   AccLoad ld;
-  ld.row = acc_row, ld.rows = rows, ld.addr = bias_addr_, ld.row_stride = 0;
+  ld.row = acc_row, ld.rows = rows, ld.addr = LoadBias(b), ld.row_stride = 0;
   m_.Execute(ld);
 }
 
 void Epilogue::SeedWithRowSums(uint32_t acc_row, uint32_t rows, int b, uint32_t sums_row, uint32_t spare_rows) {
-  DmaInOne(m_, scale_addr_, seg_scale_, uint64_t{4} * kLanes * b, 4 * kLanes);
+  uint32_t scale_at = scale_addr_;
+  if (resident_) {
+    scale_at += uint32_t{4} * kLanes * static_cast<uint32_t>(b);
+  } else {
+    DmaInOne(m_, scale_addr_, seg_scale_, uint64_t{4} * kLanes * b, 4 * kLanes);
+  }
   AccLoad scale;
-  scale.row = spare_rows, scale.rows = 1, scale.addr = scale_addr_;
+  scale.row = spare_rows, scale.rows = 1, scale.addr = scale_at;
   m_.Execute(scale);
   AccAlu mul;
   mul.op = AluOp::kMul, mul.rows = rows, mul.dst = acc_row, mul.a = sums_row, mul.b = spare_rows, mul.b_stride = 0;
   m_.Execute(mul);
   if (a_.bias == nullptr) return;
-  LoadBias(b);
   AccLoad bias;
-  bias.row = spare_rows + 1, bias.rows = 1, bias.addr = bias_addr_;
+  bias.row = spare_rows + 1, bias.rows = 1, bias.addr = LoadBias(b);
   m_.Execute(bias);
   AccAlu add;
   add.op = AluOp::kAdd, add.rows = rows, add.dst = acc_row, add.a = acc_row, add.b = spare_rows + 1, add.b_stride = 0;

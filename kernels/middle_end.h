@@ -83,11 +83,17 @@ struct EpilogueArgs {
   const uint32_t* bias = nullptr;           // 32 * blocks ACC words, or null (seed 0)
   const int32_t* row_sum_scale = nullptr;   // 32 * blocks factors of the INT8 row-sum term, or null
   int channel_offset = 0;                   // added to the channels of every Convert (a group's first output)
+  // Every block's bias and factors in SRAM at once, by one DMA each, when they take at most 1/64 of it (else
+  // one block's at a time, as without): a per-block DMA of 128 bytes queues behind the DMA engines' other
+  // work and holds up the seed, which a loop that overlaps blocks cannot afford (docs/isa.md §8.3).
+  bool resident = false;
 };
 
 class Epilogue {
  public:
   Epilogue(Machine& m, DramBindings& dram, SramPlan& plan, const EpilogueArgs& args);
+  // Bytes of SRAM the constructor takes for these arguments (each region rounded up to 64).
+  static uint64_t SramBytes(const AccelConfig& config, const EpilogueArgs& args);
 
   // ACC rows [acc_row, +rows) <- the bias row of block b (ACC_LD with row stride 0), or 0 (ACC_ZERO).
   void Seed(uint32_t acc_row, uint32_t rows, int b);
@@ -106,14 +112,17 @@ class Epilogue {
   uint32_t row_bytes() const { return row_bytes_; }
 
  private:
-  // The bias row of block b into SRAM at bias_addr_, unless it is there already.
-  void LoadBias(int b);
+  // Whether every block's rows stay in SRAM (EpilogueArgs::resident, when they fit).
+  static bool Resident(const AccelConfig& config, const EpilogueArgs& args);
+  // The address of block b's bias row, DMA'd into SRAM unless it is there already.
+  uint32_t LoadBias(int b);
 
   Machine& m_;
   EpilogueArgs a_;
   bool requant_;
   uint32_t row_bytes_;
   uint32_t seg_bias_ = 0, seg_scale_ = 0, bias_addr_ = 0, scale_addr_ = 0;
+  bool resident_ = false;
   int loaded_bias_ = -1;
   int64_t quant_key_ = -1;  // n0 * 2^32 + end of the Q register now loaded
 };
