@@ -5,6 +5,9 @@
 // band (band_rows * pitch rows, stride one pixel): the activations are read where they lie, no patch is
 // ever copied. Weights: the (kernel_h * kernel_w * C/G padded per tap) x K/G matrix, k = tap * Cp + c.
 // Costs a tile per tap and 32 channels: channel counts that are not multiples of 32 waste lanes per tap.
+// Blocks of 32 outputs alternate between two ACC sets and two staging regions, and the next band comes into
+// a second buffer in parts between the TMACs, so that on the model machine one block's REQ and store and
+// the next band's DMAs overlap the TMACs of the next block (where SRAM and ACC hold two of each).
 //
 // Folded: the reduction k = tap * C/G + c padded to 32 once, so small channel counts waste at most 31 lanes
 // in all; each output pixel's patch is gathered by DMA into an SRAM row and the GEMM loop
@@ -118,6 +121,7 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   ea.out = x.y_type, ea.quant = x.quant, ea.blocks = f.blocks_per_group * d.groups;
   ea.bias = SeedBias(bias);
   ea.row_sum_scale = row_sums ? scale.data() : nullptr;
+  ea.resident = true;
 
   SramPlan plan(c, call.fn);
   Epilogue epilogue(m, *call.dram, plan, ea);
@@ -129,16 +133,31 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   const uint64_t w_bytes = resident ? resident_bytes : WeightTiles::SramBytes(p.weights[0], false, chunk, row_sums);
   const uint32_t w_region = plan.Take("the weight tiles", w_bytes);
 
-  // Band rows: as many output rows as ACC and SRAM hold.
+  // Band rows: as many output rows as ACC and SRAM hold, with two of what lets consecutive blocks and bands
+  // overlap on the model machine (docs/isa.md §8.3, where an instruction waits for every earlier one that
+  // touches what it writes): block i accumulates in ACC set i % 2 and requantizes into staging region i % 2,
+  // so its REQ and DMA_OUT run beside block i + 1's seed and TMACs, and band k + 1 comes by DMA into the
+  // other input buffer while band k's TMACs run. Where two do not fit, one input buffer, then one of each
+  // (each step then waits for the one before, as a configuration that small must).
   const uint32_t out_row = static_cast<uint32_t>(Align64(epilogue.row_bytes()));
-  const uint64_t acc_rows = row_sums ? (c.acc_rows < 2 ? 0 : (c.acc_rows - 2) / 2) : c.acc_rows;
+  struct Shape {
+    int sets, buffers;
+  };
+  auto fits = [&](const BandLayout& l, Shape s) {
+    // Row sums: one more set for the sums, and two spare rows for the factors and the bias.
+    const uint64_t acc = row_sums ? uint64_t(s.sets + 1) * l.rows() + 2 : uint64_t(s.sets) * l.rows();
+    return acc <= c.acc_rows && s.buffers * Align64(l.bytes()) + uint64_t(s.sets) * l.rows() * out_row <= plan.left();
+  };
   int band_rows = 0;
-  for (int b = geo.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
-    const BandLayout l = MakeBandLayout(geo, b, f.group_channels, elem, 0);
-    if (l.rows() <= acc_rows && Align64(l.bytes()) + uint64_t(l.rows()) * out_row <= plan.left()) {
-      band_rows = b;
-      break;
+  Shape shape{1, 1};
+  for (Shape s : {Shape{2, 2}, Shape{2, 1}, Shape{1, 1}}) {
+    // Two input buffers: at least two bands per image, so that loads hide behind TMACs within one image
+    // (only the first band's shows) and an image costs the same at every batch size.
+    const int most = s.buffers == 2 ? (geo.out_h + 1) / 2 : geo.out_h;
+    for (int b = most; b >= 1 && band_rows == 0; b = b > 8 ? b * 7 / 8 : b - 1) {
+      if (fits(MakeBandLayout(geo, b, f.group_channels, elem, 0), s)) band_rows = b, shape = s;
     }
+    if (band_rows != 0) break;
   }
   if (band_rows == 0) {
     if (fall_back) return false;
@@ -148,83 +167,142 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
          Align64(l.bytes()) + uint64_t(l.rows()) * out_row, " bytes of SRAM (", plan.left(), " left of sram_bytes = ",
          c.sram_bytes, ")");
   }
-  BandLayout band = MakeBandLayout(geo, band_rows, f.group_channels, elem, 0);
-  band.base = plan.Take("the input band", band.bytes());
-  const uint32_t staging = plan.Take("the output rows", uint64_t(band.rows()) * out_row);
+  BandLayout band[2];
+  band[0] = band[1] = MakeBandLayout(geo, band_rows, f.group_channels, elem, 0);
+  for (int i = 0; i < shape.buffers; ++i) band[i].base = plan.Take("the input band", band[i].bytes());
+  const uint32_t set_rows = band[0].rows();
+  uint32_t staging[2] = {};
+  for (int s = 0; s < shape.sets; ++s) staging[s] = plan.Take("the output rows", uint64_t(set_rows) * out_row);
 
   const uint8_t* pad = p.mode == MacMode::kBF16 ? kNegZeroBf16 : kZeroChannelPad;
   std::vector<uint8_t> fill;
-  BandSource src = InputBandSource(call, band, elem, pad, &fill);
+  BandSource src = InputBandSource(call, band[0], elem, pad, &fill);
   const int out_elem = SizeOf(x.y_type);
   const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
+  const int pitch = band[0].pitch;
+  const bool whole = pitch == geo.out_w;  // no junk columns: a block's outputs leave by one DMA
+  const uint32_t sums_row = shape.sets * set_rows, spare_rows = sums_row + set_rows;
+  // Parts of a band's load (each costs the DMAs' latency again, so not too many).
+  const int parts = std::min({f.blocks_per_group, band[0].plane_rows, 8});
+
+  // A block of one band whose TMACs are issued.
+  struct Block {
+    int n, oy0, rows_here, b, set;
+  };
+  std::vector<Block> to_store;  // requantized into staging, not yet stored
+  auto store = [&](const Block& q) {
+    int n0, end;
+    BlockChannels(p, q.b, &n0, &end);
+    // Valid outputs only: out_w of every pitch-wide row.
+    const uint32_t cols = static_cast<uint32_t>(std::min(kLanes, end - n0) * out_elem);
+    const uint64_t first = ((uint64_t(q.n) * geo.out_h + q.oy0) * geo.out_w) * y_pixel + uint64_t(n0) * out_elem;
+    for (int r = 0; r < (whole ? 1 : q.rows_here); ++r) {
+      DmaOut o;
+      o.sram = staging[q.set] + static_cast<uint32_t>(r) * pitch * out_row, o.segment = call.seg_y;
+      o.dram = first + uint64_t(r) * geo.out_w * y_pixel;
+      o.rows = static_cast<uint32_t>(whole ? q.rows_here * geo.out_w : geo.out_w), o.row_bytes = cols;
+      o.dram_stride = y_pixel, o.sram_stride = out_row;
+      m.Execute(o);
+    }
+  };
+  // Stores the first `count` blocks waiting, or those that use staging region `set`, in order.
+  auto store_some = [&](size_t count, int set) {
+    size_t kept = 0;
+    for (size_t i = 0; i < to_store.size(); ++i) {
+      if (i < count || to_store[i].set == set) {
+        store(to_store[i]);
+      } else {
+        to_store[kept++] = to_store[i];
+      }
+    }
+    to_store.resize(kept);
+  };
+  std::vector<Block> to_convert;  // at most one: TMACs issued, not yet requantized
+  auto convert = [&]() {
+    for (const Block& q : to_convert) {
+      store_some(0, q.set);  // the staging region is free once its last block left
+      int n0, end;
+      BlockChannels(p, q.b, &n0, &end);
+      epilogue.Convert(q.set * set_rows, static_cast<uint32_t>(q.rows_here * pitch), n0, end, staging[q.set],
+                       static_cast<int32_t>(out_row));
+      to_store.push_back(q);
+    }
+    to_convert.clear();
+  };
 
   for (int g = 0; g < d.groups; ++g) {
     DramBindings group_dram(m, call.fn);  // this group's weights, unbound before the next group's
     SramPlan w_plan(w_region, w_bytes, call.fn);
     WeightTiles weights(m, group_dram, w_plan, p.weights[g], resident, chunk, row_sums);
     src.channel_offset = g * f.group_channels;
+    std::vector<Block> bands;  // (n, oy0, rows_here) of every band of the group
     for (int n = 0; n < x.batch; ++n) {
-      for (int oy0 = 0; oy0 < geo.out_h; oy0 += band_rows) {
-        const int rows_here = std::min(band_rows, geo.out_h - oy0);
-        const uint32_t rows = static_cast<uint32_t>(rows_here) * static_cast<uint32_t>(band.pitch);
-        LoadBand(m, band, src, n, oy0);
-        // The reduction in (ky, kx, c) order: runs of taps whose activations lie back to back in SRAM (the
-        // taps kx of one kernel row at stride 1 and dilation 1 read consecutive pixels) are one stretch of
-        // tiles, issued in chunks of up to tile_regs tiles per TMAC.
-        auto chain = [&](uint32_t acc_row, int j) {
-          for (int t0 = 0; t0 < taps;) {
-            const uint32_t a0 = band.TapAddress(t0 / d.kernel_w, t0 % d.kernel_w);
-            int t1 = t0 + 1;
-            while (t1 < taps && band.TapAddress(t1 / d.kernel_w, t1 % d.kernel_w) == a0 + (t1 - t0) * band.pixel_bytes) {
-              ++t1;
-            }
-            const int run_tiles = (t1 - t0) * cb;
-            for (int k0 = 0; k0 < run_tiles; k0 += chunk) {
-              const int tiles = std::min(chunk, run_tiles - k0);
-              if (j >= 0) {
-                weights.Load(t0 * cb + k0, tiles, j);
-              } else {
-                weights.LoadOnes(tiles);
-              }
-              IssueTmac(m, p.mode, acc_row, rows, a0 + static_cast<uint32_t>(k0 * kLanes * elem),
-                        static_cast<int32_t>(band.pixel_bytes), tiles);
-            }
-            t0 = t1;
+      for (int oy0 = 0; oy0 < geo.out_h; oy0 += band_rows) bands.push_back({n, oy0, std::min(band_rows, geo.out_h - oy0), 0, 0});
+    }
+    LoadBand(m, band[0], src, bands[0].n, bands[0].oy0);
+    for (size_t k = 0; k < bands.size(); ++k) {
+      const BandLayout& in = band[k % shape.buffers];
+      if (k > 0 && shape.buffers == 1) LoadBand(m, in, src, bands[k].n, bands[k].oy0);
+      const uint32_t rows = static_cast<uint32_t>(bands[k].rows_here * pitch);
+      // The reduction in (ky, kx, c) order: runs of taps whose activations lie back to back in SRAM (the
+      // taps kx of one kernel row at stride 1 and dilation 1 read consecutive pixels) are one stretch of
+      // tiles, issued in chunks of up to tile_regs tiles per TMAC. `after_first` runs once the first TMAC
+      // is issued: the work of earlier blocks that this chain's TMACs may overlap.
+      auto chain = [&](uint32_t acc_row, int j, auto&& after_first) {
+        bool first = true;
+        for (int t0 = 0; t0 < taps;) {
+          const uint32_t a0 = in.TapAddress(t0 / d.kernel_w, t0 % d.kernel_w);
+          int t1 = t0 + 1;
+          while (t1 < taps && in.TapAddress(t1 / d.kernel_w, t1 % d.kernel_w) == a0 + (t1 - t0) * in.pixel_bytes) {
+            ++t1;
           }
-        };
-        const uint32_t sums_row = rows, spare_rows = 2 * rows;
+          const int run_tiles = (t1 - t0) * cb;
+          for (int k0 = 0; k0 < run_tiles; k0 += chunk) {
+            const int tiles = std::min(chunk, run_tiles - k0);
+            if (j >= 0) {
+              weights.Load(t0 * cb + k0, tiles, j);
+            } else {
+              weights.LoadOnes(tiles);
+            }
+            IssueTmac(m, p.mode, acc_row, rows, a0 + static_cast<uint32_t>(k0 * kLanes * elem),
+                      static_cast<int32_t>(in.pixel_bytes), tiles);
+            if (first) after_first(), first = false;
+          }
+          t0 = t1;
+        }
+      };
+      if (row_sums) {
+        AccZero z;
+        z.row = sums_row, z.rows = rows;
+        m.Execute(z);
+        chain(sums_row, -1, [] {});
+      }
+      for (int j = 0; j < f.blocks_per_group; ++j) {
+        const Block blk{bands[k].n, bands[k].oy0, bands[k].rows_here, g * f.blocks_per_group + j,
+                        static_cast<int>((k * f.blocks_per_group + j) % shape.sets)};
+        if (!to_convert.empty() && to_convert[0].set == blk.set) convert();  // one set: it is needed now
+        const uint32_t acc_row = blk.set * set_rows;
         if (row_sums) {
-          AccZero z;
-          z.row = sums_row, z.rows = rows;
-          m.Execute(z);
-          chain(sums_row, -1);
+          epilogue.SeedWithRowSums(acc_row, rows, blk.b, sums_row, spare_rows);
+        } else {
+          epilogue.Seed(acc_row, rows, blk.b);
         }
-        for (int j = 0; j < f.blocks_per_group; ++j) {
-          const int b = g * f.blocks_per_group + j;
-          if (row_sums) {
-            epilogue.SeedWithRowSums(0, rows, b, sums_row, spare_rows);
-          } else {
-            epilogue.Seed(0, rows, b);
+        // The previous block's REQ after this block's seed (which it would hold up) and before its TMACs
+        // (which would hold it up: it may start as soon as the previous block's TMACs are done). Behind
+        // the first TMAC the stores, then a part of the next band: spread over the band's blocks, so that
+        // no DMA waits long for the engines (and with it everything issued after it).
+        convert();
+        chain(acc_row, j, [&] {
+          store_some(to_store.size(), -1);
+          if (j < parts && shape.buffers == 2 && k + 1 < bands.size()) {
+            LoadBand(m, band[(k + 1) % 2], src, bands[k + 1].n, bands[k + 1].oy0, j, parts);
           }
-          chain(0, j);
-          int n0, end;
-          BlockChannels(p, b, &n0, &end);
-          epilogue.Convert(0, rows, n0, end, staging, static_cast<int32_t>(out_row));
-          // Valid outputs only: out_w of every pitch-wide row (one DMA when there are no junk columns).
-          const uint32_t cols = static_cast<uint32_t>(std::min(kLanes, end - n0) * out_elem);
-          const uint64_t first = ((uint64_t(n) * geo.out_h + oy0) * geo.out_w) * y_pixel + uint64_t(n0) * out_elem;
-          const bool whole = band.pitch == geo.out_w;
-          for (int r = 0; r < (whole ? 1 : rows_here); ++r) {
-            DmaOut o;
-            o.sram = staging + static_cast<uint32_t>(r) * band.pitch * out_row, o.segment = call.seg_y;
-            o.dram = first + uint64_t(r) * geo.out_w * y_pixel;
-            o.rows = static_cast<uint32_t>(whole ? rows_here * geo.out_w : geo.out_w), o.row_bytes = cols;
-            o.dram_stride = y_pixel, o.sram_stride = out_row;
-            m.Execute(o);
-          }
-        }
+        });
+        to_convert.push_back(blk);
       }
     }
+    convert();
+    store_some(to_store.size(), -1);
   }
   return true;
 }
