@@ -249,7 +249,9 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
     src.channel_offset = g * f.group_channels;
     std::vector<Block> bands;  // (n, oy0, rows_here) of every band of the group
     for (int n = 0; n < x.batch; ++n) {
-      for (int oy0 = 0; oy0 < geo.out_h; oy0 += band_rows) bands.push_back({n, oy0, std::min(band_rows, geo.out_h - oy0), 0, 0});
+      for (int oy0 = 0; oy0 < geo.out_h; oy0 += band_rows) {
+        bands.push_back({n, oy0, std::min(band_rows, geo.out_h - oy0), 0, 0});
+      }
     }
     LoadBand(m, band[0], src, bands[0].n, bands[0].oy0);
     for (size_t k = 0; k < bands.size(); ++k) {
