@@ -66,7 +66,8 @@ ModelMachine::ModelMachine(const AccelConfig& config) : Machine(config) {}
 
 void ModelMachine::ResetTiming() {
   timing_ = ModelTiming{};
-  issue_ = 0;
+  entry_ = 0, entry_cause_ = kNoCause;
+  for (std::deque<uint32_t>& q : queue_) q.clear();
   std::fill(std::begin(unit_free_), std::end(unit_free_), 0);
   std::fill(std::begin(last_on_), std::end(last_on_), kNoCause);
   last_finisher_ = kNoCause;
@@ -98,8 +99,16 @@ ModelTiming ModelMachine::timing() const {
 void ModelMachine::AfterInstruction(const Instr&, const Footprint& fp, const InstrCost& cost) {
   const int u = static_cast<int>(fp.unit);
   const uint32_t self = static_cast<uint32_t>(records_.size());
-  const uint64_t ready = std::max(issue_, unit_free_[u]);
-  uint32_t cause = issue_ >= unit_free_[u] ? (self == 0 ? kNoCause : self - 1) : last_on_[u];
+  // Instructions enter their unit's queue in program order; a full queue holds up the entry of this and
+  // every later instruction until its oldest has started.
+  std::deque<uint32_t>& queue = queue_[u];
+  if (queue.size() == kQueueDepth) {
+    const uint32_t oldest = queue.front();
+    queue.pop_front();
+    if (records_[oldest].start > entry_) entry_ = records_[oldest].start, entry_cause_ = oldest;
+  }
+  const uint64_t ready = std::max(entry_, unit_free_[u]);
+  uint32_t cause = unit_free_[u] >= entry_ ? last_on_[u] : entry_cause_;
   if (ready == 0) cause = kNoCause;
   uint64_t start = ready;
   int waited_unit = -1;
@@ -131,12 +140,12 @@ void ModelMachine::AfterInstruction(const Instr&, const Footprint& fp, const Ins
   }
   unit_free_[u] = finish;
   last_on_[u] = self;
-  issue_ = start;  // in order: the next instruction starts no earlier than this one
+  queue.push_back(self);
   if (finish >= timing_.cycles) timing_.cycles = finish, last_finisher_ = self;
   records_.push_back({start, finish, cause, fp.unit});
-  // Only instructions that finish after the next possible start can still delay anything.
+  // Every later instruction starts at entry_ or after: those finished by then can delay nothing.
   in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(),
-                                  [&](const InFlight& f) { return f.finish <= issue_; }),
+                                  [&](const InFlight& f) { return f.finish <= entry_; }),
                    in_flight_.end());
   in_flight_.push_back({fp, finish, self});
 }

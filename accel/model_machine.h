@@ -1,9 +1,10 @@
 // The third machine: runs the same kernels as the scalar and SIMD machines without computing any data (as
-// VTA's simulator skips execution) and times them by the rule of docs/isa.md §8.3. Instructions issue in
-// order; each starts when its unit is free and every earlier instruction whose footprint conflicts with its
-// own has finished, then takes its §8.1 cycles (a TMAC or EMAC 1/tile_units of them: its rows are split
-// over the tile arrays); units overlap otherwise. It validates every instruction and
-// keeps the same counters as the other machines (Machine), so counts agree with and without data.
+// VTA's simulator skips execution) and times them by the rule of docs/isa.md §8.3. Instructions enter their
+// unit's queue (kQueueDepth deep) in program order; each starts when its unit is free and every earlier
+// instruction whose footprint conflicts with its own has finished, then takes its §8.1 cycles (a TMAC or EMAC
+// 1/tile_units of them: its rows are split over the tile arrays); units overlap otherwise. It validates every
+// instruction and keeps the same counters as the other machines (Machine), so counts agree with and without
+// data.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,8 @@
 namespace tile32 {
 
 inline constexpr int kUnits = 4;  // Unit::kDma .. Unit::kRequant
+// Instructions each unit's queue holds (docs/isa.md §8.3).
+inline constexpr size_t kQueueDepth = 16;
 
 struct UnitTime {
   uint64_t busy = 0;        // cycles the unit executes instructions
@@ -88,7 +91,9 @@ class ModelMachine : public Machine {
   void AttributeIdle(uint32_t first, uint64_t from, uint64_t to, uint64_t* idle_on) const;
 
   ModelTiming timing_;
-  uint64_t issue_ = 0;                // the earliest start of the next instruction (in-order issue)
+  uint64_t entry_ = 0;                // when the next instruction can enter its unit's queue
+  uint32_t entry_cause_ = kNoCause;   // the record whose start set entry_
+  std::deque<uint32_t> queue_[kUnits];  // each unit's queue: records of its last kQueueDepth instructions
   uint64_t unit_free_[kUnits] = {};   // when each unit is next free
   uint32_t last_on_[kUnits] = {kNoCause, kNoCause, kNoCause, kNoCause};  // record of each unit's last instruction
   uint32_t last_finisher_ = kNoCause;  // the record that finishes last

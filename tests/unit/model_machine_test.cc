@@ -180,6 +180,40 @@ TEST_F(ModelTimingTest, OneUnitRunsOneInstructionAtATime) {
   EXPECT_EQ(m.timing().unit[int(Unit::kDma)].busy, 2 * Cost(Load(0)));
 }
 
+// A DMA waiting for the DMA engine holds up no other unit: the MAC after it starts at once.
+TEST_F(ModelTimingTest, AUnitWaitingForItsTurnHoldsUpNoOtherUnit) {
+  TileLoad tl;
+  m.Execute(tl);
+  m.ResetTiming();
+  m.Execute(Load(16384));
+  m.Execute(Load(65536));  // waits for the first
+  m.Execute(Mac(8192));    // independent of both
+  EXPECT_EQ(m.timing().cycles, std::max(2 * Cost(Load(0)), Cost(Mac(8192))));
+  // The arrays ran from 0; after the MAC they wait for the DMAs to end the layer.
+  EXPECT_EQ(m.timing().idle_on[int(Unit::kDma)], m.timing().cycles - Cost(Mac(8192)));
+}
+
+// A unit's queue holds kQueueDepth instructions: with the DMA engine busy, the DMA after that many more waits
+// to enter, and so does the independent MAC behind it in program order.
+TEST_F(ModelTimingTest, AFullQueueHoldsUpTheInstructionsBehindIt) {
+  for (uint8_t t = 0; t < 4; ++t) {
+    TileLoad tl;
+    tl.td = t;
+    m.Execute(tl);
+  }
+  m.ResetTiming();
+  const uint64_t load = Cost(Load(0));
+  for (size_t i = 0; i < kQueueDepth + 2; ++i) m.Execute(Load(16384 + 4096 * uint32_t(i % 8)));
+  TileMac mac = Mac(65536 + 8192);
+  mac.rows = 2048, mac.tiles = 4;  // longer than all the DMAs
+  ASSERT_GT(Cost(mac), (kQueueDepth + 2) * load);
+  m.Execute(mac);
+  // The last DMA entered when the second started (at `load`: the first had left the queue at 0); the MAC
+  // entered with it, and the arrays waited those cycles on the DMA engine's queue.
+  EXPECT_EQ(m.timing().cycles, load + Cost(mac));
+  EXPECT_EQ(m.timing().idle_on[int(Unit::kDma)], load);
+}
+
 TEST_F(ModelTimingTest, TheTileArraysShareAMacsRows) {
   AccelConfig four;
   four.tile_units = 4;
