@@ -24,6 +24,7 @@
 #include "kernels/gemm_loop.h"
 #include "kernels/input_band.h"
 #include "kernels/middle_end.h"
+#include "kernels/patch_gather.h"
 
 namespace tile32 {
 namespace {
@@ -335,10 +336,13 @@ void RunFolded(Machine& m, const ConvCall& call) {
   const std::vector<uint32_t> bias = CallBias(p, x.x_zero_point);
   const uint32_t* seed_bias = SeedBias(bias);
   const std::vector<int32_t> scale = CallRowSumScale(p);
-  // Out-of-image taps: Cg elements of the padding value.
-  std::vector<uint8_t> fill(size_t(cg) * elem);
-  for (int c = 0; c < cg; ++c) std::memcpy(&fill[size_t(c) * elem], call.border, size_t(elem));
-  const uint32_t seg_fill = call.dram->BindReadOnly(fill.data(), fill.size());
+  // Out-of-image taps: a kernel row of taps (kernel_w * Cg elements) of the padding value.
+  std::vector<uint8_t> fill(size_t(d.kernel_w) * cg * elem);
+  for (size_t i = 0; i < fill.size(); i += elem) std::memcpy(&fill[i], call.border, size_t(elem));
+  PatchSource src;
+  src.geo = geo, src.channels = cg, src.elem = elem, src.x_pixel = x_pixel, src.seg_x = call.seg_x;
+  src.seg_fill = call.dram->BindReadOnly(fill.data(), fill.size());
+  src.merge = d.groups == 1 && d.dilation_w == 1 && call.x_pixel_stride == d.in_channels;
   const int64_t plane = int64_t{geo.out_h} * geo.out_w;
 
   for (int g = 0; g < d.groups; ++g) {
@@ -352,70 +356,9 @@ void RunFolded(Machine& m, const ConvCall& call) {
     a.epilogue.bias = seed_bias != nullptr ? seed_bias + at : nullptr;
     a.epilogue.row_sum_scale = p.needs_row_sums ? scale.data() + at : nullptr;
     a.epilogue.channel_offset = g * f.group_outputs;
-    // Patch columns [k0, k0 + cols) (k = tap * Cg + c) of output pixels [m0, m0 + rows).
+    src.channel_offset = g * cg;
     a.load_a = [&](int64_t m0, uint32_t rows, int k0, int cols, uint32_t sram, uint32_t stride) {
-      auto dma = [&](uint32_t at_sram, uint32_t seg, uint64_t dram, uint32_t count, uint32_t bytes, uint64_t dstride) {
-        if (count == 0) return;
-        DmaIn in;
-        in.sram = at_sram, in.segment = seg, in.dram = dram, in.rows = count, in.row_bytes = bytes;
-        in.dram_stride = dstride, in.sram_stride = stride;
-        m.Execute(in);
-      };
-      // Taps (ky, kx0 .. kx1-1) are one contiguous stretch of the input row and of the patch row when the
-      // convolution has one group, dilation 1 across and a dense input: interior pixels then take one DMA
-      // per kernel row; edge pixels one per tap, with the padding value where they fall outside.
-      const bool merge = d.groups == 1 && d.dilation_w == 1 && call.x_pixel_stride == d.in_channels;
-      auto first_ox = [&](int kx, int ix) {  // first ox whose tap kx reads image column >= ix
-        const int64_t num = int64_t{ix} - (kx * d.dilation_w - d.pad_left);
-        return static_cast<int>(num <= 0 ? 0 : (num + d.stride_w - 1) / d.stride_w);
-      };
-      for (int64_t px = m0; px < m0 + rows;) {
-        const int n = static_cast<int>(px / plane), oy = static_cast<int>(px / geo.out_w % geo.out_h);
-        const int ox0 = static_cast<int>(px % geo.out_w);
-        const int run = static_cast<int>(std::min<int64_t>(geo.out_w - ox0, m0 + rows - px));
-        const uint32_t row0 = sram + static_cast<uint32_t>(px - m0) * stride;
-        // Patch columns of tap t, channels [c_lo, c_hi), for output columns [oxa, oxb) of the run.
-        auto tap_dmas = [&](int t, int c_lo, int c_hi, int oxa, int oxb) {
-          if (oxa >= oxb) return;
-          const int ky = t / d.kernel_w, kx = t % d.kernel_w;
-          const uint32_t at = row0 + static_cast<uint32_t>((t * cg + c_lo - k0) * elem + (oxa - ox0) * int64_t{stride});
-          const uint32_t bytes = static_cast<uint32_t>((c_hi - c_lo) * elem);
-          const int iy = oy * d.stride_h - d.pad_top + ky * d.dilation_h;
-          if (iy < 0 || iy >= geo.height) return dma(at, seg_fill, 0, static_cast<uint32_t>(oxb - oxa), bytes, 0);
-          const int a_ox = std::clamp(first_ox(kx, 0), oxa, oxb), b_ox = std::clamp(first_ox(kx, geo.width), a_ox, oxb);
-          dma(at, seg_fill, 0, static_cast<uint32_t>(a_ox - oxa), bytes, 0);
-          const int ix = a_ox * d.stride_w + kx * d.dilation_w - d.pad_left;
-          dma(at + static_cast<uint32_t>(a_ox - oxa) * stride, call.seg_x,
-              ((uint64_t(n) * geo.height + iy) * geo.width + ix) * x_pixel + uint64_t(g * cg + c_lo) * elem,
-              static_cast<uint32_t>(b_ox - a_ox), bytes, uint64_t(d.stride_w) * x_pixel);
-          dma(at + static_cast<uint32_t>(b_ox - oxa) * stride, seg_fill, 0, static_cast<uint32_t>(oxb - b_ox), bytes, 0);
-        };
-        const int t_first = k0 / cg, t_end = std::min(d.kernel_h * d.kernel_w, (k0 + cols + cg - 1) / cg);
-        for (int t = t_first; t < t_end;) {
-          const int ky = t / d.kernel_w;
-          const int t_row_end = std::min(t_end, (ky + 1) * d.kernel_w);  // taps of this kernel row in range
-          const int iy = oy * d.stride_h - d.pad_top + ky * d.dilation_h;
-          // Interior output columns: every tap of the stretch reads inside the image.
-          int ia = ox0, ib = ox0;
-          if (merge && t_row_end - t > 1 && iy >= 0 && iy < geo.height) {
-            ia = std::clamp(first_ox(t % d.kernel_w, 0), ox0, ox0 + run);
-            ib = std::clamp(first_ox((t_row_end - 1) % d.kernel_w, geo.width), ia, ox0 + run);
-          }
-          if (ia < ib) {
-            const int lo = std::max(t * cg, k0), hi = std::min(t_row_end * cg, k0 + cols);  // patch columns
-            const int ix = ia * d.stride_w + (t % d.kernel_w) * d.dilation_w - d.pad_left + (lo - t * cg) / cg;
-            dma(row0 + static_cast<uint32_t>((lo - k0) * elem + (ia - ox0) * int64_t{stride}), call.seg_x,
-                ((uint64_t(n) * geo.height + iy) * geo.width + ix) * x_pixel + uint64_t((lo - t * cg) % cg) * elem,
-                static_cast<uint32_t>(ib - ia), static_cast<uint32_t>((hi - lo) * elem), uint64_t(d.stride_w) * x_pixel);
-          }
-          for (; t < t_row_end; ++t) {
-            const int c_lo = std::max(0, k0 - t * cg), c_hi = std::min(cg, k0 + cols - t * cg);
-            tap_dmas(t, c_lo, c_hi, ox0, ia);
-            tap_dmas(t, c_lo, c_hi, ib, ox0 + run);
-          }
-        }
-        px += run;
-      }
+      GatherPatches(m, src, m0, rows, k0, cols, sram, stride);
     };
     a.store_c = [&](int64_t m0, uint32_t rows, int n0, int cols, uint32_t sram, uint32_t stride) {
       DmaOut o;
