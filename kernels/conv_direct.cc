@@ -349,6 +349,7 @@ void RunFolded(Machine& m, const ConvCall& call) {
     GemmLoopArgs a;
     a.fn = call.fn;
     a.M = int64_t{x.batch} * plane;
+    a.row_quantum = geo.out_w;
     a.mode = p.mode;
     a.b = &p.weights[g];
     a.epilogue.out = x.y_type, a.epilogue.quant = x.quant, a.epilogue.blocks = f.blocks_per_group;

@@ -1,6 +1,7 @@
 #include "kernels/gemm_loop.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "accel/error.h"
 
@@ -24,52 +25,78 @@ struct Plan {
   bool w_resident = false;  // all packed tiles stay in SRAM for the whole call
   bool a_full = false;      // an A row holds all 32*k_tiles columns (A then stays across N blocks)
   int chunk_tiles = 0;      // tiles per TMAC (<= tile_regs)
-  uint32_t rows = 0;        // A rows (= ACC rows) per block; row sums, if any, in ACC [rows, 2*rows)
+  uint32_t rows = 0;        // A rows (= ACC rows) per block; row sums, if any, in ACC [sets*rows, +rows)
   uint32_t a_row = 0;       // bytes per A row in SRAM
+  // ACC sets (each with its staging rows) that column blocks alternate between, and A buffers that row
+  // blocks alternate between (docs/isa.md §8.3: an instruction waits for every earlier one that touches what
+  // it writes, so with two a block's REQ and store, and the next row block's loads, overlap TMACs).
+  int sets = 1, bufs = 1;
 };
 
-Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g) {
+Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g, const EpilogueArgs& e) {
   const PackedWeights& b = *g.b;
   const bool row_sums = g.epilogue.row_sum_scale != nullptr;
   const uint64_t elem = SizeOf(ActivationType(g.mode));
   const uint64_t kp = uint64_t{kLanes} * b.k_tiles * elem;
   const int chunk = static_cast<int>(std::min<uint64_t>({c.tile_regs, uint64_t(b.k_tiles), 255}));
   const uint64_t out_row = Align64(uint64_t{kLanes} * SizeOf(g.epilogue.out));
-  const uint64_t epilogue_bytes = (g.epilogue.bias != nullptr ? 128 : 0) + (row_sums ? 128 : 0);
+  const uint64_t epilogue_bytes = Epilogue::SramBytes(c, e);
   // Row sums: a second ACC row per row, and two spare rows for the factors and the bias.
-  const uint64_t acc_rows = row_sums ? (c.acc_rows < 2 ? 0 : (c.acc_rows - 2) / 2) : c.acc_rows;
-  if (acc_rows == 0) {
+  auto acc_cap = [&](int sets) -> uint64_t {
+    return row_sums ? (c.acc_rows < 2 ? 0 : (c.acc_rows - 2) / (sets + 1)) : c.acc_rows / sets;
+  };
+  if (acc_cap(1) == 0) {
     Fail(g.fn, ": accelerator configuration too small: acc_rows = ", c.acc_rows,
          " cannot hold one accumulator row, one row sum and the two rows of factors and bias (weight zero points "
          "need at least 4)");
   }
-  const uint64_t want = std::min<uint64_t>(uint64_t(g.M), acc_rows);
 
   // In order of preference: weights and activations resident; activations resident, weights streamed
   // per chunk; both streamed per chunk. The first that fits `want` rows wins, else the most rows.
-  Plan best;
-  const bool options[3][2] = {{true, true}, {false, true}, {false, false}};
-  for (const auto& o : options) {
-    Plan p;
-    p.w_resident = o[0];
-    p.a_full = o[1];
-    p.chunk_tiles = chunk;
-    // Slack for SramPlan::Take rounding each region's start up to 64 bytes.
-    const uint64_t fixed = WeightTiles::SramBytes(b, p.w_resident, chunk, row_sums) + epilogue_bytes + 64 * 4;
-    const uint64_t a_row = p.a_full ? kp : uint64_t{kLanes} * chunk * elem;
-    const uint64_t rows = fixed >= c.sram_bytes ? 0 : std::min(want, (c.sram_bytes - fixed) / (a_row + out_row));
-    p.rows = static_cast<uint32_t>(rows);
-    p.a_row = static_cast<uint32_t>(a_row);
-    if (p.rows > best.rows) best = p;
-    if (p.rows == want) return p;
-  }
-  if (best.rows == 0) {
+  auto plan = [&](int sets, int bufs) {
+    const uint64_t want = std::min<uint64_t>(uint64_t(g.M), acc_cap(sets));
+    Plan best;
+    const bool options[3][2] = {{true, true}, {false, true}, {false, false}};
+    for (const auto& o : options) {
+      if (bufs == 2 && !o[1]) continue;  // streamed A is reloaded per chunk: nothing to load ahead
+      Plan p;
+      p.w_resident = o[0];
+      p.a_full = o[1];
+      p.chunk_tiles = chunk;
+      p.sets = sets, p.bufs = bufs;
+      // Slack for SramPlan::Take rounding each region's start up to 64 bytes.
+      const uint64_t fixed = WeightTiles::SramBytes(b, p.w_resident, chunk, row_sums) + epilogue_bytes + 64 * 6;
+      const uint64_t a_row = p.a_full ? kp : uint64_t{kLanes} * chunk * elem;
+      const uint64_t per_row = bufs * a_row + sets * out_row;
+      const uint64_t rows = want == 0 || fixed >= c.sram_bytes ? 0 : std::min(want, (c.sram_bytes - fixed) / per_row);
+      p.rows = static_cast<uint32_t>(rows < uint64_t(g.M) && rows >= uint64_t(g.row_quantum) && g.row_quantum > 1
+                                          ? rows / g.row_quantum * g.row_quantum : rows);
+      p.a_row = static_cast<uint32_t>(a_row);
+      if (p.rows > best.rows) best = p;
+      if (rows == want) return p;
+    }
+    return best;
+  };
+  const Plan single = plan(1, 1);
+  if (single.rows == 0) {
     const uint64_t need = WeightTiles::SramBytes(b, false, 1, row_sums) + epilogue_bytes + kLanes * elem + out_row;
     Fail(g.fn, ": accelerator configuration too small: sram_bytes = ", c.sram_bytes, " cannot hold one ",
          b.tile_bytes(), "-byte weight tile, the bias and row-sum rows and one activation + output row (needs about ",
          need, ")");
   }
-  return best;
+  // Two ACC sets, two A buffers, or both, only where the blocks one set holds stay whole: smaller blocks
+  // mean more TMACs, and the SIMD machine's threads pay a wake-up per TMAC (ResNet-50's 3x3 56x56 layer as
+  // an im2col GEMM, 3136 rows cut into 2048 + 1088: 4 % slower; the model machine gained 1-3 % on the
+  // network). One row block needs one A buffer.
+  for (const auto& [sets, bufs] : {std::pair{2, 2}, std::pair{2, 1}, std::pair{1, 2}}) {
+    const Plan two = plan(sets, bufs);
+    if (bufs == 2 && two.rows >= g.M) continue;
+    if (two.rows > 0 && two.rows >= single.rows && two.w_resident >= single.w_resident &&
+        two.a_full >= single.a_full) {
+      return two;
+    }
+  }
+  return single;
 }
 
 }  // namespace
@@ -84,35 +111,44 @@ void RunGemmLoop(Machine& m, DramBindings& dram, const GemmLoopArgs& g) {
   if (row_sums && !IsInt8(ActivationType(g.mode))) {
     Fail(g.fn, ": row sums are only defined for the INT8 modes, not ", NameOf(g.mode));
   }
-  const Plan p = MakePlan(m.config(), g);
+  EpilogueArgs ea = g.epilogue;
+  ea.resident = true;  // a per-block bias DMA would queue behind the loads and hold up the seed
+  const Plan p = MakePlan(m.config(), g, ea);
   const int K = b.K, N = b.N, k_tiles = b.k_tiles, n_tiles = b.n_tiles;
   const uint32_t elem = static_cast<uint32_t>(SizeOf(ActivationType(g.mode)));
 
   SramPlan sram(m.config(), g.fn);
   WeightTiles weights(m, dram, sram, b, p.w_resident, p.chunk_tiles, row_sums);
-  Epilogue epilogue(m, dram, sram, g.epilogue);
-  const uint32_t a_addr = sram.Take("the activation rows", uint64_t{p.rows} * p.a_row);
+  Epilogue epilogue(m, dram, sram, ea);
+  uint32_t a_addr[2], out_addr[2];
+  for (int i = 0; i < p.bufs; ++i) a_addr[i] = sram.Take("the activation rows", uint64_t{p.rows} * p.a_row);
   const uint32_t out_row = static_cast<uint32_t>(Align64(epilogue.row_bytes()));
-  const uint32_t out_addr = sram.Take("the output rows", uint64_t{p.rows} * out_row);
+  for (int i = 0; i < p.sets; ++i) out_addr[i] = sram.Take("the output rows", uint64_t{p.rows} * out_row);
   const uint32_t seg_pad = g.mode == MacMode::kBF16 ? dram.BindReadOnly(kNegZerosBf16.bytes, sizeof(kNegZerosBf16.bytes))
                                                     : dram.BindReadOnly(kZeros, sizeof(kZeros));
-  // Padding in columns [from, to) (elements) of `rows` A rows; to - from < 32.
-  auto pad_columns = [&](uint32_t rows, uint32_t from, uint32_t to) {
+  // Padding in columns [from, to) (elements) of `rows` A rows at `at`; to - from < 32.
+  auto pad_columns = [&](uint32_t at, uint32_t rows, uint32_t from, uint32_t to) {
     if (from >= to) return;
     DmaIn d;
-    d.sram = a_addr + from * elem, d.segment = seg_pad, d.rows = rows, d.row_bytes = (to - from) * elem;
+    d.sram = at + from * elem, d.segment = seg_pad, d.rows = rows, d.row_bytes = (to - from) * elem;
     d.dram_stride = 0, d.sram_stride = p.a_row;
     m.Execute(d);
   };
-  // A columns [32*kt0, 32*(kt0 + tiles)) of rows [m0, m0 + rows) at a_addr, padded (streamed plan).
+  // All of A's columns of rows [m0, m0 + rows) into buffer `buf`, padded (plan a_full).
+  auto load_a_rows = [&](int64_t m0, uint32_t rows, int buf) {
+    g.load_a(m0, rows, 0, K, a_addr[buf], p.a_row);
+    pad_columns(a_addr[buf], rows, static_cast<uint32_t>(K), static_cast<uint32_t>(kLanes * k_tiles));
+  };
+  // A columns [32*kt0, 32*(kt0 + tiles)) of rows [m0, m0 + rows) at a_addr[0], padded (streamed plan).
   auto load_a_chunk = [&](int64_t m0, uint32_t rows, int kt0, int tiles) {
     const int k0 = kLanes * kt0;
     const int cols = std::min(K - k0, kLanes * tiles);
-    g.load_a(m0, rows, k0, cols, a_addr, p.a_row);
-    pad_columns(rows, static_cast<uint32_t>(cols), static_cast<uint32_t>(kLanes * tiles));
+    g.load_a(m0, rows, k0, cols, a_addr[0], p.a_row);
+    pad_columns(a_addr[0], rows, static_cast<uint32_t>(cols), static_cast<uint32_t>(kLanes * tiles));
   };
-  // The TMACs of one K chain into ACC rows [acc_row, +rows), chunk by chunk in ascending K.
-  auto chain = [&](int64_t m0, uint32_t rows, uint32_t acc_row, int nt) {
+  // The TMACs of one K chain into ACC rows [acc_row, +rows), chunk by chunk in ascending K; `after_first`
+  // once the first TMAC is issued (work that may overlap the chain).
+  auto chain = [&](int64_t m0, uint32_t rows, int buf, uint32_t acc_row, int nt, auto&& after_first) {
     for (int kt0 = 0; kt0 < k_tiles; kt0 += p.chunk_tiles) {
       const int tiles = std::min(p.chunk_tiles, k_tiles - kt0);
       if (nt >= 0) {
@@ -120,36 +156,71 @@ void RunGemmLoop(Machine& m, DramBindings& dram, const GemmLoopArgs& g) {
       } else {
         weights.LoadOnes(tiles);
       }
-      uint32_t a = a_addr + uint32_t{kLanes} * elem * kt0;
-      if (!p.a_full) load_a_chunk(m0, rows, kt0, tiles), a = a_addr;
+      uint32_t a = a_addr[buf] + uint32_t{kLanes} * elem * kt0;
+      if (!p.a_full) load_a_chunk(m0, rows, kt0, tiles), a = a_addr[0];
       IssueTmac(m, g.mode, acc_row, rows, a, static_cast<int32_t>(p.a_row), tiles);
+      if (kt0 == 0) after_first();
     }
   };
 
-  for (int64_t m0 = 0; m0 < g.M; m0 += p.rows) {
-    const uint32_t rows = static_cast<uint32_t>(std::min<int64_t>(p.rows, g.M - m0));
-    if (p.a_full) {
-      g.load_a(m0, rows, 0, K, a_addr, p.a_row);
-      pad_columns(rows, static_cast<uint32_t>(K), static_cast<uint32_t>(kLanes * k_tiles));
+  // A column block whose TMACs are issued: requantized (or stored as is) into its set's staging rows
+  // after the next block's seed, stored after the next block's first TMAC.
+  struct Unit {
+    int64_t m0;
+    uint32_t rows;
+    int nt, set;
+  };
+  std::vector<Unit> to_convert, to_store;  // at most one of each
+  auto store = [&]() {
+    for (const Unit& q : to_store) {
+      g.store_c(q.m0, q.rows, kLanes * q.nt, std::min(kLanes, N - kLanes * q.nt), out_addr[q.set], out_row);
     }
-    const uint32_t sums_row = p.rows, spare_rows = 2 * p.rows;  // row sums: ACC [rows, 2 rows) and two more
+    to_store.clear();
+  };
+  auto convert = [&]() {
+    for (const Unit& q : to_convert) {
+      store();  // its staging rows are free once their last block left
+      epilogue.Convert(q.set * p.rows, q.rows, kLanes * q.nt, N, out_addr[q.set], static_cast<int32_t>(out_row));
+      to_store.push_back(q);
+    }
+    to_convert.clear();
+  };
+
+  const uint32_t sums_row = p.sets * p.rows, spare_rows = sums_row + p.rows;  // row sums: after the sets
+  int units = 0;
+  for (int64_t m0 = 0, bi = 0; m0 < g.M; m0 += p.rows, ++bi) {
+    const uint32_t rows = static_cast<uint32_t>(std::min<int64_t>(p.rows, g.M - m0));
+    const int buf = static_cast<int>(bi % p.bufs);
+    if (p.a_full && (m0 == 0 || p.bufs == 1)) load_a_rows(m0, rows, buf);
     if (row_sums) {  // sums_row + r holds sum_k A[m0 + r][k] in every lane, for every column block
       AccZero z;
       z.row = sums_row, z.rows = rows;
       m.Execute(z);
-      chain(m0, rows, sums_row, -1);
+      chain(m0, rows, buf, sums_row, -1, [] {});
     }
     for (int nt = 0; nt < n_tiles; ++nt) {
+      const Unit u{m0, rows, nt, units++ % p.sets};
+      if (!to_convert.empty() && to_convert[0].set == u.set) convert();  // one set: it is needed now
       if (row_sums) {
-        epilogue.SeedWithRowSums(0, rows, nt, sums_row, spare_rows);
+        epilogue.SeedWithRowSums(u.set * p.rows, rows, nt, sums_row, spare_rows);
       } else {
-        epilogue.Seed(0, rows, nt);
+        epilogue.Seed(u.set * p.rows, rows, nt);
       }
-      chain(m0, rows, 0, nt);
-      epilogue.Convert(0, rows, kLanes * nt, N, out_addr, static_cast<int32_t>(out_row));
-      g.store_c(m0, rows, kLanes * nt, std::min(kLanes, N - kLanes * nt), out_addr, out_row);
+      // The previous block's REQ after this block's seed (which it would hold up) and before its TMACs
+      // (which would hold it up); its store, and halfway through the column blocks the next row block's
+      // loads, behind the first TMAC.
+      convert();
+      chain(m0, rows, buf, u.set * p.rows, nt, [&] {
+        store();
+        if (p.bufs == 2 && nt == n_tiles / 2 && m0 + p.rows < g.M) {
+          load_a_rows(m0 + p.rows, static_cast<uint32_t>(std::min<int64_t>(p.rows, g.M - m0 - p.rows)), 1 - buf);
+        }
+      });
+      to_convert.push_back(u);
     }
   }
+  convert();
+  store();
 }
 
 }  // namespace tile32

@@ -16,6 +16,9 @@ namespace tile32 {
 struct GemmLoopArgs {
   const char* fn = "";               // public operator name, for error messages
   int64_t M = 0;                     // rows of A and C; K and N come from `b`
+  // Rows per block a multiple of this where at least this many fit (folded convolution: an output row,
+  // whose patches its loader gathers with fewer DMAs whole than cut).
+  int64_t row_quantum = 1;
   MacMode mode = MacMode::kU8S8;     // any TMAC mode; b->dtype must be WeightType(mode)
   const PackedWeights* b = nullptr;  // K x N in tile order
   // Output stage. epilogue.blocks = b->n_tiles; epilogue.row_sum_scale (INT8 only), when set, adds
