@@ -58,9 +58,9 @@ class Gather {
 
     // Output rows whose input row lies inside the image: [ya, yb).
     const int oy_b = oy_a + h;
-    const int ya = static_cast<int>(std::clamp<int64_t>(CeilDiv(g.pad_top - int64_t{ky} * g.dilation_h, g.stride_h), oy_a, oy_b));
-    const int yb = static_cast<int>(
-        std::clamp<int64_t>(CeilDiv(int64_t{g.height} + g.pad_top - int64_t{ky} * g.dilation_h, g.stride_h), ya, oy_b));
+    const int64_t top = g.pad_top - int64_t{ky} * g.dilation_h;  // iy = oy * stride_h - top
+    const int ya = static_cast<int>(std::clamp<int64_t>(CeilDiv(top, g.stride_h), oy_a, oy_b));
+    const int yb = static_cast<int>(std::clamp<int64_t>(CeilDiv(g.height + top, g.stride_h), ya, oy_b));
     // The others hold the padding value: consecutive rows when the rectangle has whole rows.
     for (auto [from, to] : {std::pair{oy_a, ya}, std::pair{yb, oy_b}}) {
       if (from >= to) continue;
@@ -76,15 +76,20 @@ class Gather {
     const int ib = static_cast<int>(std::clamp<int64_t>(first_ox(kxb - 1, g.width), ia, xb));
     if (ia < ib) {
       if (yb - ya <= ib - ia) {
-        for (int oy = ya; oy < yb; ++oy) Dma(sram_at(oy, ia, lo), s_.seg_x, dram_at(oy, ia, lo), ib - ia, bytes(lo, hi), across, stride_);
+        for (int oy = ya; oy < yb; ++oy) {
+          Dma(sram_at(oy, ia, lo), s_.seg_x, dram_at(oy, ia, lo), ib - ia, bytes(lo, hi), across, stride_);
+        }
       } else {
-        for (int ox = ia; ox < ib; ++ox) Dma(sram_at(ya, ox, lo), s_.seg_x, dram_at(ya, ox, lo), yb - ya, bytes(lo, hi), down, row_pitch);
+        for (int ox = ia; ox < ib; ++ox) {
+          Dma(sram_at(ya, ox, lo), s_.seg_x, dram_at(ya, ox, lo), yb - ya, bytes(lo, hi), down, row_pitch);
+        }
       }
     }
     // Edge columns: their taps inside the image from DRAM, the others padding, each down all rows at once.
     auto edge = [&](int ox) {
-      const int64_t in_a = std::max<int64_t>(kxa, CeilDiv(g.pad_left - int64_t{ox} * g.stride_w, g.dilation_w));
-      const int64_t in_b = std::min<int64_t>(kxb, CeilDiv(int64_t{g.width} + g.pad_left - int64_t{ox} * g.stride_w, g.dilation_w));
+      const int64_t left = g.pad_left - int64_t{ox} * g.stride_w;  // ix = kx * dilation_w - left
+      const int64_t in_a = std::max<int64_t>(kxa, CeilDiv(left, g.dilation_w));
+      const int64_t in_b = std::min<int64_t>(kxb, CeilDiv(g.width + left, g.dilation_w));
       int ci = lo, cj = lo;  // the columns inside
       if (in_a < in_b) {
         ci = static_cast<int>(std::clamp<int64_t>((ky * kw + in_a) * cg, lo, hi));
