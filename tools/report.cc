@@ -41,7 +41,8 @@ void PrintPeers(const std::vector<LayerRun>& runs) {
   for (const LayerRun& r : runs) {
     if (r.layer->kind == LayerKind::kShuffle) continue;
     const uint64_t ss = ScaleSimCalcCycles(*r.layer), zz = ZigZagIdealCycles(*r.layer);
-    std::printf("%-28s %-30s %13s %13s %13s %7.2f %7.2f  %s\n", r.layer->name.c_str(), r.kernel.substr(0, 30).c_str(),
+    const std::string kernel = r.kernel.substr(0, std::min<size_t>(30, r.kernel.find(',')));  // "direct folded u8s8"
+    std::printf("%-28s %-30s %13s %13s %13s %7.2f %7.2f  %s\n", r.layer->name.c_str(), kernel.c_str(),
                 Thousands(r.cost.tile_cycles).c_str(), Thousands(ss).c_str(), Thousands(zz).c_str(),
                 double(r.cost.tile_cycles) / double(ss), double(r.cost.tile_cycles) / double(zz),
                 PeerGapReason(r).c_str());
