@@ -70,8 +70,9 @@ std::string Share(int64_t part, uint64_t cycles) {
   return buf;
 }
 
-// "padding 41 %, edge rows 12 %": the losses of a layer, largest first, those of at least 1 %.
-std::string LossesText(const int64_t* part, uint64_t cycles) {
+// "padding 41 %, edge rows 12 %": the losses of a layer, largest first, those of at least 1 %. The vector
+// unit's part is named for what it does in the layer's kernel.
+std::string LossesText(const int64_t* part, uint64_t cycles, RunKind kind = RunKind::kDirect) {
   std::vector<int> order;
   for (int p = 1; p < kParts; ++p) {
     if (part[p] != 0 && std::abs(double(part[p])) >= 0.01 * double(cycles)) order.push_back(p);
@@ -79,7 +80,10 @@ std::string LossesText(const int64_t* part, uint64_t cycles) {
   std::sort(order.begin(), order.end(), [&](int a, int b) { return part[a] > part[b]; });
   std::string s;
   for (int p : order) {
-    s += (s.empty() ? "" : ", ") + std::string(NameOf(static_cast<Part>(p))) + " " + Share(part[p], cycles) + " %";
+    std::string name = NameOf(static_cast<Part>(p));
+    if (p == int(Part::kVector) && kind == RunKind::kWinograd) name = "vector (Winograd's transforms)";
+    if (p == int(Part::kVector) && kind == RunKind::kShuffle) name = "vector (routes through the muxes)";
+    s += (s.empty() ? "" : ", ") + name + " " + Share(part[p], cycles) + " %";
   }
   return s;
 }
@@ -128,7 +132,7 @@ void PrintTopLosses(const std::vector<LayerReport>& reports, size_t n) {
   for (size_t i = 0; i < std::min(n, order.size()); ++i) {
     const LayerReport& r = *order[i];
     std::printf("  %-26s %11s of %11s cycles lost: %s%s%s\n", r.run->layer->name.c_str(), Thousands(lost(&r)).c_str(),
-                Thousands(r.cycles).c_str(), LossesText(r.part, r.cycles).c_str(), r.hint.empty() ? "" : "; fix: ",
+                Thousands(r.cycles).c_str(), LossesText(r.part, r.cycles, r.run->kind).c_str(), r.hint.empty() ? "" : "; fix: ",
                 r.hint.c_str());
   }
 }
