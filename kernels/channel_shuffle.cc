@@ -51,6 +51,11 @@ std::string DescProblem(const ChannelShuffleDesc& d) {
   } else if (!IsValid(d.type) || !TypeAllowed(d.type)) {
     os << "desc.type = " << (IsValid(d.type) ? NameOf(d.type) : "invalid")
        << " is not one of {u8, i8, i16, bf16} (elements of 1 or 2 bytes)";
+  } else if (d.algorithm != ShuffleAlgorithm::kRoutes && d.algorithm != ShuffleAlgorithm::kPermutation) {
+    os << "desc.algorithm = " << int(d.algorithm) << " is not kRoutes or kPermutation";
+  } else if (d.algorithm == ShuffleAlgorithm::kPermutation && d.type == DType::kBF16) {
+    os << "desc.algorithm = permutation cannot move bf16 bit for bit (the fp32 MAC chain turns -0.0 into +0.0 "
+          "and canonicalizes NaNs): use routes";
   }
   return os.str();
 }
@@ -108,6 +113,17 @@ void CheckPacked(const char* fn, const PackedChannelShuffle& p) {
     Fail(fn, ": packed is not the result of PackChannelShuffle: its ", p.routes.size(), " routes do not route every "
          "channel of channels = ", C, ", groups = ", p.desc.groups, " exactly once from its source");
   }
+  if (p.desc.algorithm == ShuffleAlgorithm::kPermutation) {
+    // The permutation's shape and types, and (int8) one weight of 1 per output column.
+    const GemmWeightsDesc& w = p.permutation.desc;
+    ok = w.K == C && w.N == C && w.a_type == p.desc.type &&
+         w.b_type == (p.desc.type == DType::kI16 ? DType::kI16 : DType::kI8) && !p.permutation.needs_row_sums;
+    for (size_t n = 0; ok && n < p.permutation.col_sums.size(); ++n) ok = p.permutation.col_sums[n] == (int(n) < C);
+    if (!ok) {
+      Fail(fn, ": packed is not the result of PackChannelShuffle: its permutation weights are not a ", C, " x ", C,
+           " ", NameOf(p.desc.type), " permutation matrix");
+    }
+  }
 }
 
 // A pixel stride argument: 0 (= channels) or in [channels, kMaxPixelStride].
@@ -122,12 +138,33 @@ int64_t PixelStride(const char* fn, const char* what, int64_t stride, int channe
 
 }  // namespace
 
+const char* NameOf(ShuffleAlgorithm a) {
+  switch (a) {
+    case ShuffleAlgorithm::kRoutes: return "routes";
+    case ShuffleAlgorithm::kPermutation: return "permutation";
+  }
+  return "invalid";
+}
+
 PackedChannelShuffle PackChannelShuffle(const ChannelShuffleDesc& desc) {
   const std::string problem = DescProblem(desc);
   if (!problem.empty()) Fail("PackChannelShuffle: ", problem);
   PackedChannelShuffle p;
   p.desc = desc;
   p.routes = BuildRoutes(desc);
+  if (desc.algorithm == ShuffleAlgorithm::kPermutation) {
+    // b[k][n] = 1 where output channel n = i * groups + j takes input channel k = j * (C / groups) + i.
+    const int C = desc.channels, per_group = C / desc.groups;
+    const bool wide = desc.type == DType::kI16;
+    std::vector<uint8_t> b(size_t(C) * C * (wide ? 2 : 1), 0);
+    for (int n = 0; n < C; ++n) {
+      const int k = (n % desc.groups) * per_group + n / desc.groups;
+      b[(size_t(k) * C + n) * (wide ? 2 : 1)] = 1;  // little-endian int16 1 or int8 1
+    }
+    GemmWeightsDesc wd;
+    wd.a_type = desc.type, wd.b_type = wide ? DType::kI16 : DType::kI8, wd.K = wd.N = C, wd.b = b.data(), wd.ldb = C;
+    p.permutation = PackGemmWeights(wd);
+  }
   return p;
 }
 
@@ -157,6 +194,26 @@ void ChannelShuffle(Machine& machine, const PackedChannelShuffle& packed, const 
   const uint64_t y_bytes = StridedBytes(fn, "args.y_pixel_stride", pixels, y_stride, C, elem);
   CheckNoOverlap(fn, {"args.y", args.y, y_bytes}, {{"args.x", args.x, x_bytes}});
   const int threads = OperatorThreads(fn, args.threads);
+
+  if (packed.desc.algorithm == ShuffleAlgorithm::kPermutation) {
+    if (pixels > INT32_MAX) Fail(fn, ": args.batch * height * width = ", pixels, " pixels is more than a GEMM's M (", INT32_MAX, ")");
+    // Every output is acc = x * 1 (exact), requantized by scale 1 and clamped to the type's whole range:
+    // y = x.
+    const float one = 1.0f;
+    OutputQuant identity;
+    identity.mode = RequantMode::kFloatZpFirst, identity.scale = &one;
+    identity.qmin = packed.desc.type == DType::kU8 ? 0 : packed.desc.type == DType::kI8 ? -128 : -32768;
+    identity.qmax = packed.desc.type == DType::kU8 ? 255 : packed.desc.type == DType::kI8 ? 127 : 32767;
+    GemmArgs g;
+    g.M = static_cast<int>(pixels), g.a = args.x, g.lda = x_stride, g.c = args.y, g.ldc = y_stride;
+    g.c_type = packed.desc.type, g.quant = &identity, g.threads = threads;
+    try {
+      Gemm(machine, packed.permutation, g);
+    } catch (const Error& e) {
+      Fail(fn, ": the permutation GEMM: ", e.what());
+    }
+    return;
+  }
 
   // ---- Band plan: input and output band of dense pixels, each with its slack ----
   const uint64_t pixel = uint64_t(C) * elem;

@@ -148,7 +148,7 @@ void LayerCall::Impl::PrepareShuffle(std::mt19937* rng) {
     return;
   }
   ChannelShuffleDesc d;
-  d.channels = l.in_c, d.groups = l.groups, d.type = types.x;
+  d.channels = l.in_c, d.groups = l.groups, d.type = types.x, d.algorithm = choice.shuffle;
   shuffle = PackChannelShuffle(d);
   x = Data(size_t(options.batch) * l.in_h * l.in_w * l.in_c, types.x, rng);
   y.assign(x.size(), 0);
@@ -156,7 +156,11 @@ void LayerCall::Impl::PrepareShuffle(std::mt19937* rng) {
   a.batch = options.batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data();
   a.threads = options.threads;
   std::ostringstream os;
-  os << "shuffle " << shuffle.routes.size() << " routes";
+  if (choice.shuffle == ShuffleAlgorithm::kPermutation) {
+    os << "shuffle as a " << l.in_c << "x" << l.in_c << " permutation GEMM";
+  } else {
+    os << "shuffle " << shuffle.routes.size() << " routes";
+  }
   run.kind = RunKind::kShuffle, run.kernel = os.str();
 }
 
@@ -211,6 +215,7 @@ std::string ShapeKey(const Layer& l) {
 
 std::string LayerChoice::Describe() const {
   if (shuffle_folded) return "shuffle folded";
+  if (shuffle == ShuffleAlgorithm::kPermutation) return "shuffle permutation";
   std::string s = algorithm == ConvAlgorithm::kAuto ? "auto" : NameOf(algorithm);
   if (algorithm == ConvAlgorithm::kDirect && layout != ConvLayout::kAuto) s += std::string(" ") + NameOf(layout);
   if (input_shuffle_groups > 1) s += " on the unshuffled " + std::to_string(input_shuffle_channels);

@@ -10,6 +10,7 @@
 
 #include "accel/cost.h"
 #include "accel/model_machine.h"
+#include "kernels/channel_shuffle.h"
 #include "kernels/conv.h"
 #include "kernels/network.h"
 
@@ -30,11 +31,13 @@ MacMode MacModeOf(Precision p);
 struct LayerChoice {
   ConvAlgorithm algorithm = ConvAlgorithm::kAuto;  // convolutions
   ConvLayout layout = ConvLayout::kAuto;           // direct convolutions
+  ShuffleAlgorithm shuffle = ShuffleAlgorithm::kRoutes;  // a shuffle that runs: by routes or the permutation GEMM
   bool shuffle_folded = false;  // a shuffle folded into the next layer's weights: nothing runs for it
   // A convolution after a folded shuffle of this many groups over this many channels: it reads the whole
   // unshuffled tensor (ConvDesc::input_shuffle_groups), its weights zero for the channels it does not use.
   int input_shuffle_groups = 0, input_shuffle_channels = 0;
-  // "winograd", "direct folded", "shuffle kernel", "shuffle folded", "direct tap-major on the unshuffled 116"
+  // "winograd", "direct folded", "shuffle routes", "shuffle permutation", "shuffle folded",
+  // "direct tap-major on the unshuffled 116"
   std::string Describe() const;
 };
 

@@ -1,6 +1,7 @@
 // kernels/planner.h.
 #include "kernels/planner.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -113,9 +114,17 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
       if (plan[i].cycles == 0 && !plan[i].has_runner_up) Fail("PlanNetwork: ", net.name, ": layer '", l.name, "': no algorithm runs it");
       continue;
     }
-    // A shuffle: the kernel, or folded into the next layer when that is cheaper.
-    timer.Time(l, LayerChoice{}, &plan[i].run);
-    const uint64_t kernel = plan[i].cycles = plan[i].run.timing.cycles;
+    // A shuffle: by routes through the muxes or by the permutation GEMM on the arrays (integer types), or
+    // folded into the next layer when that costs less than the faster of the two.
+    std::vector<Candidate> kernels;
+    for (ShuffleAlgorithm a : {ShuffleAlgorithm::kRoutes, ShuffleAlgorithm::kPermutation}) {
+      Candidate k{LayerChoice{}, 0, {}};
+      k.choice.shuffle = a;
+      if (timer.Time(l, k.choice, &k.run)) k.cycles = k.run.timing.cycles, kernels.push_back(k);
+    }
+    std::stable_sort(kernels.begin(), kernels.end(), [](const Candidate& a, const Candidate& b) { return a.cycles < b.cycles; });
+    plan[i] = PlanOf(kernels);
+    const uint64_t kernel = plan[i].cycles;
     if (i + 1 >= net.layers.size() || !FoldTarget(l, net.layers[i + 1], options.precision)) continue;
     const Layer& next = net.layers[i + 1];
     const LayerPlan alone = PlanOf(ConvCandidates(timer, next, LayerChoice{}));
@@ -125,16 +134,18 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
     if (folded.cycles == 0) continue;
     plan[i].fold_cost = int64_t(folded.cycles) - int64_t(alone.cycles);
     if (folded.cycles < kernel + alone.cycles) {
-      plan[i].choice.shuffle_folded = true, plan[i].cycles = 0;
+      plan[i].runner_up = plan[i].choice, plan[i].runner_up_cycles = kernel;  // the faster kernel
+      plan[i].has_runner_up = true;
+      plan[i].choice = LayerChoice{}, plan[i].choice.shuffle_folded = true, plan[i].cycles = 0;
       timer.Time(l, plan[i].choice, &plan[i].run);
-      plan[i].has_runner_up = true, plan[i].runner_up_cycles = kernel;  // the kernel
       plan[i + 1] = folded;
       // The next layer's runner-up: the best of the others unfolded, or its own runner-up folded.
       if (!folded.has_runner_up || alone.cycles < folded.runner_up_cycles) {
         plan[i + 1].has_runner_up = true, plan[i + 1].runner_up = alone.choice, plan[i + 1].runner_up_cycles = alone.cycles;
       }
     } else {
-      plan[i].has_runner_up = true, plan[i].runner_up.shuffle_folded = true, plan[i].runner_up_cycles = 0;
+      plan[i].has_runner_up = true, plan[i].runner_up = LayerChoice{}, plan[i].runner_up.shuffle_folded = true;
+      plan[i].runner_up_cycles = 0;
       plan[i + 1] = alone;
     }
   }

@@ -4,11 +4,12 @@
 // (LayerChoice::Apply).
 //
 // Candidates: a convolution tries depthwise (groups == in_channels), Winograd (accepted for 3x3 stride 1
-// INT8), direct tap-major and direct folded; those PackConv refuses are left out. A channel shuffle runs as
-// the RPERM kernel, or is folded into the next layer when that is a convolution of one group in an integer
-// precision: the shuffle then costs nothing and the next layer reads the whole unshuffled tensor, its
-// weights permuted (ConvDesc::input_shuffle_groups) and zero for the channels it does not use. The fold is
-// taken when the next layer's cycles that way are fewer than the shuffle's and its own.
+// INT8), direct tap-major and direct folded; those PackConv refuses are left out. A channel shuffle runs by
+// RPERM routes or as a GEMM by its permutation matrix (integer types), or is folded into the next layer when
+// that is a convolution of one group in an integer precision: the shuffle then costs nothing and the next
+// layer reads the whole unshuffled tensor, its weights permuted (ConvDesc::input_shuffle_groups) and zero
+// for the channels it does not use. The fold is taken when the next layer's cycles that way are fewer than
+// the faster shuffle's and its own.
 #pragma once
 
 #include <cstdint>

@@ -59,6 +59,7 @@ const char* NameOf(Part p) {
     case Part::kDepthwiseLanes: return "depthwise lanes";
     case Part::kWinograd: return "winograd";
     case Part::kEdgeRows: return "edge rows";
+    case Part::kMovement: return "movement";
     case Part::kFeedStall: return "feed stall";
     case Part::kTileLoads: return "tile loads";
     case Part::kDram: return "dram";
@@ -111,7 +112,8 @@ LayerReport ReportLayer(const LayerRun& run, const AccelConfig& c, Precision pre
   r.part[int(Part::kPadding)] = rounded[1] - rounded[0];
   r.part[int(Part::kWinograd)] = rounded[2] - rounded[1];
   r.part[int(Part::kDepthwiseLanes)] = rounded[3] - rounded[2];
-  r.part[int(Part::kEdgeRows)] = int64_t(t.mac_array) - rounded[3];
+  // A shuffle has no useful MAC: whatever its arrays do moves data.
+  r.part[int(run.kind == RunKind::kShuffle ? Part::kMovement : Part::kEdgeRows)] = int64_t(t.mac_array) - rounded[3];
   r.part[int(Part::kFeedStall)] = int64_t(t.mac_busy - t.mac_array);
   // The arrays never wait on themselves (idle_on[kTile] is 0 by construction); kept here so the sum is exact.
   r.part[int(Part::kTileLoads)] = int64_t(t.tile_load + t.idle_on[int(Unit::kTile)]);
@@ -121,7 +123,8 @@ LayerReport ReportLayer(const LayerRun& run, const AccelConfig& c, Precision pre
 
   r.utilization = r.cycles == 0 ? 0 : double(r.macs) / (double(r.cycles) * PeakMacsPerCycle(c, precision));
   const int64_t arrays = r.part[int(Part::kUseful)] + r.part[int(Part::kPadding)] + r.part[int(Part::kWinograd)] +
-                         r.part[int(Part::kDepthwiseLanes)] + r.part[int(Part::kEdgeRows)] + r.part[int(Part::kTileLoads)];
+                         r.part[int(Part::kDepthwiseLanes)] + r.part[int(Part::kEdgeRows)] +
+                         r.part[int(Part::kMovement)] + r.part[int(Part::kTileLoads)];
   const std::pair<int64_t, Bound> shares[] = {{arrays, Bound::kTileArrays},
                                               {r.part[int(Part::kFeedStall)], Bound::kSramBanks},
                                               {r.part[int(Part::kDram)], Bound::kDram},

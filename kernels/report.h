@@ -12,7 +12,7 @@
 
 namespace tile32 {
 
-// The parts of a layer's cycles. The first five cut the arrays' MAC cycles (ModelTiming::mac_array), the
+// The parts of a layer's cycles. The first six cut the arrays' MAC cycles (ModelTiming::mac_array), the
 // others the rest of the arrays' timeline (ModelTiming: feed stalls, tile loads, idle cycles by cause).
 enum class Part : uint8_t {
   kUseful,          // the layer's MACs at the peak rate of every array
@@ -20,13 +20,14 @@ enum class Part : uint8_t {
   kDepthwiseLanes,  // EMAC: a whole array cycle for 32 MACs (one lane of each output channel's row)
   kWinograd,        // Winograd's transformed multiplies at the INT16 rate against direct's: negative when it saves
   kEdgeRows,        // rows streamed beyond the outputs: padding columns of a band row, Winograd's edge tiles
+  kMovement,        // the arrays moving data, no MAC useful: a shuffle as a GEMM by its permutation matrix
   kFeedStall,       // the arrays waiting for a row's activations: SRAM bank conflicts and bank bandwidth
   kTileLoads,       // TLD: weights into the tile registers
   kDram,            // the arrays idle, waiting on DMA (DRAM bandwidth and latency)
   kVector,          // the arrays idle, waiting on the vector unit and muxes (transforms, seeds, routes)
   kRequant,         // the arrays idle, waiting on the requantization unit
 };
-inline constexpr int kParts = 10;
+inline constexpr int kParts = 11;
 const char* NameOf(Part p);  // "useful", "padding", "depthwise lanes", ...
 
 // The resource that takes the largest share of a layer's cycles.

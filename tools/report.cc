@@ -89,13 +89,13 @@ std::string LossesText(const int64_t* part, uint64_t cycles, RunKind kind = RunK
 }
 
 // "folded 1.31x": the runner-up and how many times the planned cycles it takes.
-std::string RunnerUp(const LayerPlan& p) {
+std::string RunnerUp(const LayerPlan& p, LayerKind kind) {
   if (!p.has_runner_up) return "-";
   char buf[64];
   if (p.runner_up.shuffle_folded) {
     std::snprintf(buf, sizeof buf, "fold (next %+lld)", static_cast<long long>(p.fold_cost));
-  } else if (p.choice.shuffle_folded) {
-    std::snprintf(buf, sizeof buf, "kernel %s", Thousands(p.runner_up_cycles).c_str());
+  } else if (kind == LayerKind::kShuffle) {  // the other shuffle kernel, or the faster one behind a fold
+    std::snprintf(buf, sizeof buf, "%s %s", NameOf(p.runner_up.shuffle), Thousands(p.runner_up_cycles).c_str());
   } else {
     // After a folded shuffle, the runner-up unfolded needs the shuffle kernel too.
     const bool unfolded = p.choice.input_shuffle_groups > 1 && p.runner_up.input_shuffle_groups == 0;
@@ -109,14 +109,14 @@ void PrintTable(const std::vector<LayerReport>& reports, const std::vector<Layer
   std::printf("%-26s %-32s %-24s %14s %11s %5s  %-11s", "layer", "kernel (the plan)", "runner-up", "MACs", "cycles",
               "util", "bound");
   for (int p = 0; p < kParts; ++p) {
-    static const char* kShort[kParts] = {"use", "pad", "dwl", "wino", "edge", "feed", "tld", "dram", "vec", "req"};
+    static const char* kShort[kParts] = {"use", "pad", "dwl", "wino", "edge", "move", "feed", "tld", "dram", "vec", "req"};
     std::printf(" %4s", kShort[p]);
   }
   std::printf("  hint\n");
   for (size_t i = 0; i < reports.size(); ++i) {
     const LayerReport& r = reports[i];
     std::printf("%-26s %-32s %-24s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
-                r.run->kernel.substr(0, 32).c_str(), RunnerUp(plan[i]).substr(0, 24).c_str(), Thousands(r.macs).c_str(),
+                r.run->kernel.substr(0, 32).c_str(), RunnerUp(plan[i], r.run->layer->kind).substr(0, 24).c_str(), Thousands(r.macs).c_str(),
                 Thousands(r.cycles).c_str(), 100 * r.utilization, NameOf(r.bound));
     for (int p = 0; p < kParts; ++p) std::printf(" %4s", Share(r.part[p], r.cycles).c_str());
     std::printf("  %s\n", r.hint.c_str());
@@ -254,7 +254,8 @@ int ReportCommand(const ReportRequest& req) {
   std::printf("Per layer: modeled cycles, utilization of the tile arrays, what bounds it, and where the cycles go (%% of "
               "the layer's cycles; they add up to 100):\n"
               "use useful MACs, pad channel padding to 32, dwl depthwise lanes, wino Winograd (negative: saved), edge "
-              "rows beyond the outputs, feed SRAM feed stalls, tld tile loads; the arrays idle waiting on dram, vec "
+              "rows beyond the outputs, move the arrays moving data (a shuffle), feed SRAM feed stalls, tld tile "
+              "loads; the arrays idle waiting on dram, vec "
               "(vector unit and muxes), req (requantization).\n\n");
   PrintTable(reports, plan);
   const Totals t = Sum(reports);

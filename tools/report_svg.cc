@@ -22,7 +22,8 @@ constexpr int kPointColor = kRoofColor + 1;
 
 // Background, ink, the parts in Part order, the roofs, the layers' points.
 const char* const kColors[] = {"#FFFFFF", "#000000", "#2E8B57", "#E69F00", "#56B4E9", "#0072B2", "#CC79A7",
-                               "#D55E00", "#787878", "#C82828", "#9664C8", "#F0E442", "#3C3C3C", "#005AA0"};
+                               "#8C564B", "#D55E00", "#787878", "#C82828", "#9664C8", "#F0E442", "#3C3C3C",
+                               "#005AA0"};
 static_assert(std::size(kColors) == kPointColor + 1, "one color per map entry");
 
 void SetColors() {
@@ -99,10 +100,11 @@ void LossBars(const std::string& title, const std::vector<LayerReport>& reports)
       plfill(4, bx, by);
     }
   }
-  // The legend: a swatch and a name per part, in two rows of five above the bars.
-  const double step = double(reports.size()) / 5;
+  // The legend: a swatch and a name per part, in two rows above the bars.
+  constexpr int kPerRow = (kParts + 1) / 2;
+  const double step = double(reports.size()) / kPerRow;
   for (int p = 0; p < kParts; ++p) {
-    const double x = -0.5 + step * (p % 5), y = hi * (p < 5 ? 1.2 : 1.08);
+    const double x = -0.5 + step * (p % kPerRow), y = hi * (p < kPerRow ? 1.2 : 1.08);
     PLFLT bx[4] = {x, x + step * 0.08, x + step * 0.08, x};
     PLFLT by[4] = {y, y, y + hi * 0.06, y + hi * 0.06};
     plcol0(kPartColor + p);

@@ -75,6 +75,7 @@ struct Case {
   int batch = 1, height = 1, width = 1;
   int64_t x_extra = 0, y_extra = 0;  // pixel stride = channels + extra (0: the stride argument is left 0)
   int threads = 0;
+  ShuffleAlgorithm algorithm = ShuffleAlgorithm::kRoutes;
 
   int64_t pixels() const { return int64_t{batch} * height * width; }
 };
@@ -83,7 +84,7 @@ std::string Describe(const Case& c, uint64_t seed) {
   std::ostringstream os;
   os << "seed " << seed << " (TILE32_SEED overrides): channels " << c.channels << " groups " << c.groups << " "
      << NameOf(c.type) << " pixels " << c.batch << "x" << c.height << "x" << c.width << " x_stride+" << c.x_extra
-     << " y_stride+" << c.y_extra << " threads " << c.threads;
+     << " y_stride+" << c.y_extra << " threads " << c.threads << " " << NameOf(c.algorithm);
   return os.str();
 }
 
@@ -99,7 +100,7 @@ struct Prepared {
 Prepared Prepare(const Case& c, uint64_t seed) {
   Prepared p;
   p.c = c;
-  p.packed = PackChannelShuffle({c.channels, c.groups, c.type});
+  p.packed = PackChannelShuffle({c.channels, c.groups, c.type, c.algorithm});
   const int elem = SizeOf(c.type);
   const size_t C = size_t(c.channels), P = size_t(c.pixels());
   p.x_stride = c.channels + c.x_extra, p.y_stride = c.channels + c.y_extra;
@@ -275,6 +276,34 @@ TEST(ChannelShuffle, MatchesReferenceGrid) {
   }
 }
 
+// The permutation GEMM on the tile arrays: every C of the list with a few groups, the integer types, pixel
+// counts, strides and threads, against the reference (as the routes are) on every machine and target; a
+// 64 KiB SRAM as well, where the GEMM streams its activations in blocks.
+TEST(ChannelShuffle, PermutationGemmMatchesReference) {
+  const uint64_t seed = TestSeed(7005);
+  AccelConfig small_config;
+  small_config.sram_bytes = 64 << 10;
+  Machines machines(AccelConfig::Default()), small(small_config);
+  int index = 0;
+  for (int C : kChannels) {
+    const std::vector<int> all = Divisors(C);
+    for (int g : {all.front(), all[all.size() / 2], all.back()}) {
+      for (DType t : {DType::kU8, DType::kI8, DType::kI16}) {
+        if (::testing::Test::HasFailure()) return;
+        Case c;
+        c.channels = C, c.groups = g, c.type = t, c.algorithm = ShuffleAlgorithm::kPermutation;
+        c.batch = 1 + index % 2, c.height = 1 + index % 5, c.width = 1 + (index / 3) % 7;
+        if (index % 4 == 3 && C <= 116) c.height = 40, c.width = 30;  // many row blocks
+        c.x_extra = index % 4 == 1 ? 5 : 0;
+        c.y_extra = index % 3 == 2 ? 3 : 0;
+        c.threads = index % 3;
+        Machines& on = index % 4 == 3 ? small : machines;
+        RunEverywhere(on, c, seed + index++);
+      }
+    }
+  }
+}
+
 // A small SRAM: many bands per call, up to ~3000 pixels, the last band partial, strides on both sides.
 TEST(ChannelShuffle, ManyBandsMatchReference) {
   const uint64_t seed = TestSeed(7002);
@@ -421,6 +450,19 @@ TEST(ChannelShuffleErrors, ArgumentsAreNamedAndNothingIsWritten) {
     ExpectErrorMentioning([&] { ChannelShuffle(m, p.packed, a); }, "overlaps args.x");
     EXPECT_EQ(buffer, buffer_before);
   }
+}
+
+TEST(ChannelShuffleErrors, PermutationIsIntegerOnlyAndChecked) {
+  ExpectErrorMentioning([] { PackChannelShuffle({64, 2, DType::kBF16, ShuffleAlgorithm::kPermutation}); },
+                        "desc.algorithm = permutation cannot move bf16 bit for bit");
+  PackedChannelShuffle p = PackChannelShuffle({64, 2, DType::kU8, ShuffleAlgorithm::kPermutation});
+  p.permutation = PackChannelShuffle({32, 2, DType::kU8, ShuffleAlgorithm::kPermutation}).permutation;
+  std::vector<uint8_t> x(64), y(64, kSentinel);
+  ChannelShuffleArgs a;
+  a.x = x.data(), a.y = y.data();
+  ScalarMachine m(AccelConfig::Default());
+  ExpectErrorMentioning([&] { ChannelShuffle(m, p, a); }, "its permutation weights are not a 64 x 64 u8 permutation matrix");
+  EXPECT_EQ(y, std::vector<uint8_t>(64, kSentinel));
 }
 
 TEST(ChannelShuffleErrors, PackedMustComeFromPack) {

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "accel/model_machine.h"
 
 namespace tile32 {
@@ -51,8 +54,8 @@ TEST(Planner, AShuffleIsFoldedOnlyWhenThatIsCheaper) {
     const LayerPlan& next = plan[i + 1];
     const Layer& consumer = net.layers[i + 1];
     if (consumer.kind != LayerKind::kConv || consumer.groups != 1) {  // a depthwise layer: nothing to fold into
-      EXPECT_FALSE(s.has_runner_up) << net.layers[i].name;
       EXPECT_FALSE(s.choice.shuffle_folded) << net.layers[i].name;
+      EXPECT_FALSE(s.runner_up.shuffle_folded) << net.layers[i].name;
       continue;
     }
     ++foldable;
@@ -70,6 +73,25 @@ TEST(Planner, AShuffleIsFoldedOnlyWhenThatIsCheaper) {
   }
   EXPECT_EQ(shuffles, 16);
   EXPECT_GE(foldable, 12);
+}
+
+// Both shuffle kernels run in INT8: the plan takes the faster, the other is the runner-up (or the fold's).
+TEST(Planner, AShuffleRunsByItsFasterKernel) {
+  const AccelConfig config = AccelConfig::Default();
+  const Network& net = BuiltinNetwork("shufflenetv2");
+  const std::vector<LayerPlan> plan = PlanNetwork(net, config, RunOptions{});
+  ModelMachine model(config);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (net.layers[i].kind != LayerKind::kShuffle) continue;
+    uint64_t fastest = UINT64_MAX;
+    for (ShuffleAlgorithm a : {ShuffleAlgorithm::kRoutes, ShuffleAlgorithm::kPermutation}) {
+      LayerChoice c;
+      c.shuffle = a;
+      fastest = std::min(fastest, RunLayer(model, net.layers[i], RunOptions{}, c).timing.cycles);
+    }
+    const uint64_t kernel = plan[i].choice.shuffle_folded ? plan[i].runner_up_cycles : plan[i].cycles;
+    EXPECT_EQ(kernel, fastest) << net.layers[i].name;
+  }
 }
 
 TEST(Planner, BF16NeverFoldsAShuffle) {
