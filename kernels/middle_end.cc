@@ -43,38 +43,119 @@ uint64_t SramPlan::left() const {
 
 // ---- WeightTiles ----
 
+namespace {
+// A window holds at least this many column blocks' tiles (and a TMAC chunk): the DMA engines run in order, so
+// the next window's DMA, issued after the first TMAC of the current one, should come with the stores of the
+// blocks before it, not hold them up for long (a block's store frees the staging two blocks on). Two, not one:
+// with one, YOLOv3-416's last 1x1 layer (256 KiB of weights) cost 2 % more at batch 1 than the line through
+// batches 2 and 3 gives, which the report's batch sweep assumes.
+constexpr int64_t kWindowBlocks = 2;
+// And at most this many windows per pass: each DMA pays the latency again (ResNet-50's 1x1 layer4.0.conv3, 16
+// tiles per block: 68,558 against 72,443 cycles with a window per block, nvdla-2048).
+constexpr int64_t kMostWindows = 16;
+}  // namespace
+
 uint64_t WeightTiles::SramBytes(const PackedWeights& w, bool resident, int max_chunk, bool ones) {
   const uint64_t images = resident ? w.bytes.size() : w.tile_bytes() * uint64_t(max_chunk);
   return Align64(images) + (ones ? sizeof(kOnesTile.bytes) : 0);
 }
 
 WeightTiles::WeightTiles(Machine& m, DramBindings& dram, SramPlan& plan, const PackedWeights& w, bool resident,
-                         int max_chunk, bool ones)
+                         int max_chunk, bool ones, uint64_t budget, bool split_resident)
     : m_(m), w_(w), resident_(resident) {
   seg_ = dram.BindReadOnly(w.bytes.data(), w.bytes.size());
-  addr_ = plan.Take(resident ? "the packed weights" : "a chunk of weight tiles",
-                    resident ? w.bytes.size() : w.tile_bytes() * uint64_t(max_chunk));
-  if (resident) DmaInOne(m, addr_, seg_, 0, static_cast<uint32_t>(w.bytes.size()));
+  const uint64_t tile_bytes = w.tile_bytes();
+  total_tiles_ = static_cast<int64_t>(w.bytes.size() / tile_bytes);
+  window_ = std::max<int64_t>({max_chunk, w.k_tiles * kWindowBlocks, (total_tiles_ + kMostWindows - 1) / kMostWindows});
+  if (resident) {
+    if (!split_resident) window_ = total_tiles_;
+    addr_ = plan.Take("the packed weights", w.bytes.size());
+  } else {
+    // Two slots from the budget, less the ones tile and the rounding of two regions.
+    const uint64_t spare = ones ? sizeof(kOnesTile.bytes) + 128 : 128;
+    const int64_t fit = budget > spare ? static_cast<int64_t>((budget - spare) / 2 / tile_bytes) : 0;
+    window_ = std::min(window_, fit);
+    if (window_ >= max_chunk) {
+      addr_ = plan.Take("two windows of weight tiles", 2 * Align64(tile_bytes * uint64_t(window_)));
+    } else {
+      window_ = 0;
+      addr_ = plan.Take("a chunk of weight tiles", tile_bytes * uint64_t(max_chunk));
+    }
+  }
+  if (window_ > 0) windows_ = (total_tiles_ + window_ - 1) / window_;
+  if (resident) fetched_.assign(size_t(windows_), 0);
+  if (resident && windows_ == 1) Fetch(0, 0);  // all at once, first, as the loops expect of resident weights
   if (ones) {
     ones_addr_ = plan.Take("the all-ones tile", sizeof(kOnesTile.bytes));
     DmaInOne(m, ones_addr_, dram.BindReadOnly(kOnesTile.bytes, sizeof(kOnesTile.bytes)), 0, sizeof(kOnesTile.bytes));
   }
 }
 
+uint32_t WeightTiles::SlotAddress(int slot) const {
+  const uint64_t tile_bytes = w_.tile_bytes();
+  return addr_ + static_cast<uint32_t>(resident_ ? tile_bytes * window_ * slot : Align64(tile_bytes * window_) * slot);
+}
+
+int WeightTiles::Find(int64_t win) const {
+  if (resident_) return fetched_[size_t(win)] ? static_cast<int>(win) : -1;
+  return slot_window_[0] == win ? 0 : slot_window_[1] == win ? 1 : -1;
+}
+
+void WeightTiles::Fetch(int64_t win, int slot) {
+  const int64_t first = win * window_, tiles = std::min(window_, total_tiles_ - first);
+  DmaInOne(m_, SlotAddress(slot), seg_, uint64_t(first) * w_.tile_bytes(),
+           static_cast<uint32_t>(uint64_t(tiles) * w_.tile_bytes()));
+  if (resident_) {
+    fetched_[size_t(win)] = 1;
+  } else {
+    slot_window_[slot] = win;
+    if (slot == cur_slot_) cur_lo_ = cur_hi_ = 0;  // the window the fast path of Load reads is gone
+  }
+}
+
 void WeightTiles::Load(int kt0, int tiles, int nt) {
   if (loaded_kt0_ == kt0 && loaded_nt_ == nt && loaded_tiles_ >= tiles) return;
   const uint32_t tile_bytes = static_cast<uint32_t>(w_.tile_bytes());
-  uint32_t from = addr_ + static_cast<uint32_t>(w_.TileOffset(kt0, nt));
-  if (!resident_) {
-    DmaInOne(m_, addr_, seg_, w_.TileOffset(kt0, nt), tile_bytes * tiles);
-    from = addr_;
-  }
-  for (int t = 0; t < tiles; ++t) {
+  auto tile_load = [&](int t, uint32_t addr) {
     TileLoad tl;
-    tl.td = static_cast<uint8_t>(t), tl.type = w_.dtype, tl.addr = from + tile_bytes * t;
+    tl.td = static_cast<uint8_t>(t), tl.type = w_.dtype, tl.addr = addr;
     m_.Execute(tl);
+  };
+  if (window_ == 0) {
+    DmaInOne(m_, addr_, seg_, w_.TileOffset(kt0, nt), tile_bytes * tiles);
+    for (int t = 0; t < tiles; ++t) tile_load(t, addr_ + tile_bytes * t);
+  } else if (const int64_t first = int64_t{nt} * w_.k_tiles + kt0; first >= cur_lo_ && first + tiles <= cur_hi_) {
+    // Inside the window the last Load ended in (most chunks): no look-ups, as the SIMD machine's few ns per
+    // instruction would show them.
+    const uint32_t at = cur_at_ + tile_bytes * static_cast<uint32_t>(first - cur_lo_);
+    for (int t = 0; t < tiles; ++t) tile_load(t, at + tile_bytes * t);
+  } else {
+    // tiles <= max_chunk <= window_: at most two windows, consecutive, so in different slots.
+    const int64_t w0 = first / window_, w1 = (first + tiles - 1) / window_;
+    int s0 = Find(w0), s1 = Find(w1);
+    if (s0 < 0) Fetch(w0, s0 = resident_ ? static_cast<int>(w0) : s1 >= 0 ? 1 - s1 : 1 - cur_slot_);
+    if (w1 == w0) s1 = s0;
+    if (s1 < 0) Fetch(w1, s1 = resident_ ? static_cast<int>(w1) : 1 - s0);
+    // Tiles t < split lie in window w0, the rest in w1 (no division per tile: the SIMD machine's time per
+    // instruction is a few ns).
+    const int split = static_cast<int>(std::min<int64_t>(tiles, (w0 + 1) * window_ - first));
+    const uint32_t at0 = SlotAddress(s0) + tile_bytes * static_cast<uint32_t>(first - w0 * window_);
+    const uint32_t at1 = SlotAddress(s1);
+    for (int t = 0; t < tiles; ++t) tile_load(t, t < split ? at0 + tile_bytes * t : at1 + tile_bytes * (t - split));
+    cur_slot_ = s1, cur_window_ = w1;
+    cur_lo_ = w1 * window_, cur_hi_ = std::min(cur_lo_ + window_, total_tiles_), cur_at_ = at1;
   }
   loaded_kt0_ = kt0, loaded_nt_ = nt, loaded_tiles_ = tiles;
+}
+
+void WeightTiles::Prefetch(bool wrap) {
+  if (window_ == 0 || cur_window_ < 0) return;
+  int64_t next = cur_window_ + 1;
+  if (next == windows_) {
+    if (!wrap || resident_) return;
+    next = 0;
+  }
+  if (Find(next) < 0) Fetch(next, resident_ ? static_cast<int>(next) : 1 - cur_slot_);
 }
 
 void WeightTiles::LoadOnes(int tiles) {

@@ -3,7 +3,8 @@
 //   SramPlan     where everything sits in SRAM for one call (a bump allocator with errors that say what
 //                did not fit in which configuration);
 //   WeightTiles  the packed weight tiles (or all-ones tiles for row sums) brought into T0, T1, ... chunk by
-//                chunk, from SRAM-resident images or streamed per chunk;
+//                chunk, from images DMA'd into SRAM in windows ahead of the TMACs that read them (resident,
+//                or streamed through two window slots), else streamed per chunk;
 //   Epilogue     the accumulators of one block of 32 output channels: seeded with the bias row, corrected
 //                by the INT8 row-sum term, and turned into outputs in SRAM (ACC_ST, or QCFG + REQ).
 // The loop itself (which rows, which activation addresses, in which order) is the operator's own: GEMM in
@@ -42,25 +43,50 @@ inline uint64_t Align64(uint64_t n) { return (n + 63) & ~uint64_t{63}; }
 
 class WeightTiles {
  public:
-  // resident: every image of `w` is DMA'd into SRAM by the constructor and TLD'd from there; else a slot of
-  // `max_chunk` tile images takes each chunk by DMA when it is loaded. Ones tiles (for row sums) need
-  // `ones` = true.
+  // The images of `w` in the order the loops walk them, tile i = nt * k_tiles + kt, come by DMA in windows of
+  // consecutive tiles: a TMAC waits only for the window it reads, and the loop brings the next one
+  // (Prefetch) while TMACs read the current (docs/isa.md §8.3: the DMA then runs beside them).
+  //   resident: every window keeps its own place in SRAM, each loaded once, when first needed or prefetched;
+  //     one window of all when not `split_resident`.
+  //   streamed, when `budget` bytes of SRAM hold two windows of at least max_chunk tiles: two window slots,
+  //     the next window coming into the one the TMACs do not read.
+  //   streamed otherwise: one slot of max_chunk tiles that each Load fills by one DMA (nothing ahead).
+  // Ones tiles (for row sums) need `ones` = true. The constructor takes SramBytes(...) of `plan`, or up to
+  // `budget` for two slots.
   WeightTiles(Machine& m, DramBindings& dram, SramPlan& plan, const PackedWeights& w, bool resident, int max_chunk,
-              bool ones);
-  // Bytes of SRAM the constructor takes for these arguments.
+              bool ones, uint64_t budget = 0, bool split_resident = true);
+  // Bytes of SRAM the constructor takes for these arguments with no budget (the least it needs).
   static uint64_t SramBytes(const PackedWeights& w, bool resident, int max_chunk, bool ones);
 
   // T0 .. T(tiles-1) <- tiles (kt0 .. kt0+tiles-1) of column block nt; nothing when they are there already.
   void Load(int kt0, int tiles, int nt);
   // T0 .. T(tiles-1) <- all-ones int8 tiles (a TMAC against them puts each row's sum in every lane).
   void LoadOnes(int tiles);
+  // Issued after a TMAC (so that a wait for the DMA engines holds up nothing before it): the window after the
+  // one the last Load read, by one DMA, unless it is in SRAM already or there is none. `wrap`: the loop walks
+  // the tiles again from the first (another band or row block), which then follows the last.
+  void Prefetch(bool wrap);
 
  private:
+  // Slot (0 or 1; resident: the window's own place) holding window `win`, or -1.
+  int Find(int64_t win) const;
+  // Window `win` into slot `slot` by one DMA.
+  void Fetch(int64_t win, int slot);
+  uint32_t SlotAddress(int slot) const;
+
   Machine& m_;
   const PackedWeights& w_;
   bool resident_;
   uint32_t seg_ = 0, addr_ = 0, ones_addr_ = 0;
   int64_t loaded_kt0_ = -1, loaded_nt_ = -1, loaded_tiles_ = 0;
+  // Windows: none (one slot per Load), every window (resident) or two slots.
+  int64_t total_tiles_ = 0, window_ = 0, windows_ = 0;
+  std::vector<uint8_t> fetched_;  // resident: per window, whether its DMA was issued
+  int64_t slot_window_[2] = {-1, -1};
+  int cur_slot_ = 1;            // the slot the last Load read last
+  int64_t cur_window_ = -1;     // the window the last Load read last
+  int64_t cur_lo_ = 0, cur_hi_ = 0;  // its tiles [cur_lo_, cur_hi_) (none yet)
+  uint32_t cur_at_ = 0;              // the address of tile cur_lo_
 };
 
 // A TMAC (the one instruction every loop issues in bulk).

@@ -176,6 +176,26 @@ TEST_P(ConvDirect, SmallConfigurationStreams) {
   }
 }
 
+// Weights too large to stay in SRAM: with room for two windows of tiles the next one comes while TMACs read
+// the other (chunks of 4 tiles across a window's end, the first window again for the next band), else one
+// chunk at a time.
+TEST_P(ConvDirect, StreamedWeightWindows) {
+  const uint64_t seed = TestSeed(8008);
+  int index = 0;
+  for (uint32_t kib : {128, 32}) {
+    AccelConfig config = SmallConfig();
+    config.sram_bytes = kib << 10;
+    Machines machines(config);
+    ConvCase c;
+    c.s = Shape(200, 70, 9, 8);
+    c.s.kernel_h = c.s.kernel_w = 3, c.s.pad_top = c.s.pad_bottom = c.s.pad_left = c.s.pad_right = 1;
+    c.s.batch = 2;
+    c.algorithm = ConvAlgorithm::kDirect, c.layout = GetParam();
+    Vary(c, index);
+    RunConvEverywhere(machines, c, seed + index++);
+  }
+}
+
 TEST_P(ConvDirect, RandomShapes) {
   Machines machines(AccelConfig::Default());
   const uint64_t seed = TestSeed(8007);

@@ -157,6 +157,21 @@ TEST(Gemm, AccumulatorsWrap) {
   });
 }
 
+// Resident weights DMA'd in windows ahead of their TMACs: 40 column blocks of 3 tiles in windows of 8 (a
+// sixteenth of them), so that chunks cross a window's end, with and without the row sums' ones tiles between.
+TEST(Gemm, ResidentWeightWindows) {
+  const uint64_t seed = TestSeed(5008);
+  Machines machines(SmallConfig());
+  int index = 0;
+  for (const TypePair& t : kInt8Types) {
+    Case c;
+    c.M = 40, c.N = 1270, c.K = 96;
+    c.a_type = t.a, c.b_type = t.b, c.bias = index % 2 == 0;
+    if (index % 2 == 1) c.b_zp = WeightZp::kPerChannel;
+    RunEverywhere(machines, c, seed + index++);
+  }
+}
+
 }  // namespace
 }  // namespace gemm_test
 }  // namespace tile32
