@@ -60,6 +60,14 @@ int Layer::OutW() const {
   return (in_w + pad_left + pad_right - kernel_w) / stride_w + 1;
 }
 
+std::string Layer::ShapeKey() const {
+  std::ostringstream os;
+  os << int(kind) << ' ' << in_h << ' ' << in_w << ' ' << in_c << ' ' << out_c << ' ' << kernel_h << ' ' << kernel_w
+     << ' ' << stride_h << ' ' << stride_w << ' ' << pad_top << ' ' << pad_bottom << ' ' << pad_left << ' '
+     << pad_right << ' ' << groups;
+  return os.str();
+}
+
 uint64_t Layer::Macs() const {
   if (kind == LayerKind::kShuffle) return 0;
   if (kind == LayerKind::kFc) return uint64_t(in_h) * in_w * in_c * out_c;  // the whole input map flattened

@@ -35,6 +35,8 @@ struct Layer {
   int OutH() const;  // (in_h + pads - kernel_h) / stride_h + 1; 1 for an FC layer
   int OutW() const;
   uint64_t Macs() const;  // per image: out_h * out_w * out_c * (in_c / groups) * kernel_h * kernel_w; 0 for a shuffle
+  // Every field but the name, as text: layers with the same key run the same instructions.
+  std::string ShapeKey() const;
 };
 
 struct Network {

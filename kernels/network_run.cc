@@ -202,14 +202,6 @@ const std::vector<uint8_t>& LayerCall::output() const { return impl_->y; }
 
 namespace {
 
-// Every field of a layer but its name.
-std::string ShapeKey(const Layer& l) {
-  std::ostringstream os;
-  os << int(l.kind) << ' ' << l.in_h << ' ' << l.in_w << ' ' << l.in_c << ' ' << l.out_c << ' ' << l.kernel_h << ' '
-     << l.kernel_w << ' ' << l.stride_h << ' ' << l.stride_w << ' ' << l.pad_top << ' ' << l.pad_bottom << ' '
-     << l.pad_left << ' ' << l.pad_right << ' ' << l.groups;
-  return os.str();
-}
 
 }  // namespace
 
@@ -264,7 +256,7 @@ std::vector<LayerRun> RunNetwork(Machine& machine, const Network& net, const Run
     const Layer& l = net.layers[i];
     if (options.progress) options.progress(i, net.layers.size());
     const LayerChoice choice = choices == nullptr ? LayerChoice{} : (*choices)[i];
-    const std::string shape = ShapeKey(l) + " " + choice.Describe();
+    const std::string shape = l.ShapeKey() + " " + choice.Describe();
     const auto same = first_of_shape.find(shape);
     if (counted_once && same != first_of_shape.end()) {
       LayerRun r = runs[same->second];

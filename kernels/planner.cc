@@ -25,7 +25,7 @@ class Timer {
   }
   // The layer's run with `choice`, or false when the choice cannot run it.
   bool Time(const Layer& l, const LayerChoice& choice, LayerRun* run) {
-    const std::string key = Key(l) + "|" + choice.Describe();
+    const std::string key = l.ShapeKey() + "|" + choice.Describe();
     const auto known = memo_.find(key);
     if (known != memo_.end()) {
       *run = known->second.second;
@@ -43,13 +43,6 @@ class Timer {
   }
 
  private:
-  static std::string Key(const Layer& l) {
-    return std::to_string(int(l.kind)) + " " + std::to_string(l.in_h) + " " + std::to_string(l.in_w) + " " +
-           std::to_string(l.in_c) + " " + std::to_string(l.out_c) + " " + std::to_string(l.kernel_h) + " " +
-           std::to_string(l.kernel_w) + " " + std::to_string(l.stride_h) + " " + std::to_string(l.stride_w) + " " +
-           std::to_string(l.pad_top) + " " + std::to_string(l.pad_bottom) + " " + std::to_string(l.pad_left) + " " +
-           std::to_string(l.pad_right) + " " + std::to_string(l.groups);
-  }
   ModelMachine model_;
   RunOptions options_;
   std::map<std::string, std::pair<bool, LayerRun>> memo_;

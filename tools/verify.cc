@@ -71,11 +71,7 @@ bool VerifySamples(const Network& net, Precision precision, const std::vector<La
     const LayerChoice choice = choices == nullptr ? LayerChoice{} : (*choices)[i];
     if (choice.shuffle_folded) continue;  // nothing runs: its consumer's sample runs the fold
     const Layer s = SampleOf(layer, 4);
-    const std::string key = std::to_string(int(s.kind)) + " " + std::to_string(s.in_h) + " " + std::to_string(s.in_w) +
-                            " " + std::to_string(s.in_c) + " " + std::to_string(s.out_c) + " " +
-                            std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + " " +
-                            std::to_string(s.stride_h) + " " + std::to_string(s.pad_top) + std::to_string(s.pad_left) +
-                            " " + std::to_string(s.groups) + " " + choice.Describe();
+    const std::string key = s.ShapeKey() + " " + choice.Describe();
     if (!seen.insert(key).second) continue;
     const Timed scalar = RunOn<ScalarMachine>(s, precision, choice);
     const Timed simd = RunOn<SimdMachine>(s, precision, choice);
