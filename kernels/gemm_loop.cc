@@ -38,7 +38,7 @@ Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g, const EpilogueArgs& e
   const bool row_sums = g.epilogue.row_sum_scale != nullptr;
   const uint64_t elem = SizeOf(ActivationType(g.mode));
   const uint64_t kp = uint64_t{kLanes} * b.k_tiles * elem;
-  const int chunk = static_cast<int>(std::min<uint64_t>({c.tile_regs, uint64_t(b.k_tiles), 255}));
+  const int most_chunk = static_cast<int>(std::min<uint64_t>({c.tile_regs, uint64_t(b.k_tiles), 255}));
   const uint64_t out_row = Align64(uint64_t{kLanes} * SizeOf(g.epilogue.out));
   const uint64_t epilogue_bytes = Epilogue::SramBytes(c, e);
   // Row sums: a second ACC row per row, and two spare rows for the factors and the bias.
@@ -53,7 +53,7 @@ Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g, const EpilogueArgs& e
 
   // In order of preference: weights and activations resident; activations resident, weights streamed
   // per chunk; both streamed per chunk. The first that fits `want` rows wins, else the most rows.
-  auto plan = [&](int sets, int bufs) {
+  auto plan = [&](int sets, int bufs, int chunk) {
     const uint64_t want = std::min<uint64_t>(uint64_t(g.M), acc_cap(sets));
     Plan best;
     const bool options[3][2] = {{true, true}, {false, true}, {false, false}};
@@ -77,7 +77,10 @@ Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g, const EpilogueArgs& e
     }
     return best;
   };
-  const Plan single = plan(1, 1);
+  // Streamed weights come `chunk` tiles at a time: as many as there are tile registers, fewer (down to one)
+  // when an SRAM that small holds no more.
+  Plan single = plan(1, 1, most_chunk);
+  for (int chunk = most_chunk / 2; single.rows == 0 && chunk >= 1; chunk /= 2) single = plan(1, 1, chunk);
   if (single.rows == 0) {
     const uint64_t need = WeightTiles::SramBytes(b, false, 1, row_sums) + epilogue_bytes + kLanes * elem + out_row;
     Fail(g.fn, ": accelerator configuration too small: sram_bytes = ", c.sram_bytes, " cannot hold one ",
@@ -89,7 +92,7 @@ Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g, const EpilogueArgs& e
   // an im2col GEMM, 3136 rows cut into 2048 + 1088: 4 % slower; the model machine gained 1-3 % on the
   // network). One row block needs one A buffer.
   for (const auto& [sets, bufs] : {std::pair{2, 2}, std::pair{2, 1}, std::pair{1, 2}}) {
-    const Plan two = plan(sets, bufs);
+    const Plan two = plan(sets, bufs, single.chunk_tiles);
     if (bufs == 2 && two.rows >= g.M) continue;
     if (two.rows > 0 && two.rows >= single.rows && two.w_resident >= single.w_resident &&
         two.a_full >= single.a_full) {

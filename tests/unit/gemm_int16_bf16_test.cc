@@ -37,6 +37,24 @@ TEST(Gemm, Bf16EdgeGrid) {
   });
 }
 
+// An SRAM too small for a chunk of tile_regs int16 tiles (16 of 2 KiB) but large enough for smaller chunks:
+// the weights stream in chunks that fit, bit for bit, in every family.
+TEST(Gemm, SmallSramStreamsWeightsInSmallerChunks) {
+  AccelConfig config;
+  config.sram_bytes = 16 << 10;
+  Machines machines(config);
+  int index = 0;
+  for (DType t : {DType::kI16, DType::kBF16, DType::kI8}) {
+    Case c;
+    c.M = 37, c.N = 70, c.K = 480;  // 15 K tiles
+    c.a_type = c.b_type = t;
+    if (t == DType::kI8) c.a_type = DType::kU8;
+    c.c_type = t == DType::kBF16 ? DType::kF32 : DType::kI32;
+    c.bias = true;
+    RunEverywhere(machines, c, TestSeed(5009) + index++);
+  }
+}
+
 // ---- BF16 special values ----
 
 TEST(Gemm, Bf16SpecialValues) {
