@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "accel/error.h"
+#include "kernels/conv_impl.h"
 #include "kernels/channel_shuffle.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
@@ -15,7 +16,8 @@
 namespace tile32 {
 namespace {
 
-uint64_t Padded(uint64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+// Channels padded to whole blocks of 32 lanes.
+uint64_t Padded(int64_t n) { return uint64_t(Ceil32(n)) * kLanes; }
 
 // `count` elements of `type`, zero or random (RunOptions::seed).
 std::vector<uint8_t> Data(size_t count, DType type, std::mt19937* rng) {

@@ -48,8 +48,7 @@ class Timer {
   std::map<std::string, std::pair<bool, LayerRun>> memo_;
 };
 
-// Every algorithm and layout PackConv accepts for a convolution (with the shuffle fold given, if any),
-// fastest first.
+// Every algorithm and layout PackConv accepts for a convolution (with the shuffle fold given, if any).
 std::vector<Candidate> ConvCandidates(Timer& timer, const Layer& l, const LayerChoice& base) {
   std::vector<LayerChoice> tries;
   for (ConvAlgorithm a : {ConvAlgorithm::kDepthwise, ConvAlgorithm::kWinograd}) {
@@ -67,11 +66,13 @@ std::vector<Candidate> ConvCandidates(Timer& timer, const Layer& l, const LayerC
     Candidate k{c, 0, {}};
     if (timer.Time(l, c, &k.run)) k.cycles = k.run.timing.cycles, out.push_back(k);
   }
-  std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.cycles < b.cycles; });
   return out;
 }
 
-LayerPlan PlanOf(const std::vector<Candidate>& candidates) {
+// The fastest candidate, and the next as the runner-up (ties: the earlier in the list).
+LayerPlan PlanOf(std::vector<Candidate> candidates) {
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.cycles < b.cycles; });
   LayerPlan p;
   if (candidates.empty()) return p;
   p.choice = candidates[0].choice, p.cycles = candidates[0].cycles, p.run = candidates[0].run;
@@ -115,7 +116,6 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
       k.choice.shuffle = a;
       if (timer.Time(l, k.choice, &k.run)) k.cycles = k.run.timing.cycles, kernels.push_back(k);
     }
-    std::stable_sort(kernels.begin(), kernels.end(), [](const Candidate& a, const Candidate& b) { return a.cycles < b.cycles; });
     plan[i] = PlanOf(kernels);
     const uint64_t kernel = plan[i].cycles;
     if (i + 1 >= net.layers.size() || !FoldTarget(l, net.layers[i + 1], options.precision)) continue;

@@ -7,12 +7,14 @@
 #include <map>
 
 #include "accel/error.h"
+#include "kernels/conv_impl.h"
 #include "accel/model_machine.h"
 
 namespace tile32 {
 namespace {
 
-uint64_t Padded(uint64_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+// Channels padded to whole blocks of 32 lanes.
+uint64_t Padded(int64_t n) { return uint64_t(Ceil32(n)) * kLanes; }
 
 uint32_t RateOf(const AccelConfig& c, MacMode m) {
   return m == MacMode::kBF16 ? c.macs_per_cycle_bf16 : m == MacMode::kS16S16 ? c.macs_per_cycle_int16 : c.macs_per_cycle_int8;
@@ -84,13 +86,13 @@ double PeakMacsPerCycle(const AccelConfig& config, Precision precision) {
   return double(config.tile_units) * RateOf(config, MacModeOf(precision));
 }
 
-LayerReport ReportLayer(const LayerRun& run, const AccelConfig& c, Precision precision) {
+LayerReport ReportLayer(const LayerRun& run, const AccelConfig& c) {
   LayerReport r;
   r.run = &run;
   const ModelTiming& t = run.timing;
   r.cycles = t.cycles;
   r.macs = run.kind == RunKind::kShuffle ? 0 : run.layer->Macs() * uint64_t(run.batch);
-  const MacMode mode = MacModeOf(precision);
+  const MacMode mode = MacModeOf(run.precision);
 
   // The MAC cycles: running sums of useful, padding, Winograd and depthwise lanes, each rounded once, so
   // that the integer parts add up; the edge rows are what remains of the arrays' MAC cycles.
@@ -121,7 +123,7 @@ LayerReport ReportLayer(const LayerRun& run, const AccelConfig& c, Precision pre
   r.part[int(Part::kVector)] = int64_t(t.idle_on[int(Unit::kVector)]);
   r.part[int(Part::kRequant)] = int64_t(t.idle_on[int(Unit::kRequant)]);
 
-  r.utilization = r.cycles == 0 ? 0 : double(r.macs) / (double(r.cycles) * PeakMacsPerCycle(c, precision));
+  r.utilization = r.cycles == 0 ? 0 : double(r.macs) / (double(r.cycles) * PeakMacsPerCycle(c, run.precision));
   const int64_t arrays = r.part[int(Part::kUseful)] + r.part[int(Part::kPadding)] + r.part[int(Part::kWinograd)] +
                          r.part[int(Part::kDepthwiseLanes)] + r.part[int(Part::kEdgeRows)] +
                          r.part[int(Part::kMovement)] + r.part[int(Part::kTileLoads)];
@@ -158,7 +160,7 @@ std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions
     } catch (const Error&) {
       again = RunLayer(model, changed, quiet);  // the algorithm does not take the new channel counts
     }
-    const LayerReport better = ReportLayer(again, c, options.precision);
+    const LayerReport better = ReportLayer(again, c);
     if (better.utilization > r.utilization * 1.02) {
       std::string what;
       if (changed.in_c != l.in_c) what += "in " + std::to_string(l.in_c) + " -> " + std::to_string(changed.in_c);
@@ -174,7 +176,7 @@ std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions
     }
   }
   // DRAM-bound on weights read once per call: a batch shares them.
-  const uint64_t elem = options.precision == Precision::kInt8 ? 1 : 2;
+  const uint64_t elem = run.precision == Precision::kInt8 ? 1 : 2;
   const uint64_t weight_bytes = l.kind == LayerKind::kShuffle ? 0
                                 : l.kind == LayerKind::kFc  ? elem * l.in_h * l.in_w * l.in_c * l.out_c
                                                             : elem * l.out_c * l.kernel_h * l.kernel_w * (l.in_c / l.groups);
@@ -208,7 +210,7 @@ std::vector<LayerReport> ReportNetwork(const std::vector<LayerRun>& runs, const 
   std::map<std::string, std::string> hint_of_kernel;  // same kernel and cycles: same shape, same hint
   for (size_t i = 0; i < runs.size(); ++i) {
     if (options.progress) options.progress(i, runs.size());
-    out.push_back(ReportLayer(runs[i], config, options.precision));
+    out.push_back(ReportLayer(runs[i], config));
     const Layer& l = *runs[i].layer;
     const std::string key = runs[i].kernel + " " + std::to_string(l.in_h) + "x" + std::to_string(l.in_w) + " " +
                             std::to_string(l.out_c) + " " + std::to_string(runs[i].timing.cycles);

@@ -47,8 +47,8 @@ struct LayerReport {
 // The peak MACs per cycle of all tile arrays at a precision.
 double PeakMacsPerCycle(const AccelConfig& config, Precision precision);
 
-// The attribution of a run from the model machine at `precision` (no hint).
-LayerReport ReportLayer(const LayerRun& run, const AccelConfig& config, Precision precision);
+// The attribution of a run from the model machine, at the run's precision (no hint).
+LayerReport ReportLayer(const LayerRun& run, const AccelConfig& config);
 
 // A fix hint for a reported layer, measured by running the changed layer on a model machine of `config`:
 // channels padded to 32 ("in 47 -> 64, out 94 -> 96 channels: utilization 62 % -> 79 %, 1.39x the MACs in

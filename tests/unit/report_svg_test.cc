@@ -56,7 +56,7 @@ TEST(ReportSvg, WellFormedWithABarPerPartAndAPointPerLayer) {
   const Network& net = BuiltinNetwork("shufflenetv2");
   const std::vector<LayerRun> runs = RunNetwork(model, net);
   std::vector<LayerReport> reports;
-  for (const LayerRun& r : runs) reports.push_back(ReportLayer(r, config, Precision::kInt8));
+  for (const LayerRun& r : runs) reports.push_back(ReportLayer(r, config));
   const std::string path = ::testing::TempDir() + "tile32_report_svg_test.svg";
   WriteReportSvg(path, net.name, config, Precision::kInt8, reports);
   std::stringstream text;

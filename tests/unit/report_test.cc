@@ -60,7 +60,7 @@ TEST(Report, PartsAddUpOnEveryBuiltinLayerUnderTheRoofs) {
     ModelMachine model(config);
     const std::vector<LayerRun> runs = RunNetwork(model, BuiltinNetwork(name));
     for (const LayerRun& run : runs) {
-      const LayerReport r = ReportLayer(run, config, Precision::kInt8);
+      const LayerReport r = ReportLayer(run, config);
       ExpectWellFormed(r, name + " " + run.layer->name);
       EXPECT_GE(double(r.cycles), double(run.cost.dram_bytes) / config.DramBytesPerCycle()) << run.layer->name;
       EXPECT_GE(double(r.cycles), double(r.macs) / PeakMacsPerCycle(config, Precision::kInt8)) << run.layer->name;
@@ -78,7 +78,7 @@ TEST(Report, PartsAddUpAtEveryPrecisionAndBatch) {
       const std::vector<LayerPlan> plan = PlanNetwork(BuiltinNetwork("shufflenetv2"), config, options);
       for (const LayerRun& run : RunsOf(plan)) {
         if (run.choice.shuffle_folded) continue;  // nothing ran
-        ExpectWellFormed(ReportLayer(run, config, p),
+        ExpectWellFormed(ReportLayer(run, config),
                          std::string(NameOf(p)) + " " + preset + " " + run.layer->name);
       }
     }
@@ -93,7 +93,7 @@ TEST(Report, AOneByOneLayerOfWholeBlocksIsAllUseful) {
   const AccelConfig config = AccelConfig::Default();
   ModelMachine model(config);
   const LayerRun run = RunLayer(model, l);
-  const LayerReport r = ReportLayer(run, config, Precision::kInt8);
+  const LayerReport r = ReportLayer(run, config);
   EXPECT_EQ(r.part[int(Part::kPadding)], 0);
   EXPECT_LE(std::abs(r.part[int(Part::kEdgeRows)]), 4);  // one cycle of rounding per MAC instruction at most
   EXPECT_NEAR(double(r.part[int(Part::kUseful)]), double(run.timing.mac_array), 4.0);
@@ -112,7 +112,7 @@ TEST(Report, TheSeedLayerShowsItsPaddingAndTheFix) {
   RunOptions options;
   const LayerRun run = RunLayer(model, l, options);
   ASSERT_TRUE(run.kind == RunKind::kDirect || run.kind == RunKind::kWinograd) << run.kernel;
-  const LayerReport r = ReportLayer(run, config, Precision::kInt8);
+  const LayerReport r = ReportLayer(run, config);
   ExpectWellFormed(r, l.name);
   const double useful = double(r.part[int(Part::kUseful)]), padding = double(r.part[int(Part::kPadding)]);
   if (run.kernel.find("folded") != std::string::npos) {
@@ -126,7 +126,7 @@ TEST(Report, TheSeedLayerShowsItsPaddingAndTheFix) {
   config.dram_gb_per_s = 1e4, config.dram_latency_cycles = 1;
   ModelMachine fast(config);
   const LayerRun quick = RunLayer(fast, l, options);
-  LayerReport q = ReportLayer(quick, config, Precision::kInt8);
+  LayerReport q = ReportLayer(quick, config);
   ASSERT_GE(double(q.part[int(Part::kPadding)]), 0.05 * double(q.cycles)) << quick.kernel;
   q.hint = FixHint(q, config, options);
   EXPECT_NE(q.hint.find("in 47 -> 64, out 94 -> 96 channels: utilization"), std::string::npos) << q.hint;
