@@ -26,6 +26,8 @@ void AccelConfig::Validate() const {
   CheckRange("tile_regs", tile_regs, 1, 256);
   CheckRange("acc_rows", acc_rows, 1, 1u << 20);
   CheckRange("tile_units", tile_units, 1, 1u << 16);
+  CheckRange("vector_units", vector_units, 1, 1u << 16);
+  CheckRange("requant_units", requant_units, 1, 1u << 16);
   CheckRange("macs_per_cycle_int8", macs_per_cycle_int8, 1, 1024);
   CheckRange("macs_per_cycle_int16", macs_per_cycle_int16, 1, 1024);
   CheckRange("macs_per_cycle_bf16", macs_per_cycle_bf16, 1, 1024);
@@ -38,6 +40,7 @@ std::string AccelConfig::Describe() const {
   std::ostringstream os;
   os << "  lanes " << kLanes << ", tile " << kLanes << "x" << kLanes << ", tile units " << tile_units << " @ "
      << clock_mhz << " MHz\n"
+     << "  vector units " << vector_units << ", requantization units " << requant_units << "\n"
      << "  MACs/cycle/unit: int8 " << macs_per_cycle_int8 << ", int16 " << macs_per_cycle_int16 << ", bf16 "
      << macs_per_cycle_bf16 << "\n"
      << "  SRAM " << sram_bytes << " bytes in " << sram_banks << " banks x " << bank_bytes << " bytes\n"

@@ -24,6 +24,11 @@ struct AccelConfig {
 
   // Rates: tile units working in parallel, MACs per cycle per unit by precision, clock, DRAM.
   uint32_t tile_units = 4;
+  // Vector units and requantization units working in parallel: the rows of an ACC-row instruction (ACC_ZERO,
+  // ACC_LD, ACC_ST, AALU, RPERM) are shared over vector_units, the rows of a REQ over requant_units, as a
+  // TMAC's rows are over the tile arrays. A chip that transforms and requantizes in each tile has one per tile.
+  uint32_t vector_units = 1;
+  uint32_t requant_units = 1;
   uint32_t macs_per_cycle_int8 = 1024;
   uint32_t macs_per_cycle_int16 = 1024;
   uint32_t macs_per_cycle_bf16 = 512;

@@ -29,6 +29,8 @@ const Field kFields[] = {
     {"tile_regs", &AccelConfig::tile_regs},
     {"acc_rows", &AccelConfig::acc_rows},
     {"tile_units", &AccelConfig::tile_units},
+    {"vector_units", &AccelConfig::vector_units},
+    {"requant_units", &AccelConfig::requant_units},
     {"macs_per_cycle_int8", &AccelConfig::macs_per_cycle_int8},
     {"macs_per_cycle_int16", &AccelConfig::macs_per_cycle_int16},
     {"macs_per_cycle_bf16", &AccelConfig::macs_per_cycle_bf16},
@@ -47,8 +49,11 @@ AccelConfig AccelConfigPreset(const std::string& name) {
   if (name == "default") return c;
   if (name == "inferx-x1") {
     // Flex Logix InferX X1: 4 tiles of 1024 INT8 MACs (4096), BF16 at half rate (2048), 933 MHz, one x32
-    // LPDDR4-4266 channel (17 GB/s), 8 MiB of its 8-13 MB SRAM. Today the same numbers as the default.
+    // LPDDR4-4266 channel (17 GB/s), 8 MiB of its 8-13 MB SRAM. Each tile transforms (Winograd) and
+    // requantizes its own data in its own logic, at the arrays' rate: a vector and a requantization unit per
+    // tile, where the default has one of each.
     c.tile_units = 4, c.macs_per_cycle_int8 = 1024, c.macs_per_cycle_int16 = 1024, c.macs_per_cycle_bf16 = 512;
+    c.vector_units = 4, c.requant_units = 4;
     c.clock_mhz = 933.0, c.dram_gb_per_s = 17.0, c.sram_bytes = 8u << 20;
     return c;
   }

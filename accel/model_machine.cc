@@ -15,6 +15,20 @@ Range SpanRange(int64_t base, int64_t stride, uint32_t count, uint64_t bytes) {
   return {s.lo, s.hi};
 }
 
+// How many units share the rows of an instruction: a TMAC's or EMAC's rows are independent and the tile_units
+// arrays share them (each holding the tiles); so are the rows of the ACC-row instructions over the vector
+// units and a REQ's over the requantization units (docs/isa.md §8.3).
+uint64_t SharingUnits(const Instr& instr, const InstrCost& cost, const AccelConfig& c) {
+  if (cost.tile_cycles > 0) return c.tile_units;
+  if (std::holds_alternative<Requant>(instr)) return c.requant_units;
+  if (std::holds_alternative<AccZero>(instr) || std::holds_alternative<AccLoad>(instr) ||
+      std::holds_alternative<AccStore>(instr) || std::holds_alternative<AccAlu>(instr) ||
+      std::holds_alternative<RowPerm>(instr)) {
+    return c.vector_units;
+  }
+  return 1;
+}
+
 bool Overlap(Range a, Range b) { return a.lo < b.hi && b.lo < a.hi; }
 
 bool SramConflict(const Footprint& a, const Footprint& b) {
@@ -96,7 +110,7 @@ ModelTiming ModelMachine::timing() const {
   return t;
 }
 
-void ModelMachine::AfterInstruction(const Instr&, const Footprint& fp, const InstrCost& cost) {
+void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, const InstrCost& cost) {
   const int u = static_cast<int>(fp.unit);
   const uint32_t self = static_cast<uint32_t>(records_.size());
   // Instructions enter their unit's queue in program order; a full queue holds up the entry of this and
@@ -117,9 +131,9 @@ void ModelMachine::AfterInstruction(const Instr&, const Footprint& fp, const Ins
       start = f.finish, waited_unit = static_cast<int>(f.fp.unit), cause = f.record;
     }
   }
-  // A TMAC's or EMAC's rows are independent: the tile_units arrays share them (each holding the tiles).
   const uint64_t arrays = config().tile_units;
-  const uint64_t cycles = cost.tile_cycles > 0 ? (cost.cycles + arrays - 1) / arrays : cost.cycles;
+  const uint64_t sharing = SharingUnits(instr, cost, config());
+  const uint64_t cycles = (cost.cycles + sharing - 1) / sharing;
   const uint64_t finish = start + cycles;
   UnitTime& t = timing_.unit[u];
   t.busy += cycles;

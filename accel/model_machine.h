@@ -2,9 +2,9 @@
 // VTA's simulator skips execution) and times them by the rule of docs/isa.md §8.3. Instructions enter their
 // unit's queue (kQueueDepth deep) in program order; each starts when its unit is free and every earlier
 // instruction whose footprint conflicts with its own has finished, then takes its §8.1 cycles (a TMAC or EMAC
-// 1/tile_units of them: its rows are split over the tile arrays); units overlap otherwise. It validates every
-// instruction and keeps the same counters as the other machines (Machine), so counts agree with and without
-// data.
+// 1/tile_units of them, an ACC-row instruction 1/vector_units, a REQ 1/requant_units: its rows are split over
+// the units of its kind); units overlap otherwise. It validates every instruction and keeps the same counters
+// as the other machines (Machine), so counts agree with and without data.
 #pragma once
 
 #include <cstdint>

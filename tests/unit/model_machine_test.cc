@@ -225,6 +225,26 @@ TEST_F(ModelTimingTest, TheTileArraysShareAMacsRows) {
   EXPECT_EQ(m4.timing().cycles, (Cost(Mac(8192)) + 3) / 4);
 }
 
+TEST_F(ModelTimingTest, TheVectorAndRequantUnitsShareARowInstructionsRows) {
+  AccelConfig c;
+  c.vector_units = 4, c.requant_units = 2;
+  ModelMachine m4(c);
+  AccAlu add;  // 10 rows: ceil(10 / 4) = 3 cycles on four vector units
+  add.rows = 10, add.dst = 0, add.a = 100, add.b = 200;
+  m4.Execute(add);
+  EXPECT_EQ(m4.timing().cycles, (Cost(add) + 3) / 4);
+  m4.ResetTiming();
+  Requant req;  // 10 int8 rows at 32-byte strides: one bank cycle each, ceil(10 / 2) = 5 on two requant units
+  req.acc_row = 300, req.rows = 10, req.out = DType::kI8, req.addr = 8192, req.row_stride = 32;
+  m4.Execute(req);
+  EXPECT_EQ(Cost(req), 10u);
+  EXPECT_EQ(m4.timing().cycles, 5u);
+  m4.ResetTiming();
+  VAlu one;  // one vector: nothing to share
+  m4.Execute(one);
+  EXPECT_EQ(m4.timing().cycles, Cost(one));
+}
+
 TEST_F(ModelTimingTest, DoubleBufferingHidesTheDma) {
   TileLoad tl;
   m.Execute(tl);
