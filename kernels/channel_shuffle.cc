@@ -60,6 +60,8 @@ std::string DescProblem(const ChannelShuffleDesc& d) {
   return os.str();
 }
 
+}  // namespace
+
 // The routes of a valid desc (see the top of this file).
 std::vector<ShuffleRoute> BuildRoutes(const ChannelShuffleDesc& d) {
   const int C = d.channels, per_group = C / d.groups;
@@ -87,6 +89,20 @@ std::vector<ShuffleRoute> BuildRoutes(const ChannelShuffleDesc& d) {
   }
   return routes;
 }
+
+uint64_t ShuffleBandPixels(const AccelConfig& c, int channels, int elem, int64_t pixels) {
+  const uint64_t pixel = uint64_t(channels) * elem;
+  const uint64_t slack = uint64_t{kLanes} * elem;
+  // SRAM for a band of p pixels: the input band (64-byte aligned end, as SramPlan places the next region)
+  // and the output band.
+  auto need = [&](uint64_t p) { return Align64(p * pixel + slack) + p * pixel + slack; };
+  if (need(1) > c.sram_bytes) return 0;
+  uint64_t band_pixels = std::min<uint64_t>((c.sram_bytes - 2 * slack) / (2 * pixel), uint64_t(pixels));
+  while (need(band_pixels) > c.sram_bytes) --band_pixels;
+  return band_pixels;
+}
+
+namespace {
 
 
 void CheckPacked(const char* fn, const PackedChannelShuffle& p) {
@@ -219,16 +235,12 @@ void ChannelShuffle(Machine& machine, const PackedChannelShuffle& packed, const 
   const uint64_t pixel = uint64_t(C) * elem;
   const uint64_t slack = uint64_t{kLanes} * elem;
   const uint64_t sram = machine.config().sram_bytes;
-  // SRAM for a band of p pixels: the input band (64-byte aligned end, as SramPlan places the next region)
-  // and the output band.
-  auto need = [&](uint64_t p) { return Align64(p * pixel + slack) + p * pixel + slack; };
-  if (need(1) > sram) {
+  const uint64_t band_pixels = ShuffleBandPixels(machine.config(), C, elem, pixels);
+  if (band_pixels == 0) {
     Fail(fn, ": accelerator configuration too small: one pixel of channels = ", C, " ", NameOf(packed.desc.type),
-         " elements needs ", need(1), " bytes of SRAM (input and output rows of ", pixel, " bytes and ", slack,
+         " elements needs ", Align64(pixel + slack) + pixel + slack, " bytes of SRAM (input and output rows of ", pixel, " bytes and ", slack,
          " bytes of slack after each band), sram_bytes = ", sram);
   }
-  uint64_t band_pixels = std::min<uint64_t>((sram - 2 * slack) / (2 * pixel), uint64_t(pixels));
-  while (need(band_pixels) > sram) --band_pixels;
   const int64_t band = static_cast<int64_t>(band_pixels);
   const std::vector<ShuffleRoute>& routes = packed.routes;
 

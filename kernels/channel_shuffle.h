@@ -47,6 +47,11 @@ struct ShuffleRoute {
   int passes = 0;                      // mux passes of the route (docs/isa.md §8)
 };
 
+// Pixels per band the routes' loop moves through SRAM (all of `pixels` if they fit; 0 if not even one does).
+uint64_t ShuffleBandPixels(const AccelConfig& config, int channels, int elem, int64_t pixels);
+// The routes of a valid desc, as PackChannelShuffle builds them.
+std::vector<ShuffleRoute> BuildRoutes(const ChannelShuffleDesc& desc);
+
 struct PackedChannelShuffle {
   ChannelShuffleDesc desc;
   // Ordered by out_block, then src_channel. Every output channel < channels is routed by exactly one entry;

@@ -76,6 +76,48 @@ uint64_t BandBytes(const ConvGeometry& g, int rows, int channels, int elem) {
   return uint64_t(g.stride_h) * g.stride_w * Align64(plane);
 }
 
+}  // namespace
+
+DepthwisePlan PlanDepthwise(const AccelConfig& c, const ConvGeometry& geo, int K, int taps, int elem, int welem,
+                            int out_elem, bool row_sums, SramPlan plan) {
+  DepthwisePlan dp;
+  const int blocks = Ceil32(K);
+  // ACC: a chunk of rows at 0; with row sums the chunk's sums after it and two spare rows.
+  const uint64_t acc_chunk = row_sums ? (c.acc_rows < 4 ? 0 : (c.acc_rows - 2) / 2) : c.acc_rows;
+  if (acc_chunk == 0) {
+    Fail("Conv: accelerator configuration too small: the weight zero points need 4 ACC rows (acc_rows = ",
+         c.acc_rows, ")");
+  }
+  // Staging: a chunk's outputs as NHWC rows of all K channels (every block converts into its columns), so
+  // that an output row leaves in one DMA. A conversion writes 32 lanes per row: the last block's lanes past
+  // K run into the first channels of the rows after (block 0's: blocks go last to first, so block 0 writes
+  // them afterwards; with a single block, K < 32, the rows after rewrite them, rows being converted in
+  // ascending order) or, after the chunk's last row, into a slack of 32 elements.
+  const uint32_t stage_row = static_cast<uint32_t>(K * out_elem);
+  auto staging_bytes = [&](uint64_t rows) { return rows * stage_row + uint64_t{kLanes} * out_elem; };
+  // Weights: every block resident if they fit beside the smallest staging and a band of one output row,
+  // else one block at a time.
+  const uint64_t block_w = uint64_t(taps) * kLanes * welem;
+  const uint64_t all_w = block_w * blocks;
+  const uint64_t one_row = BandBytes(geo, 1, K, elem);
+  dp.resident = Align64(all_w) + Align64(staging_bytes(1)) + one_row <= plan.left();
+  plan.Take(dp.resident ? "the depthwise weights" : "one block of depthwise weights", dp.resident ? all_w : block_w);
+  // Chunk rows: kChunkRows, fewer when ACC or SRAM (beside a band of one output row) hold fewer.
+  uint64_t chunk_limit = std::min<uint64_t>(kChunkRows, acc_chunk);
+  while (chunk_limit > 1 && Align64(staging_bytes(chunk_limit)) + one_row > plan.left()) chunk_limit /= 2;
+  dp.chunk_limit = chunk_limit;
+  plan.Take("the output rows", staging_bytes(chunk_limit));
+  for (int b = geo.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
+    if (BandBytes(geo, b, K, elem) <= plan.left()) {
+      dp.band_rows = b;
+      break;
+    }
+  }
+  return dp;
+}
+
+namespace {
+
 void Run(Machine& m, const ConvCall& call) {
   const PackedConv& p = *call.packed;
   const ConvDesc& d = p.desc;
@@ -111,42 +153,21 @@ void Run(Machine& m, const ConvCall& call) {
   const int out_elem = SizeOf(x.y_type);
   const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
 
-  // ACC: a chunk of rows at 0; with row sums the chunk's sums after it and two spare rows.
-  const uint64_t acc_chunk = row_sums ? (c.acc_rows < 4 ? 0 : (c.acc_rows - 2) / 2) : c.acc_rows;
-  if (acc_chunk == 0) {
-    Fail(call.fn, ": accelerator configuration too small: the weight zero points need 4 ACC rows (acc_rows = ",
-         c.acc_rows, ")");
-  }
-  // Staging: a chunk's outputs as NHWC rows of all K channels (every block converts into its columns), so
-  // that an output row leaves in one DMA. A conversion writes 32 lanes per row: the last block's lanes past
-  // K run into the first channels of the rows after (block 0's: blocks go last to first, so block 0 writes
-  // them afterwards; with a single block, K < 32, the rows after rewrite them, rows being converted in
-  // ascending order) or, after the chunk's last row, into a slack of 32 elements.
   const uint32_t stage_row = static_cast<uint32_t>(K * out_elem);
   auto staging_bytes = [&](uint64_t rows) { return rows * stage_row + uint64_t{kLanes} * out_elem; };
-  // Weights: every block resident if they fit beside the smallest staging and a band of one output row,
-  // else one block at a time.
   const uint64_t block_w = uint64_t(taps) * kLanes * welem;
   const uint64_t all_w = block_w * blocks;
-  const uint64_t one_row = BandBytes(geo, 1, K, elem);
-  const bool resident = Align64(all_w) + Align64(staging_bytes(1)) + one_row <= plan.left();
+  const DepthwisePlan dp = PlanDepthwise(c, geo, K, taps, elem, welem, out_elem, row_sums, plan);
+  const bool resident = dp.resident;
   const uint32_t seg_w = call.dram->BindReadOnly(p.lane_weights.data(), p.lane_weights.size());
   const uint32_t w_addr = plan.Take(resident ? "the depthwise weights" : "one block of depthwise weights",
                                     resident ? all_w : block_w);
-  // Chunk rows: kChunkRows, fewer when ACC or SRAM (beside a band of one output row) hold fewer.
-  uint64_t chunk_limit = std::min<uint64_t>(kChunkRows, acc_chunk);
-  while (chunk_limit > 1 && Align64(staging_bytes(chunk_limit)) + one_row > plan.left()) chunk_limit /= 2;
+  const uint64_t chunk_limit = dp.chunk_limit;
   const uint32_t staging = plan.Take("the output rows", staging_bytes(chunk_limit));
-  int band_rows = 0;
-  for (int b = geo.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
-    if (BandBytes(geo, b, K, elem) <= plan.left()) {
-      band_rows = b;
-      break;
-    }
-  }
+  const int band_rows = dp.band_rows;
   if (band_rows == 0) {
-    Fail(call.fn, ": accelerator configuration too small for one output row: its input band needs ", one_row,
-         " bytes of SRAM (", plan.left(), " left of sram_bytes = ", c.sram_bytes, ")");
+    Fail(call.fn, ": accelerator configuration too small for one output row: its input band needs ",
+         BandBytes(geo, 1, K, elem), " bytes of SRAM (", plan.left(), " left of sram_bytes = ", c.sram_bytes, ")");
   }
   BandLayout band = MakeBandLayout(geo, band_rows, K, elem, 0);
   band.base = plan.Take("the input band", band.bytes());

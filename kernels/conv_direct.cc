@@ -49,11 +49,17 @@ ConvLayout LayoutFor(const ConvDesc& d, const ConvFacts& f) {
 // At call time, for weights that serve both: tap-major reads the input in place but computes the junk
 // columns of every plane row (extra_cols of pitch); past 1/10 of the rows (3x3 kernels on 14x14 outputs: 2
 // of 16) gathering the patches (folded) took less time on the SIMD machine than the junk columns.
-ConvLayout LayoutForCall(const PackedConv& p, const ConvGeometry& g) {
-  if (p.layout != ConvLayout::kAuto) return p.layout;
+ConvLayout LayoutForCall(const PackedConv& p, const ConvGeometry& g) { return DirectLayoutForCall(p.layout, g); }
+
+}  // namespace
+
+ConvLayout DirectLayoutForCall(ConvLayout packed_layout, const ConvGeometry& g) {
+  if (packed_layout != ConvLayout::kAuto) return packed_layout;
   const int extra = (g.kernel_w - 1) * g.dilation_w / g.stride_w;
   return 10 * extra > g.out_w + extra ? ConvLayout::kFolded : ConvLayout::kTapMajor;
 }
+
+namespace {
 
 void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   p->layout = LayoutFor(d, f);
@@ -101,6 +107,73 @@ void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
 // an acc of -0.0 into +0.0); 0 for the integer modes.
 const uint8_t kNegZeroBf16[2] = {0x00, 0x80};
 
+}  // namespace
+
+TapMajorPlan PlanTapMajor(const AccelConfig& c, const ConvGeometry& geo, int group_channels, int elem,
+                          uint64_t image_bytes, uint64_t tile_bytes, int chunk, bool row_sums, uint32_t out_row,
+                          SramPlan plan) {
+  TapMajorPlan tp;
+  // Weights of one group at a time: all of them if they fit beside a band of one output row, else per chunk.
+  const uint64_t resident_bytes = WeightTiles::SramBytes(image_bytes, tile_bytes, true, chunk, row_sums);
+  const uint64_t one_row = MakeBandLayout(geo, 1, group_channels, elem, 0).bytes() +
+                           uint64_t(MakeBandLayout(geo, 1, group_channels, elem, 0).rows()) * 128;
+  const bool resident = resident_bytes + one_row <= plan.left();
+  const uint64_t w_least = resident ? resident_bytes : WeightTiles::SramBytes(image_bytes, tile_bytes, false, chunk, row_sums);
+  tp.resident = resident, tp.w_least = w_least;
+  // Resident weights first (where they always were); streamed ones last, taking what is left.
+  if (resident || w_least > plan.left()) {
+    if (w_least > plan.left()) return tp;  // the caller's Take names what does not fit
+    plan.Take("the weight tiles", w_least);
+  }
+  const uint64_t room = plan.left() - (resident ? 0 : w_least);  // for bands and output rows
+  tp.room = room;
+
+  // Band rows: as many output rows as ACC and SRAM hold, with two of what lets consecutive blocks and bands
+  // overlap on the model machine (docs/isa.md §8.3, where an instruction waits for every earlier one that
+  // touches what it writes): block i accumulates in ACC set i % 2 and requantizes into staging region i % 2,
+  // so its REQ and DMA_OUT run beside block i + 1's seed and TMACs, and band k + 1 comes by DMA into the
+  // other input buffer while band k's TMACs run. Where two do not fit, one input buffer, then one of each
+  // (each step then waits for the one before, as a configuration that small must).
+  using Shape = TapMajorShape;
+  auto fits = [&](const BandLayout& l, Shape s) {
+    // Row sums: one more set for the sums, and two spare rows for the factors and the bias.
+    const uint64_t acc = row_sums ? uint64_t(s.sets + 1) * l.rows() + 2 : uint64_t(s.sets) * l.rows();
+    return acc <= c.acc_rows && s.buffers * Align64(l.bytes()) + uint64_t(s.sets) * l.rows() * out_row <= room;
+  };
+  int band_rows = 0;
+  Shape shape{1, 1};
+  auto largest = [&](Shape s, int most) {
+    for (int b = most; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
+      if (fits(MakeBandLayout(geo, b, group_channels, elem, 0), s)) return b;
+    }
+    return 0;
+  };
+  // Two sets only where the band one set holds fits twice: halving a band that ACC limits doubles the TMACs,
+  // and the SIMD machine's threads pay a wake-up per TMAC (2 threads on ResNet-50's 56x56x64 3x3 layer,
+  // 3248 rows: 13 % slower); such layers keep the band whole and one of everything.
+  const int single = largest(Shape{1, 1}, geo.out_h);
+  const bool pipelined = single > 0 && fits(MakeBandLayout(geo, single, group_channels, elem, 0), Shape{2, 1});
+  for (Shape s : {Shape{2, 2}, Shape{2, 1}, Shape{1, 1}}) {
+    if (s.sets == 2 && !pipelined) continue;
+    // Two input buffers: at least two bands per image, so that loads hide behind TMACs within one image
+    // (only the first band's shows) and an image costs the same at every batch size.
+    const int most = s.buffers == 2 ? (geo.out_h + 1) / 2 : geo.out_h;
+    for (int b = most; b >= 1 && band_rows == 0; b = b > 8 ? b * 7 / 8 : b - 1) {
+      if (fits(MakeBandLayout(geo, b, group_channels, elem, 0), s)) band_rows = b, shape = s;
+    }
+    if (band_rows != 0) break;
+  }
+  tp.band_rows = band_rows, tp.shape = shape;
+  if (band_rows == 0) return tp;
+  const BandLayout band = MakeBandLayout(geo, band_rows, group_channels, elem, 0);
+  for (int i = 0; i < shape.buffers; ++i) plan.Take("the input band", band.bytes());
+  for (int s = 0; s < shape.sets; ++s) plan.Take("the output rows", uint64_t(band.rows()) * out_row);
+  tp.w_bytes = resident ? w_least : plan.left();
+  return tp;
+}
+
+namespace {
+
 // Returns false, having issued nothing, when not even one output row fits ACC and SRAM and `fall_back` allows
 // the caller to take the folded layout instead (same packed weights); else such a call is an error.
 bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
@@ -126,60 +199,20 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
 
   SramPlan plan(c, call.fn);
   Epilogue epilogue(m, *call.dram, plan, ea);
-  // Weights of one group at a time: all of them if they fit beside a band of one output row, else per chunk.
-  const uint64_t resident_bytes = WeightTiles::SramBytes(p.weights[0], true, chunk, row_sums);
-  const uint64_t one_row = MakeBandLayout(geo, 1, f.group_channels, elem, 0).bytes() +
-                           uint64_t(MakeBandLayout(geo, 1, f.group_channels, elem, 0).rows()) * 128;
-  const bool resident = resident_bytes + one_row <= plan.left();
-  const uint64_t w_least = resident ? resident_bytes : WeightTiles::SramBytes(p.weights[0], false, chunk, row_sums);
-  // Resident weights first (where they always were); streamed ones last, taking what is left.
-  const uint32_t resident_region = resident || w_least > plan.left() ? plan.Take("the weight tiles", w_least) : 0;
-  const uint64_t room = plan.left() - (resident ? 0 : w_least);  // for bands and output rows
-
-  // Band rows: as many output rows as ACC and SRAM hold, with two of what lets consecutive blocks and bands
-  // overlap on the model machine (docs/isa.md §8.3, where an instruction waits for every earlier one that
-  // touches what it writes): block i accumulates in ACC set i % 2 and requantizes into staging region i % 2,
-  // so its REQ and DMA_OUT run beside block i + 1's seed and TMACs, and band k + 1 comes by DMA into the
-  // other input buffer while band k's TMACs run. Where two do not fit, one input buffer, then one of each
-  // (each step then waits for the one before, as a configuration that small must).
   const uint32_t out_row = static_cast<uint32_t>(Align64(epilogue.row_bytes()));
-  struct Shape {
-    int sets, buffers;
-  };
-  auto fits = [&](const BandLayout& l, Shape s) {
-    // Row sums: one more set for the sums, and two spare rows for the factors and the bias.
-    const uint64_t acc = row_sums ? uint64_t(s.sets + 1) * l.rows() + 2 : uint64_t(s.sets) * l.rows();
-    return acc <= c.acc_rows && s.buffers * Align64(l.bytes()) + uint64_t(s.sets) * l.rows() * out_row <= room;
-  };
-  int band_rows = 0;
-  Shape shape{1, 1};
-  auto largest = [&](Shape s, int most) {
-    for (int b = most; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
-      if (fits(MakeBandLayout(geo, b, f.group_channels, elem, 0), s)) return b;
-    }
-    return 0;
-  };
-  // Two sets only where the band one set holds fits twice: halving a band that ACC limits doubles the TMACs,
-  // and the SIMD machine's threads pay a wake-up per TMAC (2 threads on ResNet-50's 56x56x64 3x3 layer,
-  // 3248 rows: 13 % slower); such layers keep the band whole and one of everything.
-  const int single = largest(Shape{1, 1}, geo.out_h);
-  const bool pipelined = single > 0 && fits(MakeBandLayout(geo, single, f.group_channels, elem, 0), Shape{2, 1});
-  for (Shape s : {Shape{2, 2}, Shape{2, 1}, Shape{1, 1}}) {
-    if (s.sets == 2 && !pipelined) continue;
-    // Two input buffers: at least two bands per image, so that loads hide behind TMACs within one image
-    // (only the first band's shows) and an image costs the same at every batch size.
-    const int most = s.buffers == 2 ? (geo.out_h + 1) / 2 : geo.out_h;
-    for (int b = most; b >= 1 && band_rows == 0; b = b > 8 ? b * 7 / 8 : b - 1) {
-      if (fits(MakeBandLayout(geo, b, f.group_channels, elem, 0), s)) band_rows = b, shape = s;
-    }
-    if (band_rows != 0) break;
-  }
+  const TapMajorPlan tp = PlanTapMajor(c, geo, f.group_channels, elem, p.weights[0].bytes.size(),
+                                       p.weights[0].tile_bytes(), chunk, row_sums, out_row, plan);
+  const bool resident = tp.resident;
+  const uint64_t w_least = tp.w_least;
+  const uint32_t resident_region = resident || w_least > plan.left() ? plan.Take("the weight tiles", w_least) : 0;
+  const int band_rows = tp.band_rows;
+  const TapMajorShape shape = tp.shape;
   if (band_rows == 0) {
     if (fall_back) return false;
     const BandLayout l = MakeBandLayout(geo, 1, f.group_channels, elem, 0);
     Fail(call.fn, ": accelerator configuration too small for one output row: it needs ", l.rows(),
          row_sums ? " x 2 + 2" : "", " ACC rows (acc_rows = ", c.acc_rows, ") and ",
-         Align64(l.bytes()) + uint64_t(l.rows()) * out_row, " bytes of SRAM (", room, " left of sram_bytes = ",
+         Align64(l.bytes()) + uint64_t(l.rows()) * out_row, " bytes of SRAM (", tp.room, " left of sram_bytes = ",
          c.sram_bytes, ")");
   }
   BandLayout band[2];
@@ -201,7 +234,7 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   const bool whole = pitch == geo.out_w;  // no junk columns: a block's outputs leave by one DMA
   const uint32_t sums_row = shape.sets * set_rows, spare_rows = sums_row + set_rows;
   // Parts of a band's load (each costs the DMAs' latency again, so not too many).
-  const int parts = std::min({f.blocks_per_group, band[0].plane_rows, 8});
+  const int parts = TapMajorLoadParts(f.blocks_per_group, band[0].plane_rows);
 
   // A block of one band whose TMACs are issued.
   struct Block {

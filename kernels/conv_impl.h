@@ -3,6 +3,7 @@
 // Internal to kernels/.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "kernels/conv.h"
 #include "kernels/operator.h"
 #include "kernels/input_band.h"
+#include "kernels/middle_end.h"
 #include "layout/band.h"
 
 namespace tile32 {
@@ -82,5 +84,41 @@ inline constexpr uint8_t kZeroChannelPad[2] = {0, 0};
 
 // The quantization of block b: output channels [n0, end) (OutputQuant lanes past `end` neutral).
 void BlockChannels(const PackedConv& packed, int b, int* n0, int* end);
+
+// ---- sizing decisions, shared by the algorithms' loops and the analytic model (kernels/analytic.h) ----
+
+// The layout a direct convolution packed as `packed_layout` runs a call of geometry g in (kAuto resolved).
+ConvLayout DirectLayoutForCall(ConvLayout packed_layout, const ConvGeometry& g);
+
+// Tap-major: ACC sets that blocks alternate between and input buffers that bands alternate between.
+struct TapMajorShape {
+  int sets, buffers;
+};
+struct TapMajorPlan {
+  bool resident = false;  // one group's weight tiles stay in SRAM
+  uint64_t w_least = 0;   // SRAM the weights take at least
+  uint64_t room = 0;      // SRAM for the bands and the output rows
+  int band_rows = 0;      // output rows per band; 0: not even one fits
+  TapMajorShape shape{1, 1};
+  uint64_t w_bytes = 0;   // SRAM the weights get (streamed: what is left)
+};
+// The band plan of a tap-major call on `plan` (the SRAM left after the epilogue), for one group's weights of
+// `image_bytes` in tiles of `tile_bytes`, TMACs of up to `chunk` tiles, output rows of `out_row` bytes.
+TapMajorPlan PlanTapMajor(const AccelConfig& c, const ConvGeometry& geo, int group_channels, int elem,
+                          uint64_t image_bytes, uint64_t tile_bytes, int chunk, bool row_sums, uint32_t out_row,
+                          SramPlan plan);
+// Parts a tap-major band's load is spread over (each costs the DMAs' latency again, so not too many).
+inline int TapMajorLoadParts(int blocks_per_group, int plane_rows) {
+  return std::min({blocks_per_group, plane_rows, 8});
+}
+
+// Depthwise: weights resident or one block at a time, rows per chunk, output rows per band.
+struct DepthwisePlan {
+  bool resident = false;
+  uint64_t chunk_limit = 0;  // ACC rows per chunk at most
+  int band_rows = 0;         // 0: not even one output row fits
+};
+DepthwisePlan PlanDepthwise(const AccelConfig& c, const ConvGeometry& geo, int out_channels, int taps, int elem,
+                            int welem, int out_elem, bool row_sums, SramPlan plan);
 
 }  // namespace tile32

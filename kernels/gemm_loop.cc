@@ -20,27 +20,16 @@ struct NegZeroBf16 {
 };
 const NegZeroBf16 kNegZerosBf16;
 
-// The shape of one call's SRAM use, chosen from the configuration.
-struct Plan {
-  bool w_resident = false;  // all packed tiles stay in SRAM for the whole call
-  bool a_full = false;      // an A row holds all 32*k_tiles columns (A then stays across N blocks)
-  int chunk_tiles = 0;      // tiles per TMAC (<= tile_regs)
-  uint32_t rows = 0;        // A rows (= ACC rows) per block; row sums, if any, in ACC [sets*rows, +rows)
-  uint32_t a_row = 0;       // bytes per A row in SRAM
-  // ACC sets (each with its staging rows) that column blocks alternate between, and A buffers that row
-  // blocks alternate between (docs/isa.md §8.3: an instruction waits for every earlier one that touches what
-  // it writes, so with two a block's REQ and store, and the next row block's loads, overlap TMACs).
-  int sets = 1, bufs = 1;
-};
+}  // namespace
 
-Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g, const EpilogueArgs& e) {
-  const PackedWeights& b = *g.b;
-  const bool row_sums = g.epilogue.row_sum_scale != nullptr;
+GemmLoopPlan PlanGemmLoop(const AccelConfig& c, const GemmLoopShape& g) {
+  const bool row_sums = g.row_sums;
   const uint64_t elem = SizeOf(ActivationType(g.mode));
-  const uint64_t kp = uint64_t{kLanes} * b.k_tiles * elem;
-  const int most_chunk = static_cast<int>(std::min<uint64_t>({c.tile_regs, uint64_t(b.k_tiles), 255}));
-  const uint64_t out_row = Align64(uint64_t{kLanes} * SizeOf(g.epilogue.out));
-  const uint64_t epilogue_bytes = Epilogue::SramBytes(c, e);
+  const uint64_t kp = uint64_t{kLanes} * g.k_tiles * elem;
+  const int most_chunk = static_cast<int>(std::min<uint64_t>({c.tile_regs, uint64_t(g.k_tiles), 255}));
+  const uint64_t out_row = Align64(uint64_t{kLanes} * SizeOf(g.out));
+  const uint64_t epilogue_bytes = g.epilogue_bytes;
+  const uint64_t images = g.tile_bytes * uint64_t(g.k_tiles) * uint64_t(g.n_tiles);
   // Row sums: a second ACC row per row, and two spare rows for the factors and the bias.
   auto acc_cap = [&](int sets) -> uint64_t {
     return row_sums ? (c.acc_rows < 2 ? 0 : (c.acc_rows - 2) / (sets + 1)) : c.acc_rows / sets;
@@ -55,17 +44,18 @@ Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g, const EpilogueArgs& e
   // per chunk; both streamed per chunk. The first that fits `want` rows wins, else the most rows.
   auto plan = [&](int sets, int bufs, int chunk) {
     const uint64_t want = std::min<uint64_t>(uint64_t(g.M), acc_cap(sets));
-    Plan best;
+    GemmLoopPlan best;
     const bool options[3][2] = {{true, true}, {false, true}, {false, false}};
     for (const auto& o : options) {
       if (bufs == 2 && !o[1]) continue;  // streamed A is reloaded per chunk: nothing to load ahead
-      Plan p;
+      GemmLoopPlan p;
       p.w_resident = o[0];
       p.a_full = o[1];
       p.chunk_tiles = chunk;
       p.sets = sets, p.bufs = bufs;
       // Slack for SramPlan::Take rounding each region's start up to 64 bytes.
-      const uint64_t fixed = WeightTiles::SramBytes(b, p.w_resident, chunk, row_sums) + epilogue_bytes + 64 * 6;
+      const uint64_t fixed = WeightTiles::SramBytes(images, g.tile_bytes, p.w_resident, chunk, row_sums) +
+                             epilogue_bytes + 64 * 6;
       const uint64_t a_row = p.a_full ? kp : uint64_t{kLanes} * chunk * elem;
       const uint64_t per_row = bufs * a_row + sets * out_row;
       const uint64_t rows = want == 0 || fixed >= c.sram_bytes ? 0 : std::min(want, (c.sram_bytes - fixed) / per_row);
@@ -79,30 +69,47 @@ Plan MakePlan(const AccelConfig& c, const GemmLoopArgs& g, const EpilogueArgs& e
   };
   // Streamed weights come `chunk` tiles at a time: as many as there are tile registers, fewer (down to one)
   // when an SRAM that small holds no more.
-  Plan single = plan(1, 1, most_chunk);
+  GemmLoopPlan single = plan(1, 1, most_chunk);
   for (int chunk = most_chunk / 2; single.rows == 0 && chunk >= 1; chunk /= 2) single = plan(1, 1, chunk);
   if (single.rows == 0) {
-    const uint64_t need = WeightTiles::SramBytes(b, false, 1, row_sums) + epilogue_bytes + kLanes * elem + out_row;
+    const uint64_t need = WeightTiles::SramBytes(images, g.tile_bytes, false, 1, row_sums) + epilogue_bytes +
+                          kLanes * elem + out_row;
     Fail(g.fn, ": accelerator configuration too small: sram_bytes = ", c.sram_bytes, " cannot hold one ",
-         b.tile_bytes(), "-byte weight tile, the bias and row-sum rows and one activation + output row (needs about ",
+         g.tile_bytes, "-byte weight tile, the bias and row-sum rows and one activation + output row (needs about ",
          need, ")");
   }
   // Two ACC sets, two A buffers, or both, only where the blocks one set holds stay whole: smaller blocks
   // mean more TMACs, and the SIMD machine's threads pay a wake-up per TMAC (ResNet-50's 3x3 56x56 layer as
   // an im2col GEMM, 3136 rows cut into 2048 + 1088: 4 % slower; the model machine gained 1-3 % on the
   // network). One row block needs one A buffer.
+  GemmLoopPlan chosen = single;
   for (const auto& [sets, bufs] : {std::pair{2, 2}, std::pair{2, 1}, std::pair{1, 2}}) {
-    const Plan two = plan(sets, bufs, single.chunk_tiles);
+    const GemmLoopPlan two = plan(sets, bufs, single.chunk_tiles);
     if (bufs == 2 && two.rows >= g.M) continue;
     if (two.rows > 0 && two.rows >= single.rows && two.w_resident >= single.w_resident &&
         two.a_full >= single.a_full) {
-      return two;
+      chosen = two;
+      break;
     }
   }
-  return single;
+  // Streamed weights take what SRAM has left beside the rest (the plan left room for one chunk) for two
+  // windows.
+  const uint64_t others = epilogue_bytes + chosen.bufs * Align64(uint64_t{chosen.rows} * chosen.a_row) +
+                          chosen.sets * Align64(uint64_t{chosen.rows} * out_row);
+  chosen.w_budget = c.sram_bytes > others ? c.sram_bytes - others : 0;
+  return chosen;
 }
 
-}  // namespace
+GemmLoopShape GemmLoopShapeOf(const GemmLoopArgs& g, const AccelConfig& c, const EpilogueArgs& e) {
+  GemmLoopShape s;
+  s.fn = g.fn;
+  s.M = g.M, s.row_quantum = g.row_quantum, s.mode = g.mode;
+  s.K = g.b->K, s.N = g.b->N, s.k_tiles = g.b->k_tiles, s.n_tiles = g.b->n_tiles, s.tile_bytes = g.b->tile_bytes();
+  s.row_sums = g.epilogue.row_sum_scale != nullptr;
+  s.out = g.epilogue.out;
+  s.epilogue_bytes = Epilogue::SramBytes(c, e);
+  return s;
+}
 
 void RunGemmLoop(Machine& m, DramBindings& dram, const GemmLoopArgs& g) {
   const PackedWeights& b = *g.b;
@@ -116,21 +123,17 @@ void RunGemmLoop(Machine& m, DramBindings& dram, const GemmLoopArgs& g) {
   }
   EpilogueArgs ea = g.epilogue;
   ea.resident = true;  // a per-block bias DMA would queue behind the loads and hold up the seed
-  const Plan p = MakePlan(m.config(), g, ea);
+  const GemmLoopPlan p = PlanGemmLoop(m.config(), GemmLoopShapeOf(g, m.config(), ea));
   const int K = b.K, N = b.N, k_tiles = b.k_tiles, n_tiles = b.n_tiles;
   const uint32_t elem = static_cast<uint32_t>(SizeOf(ActivationType(g.mode)));
 
   SramPlan sram(m.config(), g.fn);
-  // Streamed weights take what SRAM has left beside the rest (the plan left room for one chunk) for two
-  // windows.
   const uint32_t out_row = static_cast<uint32_t>(Align64(uint64_t{kLanes} * SizeOf(ea.out)));
-  const uint64_t others = Epilogue::SramBytes(m.config(), ea) + p.bufs * Align64(uint64_t{p.rows} * p.a_row) +
-                          p.sets * Align64(uint64_t{p.rows} * out_row);
   // Resident weights in windows only for blocks of a TMAC's worth of rows: with fewer (a GEMV) there are hardly
   // any TMACs to hide the DMAs behind (ResNet-50's fc, default preset: 124,152 -> 119,965 cycles), and the SIMD
   // machine took 2-3 % longer on gemm/tile32/u8s8/M:1/N:1024/K:1024 (1 MiB of weights) with windows.
   WeightTiles weights(m, dram, sram, b, p.w_resident, p.chunk_tiles, row_sums,
-                      m.config().sram_bytes > others ? m.config().sram_bytes - others : 0, p.rows >= kLanes);
+                      p.w_budget, p.rows >= kLanes);
   Epilogue epilogue(m, dram, sram, ea);
   uint32_t a_addr[2], out_addr[2];
   for (int i = 0; i < p.bufs; ++i) a_addr[i] = sram.Take("the activation rows", uint64_t{p.rows} * p.a_row);

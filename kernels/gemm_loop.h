@@ -33,6 +33,40 @@ struct GemmLoopArgs {
   std::function<void(int64_t m0, uint32_t rows, int n0, int cols, uint32_t sram, uint32_t sram_stride)> store_c;
 };
 
+// What the loop's SRAM and ACC plan depends on: the GEMM's shape, the MAC mode, the output type and the
+// epilogue's SRAM (Epilogue::SramBytes). The analytic model (kernels/analytic.h) plans from it too.
+struct GemmLoopShape {
+  const char* fn = "";
+  int64_t M = 0, row_quantum = 1;
+  MacMode mode = MacMode::kU8S8;
+  int K = 0, N = 0, k_tiles = 0, n_tiles = 0;
+  uint64_t tile_bytes = 0;  // one packed tile image
+  bool row_sums = false;
+  DType out = DType::kI32;
+  uint64_t epilogue_bytes = 0;
+};
+
+// The shape of one call's SRAM use, chosen from the configuration.
+struct GemmLoopPlan {
+  bool w_resident = false;  // all packed tiles stay in SRAM for the whole call
+  bool a_full = false;      // an A row holds all 32*k_tiles columns (A then stays across N blocks)
+  int chunk_tiles = 0;      // tiles per TMAC (<= tile_regs)
+  uint32_t rows = 0;        // A rows (= ACC rows) per block; row sums, if any, in ACC [sets*rows, +rows)
+  uint32_t a_row = 0;       // bytes per A row in SRAM
+  // ACC sets (each with its staging rows) that column blocks alternate between, and A buffers that row
+  // blocks alternate between (docs/isa.md §8.3: an instruction waits for every earlier one that touches what
+  // it writes, so with two a block's REQ and store, and the next row block's loads, overlap TMACs).
+  int sets = 1, bufs = 1;
+  uint64_t w_budget = 0;  // SRAM bytes left for the weights beside A, the outputs and the epilogue
+};
+
+// The plan: weights resident if they fit, else streamed per chunk of tile_regs tiles (fewer on a small SRAM);
+// A rows whole if they fit, else streamed per chunk; as many rows per block as ACC and SRAM hold. Throws
+// tile32::Error naming fn if the configuration cannot hold one tile, one activation row and one output row.
+GemmLoopPlan PlanGemmLoop(const AccelConfig& config, const GemmLoopShape& shape);
+// The shape of a call with these arguments and its epilogue (as the loop resolves it).
+GemmLoopShape GemmLoopShapeOf(const GemmLoopArgs& args, const AccelConfig& config, const EpilogueArgs& epilogue);
+
 // Runs the GEMM on `machine`, binding its own segments in `dram`. Plans SRAM and ACC from the machine's
 // configuration: weights resident if they fit, else streamed per chunk of tile_regs tiles; A rows whole
 // if they fit, else streamed per chunk; as many rows per block as ACC and SRAM hold. Throws tile32::Error

@@ -6,13 +6,13 @@
 namespace tile32 {
 namespace {
 
-void Dma(Machine& m, uint32_t sram, uint32_t seg, uint64_t dram, uint32_t rows, uint32_t row_bytes,
+void Dma(const std::function<void(const DmaIn&)>& m, uint32_t sram, uint32_t seg, uint64_t dram, uint32_t rows, uint32_t row_bytes,
          uint64_t dram_stride, uint32_t sram_stride) {
   if (rows == 0 || row_bytes == 0) return;
   DmaIn d;
   d.sram = sram, d.segment = seg, d.dram = dram, d.rows = rows, d.row_bytes = row_bytes;
   d.dram_stride = dram_stride, d.sram_stride = sram_stride;
-  m.Execute(d);
+  m(d);
 }
 
 // Plane columns [lo, hi) whose padded X = c*sw + px falls on image columns [0, W).
@@ -39,6 +39,11 @@ std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8
 }
 
 void LoadBand(Machine& m, const BandLayout& b, const BandSource& s, int n, int oy0, int part, int parts) {
+  LoadBand([&m](const DmaIn& in) { m.Execute(in); }, b, s, n, oy0, part, parts);
+}
+
+void LoadBand(const std::function<void(const DmaIn&)>& m, const BandLayout& b, const BandSource& s, int n, int oy0,
+              int part, int parts) {
   const ConvGeometry& g = b.g;
   const uint32_t pb = b.pixel_bytes, row_bytes = static_cast<uint32_t>(b.pitch) * pb;
   const uint32_t data_bytes = static_cast<uint32_t>(b.channels * s.elem_bytes);

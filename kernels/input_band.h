@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "accel/machine.h"
@@ -40,5 +41,8 @@ std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8
 // that a loop can spread the next band's DMAs between its TMACs (the model machine issues in order, and a
 // DMA that waits for the engines holds up everything behind it). The parts together are the whole band.
 void LoadBand(Machine& m, const BandLayout& band, const BandSource& src, int n, int oy0, int part = 0, int parts = 1);
+// The same DMAs handed to `issue` (the analytic model tallies their cost: kernels/analytic.h).
+void LoadBand(const std::function<void(const DmaIn&)>& issue, const BandLayout& band, const BandSource& src, int n,
+              int oy0, int part = 0, int parts = 1);
 
 }  // namespace tile32

@@ -56,8 +56,23 @@ constexpr int64_t kMostWindows = 16;
 }  // namespace
 
 uint64_t WeightTiles::SramBytes(const PackedWeights& w, bool resident, int max_chunk, bool ones) {
-  const uint64_t images = resident ? w.bytes.size() : w.tile_bytes() * uint64_t(max_chunk);
+  return SramBytes(w.bytes.size(), w.tile_bytes(), resident, max_chunk, ones);
+}
+
+uint64_t WeightTiles::SramBytes(uint64_t image_bytes, uint64_t tile_bytes, bool resident, int max_chunk, bool ones) {
+  const uint64_t images = resident ? image_bytes : tile_bytes * uint64_t(max_chunk);
   return Align64(images) + (ones ? sizeof(kOnesTile.bytes) : 0);
+}
+
+int64_t WeightTiles::WindowTiles(int64_t total_tiles, int k_tiles, uint64_t tile_bytes, bool resident, int max_chunk,
+                                 bool ones, uint64_t budget, bool split_resident) {
+  int64_t window = std::max<int64_t>({max_chunk, k_tiles * kWindowBlocks, (total_tiles + kMostWindows - 1) / kMostWindows});
+  if (resident) return split_resident ? window : total_tiles;
+  // Two slots from the budget, less the ones tile and the rounding of two regions.
+  const uint64_t spare = ones ? sizeof(kOnesTile.bytes) + 128 : 128;
+  const int64_t fit = budget > spare ? static_cast<int64_t>((budget - spare) / 2 / tile_bytes) : 0;
+  window = std::min(window, fit);
+  return window >= max_chunk ? window : 0;
 }
 
 WeightTiles::WeightTiles(Machine& m, DramBindings& dram, SramPlan& plan, const PackedWeights& w, bool resident,
@@ -66,21 +81,13 @@ WeightTiles::WeightTiles(Machine& m, DramBindings& dram, SramPlan& plan, const P
   seg_ = dram.BindReadOnly(w.bytes.data(), w.bytes.size());
   const uint64_t tile_bytes = w.tile_bytes();
   total_tiles_ = static_cast<int64_t>(w.bytes.size() / tile_bytes);
-  window_ = std::max<int64_t>({max_chunk, w.k_tiles * kWindowBlocks, (total_tiles_ + kMostWindows - 1) / kMostWindows});
+  window_ = WindowTiles(total_tiles_, w.k_tiles, tile_bytes, resident, max_chunk, ones, budget, split_resident);
   if (resident) {
-    if (!split_resident) window_ = total_tiles_;
     addr_ = plan.Take("the packed weights", w.bytes.size());
+  } else if (window_ > 0) {
+    addr_ = plan.Take("two windows of weight tiles", 2 * Align64(tile_bytes * uint64_t(window_)));
   } else {
-    // Two slots from the budget, less the ones tile and the rounding of two regions.
-    const uint64_t spare = ones ? sizeof(kOnesTile.bytes) + 128 : 128;
-    const int64_t fit = budget > spare ? static_cast<int64_t>((budget - spare) / 2 / tile_bytes) : 0;
-    window_ = std::min(window_, fit);
-    if (window_ >= max_chunk) {
-      addr_ = plan.Take("two windows of weight tiles", 2 * Align64(tile_bytes * uint64_t(window_)));
-    } else {
-      window_ = 0;
-      addr_ = plan.Take("a chunk of weight tiles", tile_bytes * uint64_t(max_chunk));
-    }
+    addr_ = plan.Take("a chunk of weight tiles", tile_bytes * uint64_t(max_chunk));
   }
   if (window_ > 0) windows_ = (total_tiles_ + window_ - 1) / window_;
   if (resident) fetched_.assign(size_t(windows_), 0);

@@ -57,6 +57,12 @@ class WeightTiles {
               bool ones, uint64_t budget = 0, bool split_resident = true);
   // Bytes of SRAM the constructor takes for these arguments with no budget (the least it needs).
   static uint64_t SramBytes(const PackedWeights& w, bool resident, int max_chunk, bool ones);
+  // The same from the size of all images and of one.
+  static uint64_t SramBytes(uint64_t image_bytes, uint64_t tile_bytes, bool resident, int max_chunk, bool ones);
+  // Tiles per window the constructor chooses for these arguments (all of `total_tiles` tiles of `k_tiles` per
+  // column block), or 0 when streamed without windows (one slot of max_chunk tiles per Load).
+  static int64_t WindowTiles(int64_t total_tiles, int k_tiles, uint64_t tile_bytes, bool resident, int max_chunk,
+                             bool ones, uint64_t budget, bool split_resident);
 
   // T0 .. T(tiles-1) <- tiles (kt0 .. kt0+tiles-1) of column block nt; nothing when they are there already.
   void Load(int kt0, int tiles, int nt);

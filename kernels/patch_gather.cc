@@ -10,8 +10,8 @@ int64_t CeilDiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -(-a /
 
 class Gather {
  public:
-  Gather(Machine& m, const PatchSource& s, int k0, int cols, uint32_t stride)
-      : m_(m), s_(s), g_(s.geo), k0_(k0), k_end_(k0 + cols), stride_(stride) {}
+  Gather(const std::function<void(const DmaIn&)>& issue, const PatchSource& s, int k0, int cols, uint32_t stride)
+      : issue_(issue), s_(s), g_(s.geo), k0_(k0), k_end_(k0 + cols), stride_(stride) {}
 
   // Output rows [oy_a, oy_a + h) of image n, columns [xa, xb) (h > 1 only for whole rows), the first pixel's
   // row at SRAM `base`.
@@ -33,7 +33,7 @@ class Gather {
     DmaIn in;
     in.sram = sram, in.segment = seg, in.dram = dram, in.rows = static_cast<uint32_t>(rows);
     in.row_bytes = static_cast<uint32_t>(bytes), in.dram_stride = dram_stride, in.sram_stride = sram_stride;
-    m_.Execute(in);
+    issue_(in);
   }
 
   // Taps (ky, kxa .. kxb-1), the columns of them in [k0, k0 + cols), for the rectangle's pixels.
@@ -103,7 +103,7 @@ class Gather {
     for (int ox = ib; ox < xb; ++ox) edge(ox);
   }
 
-  Machine& m_;
+  const std::function<void(const DmaIn&)>& issue_;
   const PatchSource& s_;
   const ConvGeometry& g_;
   const int k0_, k_end_;
@@ -114,9 +114,14 @@ class Gather {
 
 void GatherPatches(Machine& m, const PatchSource& s, int64_t m0, uint32_t rows, int k0, int cols, uint32_t sram,
                    uint32_t stride) {
+  GatherPatches([&m](const DmaIn& in) { m.Execute(in); }, s, m0, rows, k0, cols, sram, stride);
+}
+
+void GatherPatches(const std::function<void(const DmaIn&)>& issue, const PatchSource& s, int64_t m0, uint32_t rows,
+                   int k0, int cols, uint32_t sram, uint32_t stride) {
   const ConvGeometry& g = s.geo;
   const int64_t plane = int64_t{g.out_h} * g.out_w, end = m0 + rows;
-  Gather gather(m, s, k0, cols, stride);
+  Gather gather(issue, s, k0, cols, stride);
   for (int64_t px = m0; px < end;) {
     const int n = static_cast<int>(px / plane), oy = static_cast<int>(px / g.out_w % g.out_h);
     const int ox = static_cast<int>(px % g.out_w);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "accel/machine.h"
 #include "layout/band.h"
@@ -36,5 +37,8 @@ struct PatchSource {
 // one DMA of padding.
 void GatherPatches(Machine& m, const PatchSource& s, int64_t m0, uint32_t rows, int k0, int cols, uint32_t sram,
                    uint32_t stride);
+// The same DMAs handed to `issue` (the analytic model tallies their cost: kernels/analytic.h).
+void GatherPatches(const std::function<void(const DmaIn&)>& issue, const PatchSource& s, int64_t m0, uint32_t rows,
+                   int k0, int cols, uint32_t sram, uint32_t stride);
 
 }  // namespace tile32
