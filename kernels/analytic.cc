@@ -1,0 +1,268 @@
+// kernels/analytic.h: the front end, the GEMM loop (GEMMs, fully connected layers, folded direct convolution
+// and the permutation shuffle run it) and the channel shuffle by routes.
+#include "kernels/analytic.h"
+
+#include <array>
+
+#include "accel/cost.h"
+#include "accel/error.h"
+#include "kernels/analytic_impl.h"
+#include "kernels/channel_shuffle.h"
+#include "kernels/middle_end.h"
+#include "layout/tile_pack.h"
+
+namespace tile32::analytic {
+
+Costs::Costs(const AccelConfig& config, MacMode mode) : c(config) {
+  const uint32_t rate = mode == MacMode::kBF16     ? c.macs_per_cycle_bf16
+                        : mode == MacMode::kS16S16 ? c.macs_per_cycle_int16
+                                                   : c.macs_per_cycle_int8;
+  pass = CeilDiv(uint64_t{kLanes} * kLanes, rate);
+}
+
+void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo& io) {
+  const AccelConfig& c = k.c;
+  const GemmLoopPlan p = PlanGemmLoop(c, s);
+  const int k_tiles = s.k_tiles, n_tiles = s.n_tiles;
+  const int64_t total = int64_t{k_tiles} * n_tiles;
+  const int64_t window = WeightTiles::WindowTiles(total, k_tiles, s.tile_bytes, p.w_resident, p.chunk_tiles, false,
+                                                  p.w_budget, p.rows >= kLanes);
+  Weights weights(P, k, total, k_tiles, s.tile_bytes, window, p.w_resident);
+  const uint64_t elem = SizeOf(ActivationType(s.mode)), out_elem = SizeOf(s.out);
+  const bool requant = IsRequantOutput(s.out);
+  const int out_unit = requant ? kRequant : kVector;
+
+  // When each ACC set is free to seed (its last block converted), each staging region free to convert into
+  // (its last block stored), each A buffer loaded and last read.
+  uint64_t set_free[2] = {}, staging_free[2] = {}, buf_ready[2] = {}, buf_free[2] = {};
+  bool quant_set = false;
+  struct Pending {
+    bool any = false;
+    uint64_t at = 0;  // TMACs done (to convert) or converted (to store)
+    uint32_t rows = 0;
+    int nt = 0, set = 0;
+  } to_convert, to_store;
+  int64_t units = 0;
+
+  auto pad_dma = [&](uint32_t rows, uint64_t from, uint64_t to) -> uint64_t {
+    if (from >= to) return 0;
+    P.dram_bytes += rows * (to - from) * elem;
+    return k.Dma(rows * (to - from) * elem);
+  };
+  auto load_a_rows = [&](int64_t m0, uint32_t rows, int buf) {
+    const uint64_t cycles = io.LoadA(P, m0, rows, 0, s.K) + pad_dma(rows, uint64_t(s.K), uint64_t{kLanes} * k_tiles);
+    buf_ready[buf] = P.Run(kDma, cycles, buf_free[buf]);
+  };
+  auto store = [&] {
+    if (!to_store.any) return;
+    const uint64_t cols = std::min(kLanes, s.N - kLanes * to_store.nt);
+    const uint64_t bytes = to_store.rows * cols * out_elem;
+    P.dram_bytes += bytes;
+    staging_free[to_store.set] = P.Run(kDma, k.Dma(bytes), to_store.at);
+    to_store.any = false;
+  };
+  auto convert = [&] {
+    if (!to_convert.any) return;
+    store();
+    if (requant && !quant_set) P.Run(kRequant, 4, 0), quant_set = true;
+    const uint64_t rows = to_convert.rows * k.Bank(uint64_t{kLanes} * out_elem);
+    const uint64_t done = P.Run(out_unit, requant ? k.Requant(rows) : k.Vector(rows),
+                                std::max(to_convert.at, staging_free[to_convert.set]));
+    set_free[to_convert.set] = done;
+    to_store = to_convert, to_store.at = done;
+    to_convert.any = false;
+  };
+
+  auto row_block = [&](int64_t bi) {
+    const int64_t m0 = bi * p.rows;
+    const uint32_t rows = static_cast<uint32_t>(std::min<int64_t>(p.rows, s.M - m0));
+    const int buf = static_cast<int>(bi % p.bufs);
+    const bool wrap = m0 + p.rows < s.M;
+    if (p.a_full && (m0 == 0 || p.bufs == 1)) load_a_rows(m0, rows, buf);
+    for (int nt = 0; nt < n_tiles; ++nt) {
+      const int set = static_cast<int>(units++ % p.sets);
+      if (to_convert.any && to_convert.set == set) convert();
+      const uint64_t seeded = P.Run(kVector, k.Vector(rows), set_free[set]);
+      convert();
+      uint64_t tmac_end = 0;
+      for (int kt0 = 0; kt0 < k_tiles; kt0 += p.chunk_tiles) {
+        const int tiles = std::min(p.chunk_tiles, k_tiles - kt0);
+        weights.Load(kt0, tiles, nt);
+        uint64_t a_ready = buf_ready[buf];
+        if (!p.a_full) {
+          const int cols = std::min(s.K - kLanes * kt0, kLanes * tiles);
+          const uint64_t cycles = io.LoadA(P, m0, rows, kLanes * kt0, cols) +
+                                  pad_dma(rows, uint64_t(cols), uint64_t{kLanes} * tiles);
+          a_ready = buf_ready[0] = P.Run(kDma, cycles, buf_free[0]);
+        }
+        tmac_end = P.Run(kTile, k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * elem), std::max(seeded, a_ready));
+        P.array_cycles += k.TmacArray(rows, tiles);
+        buf_free[buf] = tmac_end;
+        weights.Prefetch(wrap);
+        if (kt0 == 0) {
+          store();
+          if (p.bufs == 2 && nt == n_tiles / 2 && wrap) {
+            load_a_rows(m0 + p.rows, static_cast<uint32_t>(std::min<int64_t>(p.rows, s.M - m0 - p.rows)), 1 - buf);
+          }
+        }
+      }
+      to_convert = {true, tmac_end, rows, nt, set};
+    }
+  };
+
+  // Row blocks repeat with a period of two (A buffers, ACC sets): after the first four, the pipeline's state
+  // moves on by the same cycles every two; the middle ones are that step times their count.
+  const int64_t blocks = (s.M + p.rows - 1) / p.rows;
+  int64_t bi = 0;
+  if (blocks >= 10) {
+    uint64_t end1 = 0, busy1[kUnits], bytes1 = 0, array1 = 0;
+    for (; bi < 4; ++bi) {
+      row_block(bi);
+      if (bi == 1) {
+        end1 = P.end, bytes1 = P.dram_bytes, array1 = P.array_cycles;
+        std::copy(std::begin(P.busy), std::end(P.busy), busy1);
+      }
+    }
+    const int64_t pairs = (blocks - 4 - 2) / 2;
+    const uint64_t d = P.end - end1;
+    const uint64_t shift = d * uint64_t(pairs);
+    P.Shift(shift);
+    for (int u = 0; u < kUnits; ++u) P.busy[u] += (P.busy[u] - busy1[u]) * uint64_t(pairs);
+    P.dram_bytes += (P.dram_bytes - bytes1) * uint64_t(pairs);
+    P.array_cycles += (P.array_cycles - array1) * uint64_t(pairs);
+    weights.Shift(shift);
+    for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0], &buf_ready[1],
+                        &buf_free[0], &buf_free[1], &to_convert.at, &to_store.at}) {
+      *t += shift;
+    }
+    bi += 2 * pairs;
+  }
+  for (; bi < blocks; ++bi) row_block(bi);
+  convert();
+  store();
+}
+
+namespace {
+
+// A matrix in DRAM: one DMA per load (rows x cols elements).
+class MatrixIo : public GemmIo {
+ public:
+  MatrixIo(const Costs& k, uint64_t elem) : k_(k), elem_(elem) {}
+  uint64_t LoadA(Pipe& p, int64_t, uint32_t rows, int, int cols) const override {
+    p.dram_bytes += uint64_t(rows) * cols * elem_;
+    return k_.Dma(uint64_t(rows) * cols * elem_);
+  }
+
+ private:
+  const Costs& k_;
+  uint64_t elem_;
+};
+
+GemmLoopShape MatrixShape(int64_t M, int K, int N, MacMode mode, DType out) {
+  GemmLoopShape s;
+  s.fn = "Gemm";
+  s.M = M, s.mode = mode, s.K = K, s.N = N;
+  s.k_tiles = static_cast<int>(CeilDiv(uint64_t(K), kLanes)), s.n_tiles = static_cast<int>(CeilDiv(uint64_t(N), kLanes));
+  s.tile_bytes = TileImageBytes(WeightType(mode));
+  s.out = out;
+  return s;
+}
+
+void ModelGemm(Pipe& p, const Costs& k, int64_t M, int K, int N, MacMode mode, DType out) {
+  const MatrixIo io(k, SizeOf(ActivationType(mode)));
+  ModelGemmLoop(p, k, MatrixShape(M, K, N, mode, out), io);
+}
+
+// The routes' loop (kernels/channel_shuffle.cc): per band, DMA_IN, one RPERM per route, DMA_OUT. The single
+// input and output bands make each step wait for the one before.
+void ModelShuffleRoutes(Pipe& p, const Layer& l, const AccelConfig& c, const RunOptions& o) {
+  const Types t(o.precision);
+  const int C = l.in_c, elem = SizeOf(t.x);
+  const int64_t pixels = int64_t{o.batch} * l.in_h * l.in_w;
+  const uint64_t band = ShuffleBandPixels(c, C, elem, pixels);
+  if (band == 0) Fail("ChannelShuffle: accelerator configuration too small for one pixel of ", C, " channels");
+  ChannelShuffleDesc d;
+  d.channels = C, d.groups = l.groups, d.type = t.x;
+  const std::vector<ShuffleRoute> routes = BuildRoutes(d);
+  const uint64_t pixel = uint64_t(C) * elem, slack = uint64_t{kLanes} * elem;
+  const uint32_t in = 0, out = static_cast<uint32_t>(Align64(band * pixel + slack));
+  const Costs k(c, t.mode);
+  auto step = [&](uint32_t rows) {
+    const uint64_t bytes = uint64_t(rows) * pixel;
+    uint64_t at = p.Run(kDma, k.Dma(bytes), p.end);
+    for (const ShuffleRoute& r : routes) {
+      RowPerm perm;
+      perm.type = t.x, perm.rows = rows;
+      perm.src = in + static_cast<uint32_t>(r.src_channel * elem), perm.src_stride = static_cast<int32_t>(pixel);
+      perm.dst = out + static_cast<uint32_t>(r.out_block * kLanes * elem), perm.dst_stride = static_cast<int32_t>(pixel);
+      perm.route = r.route;
+      at = p.Run(kVector, k.Vector(CostOf(Instr{perm}, c).cycles), at);
+    }
+    p.Run(kDma, k.Dma(bytes), at);
+    p.dram_bytes += 2 * bytes;
+  };
+  const int64_t whole = pixels / int64_t(band), rest = pixels % int64_t(band);
+  // Every whole band costs the same: one counted, the others added.
+  if (whole > 0) {
+    const uint64_t before = p.end, busy_dma = p.busy[kDma], busy_vec = p.busy[kVector], bytes = p.dram_bytes;
+    step(static_cast<uint32_t>(band));
+    const uint64_t n = uint64_t(whole - 1);
+    p.Shift((p.end - before) * n);
+    p.busy[kDma] += (p.busy[kDma] - busy_dma) * n, p.busy[kVector] += (p.busy[kVector] - busy_vec) * n;
+    p.dram_bytes += (p.dram_bytes - bytes) * n;
+  }
+  if (rest > 0) step(static_cast<uint32_t>(rest));
+}
+
+}  // namespace
+}  // namespace tile32::analytic
+
+namespace tile32 {
+
+LayerEstimate AnalyticLayer(const Layer& l, const LayerChoice& choice, const AccelConfig& c, const RunOptions& o) {
+  using namespace analytic;
+  if (o.batch < 1 || o.batch > 4096) Fail("AnalyticLayer: batch = ", o.batch, " is outside [1, 4096]");
+  const Types t(o.precision);
+  Pipe p;
+  switch (l.kind) {
+    case LayerKind::kFc:
+      ModelGemm(p, Costs(c, t.mode), o.batch, l.in_h * l.in_w * l.in_c, l.out_c, t.mode, t.y);
+      break;
+    case LayerKind::kShuffle:
+      if (choice.shuffle_folded) break;
+      if (choice.shuffle == ShuffleAlgorithm::kPermutation) {
+        if (o.precision == Precision::kBF16) Fail("AnalyticLayer: a permutation shuffle cannot move bf16");
+        ModelGemm(p, Costs(c, t.mode), int64_t{o.batch} * l.in_h * l.in_w, l.in_c, l.in_c, t.mode, t.x);
+      } else {
+        ModelShuffleRoutes(p, l, c, o);
+      }
+      break;
+    case LayerKind::kConv: ModelConv(p, l, choice, c, o); break;
+  }
+  LayerEstimate e;
+  e.cycles = p.end;
+  std::copy(std::begin(p.busy), std::end(p.busy), e.busy);
+  e.array_cycles = p.array_cycles;
+  e.dram_bytes = p.dram_bytes;
+  e.macs = l.Macs() * uint64_t(o.batch);
+  return e;
+}
+
+std::vector<LayerEstimate> AnalyticNetwork(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                           const std::vector<LayerChoice>* choices) {
+  if (choices != nullptr && choices->size() != net.layers.size()) {
+    Fail("AnalyticNetwork: ", choices->size(), " choices for the ", net.layers.size(), " layers of ", net.name);
+  }
+  std::vector<LayerEstimate> out;
+  out.reserve(net.layers.size());
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    try {
+      out.push_back(AnalyticLayer(net.layers[i], choices == nullptr ? LayerChoice{} : (*choices)[i], config, options));
+    } catch (const Error& e) {
+      Fail(net.name, ": layer '", net.layers[i].name, "': ", e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace tile32

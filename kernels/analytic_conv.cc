@@ -1,0 +1,387 @@
+// kernels/analytic.h for the convolutions: direct tap-major (kernels/conv_direct.cc), direct folded (the GEMM
+// loop on gathered patches), depthwise (kernels/conv_depthwise.cc) and Winograd (kernels/conv_winograd.cc).
+#include <functional>
+#include <vector>
+
+#include "accel/error.h"
+#include "kernels/analytic_impl.h"
+#include "kernels/conv_impl.h"
+#include "kernels/input_band.h"
+#include "kernels/middle_end.h"
+#include "kernels/patch_gather.h"
+#include "layout/tile_pack.h"
+
+namespace tile32::analytic {
+namespace {
+
+// A tally of DMAs: their cycles on the engines, one after the other, and their bytes.
+struct DmaTally {
+  const Costs& k;
+  uint64_t cycles = 0, bytes = 0;
+  std::function<void(const DmaIn&)> Sink() {
+    return [this](const DmaIn& d) {
+      const uint64_t b = uint64_t(d.rows) * d.row_bytes;
+      cycles += k.Dma(b), bytes += b;
+    };
+  }
+};
+
+// The convolution as the kernels see it: its geometry and the facts of its packing.
+struct ConvShape {
+  ConvGeometry geo;
+  int C = 0, K = 0, G = 1, Cg = 0, Kg = 0, taps = 0, batch = 1;
+  MacMode mode = MacMode::kU8S8;
+  DType out = DType::kU8;
+  int elem = 1, out_elem = 1;
+};
+
+ConvShape ShapeOf(const Layer& l, const LayerChoice& choice, const RunOptions& o) {
+  const Types t(o.precision);
+  ConvShape s;
+  s.C = choice.input_shuffle_groups > 1 ? choice.input_shuffle_channels : l.in_c;
+  s.K = l.out_c, s.G = l.groups, s.Cg = s.C / s.G, s.Kg = s.K / s.G, s.taps = l.kernel_h * l.kernel_w;
+  s.batch = o.batch, s.mode = t.mode, s.out = t.y;
+  s.elem = SizeOf(ActivationType(t.mode)), s.out_elem = SizeOf(t.y);
+  ConvGeometry& g = s.geo;
+  g.height = l.in_h, g.width = l.in_w, g.out_h = l.OutH(), g.out_w = l.OutW();
+  g.kernel_h = l.kernel_h, g.kernel_w = l.kernel_w, g.stride_h = l.stride_h, g.stride_w = l.stride_w;
+  g.dilation_h = g.dilation_w = 1, g.pad_top = l.pad_top, g.pad_left = l.pad_left;
+  return s;
+}
+
+// ---- folded: the GEMM loop on patch rows ----
+
+class PatchIo : public GemmIo {
+ public:
+  PatchIo(const Costs& k, const PatchSource& src) : k_(k), src_(src) {}
+  uint64_t LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const override {
+    DmaTally t{k_};
+    GatherPatches(t.Sink(), src_, m0, rows, k0, cols, 0, 64);
+    p.dram_bytes += t.bytes;
+    return t.cycles;
+  }
+
+ private:
+  const Costs& k_;
+  const PatchSource& src_;
+};
+
+void ModelFolded(Pipe& p, const Costs& k, const ConvShape& s) {
+  PatchSource src;
+  src.geo = s.geo, src.channels = s.Cg, src.elem = s.elem, src.x_pixel = uint64_t(s.C) * s.elem;
+  src.merge = s.G == 1;
+  GemmLoopShape g;
+  g.fn = "Conv";
+  g.M = int64_t{s.batch} * s.geo.out_h * s.geo.out_w, g.row_quantum = s.geo.out_w, g.mode = s.mode;
+  g.K = s.taps * s.Cg, g.N = s.Kg;
+  g.k_tiles = Ceil32(g.K), g.n_tiles = Ceil32(s.Kg);
+  g.tile_bytes = TileImageBytes(WeightType(s.mode));
+  g.out = s.out;
+  for (int grp = 0; grp < s.G; ++grp) {
+    src.channel_offset = grp * s.Cg;
+    ModelGemmLoop(p, k, g, PatchIo(k, src));
+  }
+}
+
+// ---- tap-major ----
+
+// Returns false when not even one output row fits (the caller may fall back to folded).
+bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) {
+  const AccelConfig& c = k.c;
+  const ConvGeometry& geo = s.geo;
+  const int cb = Ceil32(s.Cg), bpg = Ceil32(s.Kg);
+  const int chunk = static_cast<int>(std::min<int64_t>({c.tile_regs, int64_t{s.taps} * cb, 255}));
+  const uint64_t tile_bytes = TileImageBytes(WeightType(s.mode));
+  const int64_t k_tiles = int64_t{s.taps} * cb, total = k_tiles * bpg;
+  const uint32_t out_row = static_cast<uint32_t>(Align64(uint64_t{kLanes} * s.out_elem));
+  const TapMajorPlan tp = PlanTapMajor(c, geo, s.Cg, s.elem, uint64_t(total) * tile_bytes, tile_bytes, chunk, false,
+                                       out_row, SramPlan(c, "Conv"));
+  if (tp.band_rows == 0) {
+    if (fall_back) return false;
+    Fail("Conv: accelerator configuration too small for one output row");
+  }
+  BandLayout band = MakeBandLayout(geo, tp.band_rows, s.Cg, s.elem, 0);
+  const int sets = tp.shape.sets, buffers = tp.shape.buffers;
+  const int pitch = band.pitch;
+  const bool whole = pitch == geo.out_w;
+  const int parts = TapMajorLoadParts(bpg, band.plane_rows);
+  const bool requant = IsRequantOutput(s.out);
+  const int out_unit = requant ? kRequant : kVector;
+  // Runs of taps whose activations lie back to back (one stretch of tiles each).
+  std::vector<int> runs;
+  for (int t0 = 0; t0 < s.taps;) {
+    const uint32_t a0 = band.TapAddress(t0 / geo.kernel_w, t0 % geo.kernel_w);
+    int t1 = t0 + 1;
+    while (t1 < s.taps && band.TapAddress(t1 / geo.kernel_w, t1 % geo.kernel_w) == a0 + (t1 - t0) * band.pixel_bytes) ++t1;
+    runs.push_back(t1 - t0);
+    t0 = t1;
+  }
+  const int bands_per_image = (geo.out_h + tp.band_rows - 1) / tp.band_rows;
+  const int64_t nb = int64_t{s.batch} * bands_per_image;
+  auto rows_of = [&](int64_t kb) { return std::min(tp.band_rows, geo.out_h - int(kb % bands_per_image) * tp.band_rows); };
+  BandSource src;
+  src.pixel_stride = s.C, src.elem_bytes = s.elem;
+  auto load_cycles = [&](int64_t kb, int part, int nparts) {
+    DmaTally t{k};
+    LoadBand(t.Sink(), band, src, int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows, part, nparts);
+    P.dram_bytes += t.bytes;
+    return t.cycles;
+  };
+  const uint64_t req_row = k.Bank(uint64_t{kLanes} * s.out_elem);
+  bool quant_set = false;
+
+  for (int grp = 0; grp < s.G; ++grp) {
+    src.channel_offset = grp * s.Cg;
+    const int64_t window = WeightTiles::WindowTiles(total, int(k_tiles), tile_bytes, tp.resident, chunk, false,
+                                                    tp.w_bytes, false);
+    Weights weights(P, k, total, int(k_tiles), tile_bytes, window, tp.resident);
+    uint64_t set_free[2] = {}, staging_free[2] = {}, buf_ready[2] = {}, buf_free[2] = {};
+    struct Block {
+      uint64_t at;
+      int rows_here, b, set;
+    };
+    Block to_convert{}, to_store[4];
+    bool converting = false;
+    int storing = 0;
+    auto store = [&](const Block& q) {
+      const int cols = std::min(kLanes, s.Kg - kLanes * q.b);
+      const uint64_t row_bytes = uint64_t(cols) * s.out_elem;
+      uint64_t cycles;
+      if (whole) {
+        cycles = k.Dma(uint64_t(q.rows_here) * geo.out_w * row_bytes);
+      } else {
+        cycles = uint64_t(q.rows_here) * k.Dma(uint64_t(geo.out_w) * row_bytes);
+      }
+      P.dram_bytes += uint64_t(q.rows_here) * geo.out_w * row_bytes;
+      staging_free[q.set] = P.Run(kDma, cycles, q.at);
+    };
+    auto store_some = [&](int count, int set) {
+      int kept = 0;
+      for (int i = 0; i < storing; ++i) {
+        if (i < count || to_store[i].set == set) {
+          store(to_store[i]);
+        } else {
+          to_store[kept++] = to_store[i];
+        }
+      }
+      storing = kept;
+    };
+    auto convert = [&] {
+      if (!converting) return;
+      const Block q = to_convert;
+      store_some(0, q.set);
+      if (requant && !quant_set) P.Run(kRequant, 4, 0), quant_set = true;
+      const uint64_t rows = uint64_t(q.rows_here) * pitch * req_row;
+      const uint64_t done = P.Run(out_unit, requant ? k.Requant(rows) : k.Vector(rows), std::max(q.at, staging_free[q.set]));
+      set_free[q.set] = done;
+      to_store[storing++] = {done, q.rows_here, q.b, q.set};
+      converting = false;
+    };
+
+    buf_ready[0] = P.Run(kDma, load_cycles(0, 0, 1), 0);
+    auto do_band = [&](int64_t kb) {
+      const int buf = static_cast<int>(kb % buffers);
+      if (kb > 0 && buffers == 1) buf_ready[0] = P.Run(kDma, load_cycles(kb, 0, 1), buf_free[0]);
+      const int rows_here = rows_of(kb);
+      const uint64_t rows = uint64_t(rows_here) * pitch;
+      for (int j = 0; j < bpg; ++j) {
+        const int set = static_cast<int>((kb * bpg + j) % sets);
+        if (converting && to_convert.set == set) convert();
+        const uint64_t seeded = P.Run(kVector, k.Vector(rows), set_free[set]);
+        convert();
+        uint64_t tmac_end = 0;
+        bool first = true;
+        int t0 = 0;
+        for (int run : runs) {
+          const int run_tiles = run * cb;
+          for (int k0 = 0; k0 < run_tiles; k0 += chunk) {
+            const int tiles = std::min(chunk, run_tiles - k0);
+            weights.Load(t0 * cb + k0, tiles, j);
+            tmac_end = P.Run(kTile, k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * s.elem), std::max(seeded, buf_ready[buf]));
+            P.array_cycles += k.TmacArray(rows, tiles);
+            buf_free[buf] = tmac_end;
+            weights.Prefetch(kb + 1 < nb);
+            if (first) {
+              first = false;
+              store_some(storing, -1);
+              if (j < parts && buffers == 2 && kb + 1 < nb) {
+                const int nbuf = 1 - buf;
+                // The parts of the next band come one DMA batch after another; the band is ready after the last.
+                buf_ready[nbuf] = P.Run(kDma, load_cycles(kb + 1, j, parts), j == 0 ? buf_free[nbuf] : 0);
+              }
+            }
+          }
+          t0 += run;
+        }
+        to_convert = {tmac_end, rows_here, j, set};
+        converting = true;
+      }
+    };
+    // Bands repeat (two buffers, two sets; per image the first and last differ): after the first periods the
+    // state moves on by the same cycles each period; the middle ones are added in closed form.
+    const int64_t period = s.batch > 1 ? (bands_per_image % 2 == 0 ? bands_per_image : 2 * bands_per_image) : 2;
+    int64_t kb = 0;
+    if (nb >= 4 * period + 2) {
+      uint64_t end1 = 0, busy1[kUnits], bytes1 = 0, array1 = 0;
+      for (; kb < 2 * period + 1; ++kb) {
+        do_band(kb);
+        if (kb == period) {
+          end1 = P.end, bytes1 = P.dram_bytes, array1 = P.array_cycles;
+          std::copy(std::begin(P.busy), std::end(P.busy), busy1);
+        }
+      }
+      // Whole periods between band 2 * period + 1 and the last period + 1 bands.
+      const int64_t skip = (nb - kb - period - 1) / period;
+      const uint64_t shift = (P.end - end1) * uint64_t(skip);
+      P.Shift(shift);
+      for (int u = 0; u < kUnits; ++u) P.busy[u] += (P.busy[u] - busy1[u]) * uint64_t(skip);
+      P.dram_bytes += (P.dram_bytes - bytes1) * uint64_t(skip);
+      P.array_cycles += (P.array_cycles - array1) * uint64_t(skip);
+      weights.Shift(shift);
+      for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0], &buf_ready[1],
+                          &buf_free[0], &buf_free[1], &to_convert.at}) {
+        *t += shift;
+      }
+      for (int i = 0; i < storing; ++i) to_store[i].at += shift;
+      kb += skip * period;
+    }
+    for (; kb < nb; ++kb) do_band(kb);
+    convert();
+    store_some(storing, -1);
+  }
+  return true;
+}
+
+// ---- depthwise ----
+
+void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
+  const AccelConfig& c = k.c;
+  const ConvGeometry& geo = s.geo;
+  const int K = s.K, taps = s.taps, blocks = Ceil32(K), mult = K / s.C;
+  const int welem = SizeOf(WeightType(s.mode));
+  const DepthwisePlan dp = PlanDepthwise(c, geo, K, taps, s.elem, welem, s.out_elem, false, SramPlan(c, "Conv"));
+  if (dp.band_rows == 0) Fail("Conv: accelerator configuration too small for one output row of the depthwise band");
+  BandLayout band = MakeBandLayout(geo, dp.band_rows, K, s.elem, 0);
+  const uint32_t pitch = static_cast<uint32_t>(band.pitch);
+  const uint32_t limit = static_cast<uint32_t>(dp.chunk_limit);
+  const uint32_t chunk = pitch <= limit ? limit / pitch * pitch : limit;
+  const uint64_t block_w = uint64_t(taps) * kLanes * welem;
+  const bool requant = IsRequantOutput(s.out);
+  const int out_unit = requant ? kRequant : kVector;
+  const uint64_t stage_row = uint64_t(K) * s.out_elem;
+  const uint64_t req_row = k.Bank(uint64_t{kLanes} * s.out_elem);
+  const uint64_t emac_row_bytes = uint64_t{kLanes} * s.elem;
+  // VLDs of the weight vectors: every block's taps fit the registers once per call, else each block's taps
+  // again whenever the block comes round (direct-mapped over the registers).
+  const bool all_in_regs = int64_t{blocks} * taps <= int64_t(c.vector_regs);
+  bool regs_loaded = false;
+  const uint64_t vld = k.Bank(uint64_t{kLanes} * welem);
+
+  if (dp.resident) P.dram_bytes += block_w * blocks;
+  uint64_t w_ready = dp.resident ? P.Run(kDma, k.Dma(block_w * blocks), 0) : 0;
+  int w_block = -1;
+  uint64_t w_read = 0;  // when the last VLD of the block's weights ended (not resident)
+
+  BandSource src;
+  src.pixel_stride = s.C, src.elem_bytes = s.elem, src.channels = s.C, src.band_channels = K, src.replicate = mult;
+  uint64_t acc_free = 0, band_free = 0, staging_free = 0;
+  bool quant_set = false;
+  const int bands_per_image = (geo.out_h + dp.band_rows - 1) / dp.band_rows;
+
+  auto do_band = [&](int n, int oy0) {
+    const int rows_here = std::min(dp.band_rows, geo.out_h - oy0);
+    const uint32_t band_total = static_cast<uint32_t>(rows_here) * pitch;
+    DmaTally t{k};
+    LoadBand(t.Sink(), band, src, n, oy0);
+    P.dram_bytes += t.bytes;
+    const uint64_t band_ready = P.Run(kDma, t.cycles, band_free);
+    for (uint32_t r0 = 0; r0 < band_total; r0 += chunk) {
+      const uint32_t rows = std::min(chunk, band_total - r0);
+      uint64_t converted = 0;
+      for (int b = blocks - 1; b >= 0; --b) {
+        const uint64_t seeded = P.Run(kVector, k.Vector(rows), acc_free);
+        uint64_t emac_end = seeded;
+        for (int tap = 0; tap < taps; ++tap) {
+          if (!(all_in_regs && regs_loaded)) {
+            uint64_t ready = w_ready;
+            if (!dp.resident && w_block != b) {
+              P.dram_bytes += block_w;
+              w_ready = ready = P.Run(kDma, k.Dma(block_w), w_read);
+              w_block = b;
+            }
+            w_read = P.Run(kVector, vld, ready);
+          }
+          emac_end = P.Run(kTile, k.Emac(rows, emac_row_bytes), std::max({seeded, band_ready, emac_end}));
+          P.array_cycles += uint64_t(rows) * k.pass;
+        }
+        band_free = emac_end;
+        const uint64_t req = uint64_t(rows) * req_row;
+        if (requant && !quant_set) P.Run(kRequant, 4, 0), quant_set = true;
+        converted = acc_free = P.Run(out_unit, requant ? k.Requant(req) : k.Vector(req), std::max(emac_end, staging_free));
+      }
+      if (all_in_regs) regs_loaded = true;
+      // The chunk's valid outputs: one DMA, or one per plane row piece.
+      uint64_t cycles = 0, bytes = 0;
+      if (pitch == static_cast<uint32_t>(geo.out_w)) {
+        bytes = uint64_t(rows) * stage_row, cycles = k.Dma(bytes);
+      } else {
+        for (uint32_t q = r0 / pitch; q * pitch < r0 + rows; ++q) {
+          const uint32_t lo = std::max(r0, q * pitch);
+          const uint32_t hi = std::min(r0 + rows, q * pitch + static_cast<uint32_t>(geo.out_w));
+          if (lo < hi) bytes += uint64_t(hi - lo) * stage_row, cycles += k.Dma(uint64_t(hi - lo) * stage_row);
+        }
+      }
+      P.dram_bytes += bytes;
+      staging_free = P.Run(kDma, cycles, converted);
+    }
+  };
+  for (int n = 0; n < s.batch; ++n) {
+    for (int i = 0; i < bands_per_image; ++i) do_band(n, i * dp.band_rows);
+  }
+}
+
+// ---- Winograd: the busiest unit's work (a bound, not yet the loop's overlap) ----
+
+void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
+  // Per 4x4 tile (2x2 outputs): 4 ACC_LD + 24 AALU + 16 REQ rows per block of 32 input channels, 16 ACC_ZERO +
+  // 28 AALU + 4 epilogue rows per block of 32 output channels, 16 TMAC rows per pair of blocks (docs/isa.md §9).
+  const uint64_t tiles = uint64_t(s.batch) * CeilDiv(s.geo.out_h, 2) * CeilDiv(s.geo.out_w + 1, 2);
+  const uint64_t cbk = Ceil32(s.Cg), kbk = Ceil32(s.Kg);
+  const uint64_t vec = s.G * tiles * (cbk * 28 + kbk * 44);
+  const uint64_t req = s.G * tiles * (cbk * 16 + kbk * 4);
+  const uint64_t mac = s.G * tiles * 16 * cbk * kbk;
+  P.Run(kVector, k.Vector(vec), 0);
+  P.Run(kRequant, k.Requant(req), 0);
+  P.Run(kTile, CeilDiv(mac * k.pass, k.c.tile_units), 0);
+  P.array_cycles += mac * k.pass;
+}
+
+}  // namespace
+
+void ModelConv(Pipe& p, const Layer& l, const LayerChoice& choice, const AccelConfig& c, const RunOptions& o) {
+  const ConvShape s = ShapeOf(l, choice, o);
+  const Costs k(c, s.mode);
+  ConvAlgorithm a = choice.algorithm;
+  if (a == ConvAlgorithm::kAuto) {
+    a = s.G == s.C && choice.layout == ConvLayout::kAuto ? ConvAlgorithm::kDepthwise
+        : l.kernel_h == 3 && l.kernel_w == 3 && l.stride_h == 1 && l.stride_w == 1 && o.precision == Precision::kInt8 &&
+                choice.layout == ConvLayout::kAuto
+            ? ConvAlgorithm::kWinograd
+            : ConvAlgorithm::kDirect;
+  }
+  if (a == ConvAlgorithm::kDepthwise) {
+    if (s.G != s.C) Fail("Conv: depthwise needs one group per input channel");
+    return ModelDepthwise(p, k, s);
+  }
+  if (a == ConvAlgorithm::kWinograd) return ModelWinograd(p, k, s);
+  // Direct: the layout packed (kAuto when C/G is a multiple of 32: the same weights serve both), then per call.
+  ConvLayout layout = choice.layout;
+  if (layout == ConvLayout::kAuto && s.Cg % kLanes != 0) {
+    layout = Ceil32(int64_t{s.taps} * s.Cg) < int64_t{s.taps} * Ceil32(s.Cg) ? ConvLayout::kFolded : ConvLayout::kTapMajor;
+  }
+  const ConvLayout run = DirectLayoutForCall(layout, s.geo);
+  if (run == ConvLayout::kFolded) return ModelFolded(p, k, s);
+  if (!ModelTapMajor(p, k, s, layout == ConvLayout::kAuto)) ModelFolded(p, k, s);
+}
+
+}  // namespace tile32::analytic

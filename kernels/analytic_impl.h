@@ -1,0 +1,186 @@
+// Between the analytic model's front end (kernels/analytic.cc) and its kernel families (analytic_*.cc):
+// instruction costs in closed form (docs/isa.md §8.1, §8.3) and the units' timelines. Internal to kernels/.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+#include "accel/config.h"
+#include "accel/footprint.h"
+#include "accel/isa.h"
+#include "kernels/analytic.h"
+#include "kernels/gemm_loop.h"
+#include "layout/band.h"
+
+namespace tile32::analytic {
+
+inline uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+constexpr int kDma = static_cast<int>(Unit::kDma), kTile = static_cast<int>(Unit::kTile),
+              kVector = static_cast<int>(Unit::kVector), kRequant = static_cast<int>(Unit::kRequant);
+
+// The §8.1 costs of the instructions the loops issue, on one unit's timeline (shared rows already divided
+// over the units of their kind, §8.3), for one configuration and MAC mode.
+struct Costs {
+  Costs(const AccelConfig& c, MacMode mode);
+  const AccelConfig& c;
+  uint64_t pass = 1;  // tile cycles of one row and one tile
+  // Bank cycles of `bytes` contiguous bytes starting on a bank word.
+  uint64_t Bank(uint64_t bytes) const {
+    return std::max<uint64_t>(1, CeilDiv(CeilDiv(std::max<uint64_t>(bytes, 1), c.bank_bytes), c.sram_banks));
+  }
+  uint64_t Dma(uint64_t bytes) const {
+    const double q = static_cast<double>(bytes) / c.DramBytesPerCycle();
+    return c.dram_latency_cycles + static_cast<uint64_t>(std::ceil(q * (1 - 1e-12)));
+  }
+  uint64_t Tld(uint64_t tile_bytes) const { return Bank(tile_bytes); }
+  // A TMAC of `rows` rows of `tiles` tiles, each row's activations `row_bytes` (tile cycles unshared).
+  uint64_t TmacArray(uint64_t rows, uint64_t tiles) const { return rows * tiles * pass; }
+  uint64_t Tmac(uint64_t rows, uint64_t tiles, uint64_t row_bytes) const {
+    return CeilDiv(rows * std::max(tiles * pass, Bank(row_bytes)), c.tile_units);
+  }
+  uint64_t Emac(uint64_t rows, uint64_t row_bytes) const {
+    return CeilDiv(rows * std::max(pass, Bank(row_bytes)), c.tile_units);
+  }
+  uint64_t Vector(uint64_t row_cycles) const { return CeilDiv(row_cycles, c.vector_units); }
+  uint64_t Requant(uint64_t row_cycles) const { return CeilDiv(row_cycles, c.requant_units); }
+};
+
+// The units' timelines: each runs its work in the order given, a piece starting when its unit is free and
+// when what it waits for is ready.
+struct Pipe {
+  uint64_t free[kUnits] = {};
+  uint64_t busy[kUnits] = {};
+  uint64_t end = 0;
+  uint64_t dram_bytes = 0, array_cycles = 0;
+  uint64_t Run(int unit, uint64_t cycles, uint64_t ready) {
+    const uint64_t start = std::max(free[unit], ready);
+    free[unit] = start + cycles;
+    busy[unit] += cycles;
+    end = std::max(end, free[unit]);
+    return free[unit];
+  }
+  void Shift(uint64_t d) {
+    for (uint64_t& f : free) f += d;
+    end += d;
+  }
+};
+
+// The weight tiles of the loop (kernels/middle_end.cc, WeightTiles): which window each Load reads, which
+// DMA brings it, and when; the same decisions in the same order, with times instead of instructions.
+class Weights {
+ public:
+  static constexpr int kMostResident = 17;  // windows of resident weights: at most 16 (kMostWindows), or 1
+
+  Weights(Pipe& p, const Costs& k, int64_t total, int k_tiles, uint64_t tile_bytes, int64_t window, bool resident)
+      : p_(p), k_(k), total_(total), k_tiles_(k_tiles), tile_bytes_(tile_bytes), window_(window), resident_(resident),
+        tld_(k.Tld(tile_bytes)) {
+    if (window_ > 0) windows_ = (total_ + window_ - 1) / window_;
+    if (resident_ && windows_ == 1) Fetch(0, 0);
+  }
+
+  // T0.. <- tiles [kt0, +tiles) of column block nt: the TLDs, after the window's DMA.
+  void Load(int kt0, int tiles, int nt) {
+    if (loaded_kt0_ == kt0 && loaded_nt_ == nt && loaded_tiles_ >= tiles) return;
+    if (window_ == 0) {
+      const uint64_t in = p_.Run(kDma, k_.Dma(tile_bytes_ * tiles), slot_read_[0]);
+      p_.dram_bytes += tile_bytes_ * tiles;
+      slot_read_[0] = p_.Run(kTile, tiles * tld_, in);
+    } else if (const int64_t first = int64_t{nt} * k_tiles_ + kt0; first >= cur_lo_ && first + tiles <= cur_hi_) {
+      const uint64_t end = p_.Run(kTile, tiles * tld_, Ready(cur_slot_));
+      if (!resident_) slot_read_[cur_slot_] = end;
+    } else {
+      const int64_t w0 = first / window_, w1 = (first + tiles - 1) / window_;
+      int s0 = Find(w0), s1 = Find(w1);
+      if (s0 < 0) Fetch(w0, s0 = resident_ ? static_cast<int>(w0) : s1 >= 0 ? 1 - s1 : 1 - cur_slot_);
+      if (w1 == w0) s1 = s0;
+      if (s1 < 0) Fetch(w1, s1 = resident_ ? static_cast<int>(w1) : 1 - s0);
+      const uint64_t end = p_.Run(kTile, tiles * tld_, std::max(Ready(s0), Ready(s1)));
+      if (!resident_) slot_read_[s0] = slot_read_[s1] = end;
+      cur_slot_ = s1, cur_window_ = w1;
+      cur_lo_ = w1 * window_, cur_hi_ = std::min(cur_lo_ + window_, total_);
+    }
+    loaded_kt0_ = kt0, loaded_nt_ = nt, loaded_tiles_ = tiles;
+  }
+
+  void Prefetch(bool wrap) {
+    if (window_ == 0 || cur_window_ < 0) return;
+    int64_t next = cur_window_ + 1;
+    if (next == windows_) {
+      if (!wrap || resident_) return;
+      next = 0;
+    }
+    if (Find(next) < 0) Fetch(next, resident_ ? static_cast<int>(next) : 1 - cur_slot_);
+  }
+
+  void Shift(uint64_t d) {
+    for (uint64_t& t : ready_) t += d;
+    for (uint64_t& t : slot_read_) t += d;
+  }
+
+ private:
+  int Find(int64_t win) const {
+    if (resident_) return fetched_[size_t(win)] ? static_cast<int>(win) : -1;
+    return slot_window_[0] == win ? 0 : slot_window_[1] == win ? 1 : -1;
+  }
+  uint64_t Ready(int slot) const { return ready_[size_t(slot)]; }
+  void Fetch(int64_t win, int slot) {
+    const int64_t first = win * window_, tiles = std::min(window_, total_ - first);
+    const uint64_t bytes = uint64_t(tiles) * tile_bytes_;
+    // A slot's new window waits for the TLDs that read its old one (the DMA writes what they read).
+    ready_[size_t(slot)] = p_.Run(kDma, k_.Dma(bytes), resident_ ? 0 : slot_read_[slot]);
+    p_.dram_bytes += bytes;
+    if (resident_) {
+      fetched_[size_t(win)] = true;
+    } else {
+      slot_window_[slot] = win;
+      if (slot == cur_slot_) cur_lo_ = cur_hi_ = 0;
+    }
+  }
+
+  Pipe& p_;
+  const Costs& k_;
+  int64_t total_;
+  int k_tiles_;
+  uint64_t tile_bytes_;
+  int64_t window_, windows_ = 0;
+  bool resident_;
+  uint64_t tld_;
+  std::array<uint64_t, kMostResident> ready_{};  // per slot (streamed) or window (resident): when its DMA ends
+  std::array<bool, kMostResident> fetched_{};
+  uint64_t slot_read_[2] = {};  // streamed: when the last TLD reading the slot ends
+  int64_t slot_window_[2] = {-1, -1};
+  int cur_slot_ = 1;
+  int64_t cur_window_ = -1, cur_lo_ = 0, cur_hi_ = 0;
+  int64_t loaded_kt0_ = -1, loaded_nt_ = -1, loaded_tiles_ = 0;
+};
+
+
+// A loop's per-step DMAs, as cycles on the DMA engines (bytes tallied into the pipe).
+class GemmIo {
+ public:
+  virtual ~GemmIo() = default;
+  // The DMAs that put A[m0 + r][k0 + c] (r < rows, c < cols) into SRAM.
+  virtual uint64_t LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const = 0;
+};
+
+// The GEMM loop of kernels/gemm_loop.cc on the timelines, as it runs with `shape` (no row sums, no bias: what
+// the networks run). Output columns leave by one DMA per block.
+void ModelGemmLoop(Pipe& p, const Costs& k, const GemmLoopShape& shape, const GemmIo& io);
+
+// Convolution families (kernels/analytic_conv.cc).
+void ModelConv(Pipe& p, const Layer& l, const LayerChoice& choice, const AccelConfig& c, const RunOptions& o);
+
+// The element types of a precision (as kernels/network_run.cc runs it).
+struct Types {
+  explicit Types(Precision p)
+      : mode(MacModeOf(p)),
+        x(ActivationType(mode)),
+        y(p == Precision::kInt8 ? DType::kU8 : p == Precision::kInt16 ? DType::kI16 : DType::kBF16) {}
+  MacMode mode;
+  DType x, y;
+};
+
+}  // namespace tile32::analytic
