@@ -4,12 +4,15 @@
 //   model/report/<net>   all that `tile32 report <net>` computes: the plan (every candidate of every layer
 //                        run), every layer again at batch 2, the loss attribution with its hints and the
 //                        batch sweep 1, 2, 4, 8.
+//   model/analytic/<net> every layer of the network in the analytic mode (kernels/analytic.h), with the
+//                        planner's choices (planned once, outside the timing).
 // Counters: layers per second and the network's modeled cycles.
 #include <benchmark/benchmark.h>
 
 #include <string>
 
 #include "accel/model_machine.h"
+#include "kernels/analytic.h"
 #include "kernels/network.h"
 #include "kernels/network_run.h"
 #include "kernels/planner.h"
@@ -53,6 +56,21 @@ void BM_ModelReport(benchmark::State& state, std::string name) {
   state.counters["modeled_cycles"] = double(cycles);
 }
 
+void BM_ModelAnalytic(benchmark::State& state, std::string name) {
+  const Network& net = BuiltinNetwork(name);
+  const AccelConfig config = AccelConfig::Default();
+  const RunOptions options;
+  const std::vector<LayerChoice> choices = ChoicesOf(PlanNetwork(net, config, options));
+  uint64_t cycles = 0;
+  for (auto _ : state) {
+    cycles = 0;
+    for (size_t i = 0; i < net.layers.size(); ++i) cycles += AnalyticLayer(net.layers[i], choices[i], config, options).cycles;
+    benchmark::DoNotOptimize(cycles);
+  }
+  state.counters["layers"] = benchmark::Counter(double(net.layers.size()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["modeled_cycles"] = double(cycles);
+}
+
 const int registered = [] {
   for (const char* net : {"resnet50", "mobilenetv2", "shufflenetv2", "yolov3-416"}) {
     benchmark::RegisterBenchmark((std::string("model/counted/") + net).c_str(), BM_ModelCounted, std::string(net))
@@ -60,6 +78,11 @@ const int registered = [] {
         ->UseRealTime();
     benchmark::RegisterBenchmark((std::string("model/report/") + net).c_str(), BM_ModelReport, std::string(net))
         ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+  for (const char* net : {"resnet50", "mobilenetv2", "shufflenetv2", "yolov3-416", "yolov3-1920x1088"}) {
+    benchmark::RegisterBenchmark((std::string("model/analytic/") + net).c_str(), BM_ModelAnalytic, std::string(net))
+        ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
   }
   return 0;

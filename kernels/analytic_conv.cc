@@ -1,5 +1,6 @@
 // kernels/analytic.h for the convolutions: direct tap-major (kernels/conv_direct.cc), direct folded (the GEMM
 // loop on gathered patches), depthwise (kernels/conv_depthwise.cc) and Winograd (kernels/conv_winograd.cc).
+#include <array>
 #include <functional>
 #include <vector>
 
@@ -271,10 +272,10 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   const uint64_t stage_row = uint64_t(K) * s.out_elem;
   const uint64_t req_row = k.Bank(uint64_t{kLanes} * s.out_elem);
   const uint64_t emac_row_bytes = uint64_t{kLanes} * s.elem;
-  // VLDs of the weight vectors: every block's taps fit the registers once per call, else each block's taps
-  // again whenever the block comes round (direct-mapped over the registers).
-  const bool all_in_regs = int64_t{blocks} * taps <= int64_t(c.vector_regs);
-  bool regs_loaded = false;
+  // VLDs of the weight vectors: the kernel's direct-mapped cache of (block, tap) over the V registers.
+  const int slots = static_cast<int>(c.vector_regs);
+  std::array<int64_t, 256> holds;  // vector_regs <= 256 (AccelConfig::Validate)
+  holds.fill(-1);
   const uint64_t vld = k.Bank(uint64_t{kLanes} * welem);
 
   if (dp.resident) P.dram_bytes += block_w * blocks;
@@ -302,7 +303,9 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         const uint64_t seeded = P.Run(kVector, k.Vector(rows), acc_free);
         uint64_t emac_end = seeded;
         for (int tap = 0; tap < taps; ++tap) {
-          if (!(all_in_regs && regs_loaded)) {
+          const int64_t key = int64_t{b} * taps + tap;
+          if (int64_t& held = holds[size_t(key % slots)]; held != key) {
+            held = key;
             uint64_t ready = w_ready;
             if (!dp.resident && w_block != b) {
               P.dram_bytes += block_w;
@@ -319,7 +322,6 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         if (requant && !quant_set) P.Run(kRequant, 4, 0), quant_set = true;
         converted = acc_free = P.Run(out_unit, requant ? k.Requant(req) : k.Vector(req), std::max(emac_end, staging_free));
       }
-      if (all_in_regs) regs_loaded = true;
       // The chunk's valid outputs: one DMA, or one per plane row piece.
       uint64_t cycles = 0, bytes = 0;
       if (pitch == static_cast<uint32_t>(geo.out_w)) {
