@@ -185,7 +185,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       if (kb > 0 && buffers == 1) buf_ready[0] = P.Run(kDma, load_cycles(kb, 0, 1), buf_free[0]);
       const int rows_here = rows_of(kb);
       const uint64_t rows = uint64_t(rows_here) * pitch;
-      for (int j = 0; j < bpg; ++j) {
+      auto block = [&](int j) {
         const int set = static_cast<int>((kb * bpg + j) % sets);
         if (converting && to_convert.set == set) convert();
         const uint64_t seeded = P.Run(kVector, k.Vector(rows), set_free[set]);
@@ -216,7 +216,31 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         }
         to_convert = {tmac_end, rows_here, j, set};
         converting = true;
+      };
+      // With the weights resident, blocks after the band's load parts repeat in pairs (the two ACC sets): the
+      // middle pairs are the step of one pair times their count.
+      int j = 0;
+      const int lead = parts + 2;
+      if (tp.resident && bpg >= lead + 8) {
+        for (; j < lead; ++j) block(j);
+        const uint64_t end1 = P.end, bytes1 = P.dram_bytes, array1 = P.array_cycles;
+        uint64_t busy1[kUnits];
+        std::copy(std::begin(P.busy), std::end(P.busy), busy1);
+        block(j++), block(j++);
+        const int64_t pairs = (bpg - j - 2) / 2;
+        const uint64_t shift = (P.end - end1) * uint64_t(pairs);
+        P.Shift(shift);
+        for (int u = 0; u < kUnits; ++u) P.busy[u] += (P.busy[u] - busy1[u]) * uint64_t(pairs);
+        P.dram_bytes += (P.dram_bytes - bytes1) * uint64_t(pairs);
+        P.array_cycles += (P.array_cycles - array1) * uint64_t(pairs);
+        for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
+                            &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at}) {
+          *t += shift;
+        }
+        for (int i = 0; i < storing; ++i) to_store[i].at += shift;
+        j += static_cast<int>(2 * pairs);
       }
+      for (; j < bpg; ++j) block(j);
     };
     // Bands repeat (two buffers, two sets; per image the first and last differ): after the first periods the
     // state moves on by the same cycles each period; the middle ones are added in closed form.
