@@ -21,9 +21,11 @@ struct Candidate {
 // The candidates that can run the layer, each timed on `model` (same shapes timed once: `memo`).
 class Timer {
  public:
-  Timer(const AccelConfig& config, const RunOptions& options) : model_(config), options_(options) {
+  Timer(const AccelConfig& config, const RunOptions& options, const PlanLimits& limits)
+      : model_(config), options_(options), limits_(limits) {
     options_.progress = nullptr, options_.output = nullptr, options_.seed = 0;
   }
+  const PlanLimits& limits() const { return limits_; }
   // The layer's run with `choice`, or false when the choice cannot run it.
   bool Time(const Layer& l, const LayerChoice& choice, LayerRun* run) {
     const std::string key = l.ShapeKey() + "|" + choice.Describe();
@@ -46,6 +48,7 @@ class Timer {
  private:
   ModelMachine model_;
   RunOptions options_;
+  PlanLimits limits_;
   std::map<std::string, std::pair<bool, LayerRun>> memo_;
 };
 
@@ -53,6 +56,7 @@ class Timer {
 std::vector<Candidate> ConvCandidates(Timer& timer, const Layer& l, const LayerChoice& base) {
   std::vector<LayerChoice> tries;
   for (ConvAlgorithm a : {ConvAlgorithm::kDepthwise, ConvAlgorithm::kWinograd}) {
+    if (a == ConvAlgorithm::kWinograd && !timer.limits().winograd) continue;
     LayerChoice c = base;
     c.algorithm = a;
     tries.push_back(c);
@@ -191,8 +195,9 @@ std::vector<LayerChoice> KeptWhereTheyFit(const Network& net, const AccelConfig&
   return choices;
 }
 
-std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options) {
-  Timer timer(config, options);
+std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                   const PlanLimits& limits) {
+  Timer timer(config, options, limits);
   std::vector<LayerPlan> plan(net.layers.size());
   for (size_t i = 0; i < net.layers.size(); ++i) {
     if (options.progress) options.progress(i, net.layers.size());

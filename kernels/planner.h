@@ -48,7 +48,13 @@ std::vector<LayerChoice> KeptWhereTheyFit(const Network& net, const AccelConfig&
 // layer's algorithm and layout are chosen with every tensor through DRAM; then, left to right, an output the
 // next layer reads stays in SRAM when it fits and the two layers take fewer cycles that way (their choices
 // timed again with it kept, the runner-up too).
-std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options);
+// What a plan may choose from: every candidate by default; without Winograd, to see what it gains.
+struct PlanLimits {
+  bool winograd = true;
+};
+
+std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                   const PlanLimits& limits = {});
 
 // The choices of a plan, in layer order (what RunNetwork takes), and the planner's runs of them.
 std::vector<LayerChoice> ChoicesOf(const std::vector<LayerPlan>& plan);

@@ -229,7 +229,9 @@ int ReportCommand(const ReportRequest& req) {
   const AccelConfig config = ConfigNamed(req.preset, req.config_file);  // presets and loaded files are validated
   RunOptions options;
   options.batch = req.batch, options.precision = req.precision, options.progress = Progress("planning layer");
-  const std::vector<LayerPlan> plan = PlanNetwork(net, config, options);
+  PlanLimits limits;
+  limits.winograd = !req.no_winograd;
+  const std::vector<LayerPlan> plan = PlanNetwork(net, config, options, limits);
   const std::vector<LayerChoice> choices = ChoicesOf(plan);
   // The planner ran every layer with its choice: those are the runs (RunNetwork with the choices gives the
   // same, tests/unit/planner_test.cc).
@@ -254,9 +256,9 @@ int ReportCommand(const ReportRequest& req) {
   const double peak = PeakMacsPerCycle(config, req.precision);
   const std::string config_name =
       !req.config_file.empty() ? req.config_file : req.preset.empty() ? "default" : req.preset;
-  std::printf("%s on %s (%u arrays, %.0f %s MACs/cycle at %.0f MHz), %s, batch %d\n", net.name.c_str(),
+  std::printf("%s on %s (%u arrays, %.0f %s MACs/cycle at %.0f MHz), %s, batch %d%s\n", net.name.c_str(),
               config_name.c_str(), config.tile_units, peak, NameOf(req.precision), config.clock_mhz,
-              NameOf(req.precision), req.batch);
+              NameOf(req.precision), req.batch, req.no_winograd ? ", planned without Winograd" : "");
   std::printf("Per layer: modeled cycles, utilization of the tile arrays, what bounds it, and where the cycles go (%% of "
               "the layer's cycles; they add up to 100):\n"
               "sram: tensors kept in SRAM between layers (in: the input the layer before left there, out: the output "
