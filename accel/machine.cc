@@ -79,11 +79,20 @@ class Checker {
 
 Machine::Machine(const AccelConfig& config) : config_(config) {
   config_.Validate();
+  sram_total_ = config_.sram_bytes;
   segments_.resize(kMaxDramSegments);
   tile_types_.assign(config_.tile_regs, DType::kI32);
 }
 
 Machine::~Machine() = default;
+
+void Machine::ReserveSram(uint64_t bytes) {
+  if (bytes > sram_total_ || sram_total_ - bytes < (1u << 10)) {
+    Fail("Machine: keeping ", bytes, " bytes in SRAM leaves less than 1 KiB of sram_bytes = ", sram_total_,
+         " to the kernels");
+  }
+  config_.sram_bytes = static_cast<uint32_t>(sram_total_ - bytes);
+}
 
 void Machine::BindDram(uint32_t segment, void* base, uint64_t bytes) {
   if (segment >= kMaxDramSegments) Fail("BindDram: segment ", segment, " is outside [0, ", kMaxDramSegments, ")");

@@ -35,6 +35,12 @@ class Machine {
   const AccelConfig& config() const { return config_; }
   virtual const char* name() const = 0;
 
+  // The top `bytes` of SRAM hold data kept there across layers (a plan's tensors kept on chip): config()
+  // then shows sram_bytes less them, so kernels plan within the rest and validation refuses the rest. 0
+  // gives it all back. Throws tile32::Error when less than 1 KiB would be left.
+  void ReserveSram(uint64_t bytes);
+  uint64_t sram_reserved() const { return sram_total_ - config_.sram_bytes; }
+
   // DRAM is host memory, bound as numbered segments. A read-only segment cannot be written by DMA_OUT.
   // The caller keeps the buffer alive while bound. Rebinding a segment replaces it.
   void BindDram(uint32_t segment, void* base, uint64_t bytes);
@@ -111,6 +117,7 @@ class Machine {
   void Validate(const Instr& instr, const Footprint& fp) const;
 
   AccelConfig config_;
+  uint32_t sram_total_ = 0;  // config_.sram_bytes before any reservation
   std::vector<Segment> segments_;
   QuantConfig quant_;
   std::vector<DType> tile_types_;

@@ -110,6 +110,18 @@ ModelTiming ModelMachine::timing() const {
   return t;
 }
 
+bool ModelMachine::OnChip(const Instr& instr) const {
+  if (on_chip_.empty()) return false;
+  const auto* in = std::get_if<DmaIn>(&instr);
+  const auto* out = std::get_if<DmaOut>(&instr);
+  const auto base = reinterpret_cast<uintptr_t>(segment(in != nullptr ? in->segment : out->segment).base);
+  for (const HostRange& r : on_chip_) {
+    const auto lo = reinterpret_cast<uintptr_t>(r.base);
+    if (base >= lo && base - lo < r.bytes) return true;
+  }
+  return false;
+}
+
 void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, const InstrCost& cost) {
   const int u = static_cast<int>(fp.unit);
   const uint32_t self = static_cast<uint32_t>(records_.size());
@@ -133,7 +145,12 @@ void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, con
   }
   const uint64_t arrays = config().tile_units;
   const uint64_t sharing = SharingUnits(instr, cost, config());
-  const uint64_t cycles = (cost.cycles + sharing - 1) / sharing;
+  uint64_t cycles = (cost.cycles + sharing - 1) / sharing;
+  if (fp.unit == Unit::kDma && OnChip(instr)) {
+    const uint64_t width = uint64_t{config().sram_banks} * config().bank_bytes;
+    cycles = std::max<uint64_t>(1, (cost.dram_bytes + width - 1) / width);
+    timing_.on_chip_bytes += cost.dram_bytes;
+  }
   const uint64_t finish = start + cycles;
   UnitTime& t = timing_.unit[u];
   t.busy += cycles;

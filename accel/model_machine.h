@@ -42,6 +42,9 @@ struct ModelTiming {
   // end of the layer): found by following each start back to what determined it (in-order issue, the unit
   // being busy, or a dependency) until the arrays' last finish.
   uint64_t idle_on[kUnits] = {};
+  // Bytes of DMAs whose DRAM side is a tensor kept on chip (ModelMachine::KeepOnChip): moved within SRAM,
+  // never through DRAM (they are in InstrCost::dram_bytes, which counts what the instructions name).
+  uint64_t on_chip_bytes = 0;
 };
 
 class ModelMachine : public Machine {
@@ -52,6 +55,15 @@ class ModelMachine : public Machine {
   // The timing so far; the arrays' idle cycles after their last instruction are attributed on each call.
   ModelTiming timing() const;
   void ResetTiming();
+
+  // Host buffers that stand for tensors a plan keeps in SRAM between layers (their bytes reserved with
+  // ReserveSram): a DMA to or from a DRAM segment inside one moves its bytes within SRAM, at the banks'
+  // width per cycle (sram_banks * bank_bytes), with no DRAM latency and no DRAM traffic. Replaces the set.
+  struct HostRange {
+    const void* base;
+    uint64_t bytes;
+  };
+  void KeepOnChip(std::vector<HostRange> ranges) { on_chip_ = std::move(ranges); }
 
  protected:
   void AfterInstruction(const Instr& instr, const Footprint& fp, const InstrCost& cost) override;
@@ -87,6 +99,8 @@ class ModelMachine : public Machine {
     uint64_t finish;
     uint32_t record;
   };
+  // Whether a DMA's DRAM segment lies in a tensor kept on chip.
+  bool OnChip(const Instr& instr) const;
   // Adds to idle_on the cycles in [from, to) by following the causes back from record `first`.
   void AttributeIdle(uint32_t first, uint64_t from, uint64_t to, uint64_t* idle_on) const;
 
@@ -99,6 +113,7 @@ class ModelMachine : public Machine {
   uint32_t last_finisher_ = kNoCause;  // the record that finishes last
   std::deque<InFlight> in_flight_;    // instructions that may still finish after a later one starts
   std::vector<Record> records_;
+  std::vector<HostRange> on_chip_;
 };
 
 // Whether two footprints conflict: one writes what the other reads or writes (SRAM bytes, ACC rows, a

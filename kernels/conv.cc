@@ -106,16 +106,16 @@ void PackShared(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   p->bias_row.assign(size_t{kLanes} * f.blocks_per_group * d.groups, 0);
   const bool int8 = IsInt8(d.x_type);
   if (int8) p->w_sum.assign(size_t(K), 0), p->w_zero_points.assign(size_t(K), 0);
+  std::vector<int32_t> weights(int8 ? size_t(f.reduction) : 0);
   for (int k = 0; k < K; ++k) {
     const int g = k / f.group_outputs, j = k % f.group_outputs;
     uint32_t& word = p->bias_row[(size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes];
     if (d.bias != nullptr) word = static_cast<uint32_t>(d.bias[k]);
     if (d.bias_f32 != nullptr) std::memcpy(&word, &d.bias_f32[k], 4);  // raw bits, NaN payload kept
     if (!int8) continue;
+    PackedWeightsOf(d, k, weights.data());
     int64_t sum = 0;
-    for (int ky = 0; ky < d.kernel_h; ++ky)
-      for (int kx = 0; kx < d.kernel_w; ++kx)
-        for (int c = 0; c < f.group_channels; ++c) sum += PackedWeightAt(d, k, ky, kx, c);
+    for (const int32_t w : weights) sum += w;
     p->w_sum[k] = static_cast<int32_t>(Wrap(sum));
     p->w_zero_points[k] = ShiftedZeroPoint(d, k);
     if (p->w_zero_points[k] != 0) p->needs_row_sums = true;
@@ -215,6 +215,24 @@ int32_t PackedWeightAt(const ConvDesc& d, int k, int ky, int kx, int c) {
     case DType::kU8: return int32_t{static_cast<const uint8_t*>(d.w)[i]} - 128;
     case DType::kI16: return static_cast<const int16_t*>(d.w)[i];
     default: return static_cast<const uint16_t*>(d.w)[i];  // bf16 bits
+  }
+}
+
+void PackedWeightsOf(const ConvDesc& d, int k, int32_t* out) {
+  const int cg = d.in_channels / d.groups, taps = d.kernel_h * d.kernel_w;
+  const int n = d.input_shuffle_groups > 1 ? d.in_channels / d.input_shuffle_groups : cg;
+  const int shuffle = d.input_shuffle_groups > 1 ? d.input_shuffle_groups : 1;
+  auto copy = [&](const auto* w, int32_t offset) {
+    const auto* row = w + size_t(k) * taps * cg;
+    for (int t = 0; t < taps; ++t, row += cg, out += cg) {
+      for (int c = 0; c < cg; ++c) out[c] = int32_t(row[shuffle > 1 ? (c % n) * shuffle + c / n : c]) + offset;
+    }
+  };
+  switch (d.w_type) {
+    case DType::kI8: return copy(static_cast<const int8_t*>(d.w), 0);
+    case DType::kU8: return copy(static_cast<const uint8_t*>(d.w), -128);
+    case DType::kI16: return copy(static_cast<const int16_t*>(d.w), 0);
+    default: return copy(static_cast<const uint16_t*>(d.w), 0);  // bf16 bits
   }
 }
 

@@ -72,21 +72,22 @@ void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   const int cstride = tap_major ? Ceil32(cg) * kLanes : cg;  // reduction rows per tap
   const int rows = d.kernel_h * d.kernel_w * cstride;
   const DType wt = WeightType(f.mode);
+  const int taps = d.kernel_h * d.kernel_w;
+  std::vector<int32_t> weights(size_t(taps) * cg);
   for (int g = 0; g < d.groups; ++g) {
     // B[k][n] of this group, zero (+0.0) in the channel padding.
     std::vector<uint16_t> b16(wt == DType::kI8 ? 0 : size_t(rows) * kg, 0);
     std::vector<int8_t> b8(wt == DType::kI8 ? size_t(rows) * kg : 0, 0);
     for (int n = 0; n < kg; ++n) {
-      for (int ky = 0; ky < d.kernel_h; ++ky) {
-        for (int kx = 0; kx < d.kernel_w; ++kx) {
-          for (int c = 0; c < cg; ++c) {
-            const size_t k = size_t((ky * d.kernel_w + kx) * cstride + c);
-            const int32_t v = PackedWeightAt(d, g * kg + n, ky, kx, c);
-            if (wt == DType::kI8) {
-              b8[k * kg + n] = static_cast<int8_t>(v);
-            } else {
-              b16[k * kg + n] = static_cast<uint16_t>(v);
-            }
+      PackedWeightsOf(d, g * kg + n, weights.data());
+      const int32_t* v = weights.data();
+      for (int tap = 0; tap < taps; ++tap, v += cg) {
+        const size_t k0 = size_t(tap) * cstride;
+        for (int c = 0; c < cg; ++c) {
+          if (wt == DType::kI8) {
+            b8[(k0 + c) * kg + n] = static_cast<int8_t>(v[c]);
+          } else {
+            b16[(k0 + c) * kg + n] = static_cast<uint16_t>(v[c]);
           }
         }
       }

@@ -64,6 +64,9 @@ ConvFacts FactsOf(const ConvDesc& desc);
 // uint8 minus 128 (INT8, exact with the zero point moved by 128), the int16 code, or the bf16 bits; with a
 // folded input shuffle the channel index is permuted first (ConvDesc::input_shuffle_groups).
 int32_t PackedWeightAt(const ConvDesc& desc, int k, int ky, int kx, int c);
+// PackedWeightAt of every (ky, kx, c) of output channel k, in that order (kernel_h * kernel_w * C/G values):
+// the type decided once, for packing loops.
+void PackedWeightsOf(const ConvDesc& desc, int k, int32_t* out);
 
 // INT8: the shifted weight zero point z of output channel k (w - w_zp = w' - z), 0 otherwise.
 int32_t ShiftedZeroPoint(const ConvDesc& desc, int k);

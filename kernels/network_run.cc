@@ -182,17 +182,52 @@ LayerCall::LayerCall(const Layer& l, const RunOptions& options, const LayerChoic
 
 LayerCall::~LayerCall() = default;
 
+namespace {
+
+// The SRAM a call's kept tensors take (whole 64-byte lines each), reserved for the call and given back after
+// it, also when it throws.
+class KeptTensors {
+ public:
+  KeptTensors(Machine& machine, const LayerChoice& choice, const std::vector<uint8_t>& x, const std::vector<uint8_t>& y)
+      : machine_(machine), model_(dynamic_cast<ModelMachine*>(&machine)) {
+    std::vector<ModelMachine::HostRange> kept;
+    uint64_t bytes = 0;
+    for (const auto& [keep, tensor] : {std::pair{choice.input_in_sram, &x}, std::pair{choice.output_in_sram, &y}}) {
+      if (!keep || tensor->empty()) continue;
+      kept.push_back({tensor->data(), tensor->size()});
+      bytes += (tensor->size() + 63) / 64 * 64;
+    }
+    machine_.ReserveSram(bytes);
+    if (model_ != nullptr) model_->KeepOnChip(std::move(kept));
+  }
+  ~KeptTensors() {
+    machine_.ReserveSram(0);
+    if (model_ != nullptr) model_->KeepOnChip({});
+  }
+  KeptTensors(const KeptTensors&) = delete;
+  KeptTensors& operator=(const KeptTensors&) = delete;
+
+ private:
+  Machine& machine_;
+  ModelMachine* model_;
+};
+
+}  // namespace
+
 LayerRun LayerCall::Run(Machine& machine) {
   Impl& c = *impl_;
   auto* model = dynamic_cast<ModelMachine*>(&machine);
   machine.ResetCounters();
   if (model != nullptr) model->ResetTiming();
-  switch (c.layer.kind) {
-    case LayerKind::kConv: Conv(machine, c.conv, c.conv_args); break;
-    case LayerKind::kFc: Gemm(machine, c.gemm, c.gemm_args); break;
-    case LayerKind::kShuffle:
-      if (!c.choice.shuffle_folded) ChannelShuffle(machine, c.shuffle, c.shuffle_args);
-      break;
+  {
+    const KeptTensors kept(machine, c.choice, c.x, c.y);
+    switch (c.layer.kind) {
+      case LayerKind::kConv: Conv(machine, c.conv, c.conv_args); break;
+      case LayerKind::kFc: Gemm(machine, c.gemm, c.gemm_args); break;
+      case LayerKind::kShuffle:
+        if (!c.choice.shuffle_folded) ChannelShuffle(machine, c.shuffle, c.shuffle_args);
+        break;
+    }
   }
   LayerRun r = c.run;
   r.cost = machine.counters().total;
@@ -202,17 +237,14 @@ LayerRun LayerCall::Run(Machine& machine) {
 
 const std::vector<uint8_t>& LayerCall::output() const { return impl_->y; }
 
-namespace {
-
-
-}  // namespace
-
 std::string LayerChoice::Describe() const {
   if (shuffle_folded) return "shuffle folded";
   if (shuffle == ShuffleAlgorithm::kPermutation) return "shuffle permutation";
   std::string s = algorithm == ConvAlgorithm::kAuto ? "auto" : NameOf(algorithm);
   if (algorithm == ConvAlgorithm::kDirect && layout != ConvLayout::kAuto) s += std::string(" ") + NameOf(layout);
   if (input_shuffle_groups > 1) s += " on the unshuffled " + std::to_string(input_shuffle_channels);
+  if (input_in_sram) s += ", input in SRAM";
+  if (output_in_sram) s += ", output kept in SRAM";
   return s;
 }
 

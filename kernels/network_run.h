@@ -36,8 +36,13 @@ struct LayerChoice {
   // A convolution after a folded shuffle of this many groups over this many channels: it reads the whole
   // unshuffled tensor (ConvDesc::input_shuffle_groups), its weights zero for the channels it does not use.
   int input_shuffle_groups = 0, input_shuffle_channels = 0;
+  // Tensors the plan keeps in SRAM between layers: the input the layer before left there, and this layer's
+  // output for the next. Their bytes are reserved at the top of SRAM for the call (Machine::ReserveSram),
+  // so the kernel plans within the rest, and on a model machine their DMAs move within SRAM instead of
+  // through DRAM (ModelMachine::KeepOnChip). Other machines compute the same with the same instructions.
+  bool input_in_sram = false, output_in_sram = false;
   // "winograd", "direct folded", "shuffle routes", "shuffle permutation", "shuffle folded",
-  // "direct tap-major on the unshuffled 116"
+  // "direct tap-major on the unshuffled 116", "direct folded, input in SRAM, output kept in SRAM"
   std::string Describe() const;
 };
 
@@ -57,6 +62,8 @@ struct LayerRun {
   uint64_t padded_macs = 0;
   InstrCost cost;      // the serial sum of the layer's instructions (docs/isa.md §8.1)
   ModelTiming timing;  // the layer timed by §8.3 (model machine only; zero elsewhere)
+  // Bytes that went through DRAM: the DMAs' bytes less those of tensors kept in SRAM (on a model machine).
+  uint64_t DramBytes() const { return cost.dram_bytes - timing.on_chip_bytes; }
 };
 
 struct RunOptions {

@@ -2,6 +2,7 @@
 #include "kernels/planner.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <utility>
 
@@ -20,9 +21,11 @@ struct Candidate {
 // The candidates that can run the layer, each timed on `model` (same shapes timed once: `memo`).
 class Timer {
  public:
-  Timer(const AccelConfig& config, const RunOptions& options) : model_(config), options_(options) {
+  Timer(const AccelConfig& config, const RunOptions& options, const PlanLimits& limits)
+      : model_(config), options_(options), limits_(limits) {
     options_.progress = nullptr, options_.output = nullptr, options_.seed = 0;
   }
+  const PlanLimits& limits() const { return limits_; }
   // The layer's run with `choice`, or false when the choice cannot run it.
   bool Time(const Layer& l, const LayerChoice& choice, LayerRun* run) {
     const std::string key = l.ShapeKey() + "|" + choice.Describe();
@@ -45,6 +48,7 @@ class Timer {
  private:
   ModelMachine model_;
   RunOptions options_;
+  PlanLimits limits_;
   std::map<std::string, std::pair<bool, LayerRun>> memo_;
 };
 
@@ -52,6 +56,7 @@ class Timer {
 std::vector<Candidate> ConvCandidates(Timer& timer, const Layer& l, const LayerChoice& base) {
   std::vector<LayerChoice> tries;
   for (ConvAlgorithm a : {ConvAlgorithm::kDepthwise, ConvAlgorithm::kWinograd}) {
+    if (a == ConvAlgorithm::kWinograd && !timer.limits().winograd) continue;
     LayerChoice c = base;
     c.algorithm = a;
     tries.push_back(c);
@@ -89,10 +94,110 @@ bool FoldTarget(const Layer& shuffle, const Layer& next, Precision precision) {
          next.in_h == shuffle.in_h && next.in_w == shuffle.in_w && next.in_c <= shuffle.in_c;
 }
 
+uint64_t OutputBytes(const Layer& l, const RunOptions& o) {
+  const uint64_t element = o.precision == Precision::kInt8 ? 1 : 2;
+  return element * uint64_t(o.batch) * uint64_t(l.OutH()) * uint64_t(l.OutW()) * uint64_t(l.out_c);
+}
+
+bool Fits(uint64_t input, uint64_t output, const AccelConfig& config) {
+  return input + output <= config.sram_bytes / 2;
+}
+
+bool Reads(const Layer& l, const Layer& next) {
+  return l.kind != LayerKind::kShuffle && next.kind != LayerKind::kShuffle && next.in_h == l.OutH() &&
+         next.in_w == l.OutW() && next.in_c == l.out_c;
+}
+
+// Which outputs stay in SRAM for the next layer: the fewest cycles over the whole chain (dynamic
+// programming over whether each layer's input is kept), each layer's choice timed with its input and output
+// kept or not, where they fit. A kernel with less SRAM can lose more than the DMAs save, so keeping is not
+// always better. The runner-ups are timed again the way their layer runs.
+void KeepOutputsInSram(const Network& net, const AccelConfig& config, const RunOptions& options, Timer& timer,
+                       std::vector<LayerPlan>* plan) {
+  std::vector<LayerPlan>& p = *plan;
+  const size_t n = p.size();
+  constexpr uint64_t kNone = ~uint64_t{0};
+  struct State {
+    uint64_t total = kNone;  // cycles of layers 0..i
+    bool input_kept = false;  // of layer i, on the way to this state
+    uint64_t cycles = 0;      // layer i's
+    LayerRun run;
+  };
+  std::vector<std::array<State, 2>> best(n);  // [layer][its output kept]
+  for (size_t i = 0; i < n; ++i) {
+    const Layer& l = net.layers[i];
+    const bool can_keep = i + 1 < n && Reads(l, net.layers[i + 1]) && !p[i].choice.shuffle_folded;
+    for (int out = 0; out < (can_keep ? 2 : 1); ++out) {
+      for (int in = 0; in < 2; ++in) {
+        const uint64_t before = i == 0 ? (in ? kNone : 0) : best[i - 1][in].total;
+        if (before == kNone) continue;
+        const uint64_t in_bytes = in ? OutputBytes(net.layers[i - 1], options) : 0;
+        if (!Fits(in_bytes, out ? OutputBytes(l, options) : 0, config)) continue;
+        LayerChoice c = p[i].choice;
+        c.input_in_sram = in, c.output_in_sram = out;
+        LayerRun run;
+        if (!in && !out) {
+          run = p[i].run;
+        } else if (!timer.Time(l, c, &run)) {
+          continue;
+        }
+        const uint64_t total = before + run.timing.cycles;
+        if (total < best[i][out].total) best[i][out] = State{total, bool(in), run.timing.cycles, run};
+      }
+    }
+  }
+  int out = n > 0 && best[n - 1][1].total < best[n - 1][0].total ? 1 : 0;
+  for (size_t i = n; i-- > 0;) {
+    const State& st = best[i][out];
+    LayerPlan& lp = p[i];
+    if (st.input_kept || out) {
+      lp.choice.input_in_sram = st.input_kept, lp.choice.output_in_sram = out;
+      lp.run = st.run, lp.cycles = st.cycles;
+    }
+    out = st.input_kept;
+  }
+  // A convolution with a tensor kept may run best by another algorithm or layout: its candidates again.
+  for (size_t i = 0; i < n; ++i) {
+    LayerPlan& lp = p[i];
+    if (net.layers[i].kind != LayerKind::kConv || !(lp.choice.input_in_sram || lp.choice.output_in_sram)) continue;
+    LayerChoice base;
+    base.input_shuffle_groups = lp.choice.input_shuffle_groups;
+    base.input_shuffle_channels = lp.choice.input_shuffle_channels;
+    base.input_in_sram = lp.choice.input_in_sram, base.output_in_sram = lp.choice.output_in_sram;
+    const LayerPlan again = PlanOf(ConvCandidates(timer, net.layers[i], base));
+    if (again.cycles > 0 && again.cycles < lp.cycles) {
+      lp = again;
+    } else if (again.has_runner_up) {
+      // The runner-up among the others, timed as this layer runs.
+      const bool first_is_ours = again.choice.Describe() == lp.choice.Describe();
+      lp.has_runner_up = true;
+      lp.runner_up = first_is_ours ? again.runner_up : again.choice;
+      lp.runner_up_cycles = first_is_ours ? again.runner_up_cycles : again.cycles;
+    }
+  }
+}
+
 }  // namespace
 
-std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options) {
-  Timer timer(config, options);
+std::vector<LayerChoice> KeptWhereTheyFit(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                          std::vector<LayerChoice> choices) {
+  if (choices.size() != net.layers.size()) {
+    Fail("KeptWhereTheyFit: ", choices.size(), " choices for the ", net.layers.size(), " layers of ", net.name);
+  }
+  uint64_t input = 0;  // bytes of the layer's input kept by the layer before
+  for (size_t i = 0; i < choices.size(); ++i) {
+    LayerChoice& c = choices[i];
+    c.input_in_sram = input > 0;
+    const uint64_t output = OutputBytes(net.layers[i], options);
+    c.output_in_sram = c.output_in_sram && i + 1 < choices.size() && Fits(input, output, config);
+    input = c.output_in_sram ? output : 0;
+  }
+  return choices;
+}
+
+std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                   const PlanLimits& limits) {
+  Timer timer(config, options, limits);
   std::vector<LayerPlan> plan(net.layers.size());
   for (size_t i = 0; i < net.layers.size(); ++i) {
     if (options.progress) options.progress(i, net.layers.size());
@@ -142,6 +247,7 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
       plan[i + 1] = alone;
     }
   }
+  KeepOutputsInSram(net, config, options, timer, &plan);
   return plan;
 }
 

@@ -33,8 +33,28 @@ struct LayerPlan {
   int64_t fold_cost = 0;
 };
 
-// One plan per layer of `net`, in order, on model machines of `config` (progress as RunOptions says).
-std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options);
+// What stays in SRAM between layers. The layer tables list layers in execution order; a layer whose input
+// has the shape of the previous layer's output reads it (a residual add between them keeps the shape). The
+// plan may keep such an output in SRAM for the next layer when the layer's kept tensors (its input, when the
+// layer before kept it, and this output) take at most half of sram_bytes; the kernels plan within the rest.
+// Shuffles keep nothing.
+//
+// `choices` (one per layer, as a plan made them) with every kept tensor that does not fit at the options'
+// batch and precision read and written through DRAM instead (both layers' flags cleared).
+std::vector<LayerChoice> KeptWhereTheyFit(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                          std::vector<LayerChoice> choices);
+
+// One plan per layer of `net`, in order, on model machines of `config` (progress as RunOptions says). Each
+// layer's algorithm and layout are chosen with every tensor through DRAM; then, left to right, an output the
+// next layer reads stays in SRAM when it fits and the two layers take fewer cycles that way (their choices
+// timed again with it kept, the runner-up too).
+// What a plan may choose from: every candidate by default; without Winograd, to see what it gains.
+struct PlanLimits {
+  bool winograd = true;
+};
+
+std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                   const PlanLimits& limits = {});
 
 // The choices of a plan, in layer order (what RunNetwork takes), and the planner's runs of them.
 std::vector<LayerChoice> ChoicesOf(const std::vector<LayerPlan>& plan);

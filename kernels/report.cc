@@ -8,6 +8,7 @@
 
 #include "accel/error.h"
 #include "kernels/conv_impl.h"
+#include "kernels/planner.h"
 #include "accel/model_machine.h"
 
 namespace tile32 {
@@ -190,7 +191,9 @@ std::string FixHint(const LayerReport& r, const AccelConfig& c, const RunOptions
       ModelMachine model(c);
       RunOptions eight = quiet;
       eight.batch = 8;
-      at8 = RunLayer(model, l, eight, run.choice).timing.cycles;
+      LayerChoice from_dram = run.choice;  // 8 images' tensors are not what the plan kept in SRAM
+      from_dram.input_in_sram = from_dram.output_in_sram = false;
+      at8 = RunLayer(model, l, eight, from_dram).timing.cycles;
     }
     const double per_image_now = double(r.cycles) / run.batch, per_image_then = double(at8) / 8;
     if (per_image_then < per_image_now * 0.9) {
@@ -233,8 +236,11 @@ std::vector<uint64_t> CyclesAtBatch(const Network& net, const AccelConfig& confi
   RunOptions o = options;
   o.batch = batch;
   ModelMachine model(config);
+  // What stays in SRAM depends on the tensors' size, so on the batch.
+  const std::vector<LayerChoice> at_batch = KeptWhereTheyFit(
+      net, config, o, choices != nullptr ? *choices : std::vector<LayerChoice>(net.layers.size()));
   std::vector<uint64_t> out;
-  for (const LayerRun& r : RunNetwork(model, net, o, choices)) out.push_back(r.timing.cycles);
+  for (const LayerRun& r : RunNetwork(model, net, o, &at_batch)) out.push_back(r.timing.cycles);
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "layout/tile_pack.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "accel/error.h"
@@ -32,9 +33,19 @@ PackedWeights Pack(const char* fn, DType dtype, const T* b, int K, int N, int64_
   p.k_tiles = CeilTiles(K);
   p.n_tiles = CeilTiles(N);
   p.bytes.assign(size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes(), 0);
+  // Within a tile image, column j of row k lies 4 bytes after column j - 1 (§3.4, both element sizes): one
+  // offset per row of each tile, the hot loop of every weight packing.
+  uint8_t* out = p.bytes.data();
   for (int k = 0; k < K; ++k) {
     const T* row = b + int64_t{k} * ldb;
-    for (int n = 0; n < N; ++n) std::memcpy(&p.bytes[p.ElementOffset(k, n)], &row[n], sizeof(T));
+    const size_t in_tile = InTileOffset(dtype, k % kLanes, 0);
+    for (int nt = 0; nt < p.n_tiles; ++nt) {
+      uint8_t* at = out + p.TileOffset(k / kLanes, nt) + in_tile;
+      const int n0 = nt * kLanes, n1 = std::min(N, n0 + kLanes);
+      for (int n = n0; n < n1; ++n, at += 4) {
+        if (row[n] != T{0}) std::memcpy(at, &row[n], sizeof(T));  // the image starts zero
+      }
+    }
   }
   return p;
 }

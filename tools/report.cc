@@ -99,15 +99,17 @@ std::string RunnerUp(const LayerPlan& p, LayerKind kind) {
   } else {
     // After a folded shuffle, the runner-up unfolded needs the shuffle kernel too.
     const bool unfolded = p.choice.input_shuffle_groups > 1 && p.runner_up.input_shuffle_groups == 0;
-    std::snprintf(buf, sizeof buf, "%s %.2fx%s", p.runner_up.Describe().c_str(),
+    LayerChoice algorithm = p.runner_up;  // what stays in SRAM is the plan's column of its own
+    algorithm.input_in_sram = algorithm.output_in_sram = false;
+    std::snprintf(buf, sizeof buf, "%s %.2fx%s", algorithm.Describe().c_str(),
                   p.cycles == 0 ? 0.0 : double(p.runner_up_cycles) / double(p.cycles), unfolded ? "+shuffle" : "");
   }
   return buf;
 }
 
 void PrintTable(const std::vector<LayerReport>& reports, const std::vector<LayerPlan>& plan) {
-  std::printf("%-26s %-32s %-24s %14s %11s %5s  %-11s", "layer", "kernel (the plan)", "runner-up", "MACs", "cycles",
-              "util", "bound");
+  std::printf("%-26s %-32s %-4s %-24s %14s %11s %5s  %-11s", "layer", "kernel (the plan)", "sram", "runner-up", "MACs",
+              "cycles", "util", "bound");
   for (int p = 0; p < kParts; ++p) {
     static const char* kShort[kParts] = {"use", "pad", "dwl", "wino", "edge", "move", "feed", "tld", "dram", "vec", "req"};
     std::printf(" %4s", kShort[p]);
@@ -115,9 +117,11 @@ void PrintTable(const std::vector<LayerReport>& reports, const std::vector<Layer
   std::printf("  hint\n");
   for (size_t i = 0; i < reports.size(); ++i) {
     const LayerReport& r = reports[i];
-    std::printf("%-26s %-32s %-24s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
-                r.run->kernel.substr(0, 32).c_str(), RunnerUp(plan[i], r.run->layer->kind).substr(0, 24).c_str(), Thousands(r.macs).c_str(),
-                Thousands(r.cycles).c_str(), 100 * r.utilization, NameOf(r.bound));
+    const LayerChoice& c = r.run->choice;
+    const char* kept = c.input_in_sram ? (c.output_in_sram ? "both" : "in") : (c.output_in_sram ? "out" : "-");
+    std::printf("%-26s %-32s %-4s %-24s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
+                r.run->kernel.substr(0, 32).c_str(), kept, RunnerUp(plan[i], r.run->layer->kind).substr(0, 24).c_str(),
+                Thousands(r.macs).c_str(), Thousands(r.cycles).c_str(), 100 * r.utilization, NameOf(r.bound));
     for (int p = 0; p < kParts; ++p) std::printf(" %4s", Share(r.part[p], r.cycles).c_str());
     std::printf("  %s\n", r.hint.c_str());
   }
@@ -179,7 +183,9 @@ void WriteJson(const std::string& path, const Network& net, const AccelConfig& c
     o["tile_cycles"] = run.cost.tile_cycles;
     o["sram_conflict_cycles"] = run.cost.conflict_cycles;
     o["mux_passes"] = run.cost.mux_passes;
-    o["dram_bytes"] = run.cost.dram_bytes;
+    o["dram_bytes"] = run.DramBytes();
+    o["kept_in_sram"] = {{"input", run.choice.input_in_sram}, {"output", run.choice.output_in_sram},
+                         {"bytes_moved_on_chip", run.timing.on_chip_bytes}};
     for (int u = 0; u < kUnits; ++u) {
       o["units"][NameOf(static_cast<Unit>(u))] = {{"instructions", run.timing.unit[u].instructions},
                                                    {"busy", run.timing.unit[u].busy},
@@ -223,7 +229,9 @@ int ReportCommand(const ReportRequest& req) {
   const AccelConfig config = ConfigNamed(req.preset, req.config_file);  // presets and loaded files are validated
   RunOptions options;
   options.batch = req.batch, options.precision = req.precision, options.progress = Progress("planning layer");
-  const std::vector<LayerPlan> plan = PlanNetwork(net, config, options);
+  PlanLimits limits;
+  limits.winograd = !req.no_winograd;
+  const std::vector<LayerPlan> plan = PlanNetwork(net, config, options, limits);
   const std::vector<LayerChoice> choices = ChoicesOf(plan);
   // The planner ran every layer with its choice: those are the runs (RunNetwork with the choices gives the
   // same, tests/unit/planner_test.cc).
@@ -248,11 +256,13 @@ int ReportCommand(const ReportRequest& req) {
   const double peak = PeakMacsPerCycle(config, req.precision);
   const std::string config_name =
       !req.config_file.empty() ? req.config_file : req.preset.empty() ? "default" : req.preset;
-  std::printf("%s on %s (%u arrays, %.0f %s MACs/cycle at %.0f MHz), %s, batch %d\n", net.name.c_str(),
+  std::printf("%s on %s (%u arrays, %.0f %s MACs/cycle at %.0f MHz), %s, batch %d%s\n", net.name.c_str(),
               config_name.c_str(), config.tile_units, peak, NameOf(req.precision), config.clock_mhz,
-              NameOf(req.precision), req.batch);
+              NameOf(req.precision), req.batch, req.no_winograd ? ", planned without Winograd" : "");
   std::printf("Per layer: modeled cycles, utilization of the tile arrays, what bounds it, and where the cycles go (%% of "
               "the layer's cycles; they add up to 100):\n"
+              "sram: tensors kept in SRAM between layers (in: the input the layer before left there, out: the output "
+              "for the next layer, both, or - for DRAM);\n"
               "use useful MACs, pad channel padding to 32, dwl depthwise lanes, wino Winograd (negative: saved), edge "
               "rows beyond the outputs, move the arrays moving data (a shuffle), feed SRAM feed stalls, tld tile "
               "loads; the arrays idle waiting on dram, vec "

@@ -19,6 +19,7 @@ struct ReportRequest {
   std::string json_file, svg_file;
   bool peers = false;       // instead: array cycles beside SCALE-Sim's and ZigZag's closed forms
   bool verify = false;      // also: samples of every layer shape on the scalar and SIMD machines (tools/verify.h)
+  bool no_winograd = false;  // plan without Winograd (what it gains: the two reports' totals)
 };
 
 // 0, or 1 when --verify found a sample that is not bit-exact.

@@ -39,8 +39,8 @@ void Roofline(const std::string& title, const AccelConfig& config, Precision pre
   const double peak = PeakMacsPerCycle(config, precision), bandwidth = config.DramBytesPerCycle();
   std::vector<PLFLT> x, y;
   for (const LayerReport& r : reports) {
-    if (r.macs == 0 || r.run->cost.dram_bytes == 0 || r.cycles == 0) continue;
-    x.push_back(std::log10(double(r.macs) / double(r.run->cost.dram_bytes)));
+    if (r.macs == 0 || r.run->DramBytes() == 0 || r.cycles == 0) continue;
+    x.push_back(std::log10(double(r.macs) / double(r.run->DramBytes())));
     y.push_back(std::log10(double(r.macs) / double(r.cycles)));
   }
   double x0 = -1, x1 = 4, y0 = 0, y1 = std::log10(peak) + 0.5;

@@ -5,7 +5,7 @@
 //                                SIMD machine: time, GMAC/s, and whether the two agree bit for bit
 //   tile32 network [NAME|FILE]   the built-in networks, or one (built-in or a CSV layer table) layer by layer
 //   tile32 report NAME|FILE [--preset NAME | --config FILE] [--precision P] [--batch N] [--sweep B,...]
-//                 [--json FILE] [--svg FILE] [--verify] [--peers]
+//                 [--json FILE] [--svg FILE] [--verify] [--no-winograd] [--peers]
 //                                a network on the model machine: per layer cycles, utilization, what bounds it,
 //                                where the cycles go and a fix hint; latency and a batch sweep ("model" too)
 //   tile32 config [--preset NAME | --file FILE]
@@ -127,6 +127,7 @@ int Main(int argc, char** argv) {
   report->add_option("--svg", rq.svg_file, "also draw a roofline and each layer's losses into this SVG file");
   report->add_flag("--verify", rq.verify,
                    "also: a sample of every layer shape on the scalar and the SIMD machine, bit for bit, host GMAC/s");
+  report->add_flag("--no-winograd", rq.no_winograd, "plan without Winograd (to see what it gains)");
   report->add_flag("--peers", rq.peers,
                    "instead: each layer's array cycles beside SCALE-Sim's and ZigZag's closed forms, and why they differ");
   CLI::App* config = app.add_subcommand("config", "an accelerator configuration as JSON (a preset or a file)");

@@ -347,6 +347,28 @@ TEST_P(MachineTest, UnbindingASegmentMakesDmaFail) {
   EXPECT_THROW(m->BindDram(1, nullptr, 16), Error);
 }
 
+TEST_P(MachineTest, ReservedSramIsOutsideWhatKernelsMayUse) {
+  AccelConfig c = SmallConfig();
+  std::unique_ptr<ScalarMachine> m = Make(c);
+  const uint32_t all = c.sram_bytes;
+  m->ReserveSram(4096);
+  EXPECT_EQ(m->config().sram_bytes, all - 4096);
+  EXPECT_EQ(m->sram_reserved(), 4096u);
+  VLoad v;  // the last 32 bytes of SRAM: now in the reserved part
+  v.type = DType::kU8, v.addr = all - 32, v.stride = 1;
+  EXPECT_THROW(m->Execute(v), Error);
+  m->ReserveSram(0);
+  EXPECT_EQ(m->config().sram_bytes, all);
+  m->Execute(v);
+  try {
+    m->ReserveSram(all);
+    ADD_FAILURE() << "reserving all of SRAM accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("less than 1 KiB"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(m->config().sram_bytes, all);  // unchanged by the refused reservation
+}
+
 TEST(MachineConfigTest, InvalidConfigurationsAreRejected) {
   auto rejects = [](const std::function<void(AccelConfig&)>& f, const char* field) {
     AccelConfig c;

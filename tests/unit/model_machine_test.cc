@@ -245,6 +245,30 @@ TEST_F(ModelTimingTest, TheVectorAndRequantUnitsShareARowInstructionsRows) {
   EXPECT_EQ(m4.timing().cycles, Cost(one));
 }
 
+TEST_F(ModelTimingTest, ADmaOfATensorKeptOnChipMovesWithinSram) {
+  std::vector<uint8_t> kept(1 << 16), other(1 << 16);
+  m.BindDram(1, kept.data() + 4096, 8192);  // a segment inside the kept tensor
+  m.BindDram(2, other.data(), other.size());
+  m.KeepOnChip({{kept.data(), kept.size()}});
+  DmaIn in = Load(0);
+  in.segment = 1;
+  m.Execute(in);
+  const uint64_t width = uint64_t{m.config().sram_banks} * m.config().bank_bytes;
+  EXPECT_EQ(m.timing().cycles, (4096 + width - 1) / width);  // no DRAM latency, the banks' width per cycle
+  EXPECT_EQ(m.timing().on_chip_bytes, 4096u);
+  EXPECT_EQ(m.counters().total.dram_bytes, 4096u);  // what the instruction names, as on every machine
+  m.ResetTiming();
+  in.segment = 2;  // another tensor: through DRAM
+  m.Execute(in);
+  EXPECT_EQ(m.timing().cycles, Cost(in));
+  EXPECT_EQ(m.timing().on_chip_bytes, 0u);
+  m.ResetTiming();
+  m.KeepOnChip({});
+  in.segment = 1;
+  m.Execute(in);
+  EXPECT_EQ(m.timing().cycles, Cost(in));
+}
+
 TEST_F(ModelTimingTest, DoubleBufferingHidesTheDma) {
   TileLoad tl;
   m.Execute(tl);

@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 
+#include "accel/config_json.h"
 #include "accel/model_machine.h"
+#include "accel/simd_machine.h"
 
 namespace tile32 {
 namespace {
@@ -38,6 +41,70 @@ TEST(Planner, EachLayerRunsItsFastestCandidateAsPlanned) {
       }
     }
   }
+}
+
+// Outputs kept in SRAM: only where the next layer reads them and the kept tensors fit half of SRAM, both
+// sides of each flagged, and the plan faster than the same choices with every tensor through DRAM.
+TEST(Planner, KeepsOutputsInSramWhereTheyFitAndSaveCycles) {
+  for (const char* preset : {"default", "nvdla-2048"}) {
+    const AccelConfig config = AccelConfigPreset(preset);
+    for (const char* name : {"resnet50", "mobilenetv2"}) {
+      const Network& net = BuiltinNetwork(name);
+      const std::vector<LayerPlan> plan = PlanNetwork(net, config, RunOptions{});
+      const std::vector<LayerChoice> choices = ChoicesOf(plan);
+      EXPECT_EQ(KeptWhereTheyFit(net, config, RunOptions{}, choices).size(), choices.size());
+      int kept = 0;
+      uint64_t with = 0, without = 0;
+      std::vector<LayerChoice> through_dram = choices;
+      for (size_t i = 0; i < choices.size(); ++i) {
+        const std::string where = std::string(preset) + " " + name + " " + net.layers[i].name;
+        const bool next_reads = i + 1 < choices.size() && choices[i + 1].input_in_sram;
+        EXPECT_EQ(choices[i].output_in_sram, next_reads) << where;
+        // KeptWhereTheyFit leaves a plan's choices as they are at the plan's batch.
+        EXPECT_EQ(KeptWhereTheyFit(net, config, RunOptions{}, choices)[i].Describe(), choices[i].Describe()) << where;
+        if (choices[i].output_in_sram) {
+          ++kept;
+          const Layer &l = net.layers[i], &next = net.layers[i + 1];
+          EXPECT_EQ(next.in_h * next.in_w * next.in_c, l.OutH() * l.OutW() * l.out_c) << where;
+          EXPECT_LE(uint64_t(l.OutH()) * l.OutW() * l.out_c, config.sram_bytes / 2) << where;
+        }
+        through_dram[i].input_in_sram = through_dram[i].output_in_sram = false;
+        with += plan[i].cycles;
+      }
+      EXPECT_GT(kept, 0) << preset << " " << name;
+      ModelMachine model(config);
+      for (const LayerRun& r : RunNetwork(model, net, RunOptions{}, &through_dram)) without += r.timing.cycles;
+      EXPECT_LT(with, without) << preset << " " << name;
+    }
+  }
+}
+
+// What a plan keeps in SRAM changes how the kernels tile (less SRAM) and where DMAs go, never a result.
+TEST(Planner, KeepingTensorsInSramChangesNoResult) {
+  const Network& net = BuiltinNetwork("resnet50");
+  int retiled = 0;  // layers whose kernel tiled differently for less SRAM
+  for (const char* layer : {"layer1.0.conv1", "layer1.0.conv2", "fc"}) {
+    const Layer* l = nullptr;
+    for (const Layer& x : net.layers) l = x.name == layer ? &x : l;
+    ASSERT_NE(l, nullptr) << layer;
+    RunOptions o;
+    o.seed = 7;
+    std::vector<uint8_t> plain, kept;
+    o.output = &plain;
+    AccelConfig small = AccelConfig::Default();
+    small.sram_bytes = 512u << 10;  // the kept tensors take most of it
+    std::unique_ptr<Machine> m = std::make_unique<SimdMachine>(small);
+    const uint64_t instructions = RunLayer(*m, *l, o, LayerChoice{}).cost.cycles;
+    LayerChoice c;
+    c.input_in_sram = c.output_in_sram = true;
+    o.output = &kept;
+    retiled += RunLayer(*m, *l, o, c).cost.cycles != instructions;
+    ASSERT_FALSE(plain.empty()) << layer;
+    EXPECT_NE(std::count(plain.begin(), plain.end(), plain[0]), std::ptrdiff_t(plain.size())) << layer;
+    EXPECT_EQ(plain, kept) << layer << " (seed 7)";
+    EXPECT_EQ(m->config().sram_bytes, small.sram_bytes) << layer << ": the reservation is given back";
+  }
+  EXPECT_GE(retiled, 2);
 }
 
 // A shuffle is folded exactly when the next layer folded costs less than the kernel and the next layer alone;
