@@ -13,7 +13,8 @@
 
 namespace tile32::analytic {
 
-Costs::Costs(const AccelConfig& config, MacMode mode) : c(config) {
+Costs::Costs(const AccelConfig& config, MacMode mode, bool x_on_chip, bool y_on_chip)
+    : c(config), x_on_chip(x_on_chip), y_on_chip(y_on_chip) {
   const uint32_t rate = mode == MacMode::kBF16     ? c.macs_per_cycle_bf16
                         : mode == MacMode::kS16S16 ? c.macs_per_cycle_int16
                                                    : c.macs_per_cycle_int8;
@@ -44,21 +45,22 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
   } to_convert, to_store;
   int64_t units = 0;
 
-  auto pad_dma = [&](uint32_t rows, uint64_t from, uint64_t to) -> uint64_t {
-    if (from >= to) return 0;
+  auto pad_dma = [&](Dmas d, uint32_t rows, uint64_t from, uint64_t to) {
+    if (from >= to) return d;
     P.dram_bytes += rows * (to - from) * elem;
-    return k.Dma(rows * (to - from) * elem);
+    d.Add(k.Dma(rows * (to - from) * elem));
+    return d;
   };
   auto load_a_rows = [&](int64_t m0, uint32_t rows, int buf) {
-    const uint64_t cycles = io.LoadA(P, m0, rows, 0, s.K) + pad_dma(rows, uint64_t(s.K), uint64_t{kLanes} * k_tiles);
-    buf_ready[buf] = P.Run(kDma, cycles, buf_free[buf]);
+    const Dmas d = pad_dma(io.LoadA(P, m0, rows, 0, s.K), rows, uint64_t(s.K), uint64_t{kLanes} * k_tiles);
+    buf_ready[buf] = d.Run(P, buf_free[buf]);
   };
   auto store = [&] {
     if (!to_store.any) return;
     const uint64_t cols = std::min(kLanes, s.N - kLanes * to_store.nt);
     const uint64_t bytes = to_store.rows * cols * out_elem;
     P.dram_bytes += bytes;
-    staging_free[to_store.set] = P.Run(kDma, k.Dma(bytes), to_store.at);
+    staging_free[to_store.set] = P.Run(kDma, k.Y(bytes), to_store.at);
     to_store.any = false;
   };
   auto convert = [&] {
@@ -91,9 +93,8 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
         uint64_t a_ready = buf_ready[buf];
         if (!p.a_full) {
           const int cols = std::min(s.K - kLanes * kt0, kLanes * tiles);
-          const uint64_t cycles = io.LoadA(P, m0, rows, kLanes * kt0, cols) +
-                                  pad_dma(rows, uint64_t(cols), uint64_t{kLanes} * tiles);
-          a_ready = buf_ready[0] = P.Run(kDma, cycles, buf_free[0]);
+          const Dmas d = pad_dma(io.LoadA(P, m0, rows, kLanes * kt0, cols), rows, uint64_t(cols), uint64_t{kLanes} * tiles);
+          a_ready = buf_ready[0] = d.Run(P, buf_free[0]);
         }
         tmac_end = P.Run(kTile, k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * elem), std::max(seeded, a_ready));
         P.array_cycles += k.TmacArray(rows, tiles);
@@ -148,9 +149,11 @@ namespace {
 class MatrixIo : public GemmIo {
  public:
   MatrixIo(const Costs& k, uint64_t elem) : k_(k), elem_(elem) {}
-  uint64_t LoadA(Pipe& p, int64_t, uint32_t rows, int, int cols) const override {
+  Dmas LoadA(Pipe& p, int64_t, uint32_t rows, int, int cols) const override {
     p.dram_bytes += uint64_t(rows) * cols * elem_;
-    return k_.Dma(uint64_t(rows) * cols * elem_);
+    Dmas d;
+    d.Add(k_.X(uint64_t(rows) * cols * elem_));
+    return d;
   }
 
  private:
@@ -175,7 +178,8 @@ void ModelGemm(Pipe& p, const Costs& k, int64_t M, int K, int N, MacMode mode, D
 
 // The routes' loop (kernels/channel_shuffle.cc): per band, DMA_IN, one RPERM per route, DMA_OUT. The single
 // input and output bands make each step wait for the one before.
-void ModelShuffleRoutes(Pipe& p, const Layer& l, const AccelConfig& c, const RunOptions& o) {
+void ModelShuffleRoutes(Pipe& p, const Layer& l, const Costs& k, const RunOptions& o) {
+  const AccelConfig& c = k.c;
   const Types t(o.precision);
   const int C = l.in_c, elem = SizeOf(t.x);
   const int64_t pixels = int64_t{o.batch} * l.in_h * l.in_w;
@@ -186,10 +190,9 @@ void ModelShuffleRoutes(Pipe& p, const Layer& l, const AccelConfig& c, const Run
   const std::vector<ShuffleRoute> routes = BuildRoutes(d);
   const uint64_t pixel = uint64_t(C) * elem, slack = uint64_t{kLanes} * elem;
   const uint32_t in = 0, out = static_cast<uint32_t>(Align64(band * pixel + slack));
-  const Costs k(c, t.mode);
   auto step = [&](uint32_t rows) {
     const uint64_t bytes = uint64_t(rows) * pixel;
-    uint64_t at = p.Run(kDma, k.Dma(bytes), p.end);
+    uint64_t at = p.Run(kDma, k.X(bytes), p.end);
     for (const ShuffleRoute& r : routes) {
       RowPerm perm;
       perm.type = t.x, perm.rows = rows;
@@ -198,7 +201,7 @@ void ModelShuffleRoutes(Pipe& p, const Layer& l, const AccelConfig& c, const Run
       perm.route = r.route;
       at = p.Run(kVector, k.Vector(CostOf(Instr{perm}, c).cycles), at);
     }
-    p.Run(kDma, k.Dma(bytes), at);
+    p.Run(kDma, k.Y(bytes), at);
     p.dram_bytes += 2 * bytes;
   };
   const int64_t whole = pixels / int64_t(band), rest = pixels % int64_t(band);
@@ -219,25 +222,42 @@ void ModelShuffleRoutes(Pipe& p, const Layer& l, const AccelConfig& c, const Run
 
 namespace tile32 {
 
-LayerEstimate AnalyticLayer(const Layer& l, const LayerChoice& choice, const AccelConfig& c, const RunOptions& o) {
+LayerEstimate AnalyticLayer(const Layer& l, const LayerChoice& choice, const AccelConfig& config, const RunOptions& o) {
   using namespace analytic;
   if (o.batch < 1 || o.batch > 4096) Fail("AnalyticLayer: batch = ", o.batch, " is outside [1, 4096]");
   const Types t(o.precision);
+  // The tensors kept in SRAM, as kernels/network_run.cc binds them (a folded shuffle has none): the kernels
+  // plan within what they leave (Machine::ReserveSram).
+  const bool folded_shuffle = l.kind == LayerKind::kShuffle && choice.shuffle_folded;
+  const int in_c = l.kind == LayerKind::kConv && choice.input_shuffle_groups > 1 ? choice.input_shuffle_channels : l.in_c;
+  const uint64_t x_bytes = uint64_t(o.batch) * l.in_h * l.in_w * in_c * SizeOf(t.x);
+  const uint64_t y_bytes = l.kind == LayerKind::kShuffle ? x_bytes
+                           : l.kind == LayerKind::kFc    ? uint64_t(o.batch) * l.out_c * SizeOf(t.y)
+                                                         : uint64_t(o.batch) * l.OutH() * l.OutW() * l.out_c * SizeOf(t.y);
+  const bool x_kept = choice.input_in_sram && !folded_shuffle, y_kept = choice.output_in_sram && !folded_shuffle;
+  const uint64_t reserved = (x_kept ? Align64(x_bytes) : 0) + (y_kept ? Align64(y_bytes) : 0);
+  AccelConfig c = config;
+  if (reserved > 0) {
+    if (reserved > c.sram_bytes || c.sram_bytes - reserved < (1u << 10)) {
+      Fail("Machine: keeping ", reserved, " bytes in SRAM leaves less than 1 KiB of sram_bytes = ", c.sram_bytes,
+           " to the kernels");
+    }
+    c.sram_bytes = static_cast<uint32_t>(c.sram_bytes - reserved);
+  }
+  const Costs k(c, t.mode, x_kept, y_kept);
   Pipe p;
   switch (l.kind) {
-    case LayerKind::kFc:
-      ModelGemm(p, Costs(c, t.mode), o.batch, l.in_h * l.in_w * l.in_c, l.out_c, t.mode, t.y);
-      break;
+    case LayerKind::kFc: ModelGemm(p, k, o.batch, l.in_h * l.in_w * l.in_c, l.out_c, t.mode, t.y); break;
     case LayerKind::kShuffle:
       if (choice.shuffle_folded) break;
       if (choice.shuffle == ShuffleAlgorithm::kPermutation) {
         if (o.precision == Precision::kBF16) Fail("AnalyticLayer: a permutation shuffle cannot move bf16");
-        ModelGemm(p, Costs(c, t.mode), int64_t{o.batch} * l.in_h * l.in_w, l.in_c, l.in_c, t.mode, t.x);
+        ModelGemm(p, k, int64_t{o.batch} * l.in_h * l.in_w, l.in_c, l.in_c, t.mode, t.x);
       } else {
-        ModelShuffleRoutes(p, l, c, o);
+        ModelShuffleRoutes(p, l, k, o);
       }
       break;
-    case LayerKind::kConv: ModelConv(p, l, choice, c, o); break;
+    case LayerKind::kConv: ModelConv(p, l, choice, k, o); break;
   }
   LayerEstimate e;
   e.cycles = p.end;

@@ -15,14 +15,18 @@
 namespace tile32::analytic {
 namespace {
 
+// The segments the analytic loops name: the input x (possibly kept in SRAM) and the fill rows (in DRAM).
+constexpr uint32_t kSegX = 1, kSegFill = 2;
+
 // A tally of DMAs: their cycles on the engines, one after the other, and their bytes.
 struct DmaTally {
   const Costs& k;
-  uint64_t cycles = 0, bytes = 0;
+  Dmas dmas;
+  uint64_t bytes = 0;
   std::function<void(const DmaIn&)> Sink() {
     return [this](const DmaIn& d) {
       const uint64_t b = uint64_t(d.rows) * d.row_bytes;
-      cycles += k.Dma(b), bytes += b;
+      dmas.Add(d.segment == kSegX ? k.X(b) : k.Dma(b)), bytes += b;
     };
   }
 };
@@ -55,11 +59,11 @@ ConvShape ShapeOf(const Layer& l, const LayerChoice& choice, const RunOptions& o
 class PatchIo : public GemmIo {
  public:
   PatchIo(const Costs& k, const PatchSource& src) : k_(k), src_(src) {}
-  uint64_t LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const override {
-    DmaTally t{k_};
+  Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const override {
+    DmaTally t{k_, {}, 0};
     GatherPatches(t.Sink(), src_, m0, rows, k0, cols, 0, 64);
     p.dram_bytes += t.bytes;
-    return t.cycles;
+    return t.dmas;
   }
 
  private:
@@ -71,6 +75,7 @@ void ModelFolded(Pipe& p, const Costs& k, const ConvShape& s) {
   PatchSource src;
   src.geo = s.geo, src.channels = s.Cg, src.elem = s.elem, src.x_pixel = uint64_t(s.C) * s.elem;
   src.merge = s.G == 1;
+  src.seg_x = kSegX, src.seg_fill = kSegFill;
   GemmLoopShape g;
   g.fn = "Conv";
   g.M = int64_t{s.batch} * s.geo.out_h * s.geo.out_w, g.row_quantum = s.geo.out_w, g.mode = s.mode;
@@ -121,12 +126,13 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
   const int64_t nb = int64_t{s.batch} * bands_per_image;
   auto rows_of = [&](int64_t kb) { return std::min(tp.band_rows, geo.out_h - int(kb % bands_per_image) * tp.band_rows); };
   BandSource src;
+  src.segment = kSegX, src.fill_segment = kSegFill;
   src.pixel_stride = s.C, src.elem_bytes = s.elem;
   auto load_cycles = [&](int64_t kb, int part, int nparts) {
-    DmaTally t{k};
+    DmaTally t{k, {}, 0};
     LoadBand(t.Sink(), band, src, int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows, part, nparts);
     P.dram_bytes += t.bytes;
-    return t.cycles;
+    return t.dmas;
   };
   const uint64_t req_row = k.Bank(uint64_t{kLanes} * s.out_elem);
   bool quant_set = false;
@@ -147,14 +153,10 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     auto store = [&](const Block& q) {
       const int cols = std::min(kLanes, s.Kg - kLanes * q.b);
       const uint64_t row_bytes = uint64_t(cols) * s.out_elem;
-      uint64_t cycles;
-      if (whole) {
-        cycles = k.Dma(uint64_t(q.rows_here) * geo.out_w * row_bytes);
-      } else {
-        cycles = uint64_t(q.rows_here) * k.Dma(uint64_t(geo.out_w) * row_bytes);
-      }
+      const uint64_t n = whole ? 1 : uint64_t(q.rows_here);
+      const uint64_t each = k.Y(uint64_t(q.rows_here) * geo.out_w * row_bytes / n);
       P.dram_bytes += uint64_t(q.rows_here) * geo.out_w * row_bytes;
-      staging_free[q.set] = P.Run(kDma, cycles, q.at);
+      staging_free[q.set] = P.Run(kDma, each * n, q.at, n);
     };
     auto store_some = [&](int count, int set) {
       int kept = 0;
@@ -179,10 +181,14 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       converting = false;
     };
 
-    buf_ready[0] = P.Run(kDma, load_cycles(0, 0, 1), 0);
+    auto load = [&](int64_t kb, int part, int nparts, uint64_t ready) {
+      const Dmas d = load_cycles(kb, part, nparts);
+      return d.Run(P, ready);
+    };
+    buf_ready[0] = load(0, 0, 1, 0);
     auto do_band = [&](int64_t kb) {
       const int buf = static_cast<int>(kb % buffers);
-      if (kb > 0 && buffers == 1) buf_ready[0] = P.Run(kDma, load_cycles(kb, 0, 1), buf_free[0]);
+      if (kb > 0 && buffers == 1) buf_ready[0] = load(kb, 0, 1, buf_free[0]);
       const int rows_here = rows_of(kb);
       const uint64_t rows = uint64_t(rows_here) * pitch;
       auto block = [&](int j) {
@@ -208,7 +214,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
               if (j < parts && buffers == 2 && kb + 1 < nb) {
                 const int nbuf = 1 - buf;
                 // The parts of the next band come one DMA batch after another; the band is ready after the last.
-                buf_ready[nbuf] = P.Run(kDma, load_cycles(kb + 1, j, parts), j == 0 ? buf_free[nbuf] : 0);
+                buf_ready[nbuf] = load(kb + 1, j, parts, j == 0 ? buf_free[nbuf] : 0);
               }
             }
           }
@@ -308,6 +314,7 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   uint64_t w_read = 0;  // when the last VLD of the block's weights ended (not resident)
 
   BandSource src;
+  src.segment = kSegX, src.fill_segment = kSegFill;
   src.pixel_stride = s.C, src.elem_bytes = s.elem, src.channels = s.C, src.band_channels = K, src.replicate = mult;
   uint64_t acc_free = 0, band_free = 0, staging_free = 0;
   bool quant_set = false;
@@ -316,10 +323,10 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   auto do_band = [&](int n, int oy0) {
     const int rows_here = std::min(dp.band_rows, geo.out_h - oy0);
     const uint32_t band_total = static_cast<uint32_t>(rows_here) * pitch;
-    DmaTally t{k};
+    DmaTally t{k, {}, 0};
     LoadBand(t.Sink(), band, src, n, oy0);
     P.dram_bytes += t.bytes;
-    const uint64_t band_ready = P.Run(kDma, t.cycles, band_free);
+    const uint64_t band_ready = t.dmas.Run(P, band_free);
     for (uint32_t r0 = 0; r0 < band_total; r0 += chunk) {
       const uint32_t rows = std::min(chunk, band_total - r0);
       uint64_t converted = 0;
@@ -347,18 +354,19 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         converted = acc_free = P.Run(out_unit, requant ? k.Requant(req) : k.Vector(req), std::max(emac_end, staging_free));
       }
       // The chunk's valid outputs: one DMA, or one per plane row piece.
-      uint64_t cycles = 0, bytes = 0;
+      Dmas d;
+      uint64_t bytes = 0;
       if (pitch == static_cast<uint32_t>(geo.out_w)) {
-        bytes = uint64_t(rows) * stage_row, cycles = k.Dma(bytes);
+        bytes = uint64_t(rows) * stage_row, d.Add(k.Y(bytes));
       } else {
         for (uint32_t q = r0 / pitch; q * pitch < r0 + rows; ++q) {
           const uint32_t lo = std::max(r0, q * pitch);
           const uint32_t hi = std::min(r0 + rows, q * pitch + static_cast<uint32_t>(geo.out_w));
-          if (lo < hi) bytes += uint64_t(hi - lo) * stage_row, cycles += k.Dma(uint64_t(hi - lo) * stage_row);
+          if (lo < hi) bytes += uint64_t(hi - lo) * stage_row, d.Add(k.Y(uint64_t(hi - lo) * stage_row));
         }
       }
       P.dram_bytes += bytes;
-      staging_free = P.Run(kDma, cycles, converted);
+      staging_free = d.Run(P, converted);
     }
   };
   for (int n = 0; n < s.batch; ++n) {
@@ -384,9 +392,8 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
 
 }  // namespace
 
-void ModelConv(Pipe& p, const Layer& l, const LayerChoice& choice, const AccelConfig& c, const RunOptions& o) {
+void ModelConv(Pipe& p, const Layer& l, const LayerChoice& choice, const Costs& k, const RunOptions& o) {
   const ConvShape s = ShapeOf(l, choice, o);
-  const Costs k(c, s.mode);
   ConvAlgorithm a = choice.algorithm;
   if (a == ConvAlgorithm::kAuto) {
     a = s.G == s.C && choice.layout == ConvLayout::kAuto ? ConvAlgorithm::kDepthwise

@@ -10,6 +10,7 @@
 #include "accel/config.h"
 #include "accel/footprint.h"
 #include "accel/isa.h"
+#include "accel/model_machine.h"
 #include "kernels/analytic.h"
 #include "kernels/gemm_loop.h"
 #include "layout/band.h"
@@ -24,9 +25,11 @@ constexpr int kDma = static_cast<int>(Unit::kDma), kTile = static_cast<int>(Unit
 // The §8.1 costs of the instructions the loops issue, on one unit's timeline (shared rows already divided
 // over the units of their kind, §8.3), for one configuration and MAC mode.
 struct Costs {
-  Costs(const AccelConfig& c, MacMode mode);
+  Costs(const AccelConfig& c, MacMode mode, bool x_on_chip = false, bool y_on_chip = false);
   const AccelConfig& c;
   uint64_t pass = 1;  // tile cycles of one row and one tile
+  // The layer's input and output kept in SRAM by the plan: their DMAs move within SRAM (ModelMachine::KeepOnChip).
+  bool x_on_chip = false, y_on_chip = false;
   // Bank cycles of `bytes` contiguous bytes starting on a bank word.
   uint64_t Bank(uint64_t bytes) const {
     return std::max<uint64_t>(1, CeilDiv(CeilDiv(std::max<uint64_t>(bytes, 1), c.bank_bytes), c.sram_banks));
@@ -35,6 +38,12 @@ struct Costs {
     const double q = static_cast<double>(bytes) / c.DramBytesPerCycle();
     return c.dram_latency_cycles + static_cast<uint64_t>(std::ceil(q * (1 - 1e-12)));
   }
+  uint64_t OnChip(uint64_t bytes) const {
+    return std::max<uint64_t>(1, CeilDiv(bytes, uint64_t{c.sram_banks} * c.bank_bytes));
+  }
+  // One DMA of the input (X) or the output (Y): through DRAM, or within SRAM when the plan keeps it there.
+  uint64_t X(uint64_t bytes) const { return x_on_chip ? OnChip(bytes) : Dma(bytes); }
+  uint64_t Y(uint64_t bytes) const { return y_on_chip ? OnChip(bytes) : Dma(bytes); }
   uint64_t Tld(uint64_t tile_bytes) const { return Bank(tile_bytes); }
   // A TMAC of `rows` rows of `tiles` tiles, each row's activations `row_bytes` (tile cycles unshared).
   uint64_t TmacArray(uint64_t rows, uint64_t tiles) const { return rows * tiles * pass; }
@@ -48,15 +57,44 @@ struct Costs {
   uint64_t Requant(uint64_t row_cycles) const { return CeilDiv(row_cycles, c.requant_units); }
 };
 
-// The units' timelines: each runs its work in the order given, a piece starting when its unit is free and
-// when what it waits for is ready.
+// The units' timelines: each runs its work in the order given, a piece starting when its unit is free, when
+// what it waits for is ready and when it may enter its unit's queue. The model machine's queues hold the last
+// kQueueDepth instructions of each unit: an instruction enters only once the one kQueueDepth before it on its
+// unit has started, and holds up the entry of every later one until then (the issue is in program order, as
+// the pieces are given). A piece of n instructions runs them back to back: equal ones, or with the cycles of
+// the last kTail given (`tail`, oldest first), the only ones whose starts later entries wait for.
+constexpr uint64_t kTail = kQueueDepth + 1;
 struct Pipe {
+  static constexpr uint64_t kDepth = kQueueDepth;
   uint64_t free[kUnits] = {};
   uint64_t busy[kUnits] = {};
   uint64_t end = 0;
   uint64_t dram_bytes = 0, array_cycles = 0;
-  uint64_t Run(int unit, uint64_t cycles, uint64_t ready) {
-    const uint64_t start = std::max(free[unit], ready);
+  uint64_t entry = 0;            // when the next instruction may enter its queue
+  uint64_t count[kUnits] = {};   // instructions so far per unit
+  uint64_t starts[kUnits][kDepth] = {};  // start of unit u's instruction j at [u][j % kDepth] (the last kDepth)
+
+  uint64_t Run(int unit, uint64_t cycles, uint64_t ready, uint64_t n = 1, const uint64_t* tail = nullptr) {
+    uint64_t* ring = starts[unit];
+    const uint64_t j0 = count[unit];
+    if (j0 >= kDepth) entry = std::max(entry, ring[j0 % kDepth]);
+    const uint64_t start = std::max({free[unit], ready, entry});
+    // Starts of the piece's last min(n, kTail) instructions, from its end backwards.
+    const uint64_t kept = std::min(n, kTail), first_kept = j0 + n - kept;
+    uint64_t at[kTail];
+    uint64_t t = start + cycles;
+    for (uint64_t i = kept; i-- > 0;) {
+      t -= tail != nullptr ? tail[i] : cycles / n;
+      at[i] = tail != nullptr ? t : start + (first_kept + i - j0) * cycles / n;
+    }
+    // The last instruction's entry: the one kDepth before it, in this piece or an earlier one.
+    const uint64_t last = j0 + n - 1;
+    if (last >= kDepth) {
+      const uint64_t back = last - kDepth;
+      entry = std::max(entry, back >= first_kept ? at[(back - first_kept) % kTail] : ring[back % kDepth]);
+    }
+    for (uint64_t i = kept > kDepth ? 1 : 0; i < kept; ++i) ring[(first_kept + i) % kDepth] = at[i];
+    count[unit] = j0 + n;
     free[unit] = start + cycles;
     busy[unit] += cycles;
     end = std::max(end, free[unit]);
@@ -64,7 +102,10 @@ struct Pipe {
   }
   void Shift(uint64_t d) {
     for (uint64_t& f : free) f += d;
-    end += d;
+    for (auto& ring : starts) {
+      for (uint64_t& t : ring) t += d;
+    }
+    end += d, entry += d;
   }
 };
 
@@ -87,9 +128,9 @@ class Weights {
     if (window_ == 0) {
       const uint64_t in = p_.Run(kDma, k_.Dma(tile_bytes_ * tiles), slot_read_[0]);
       p_.dram_bytes += tile_bytes_ * tiles;
-      slot_read_[0] = p_.Run(kTile, tiles * tld_, in);
+      slot_read_[0] = p_.Run(kTile, tiles * tld_, in, tiles);
     } else if (const int64_t first = int64_t{nt} * k_tiles_ + kt0; first >= cur_lo_ && first + tiles <= cur_hi_) {
-      const uint64_t end = p_.Run(kTile, tiles * tld_, Ready(cur_slot_));
+      const uint64_t end = p_.Run(kTile, tiles * tld_, Ready(cur_slot_), tiles);
       if (!resident_) slot_read_[cur_slot_] = end;
     } else {
       const int64_t w0 = first / window_, w1 = (first + tiles - 1) / window_;
@@ -97,7 +138,7 @@ class Weights {
       if (s0 < 0) Fetch(w0, s0 = resident_ ? static_cast<int>(w0) : s1 >= 0 ? 1 - s1 : 1 - cur_slot_);
       if (w1 == w0) s1 = s0;
       if (s1 < 0) Fetch(w1, s1 = resident_ ? static_cast<int>(w1) : 1 - s0);
-      const uint64_t end = p_.Run(kTile, tiles * tld_, std::max(Ready(s0), Ready(s1)));
+      const uint64_t end = p_.Run(kTile, tiles * tld_, std::max(Ready(s0), Ready(s1)), tiles);
       if (!resident_) slot_read_[s0] = slot_read_[s1] = end;
       cur_slot_ = s1, cur_window_ = w1;
       cur_lo_ = w1 * window_, cur_hi_ = std::min(cur_lo_ + window_, total_);
@@ -158,12 +199,26 @@ class Weights {
 };
 
 
+// Some DMAs issued one after the other: their cycles on the engines and how many.
+struct Dmas {
+  uint64_t cycles = 0, n = 0;
+  uint64_t last[kTail] = {};  // the cycles of the last ones, at [i % kTail]
+  void Add(uint64_t c) { last[n % kTail] = c, cycles += c, ++n; }
+  // On the DMA engines after `ready`; returns when the last ends.
+  uint64_t Run(Pipe& p, uint64_t ready) const {
+    uint64_t tail[kTail];
+    const uint64_t kept = std::min(n, kTail);
+    for (uint64_t i = 0; i < kept; ++i) tail[i] = last[(n - kept + i) % kTail];
+    return p.Run(kDma, cycles, ready, n, tail);
+  }
+};
+
 // A loop's per-step DMAs, as cycles on the DMA engines (bytes tallied into the pipe).
 class GemmIo {
  public:
   virtual ~GemmIo() = default;
   // The DMAs that put A[m0 + r][k0 + c] (r < rows, c < cols) into SRAM.
-  virtual uint64_t LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const = 0;
+  virtual Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const = 0;
 };
 
 // The GEMM loop of kernels/gemm_loop.cc on the timelines, as it runs with `shape` (no row sums, no bias: what
@@ -171,7 +226,8 @@ class GemmIo {
 void ModelGemmLoop(Pipe& p, const Costs& k, const GemmLoopShape& shape, const GemmIo& io);
 
 // Convolution families (kernels/analytic_conv.cc).
-void ModelConv(Pipe& p, const Layer& l, const LayerChoice& choice, const AccelConfig& c, const RunOptions& o);
+// `k` holds the configuration as the kernels see it (less the SRAM the plan keeps tensors in).
+void ModelConv(Pipe& p, const Layer& l, const LayerChoice& choice, const Costs& k, const RunOptions& o);
 
 // The element types of a precision (as kernels/network_run.cc runs it).
 struct Types {

@@ -28,11 +28,11 @@ Family FamilyOf(const LayerRun& r) {
   switch (r.kind) {
     case RunKind::kGemm: return {"gemm", 0.02};
     case RunKind::kShuffle: return {"shuffle", 0.02};
-    case RunKind::kDepthwise: return {"depthwise", 0.13};
+    case RunKind::kDepthwise: return {"depthwise", 0.05};
     case RunKind::kWinograd: return {"winograd", 1.0};  // a bound on the busiest unit only
     case RunKind::kDirect: break;
   }
-  if (r.kernel.find("folded") != std::string::npos) return {"direct folded", 0.04};
+  if (r.kernel.find("folded") != std::string::npos) return {"direct folded", 0.02};
   return {"direct tap-major", 0.16};
 }
 
