@@ -18,16 +18,53 @@ namespace {
 // The segments the analytic loops name: the input x (possibly kept in SRAM) and the fill rows (in DRAM).
 constexpr uint32_t kSegX = 1, kSegFill = 2;
 
-// A tally of DMAs: their cycles on the engines, one after the other, and their bytes.
+// The SRAM a DMA writes (strided: the whole span) and when it ends, counted from its piece's start.
+struct Written {
+  uint64_t lo, hi, end;
+};
+
+// A tally of DMAs: their cycles on the engines, one after the other, and their bytes; with `written`, what
+// each writes (so that an instruction reading part of a band waits only for the DMAs it reads).
 struct DmaTally {
   const Costs& k;
   Dmas dmas;
   uint64_t bytes = 0;
+  std::vector<Written>* written = nullptr;
   std::function<void(const DmaIn&)> Sink() {
     return [this](const DmaIn& d) {
       const uint64_t b = uint64_t(d.rows) * d.row_bytes;
       dmas.Add(d.segment == kSegX ? k.X(b) : k.Dma(b)), bytes += b;
+      if (written != nullptr) {
+        written->push_back({d.sram, d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes, dmas.cycles});
+      }
     };
+  }
+};
+
+// A band buffer filling: the DMAs of its loads since the last one that began it, with absolute ends, so that
+// an instruction reading [lo, hi) of it waits for the last DMA it overlaps (the model machine's footprint
+// dependency), not for the whole band.
+struct Filling {
+  std::vector<Written> dmas;
+  uint64_t all = 0;  // when the last DMA ends
+  size_t done = 0;   // dmas[0, done) have absolute ends
+  void Begin() { dmas.clear(), all = 0, done = 0; }
+  // The DMAs added since the last Placed ran as one piece ending at `end` of `cycles` cycles.
+  void Placed(uint64_t end, uint64_t cycles) {
+    for (; done < dmas.size(); ++done) dmas[done].end += end - cycles;
+    all = std::max(all, end);
+  }
+  void Shift(uint64_t d) {
+    for (size_t i = 0; i < done; ++i) dmas[i].end += d;
+    all += d;
+  }
+  uint64_t Ready(uint64_t lo, uint64_t hi, uint64_t after) const {
+    if (after >= all) return all;
+    uint64_t r = 0;
+    for (const Written& w : dmas) {
+      if (w.lo < hi && lo < w.hi) r = std::max(r, w.end);
+    }
+    return r;
   }
 };
 
@@ -114,12 +151,16 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
   const bool requant = IsRequantOutput(s.out);
   const int out_unit = requant ? kRequant : kVector;
   // Runs of taps whose activations lie back to back (one stretch of tiles each).
-  std::vector<int> runs;
+  struct Run {
+    int taps;
+    uint32_t addr;
+  };
+  std::vector<Run> runs;
   for (int t0 = 0; t0 < s.taps;) {
     const uint32_t a0 = band.TapAddress(t0 / geo.kernel_w, t0 % geo.kernel_w);
     int t1 = t0 + 1;
     while (t1 < s.taps && band.TapAddress(t1 / geo.kernel_w, t1 % geo.kernel_w) == a0 + (t1 - t0) * band.pixel_bytes) ++t1;
-    runs.push_back(t1 - t0);
+    runs.push_back({t1 - t0, a0});
     t0 = t1;
   }
   const int bands_per_image = (geo.out_h + tp.band_rows - 1) / tp.band_rows;
@@ -128,8 +169,10 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
   BandSource src;
   src.segment = kSegX, src.fill_segment = kSegFill;
   src.pixel_stride = s.C, src.elem_bytes = s.elem;
-  auto load_cycles = [&](int64_t kb, int part, int nparts) {
-    DmaTally t{k, {}, 0};
+  Filling filling[2];
+  auto load_cycles = [&](int64_t kb, int part, int nparts, Filling& f) {
+    if (part == 0) f.Begin();
+    DmaTally t{k, {}, 0, &f.dmas};
     LoadBand(t.Sink(), band, src, int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows, part, nparts);
     P.dram_bytes += t.bytes;
     return t.dmas;
@@ -181,14 +224,16 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       converting = false;
     };
 
-    auto load = [&](int64_t kb, int part, int nparts, uint64_t ready) {
-      const Dmas d = load_cycles(kb, part, nparts);
-      return d.Run(P, ready);
+    auto load = [&](int64_t kb, int part, int nparts, uint64_t ready, int buf) {
+      const Dmas d = load_cycles(kb, part, nparts, filling[buf]);
+      const uint64_t end = d.Run(P, ready);
+      filling[buf].Placed(end, d.cycles);
+      return end;
     };
-    buf_ready[0] = load(0, 0, 1, 0);
+    buf_ready[0] = load(0, 0, 1, 0, 0);
     auto do_band = [&](int64_t kb) {
       const int buf = static_cast<int>(kb % buffers);
-      if (kb > 0 && buffers == 1) buf_ready[0] = load(kb, 0, 1, buf_free[0]);
+      if (kb > 0 && buffers == 1) buf_ready[0] = load(kb, 0, 1, buf_free[0], 0);
       const int rows_here = rows_of(kb);
       const uint64_t rows = uint64_t(rows_here) * pitch;
       auto block = [&](int j) {
@@ -199,12 +244,15 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         uint64_t tmac_end = 0;
         bool first = true;
         int t0 = 0;
-        for (int run : runs) {
-          const int run_tiles = run * cb;
+        for (const Run& run : runs) {
+          const int run_tiles = run.taps * cb;
           for (int k0 = 0; k0 < run_tiles; k0 += chunk) {
             const int tiles = std::min(chunk, run_tiles - k0);
             weights.Load(t0 * cb + k0, tiles, j);
-            tmac_end = P.Run(kTile, k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * s.elem), std::max(seeded, buf_ready[buf]));
+            const uint64_t lo = run.addr + uint64_t(k0) * kLanes * s.elem;
+            const uint64_t in = filling[buf].Ready(lo, lo + (rows - 1) * band.pixel_bytes + uint64_t{kLanes} * tiles * s.elem,
+                                                   P.free[kTile]);
+            tmac_end = P.Run(kTile, k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * s.elem), std::max(seeded, in));
             P.array_cycles += k.TmacArray(rows, tiles);
             buf_free[buf] = tmac_end;
             weights.Prefetch(kb + 1 < nb);
@@ -214,11 +262,11 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
               if (j < parts && buffers == 2 && kb + 1 < nb) {
                 const int nbuf = 1 - buf;
                 // The parts of the next band come one DMA batch after another; the band is ready after the last.
-                buf_ready[nbuf] = load(kb + 1, j, parts, j == 0 ? buf_free[nbuf] : 0);
+                buf_ready[nbuf] = load(kb + 1, j, parts, j == 0 ? buf_free[nbuf] : 0, nbuf);
               }
             }
           }
-          t0 += run;
+          t0 += run.taps;
         }
         to_convert = {tmac_end, rows_here, j, set};
         converting = true;
@@ -239,6 +287,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         for (int u = 0; u < kUnits; ++u) P.busy[u] += (P.busy[u] - busy1[u]) * uint64_t(pairs);
         P.dram_bytes += (P.dram_bytes - bytes1) * uint64_t(pairs);
         P.array_cycles += (P.array_cycles - array1) * uint64_t(pairs);
+        filling[0].Shift(shift), filling[1].Shift(shift);
         for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
                             &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at}) {
           *t += shift;
@@ -269,6 +318,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       P.dram_bytes += (P.dram_bytes - bytes1) * uint64_t(skip);
       P.array_cycles += (P.array_cycles - array1) * uint64_t(skip);
       weights.Shift(shift);
+      filling[0].Shift(shift), filling[1].Shift(shift);
       for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0], &buf_ready[1],
                           &buf_free[0], &buf_free[1], &to_convert.at}) {
         *t += shift;
@@ -319,14 +369,18 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   uint64_t acc_free = 0, band_free = 0, staging_free = 0;
   bool quant_set = false;
   const int bands_per_image = (geo.out_h + dp.band_rows - 1) / dp.band_rows;
+  Filling filling;
+  std::vector<uint32_t> tap_addr(static_cast<size_t>(taps));
+  for (int tap = 0; tap < taps; ++tap) tap_addr[size_t(tap)] = band.TapAddress(tap / geo.kernel_w, tap % geo.kernel_w);
 
   auto do_band = [&](int n, int oy0) {
     const int rows_here = std::min(dp.band_rows, geo.out_h - oy0);
     const uint32_t band_total = static_cast<uint32_t>(rows_here) * pitch;
-    DmaTally t{k, {}, 0};
+    filling.Begin();
+    DmaTally t{k, {}, 0, &filling.dmas};
     LoadBand(t.Sink(), band, src, n, oy0);
     P.dram_bytes += t.bytes;
-    const uint64_t band_ready = t.dmas.Run(P, band_free);
+    filling.Placed(t.dmas.Run(P, band_free), t.dmas.cycles);
     for (uint32_t r0 = 0; r0 < band_total; r0 += chunk) {
       const uint32_t rows = std::min(chunk, band_total - r0);
       uint64_t converted = 0;
@@ -345,7 +399,9 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
             }
             w_read = P.Run(kVector, vld, ready);
           }
-          emac_end = P.Run(kTile, k.Emac(rows, emac_row_bytes), std::max({seeded, band_ready, emac_end}));
+          const uint64_t lo = tap_addr[size_t(tap)] + uint64_t(b) * emac_row_bytes + uint64_t(r0) * band.pixel_bytes;
+          const uint64_t in = filling.Ready(lo, lo + uint64_t(rows - 1) * band.pixel_bytes + emac_row_bytes, P.free[kTile]);
+          emac_end = P.Run(kTile, k.Emac(rows, emac_row_bytes), std::max({seeded, in, emac_end}));
           P.array_cycles += uint64_t(rows) * k.pass;
         }
         band_free = emac_end;

@@ -28,12 +28,12 @@ Family FamilyOf(const LayerRun& r) {
   switch (r.kind) {
     case RunKind::kGemm: return {"gemm", 0.02};
     case RunKind::kShuffle: return {"shuffle", 0.02};
-    case RunKind::kDepthwise: return {"depthwise", 0.05};
+    case RunKind::kDepthwise: return {"depthwise", 0.02};
     case RunKind::kWinograd: return {"winograd", 1.0};  // a bound on the busiest unit only
     case RunKind::kDirect: break;
   }
   if (r.kernel.find("folded") != std::string::npos) return {"direct folded", 0.02};
-  return {"direct tap-major", 0.16};
+  return {"direct tap-major", 0.03};
 }
 
 void ExpectAgreement(const std::string& net_name, const std::string& preset, const RunOptions& options) {
