@@ -138,8 +138,14 @@ class Weights {
       if (s0 < 0) Fetch(w0, s0 = resident_ ? static_cast<int>(w0) : s1 >= 0 ? 1 - s1 : 1 - cur_slot_);
       if (w1 == w0) s1 = s0;
       if (s1 < 0) Fetch(w1, s1 = resident_ ? static_cast<int>(w1) : 1 - s0);
-      const uint64_t end = p_.Run(kTile, tiles * tld_, std::max(Ready(s0), Ready(s1)), tiles);
-      if (!resident_) slot_read_[s0] = slot_read_[s1] = end;
+      // The TLDs of each window wait for its own DMA; a slot is free again once its last TLD is done.
+      const int split = static_cast<int>(std::min<int64_t>(tiles, (w0 + 1) * window_ - first));
+      uint64_t end = p_.Run(kTile, uint64_t(split) * tld_, Ready(s0), uint64_t(split));
+      if (!resident_) slot_read_[s0] = end;
+      if (split < tiles) {
+        end = p_.Run(kTile, uint64_t(tiles - split) * tld_, Ready(s1), uint64_t(tiles - split));
+        if (!resident_) slot_read_[s1] = end;
+      }
       cur_slot_ = s1, cur_window_ = w1;
       cur_lo_ = w1 * window_, cur_hi_ = std::min(cur_lo_ + window_, total_);
     }

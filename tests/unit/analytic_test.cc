@@ -33,7 +33,7 @@ Family FamilyOf(const LayerRun& r) {
     case RunKind::kDirect: break;
   }
   if (r.kernel.find("folded") != std::string::npos) return {"direct folded", 0.02};
-  return {"direct tap-major", 0.03};
+  return {"direct tap-major", 0.02};
 }
 
 void ExpectAgreement(const std::string& net_name, const std::string& preset, const RunOptions& options) {
