@@ -64,7 +64,7 @@ void BM_ModelAnalytic(benchmark::State& state, std::string name) {
   uint64_t cycles = 0;
   for (auto _ : state) {
     cycles = 0;
-    for (size_t i = 0; i < net.layers.size(); ++i) cycles += AnalyticLayer(net.layers[i], choices[i], config, options).cycles;
+    for (const LayerEstimate& e : AnalyticNetwork(net, config, options, &choices)) cycles += e.cycles;
     benchmark::DoNotOptimize(cycles);
   }
   state.counters["layers"] = benchmark::Counter(double(net.layers.size()), benchmark::Counter::kIsIterationInvariantRate);

@@ -2,6 +2,7 @@
 // and the permutation shuffle run it) and the channel shuffle by routes.
 #include "kernels/analytic.h"
 
+#include <algorithm>
 #include <array>
 
 #include "accel/cost.h"
@@ -75,6 +76,12 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     to_convert.any = false;
   };
 
+  struct Chunk {
+    int64_t m0 = -1;
+    Dmas dmas;
+    uint64_t bytes = 0;
+  };
+  std::vector<Chunk> chunks(p.a_full ? 0 : CeilDiv(uint64_t(k_tiles), uint64_t(p.chunk_tiles)));
   auto row_block = [&](int64_t bi) {
     const int64_t m0 = bi * p.rows;
     const uint32_t rows = static_cast<uint32_t>(std::min<int64_t>(p.rows, s.M - m0));
@@ -92,9 +99,17 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
         weights.Load(kt0, tiles, nt);
         uint64_t a_ready = buf_ready[buf];
         if (!p.a_full) {
-          const int cols = std::min(s.K - kLanes * kt0, kLanes * tiles);
-          const Dmas d = pad_dma(io.LoadA(P, m0, rows, kLanes * kt0, cols), rows, uint64_t(cols), uint64_t{kLanes} * tiles);
-          a_ready = buf_ready[0] = d.Run(P, buf_free[0]);
+          // The same columns of the same rows for every column block: their DMAs tallied once per row block.
+          Chunk& a = chunks[size_t(kt0 / p.chunk_tiles)];
+          if (a.m0 != m0) {
+            const uint64_t bytes = P.dram_bytes;
+            const int cols = std::min(s.K - kLanes * kt0, kLanes * tiles);
+            a.dmas = pad_dma(io.LoadA(P, m0, rows, kLanes * kt0, cols), rows, uint64_t(cols), uint64_t{kLanes} * tiles);
+            a.bytes = P.dram_bytes - bytes, a.m0 = m0;
+          } else {
+            P.dram_bytes += a.bytes;
+          }
+          a_ready = buf_ready[0] = a.dmas.Run(P, buf_free[0]);
         }
         tmac_end = P.Run(kTile, k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * elem), std::max(seeded, a_ready));
         P.array_cycles += k.TmacArray(rows, tiles);
@@ -273,14 +288,35 @@ std::vector<LayerEstimate> AnalyticNetwork(const Network& net, const AccelConfig
   if (choices != nullptr && choices->size() != net.layers.size()) {
     Fail("AnalyticNetwork: ", choices->size(), " choices for the ", net.layers.size(), " layers of ", net.name);
   }
+  // A layer of the same shape and choice as an earlier one has the same estimate (as the counted mode counts
+  // it once): the networks repeat their blocks.
+  using Key = std::array<int, 22>;
+  auto key_of = [](const Layer& l, const LayerChoice& c) {
+    return Key{static_cast<int>(l.kind), l.in_h, l.in_w, l.in_c, l.out_c, l.kernel_h, l.kernel_w, l.stride_h,
+               l.stride_w, l.pad_top, l.pad_bottom, l.pad_left, l.pad_right, l.groups,
+               static_cast<int>(c.algorithm), static_cast<int>(c.layout), static_cast<int>(c.shuffle),
+               c.shuffle_folded, c.input_shuffle_groups, c.input_shuffle_channels,
+               c.input_in_sram * 2 + c.output_in_sram, 0};
+  };
+  std::vector<std::pair<Key, size_t>> seen;
+  seen.reserve(net.layers.size());
   std::vector<LayerEstimate> out;
   out.reserve(net.layers.size());
   for (size_t i = 0; i < net.layers.size(); ++i) {
-    try {
-      out.push_back(AnalyticLayer(net.layers[i], choices == nullptr ? LayerChoice{} : (*choices)[i], config, options));
-    } catch (const Error& e) {
-      Fail(net.name, ": layer '", net.layers[i].name, "': ", e.what());
+    const Layer& l = net.layers[i];
+    const LayerChoice& choice = choices == nullptr ? LayerChoice{} : (*choices)[i];
+    const Key key = key_of(l, choice);
+    const auto same = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
+    if (same != seen.end()) {
+      out.push_back(out[same->second]);
+      continue;
     }
+    try {
+      out.push_back(AnalyticLayer(l, choice, config, options));
+    } catch (const Error& e) {
+      Fail(net.name, ": layer '", l.name, "': ", e.what());
+    }
+    seen.emplace_back(key, i);
   }
   return out;
 }

@@ -68,6 +68,45 @@ struct Filling {
   }
 };
 
+// The DMAs of band loads into a Filling. A band whose plane rows all lie inside the image takes the same DMAs
+// as any other such band but for their DRAM addresses: tallied once per part.
+class BandLoads {
+ public:
+  BandLoads(const Costs& k, const BandLayout& band, const BandSource& src) : k_(k), band_(band), src_(src) {}
+  Dmas Load(Pipe& p, Filling& f, int n, int oy0, int part, int parts) {
+    const ConvGeometry& g = band_.g;
+    const bool inside = oy0 * g.stride_h - g.pad_top >= 0 && (oy0 + band_.plane_rows) * g.stride_h - g.pad_top <= g.height;
+    if (part == 0) f.Begin();
+    if (inside) {
+      for (const Tally& t : tallies_) {
+        if (t.part == part && t.parts == parts) {
+          f.dmas.insert(f.dmas.end(), t.written.begin(), t.written.end());
+          p.dram_bytes += t.bytes;
+          return t.dmas;
+        }
+      }
+    }
+    const size_t from = f.dmas.size();
+    DmaTally t{k_, {}, 0, &f.dmas};
+    LoadBand(t.Sink(), band_, src_, n, oy0, part, parts);
+    p.dram_bytes += t.bytes;
+    if (inside) tallies_.push_back({part, parts, t.dmas, t.bytes, {f.dmas.begin() + long(from), f.dmas.end()}});
+    return t.dmas;
+  }
+
+ private:
+  struct Tally {
+    int part, parts;
+    Dmas dmas;
+    uint64_t bytes;
+    std::vector<Written> written;
+  };
+  const Costs& k_;
+  const BandLayout& band_;
+  const BandSource& src_;
+  std::vector<Tally> tallies_;
+};
+
 // The convolution as the kernels see it: its geometry and the facts of its packing.
 struct ConvShape {
   ConvGeometry geo;
@@ -163,6 +202,23 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     runs.push_back({t1 - t0, a0});
     t0 = t1;
   }
+  // The TMACs of a block: per run of taps, chunks of at most `chunk` tiles (the same for every block).
+  struct Chunk {
+    int kt, tiles;
+    uint64_t lo;  // the first SRAM byte of the band it reads
+  };
+  std::vector<Chunk> chunks;
+  int t0 = 0;
+  for (const Run& run : runs) {
+    const int run_tiles = run.taps * cb;
+    for (int k0 = 0; k0 < run_tiles; k0 += chunk) {
+      chunks.push_back({t0 * cb + k0, std::min(chunk, run_tiles - k0), run.addr + uint64_t(k0) * kLanes * s.elem});
+    }
+    t0 += run.taps;
+  }
+  const uint64_t weights_tld = k.Tld(tile_bytes);
+  Dmas rest;
+  uint64_t rest_array = 0, rest_rows = 0;
   const int bands_per_image = (geo.out_h + tp.band_rows - 1) / tp.band_rows;
   const int64_t nb = int64_t{s.batch} * bands_per_image;
   auto rows_of = [&](int64_t kb) { return std::min(tp.band_rows, geo.out_h - int(kb % bands_per_image) * tp.band_rows); };
@@ -170,12 +226,9 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
   src.segment = kSegX, src.fill_segment = kSegFill;
   src.pixel_stride = s.C, src.elem_bytes = s.elem;
   Filling filling[2];
+  BandLoads loads(k, band, src);
   auto load_cycles = [&](int64_t kb, int part, int nparts, Filling& f) {
-    if (part == 0) f.Begin();
-    DmaTally t{k, {}, 0, &f.dmas};
-    LoadBand(t.Sink(), band, src, int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows, part, nparts);
-    P.dram_bytes += t.bytes;
-    return t.dmas;
+    return loads.Load(P, f, int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows, part, nparts);
   };
   const uint64_t req_row = k.Bank(uint64_t{kLanes} * s.out_elem);
   bool quant_set = false;
@@ -199,7 +252,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       const uint64_t n = whole ? 1 : uint64_t(q.rows_here);
       const uint64_t each = k.Y(uint64_t(q.rows_here) * geo.out_w * row_bytes / n);
       P.dram_bytes += uint64_t(q.rows_here) * geo.out_w * row_bytes;
-      staging_free[q.set] = P.Run(kDma, each * n, q.at, n);
+      staging_free[q.set] = P.Run(kDma, each, q.at, n);
     };
     auto store_some = [&](int count, int set) {
       int kept = 0;
@@ -236,37 +289,45 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       if (kb > 0 && buffers == 1) buf_ready[0] = load(kb, 0, 1, buf_free[0], 0);
       const int rows_here = rows_of(kb);
       const uint64_t rows = uint64_t(rows_here) * pitch;
+      // After a block's first chunk, with the weights resident and in SRAM and the band loaded, the rest are
+      // TLDs and TMACs back to back on the arrays: one chain, the same for every block of the band.
+      if (rest_rows != rows) {
+        rest = Dmas{}, rest_array = 0, rest_rows = rows;
+        for (size_t c = 1; c < chunks.size(); ++c) {
+          const uint64_t tiles = uint64_t(chunks[c].tiles);
+          rest.Add(weights_tld, tiles), rest.Add(k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * s.elem));
+          rest_array += k.TmacArray(rows, tiles);
+        }
+      }
       auto block = [&](int j) {
         const int set = static_cast<int>((kb * bpg + j) % sets);
         if (converting && to_convert.set == set) convert();
         const uint64_t seeded = P.Run(kVector, k.Vector(rows), set_free[set]);
         convert();
         uint64_t tmac_end = 0;
-        bool first = true;
-        int t0 = 0;
-        for (const Run& run : runs) {
-          const int run_tiles = run.taps * cb;
-          for (int k0 = 0; k0 < run_tiles; k0 += chunk) {
-            const int tiles = std::min(chunk, run_tiles - k0);
-            weights.Load(t0 * cb + k0, tiles, j);
-            const uint64_t lo = run.addr + uint64_t(k0) * kLanes * s.elem;
-            const uint64_t in = filling[buf].Ready(lo, lo + (rows - 1) * band.pixel_bytes + uint64_t{kLanes} * tiles * s.elem,
-                                                   P.free[kTile]);
-            tmac_end = P.Run(kTile, k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * s.elem), std::max(seeded, in));
-            P.array_cycles += k.TmacArray(rows, tiles);
-            buf_free[buf] = tmac_end;
-            weights.Prefetch(kb + 1 < nb);
-            if (first) {
-              first = false;
-              store_some(storing, -1);
-              if (j < parts && buffers == 2 && kb + 1 < nb) {
-                const int nbuf = 1 - buf;
-                // The parts of the next band come one DMA batch after another; the band is ready after the last.
-                buf_ready[nbuf] = load(kb + 1, j, parts, j == 0 ? buf_free[nbuf] : 0, nbuf);
-              }
+        for (size_t c = 0; c < chunks.size(); ++c) {
+          const Chunk& ch = chunks[c];
+          if (c == 1 && std::max(seeded, filling[buf].all) <= P.free[kTile] && weights.Settled(P.free[kTile])) {
+            tmac_end = buf_free[buf] = rest.Run(P, 0, kTile);
+            P.array_cycles += rest_array;
+            weights.Loaded(chunks.back().kt, chunks.back().tiles, j);
+            break;
+          }
+          weights.Load(ch.kt, ch.tiles, j);
+          const uint64_t in = filling[buf].Ready(ch.lo, ch.lo + (rows - 1) * band.pixel_bytes + uint64_t{kLanes} * ch.tiles * s.elem,
+                                                 P.free[kTile]);
+          tmac_end = P.Run(kTile, k.Tmac(rows, ch.tiles, uint64_t{kLanes} * ch.tiles * s.elem), std::max(seeded, in));
+          P.array_cycles += k.TmacArray(rows, ch.tiles);
+          buf_free[buf] = tmac_end;
+          weights.Prefetch(kb + 1 < nb);
+          if (c == 0) {
+            store_some(storing, -1);
+            if (j < parts && buffers == 2 && kb + 1 < nb) {
+              const int nbuf = 1 - buf;
+              // The parts of the next band come one DMA batch after another; the band is ready after the last.
+              buf_ready[nbuf] = load(kb + 1, j, parts, j == 0 ? buf_free[nbuf] : 0, nbuf);
             }
           }
-          t0 += run.taps;
         }
         to_convert = {tmac_end, rows_here, j, set};
         converting = true;
@@ -370,17 +431,15 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   bool quant_set = false;
   const int bands_per_image = (geo.out_h + dp.band_rows - 1) / dp.band_rows;
   Filling filling;
+  BandLoads loads(k, band, src);
   std::vector<uint32_t> tap_addr(static_cast<size_t>(taps));
   for (int tap = 0; tap < taps; ++tap) tap_addr[size_t(tap)] = band.TapAddress(tap / geo.kernel_w, tap % geo.kernel_w);
 
   auto do_band = [&](int n, int oy0) {
     const int rows_here = std::min(dp.band_rows, geo.out_h - oy0);
     const uint32_t band_total = static_cast<uint32_t>(rows_here) * pitch;
-    filling.Begin();
-    DmaTally t{k, {}, 0, &filling.dmas};
-    LoadBand(t.Sink(), band, src, n, oy0);
-    P.dram_bytes += t.bytes;
-    filling.Placed(t.dmas.Run(P, band_free), t.dmas.cycles);
+    const Dmas d = loads.Load(P, filling, n, oy0, 0, 1);
+    filling.Placed(d.Run(P, band_free), d.cycles);
     for (uint32_t r0 = 0; r0 < band_total; r0 += chunk) {
       const uint32_t rows = std::min(chunk, band_total - r0);
       uint64_t converted = 0;

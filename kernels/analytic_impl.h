@@ -62,7 +62,7 @@ struct Costs {
 // kQueueDepth instructions of each unit: an instruction enters only once the one kQueueDepth before it on its
 // unit has started, and holds up the entry of every later one until then (the issue is in program order, as
 // the pieces are given). A piece of n instructions runs them back to back: equal ones, or with the cycles of
-// the last kTail given (`tail`, oldest first), the only ones whose starts later entries wait for.
+// the last kTail given, the only ones whose starts later entries wait for.
 constexpr uint64_t kTail = kQueueDepth + 1;
 struct Pipe {
   static constexpr uint64_t kDepth = kQueueDepth;
@@ -74,27 +74,48 @@ struct Pipe {
   uint64_t count[kUnits] = {};   // instructions so far per unit
   uint64_t starts[kUnits][kDepth] = {};  // start of unit u's instruction j at [u][j % kDepth] (the last kDepth)
 
-  uint64_t Run(int unit, uint64_t cycles, uint64_t ready, uint64_t n = 1, const uint64_t* tail = nullptr) {
+  // One instruction.
+  uint64_t Run(int unit, uint64_t cycles, uint64_t ready) {
+    uint64_t& slot = starts[unit][count[unit] % kDepth];  // the start of the one kDepth before, if any
+    if (count[unit]++ >= kDepth) entry = std::max(entry, slot);
+    const uint64_t start = std::max({free[unit], ready, entry});
+    slot = start;
+    return Finish(unit, start, cycles);
+  }
+  // n instructions of `each` cycles.
+  uint64_t Run(int unit, uint64_t each, uint64_t ready, uint64_t n) {
+    if (n == 1) return Run(unit, each, ready);
     uint64_t* ring = starts[unit];
-    const uint64_t j0 = count[unit];
+    const uint64_t j0 = count[unit], last = j0 + n - 1;
     if (j0 >= kDepth) entry = std::max(entry, ring[j0 % kDepth]);
     const uint64_t start = std::max({free[unit], ready, entry});
-    // Starts of the piece's last min(n, kTail) instructions, from its end backwards.
-    const uint64_t kept = std::min(n, kTail), first_kept = j0 + n - kept;
+    if (last >= kDepth) {
+      const uint64_t back = last - kDepth;
+      entry = std::max(entry, back >= j0 ? start + (back - j0) * each : ring[back % kDepth]);
+    }
+    for (uint64_t i = last + 1 - std::min(n, kDepth); i <= last; ++i) ring[i % kDepth] = start + (i - j0) * each;
+    count[unit] = last + 1;
+    return Finish(unit, start, each * n);
+  }
+  // n instructions of `cycles` in all, the last min(n, kTail) of tail[0..] cycles (oldest first).
+  uint64_t Run(int unit, uint64_t cycles, uint64_t ready, uint64_t n, const uint64_t* tail) {
+    uint64_t* ring = starts[unit];
+    const uint64_t j0 = count[unit], last = j0 + n - 1;
+    if (j0 >= kDepth) entry = std::max(entry, ring[j0 % kDepth]);
+    const uint64_t start = std::max({free[unit], ready, entry});
+    const uint64_t kept = std::min(n, kTail), first_kept = last + 1 - kept;
     uint64_t at[kTail];
     uint64_t t = start + cycles;
-    for (uint64_t i = kept; i-- > 0;) {
-      t -= tail != nullptr ? tail[i] : cycles / n;
-      at[i] = tail != nullptr ? t : start + (first_kept + i - j0) * cycles / n;
-    }
-    // The last instruction's entry: the one kDepth before it, in this piece or an earlier one.
-    const uint64_t last = j0 + n - 1;
+    for (uint64_t i = kept; i-- > 0;) at[i] = t -= tail[i];
     if (last >= kDepth) {
       const uint64_t back = last - kDepth;
       entry = std::max(entry, back >= first_kept ? at[(back - first_kept) % kTail] : ring[back % kDepth]);
     }
     for (uint64_t i = kept > kDepth ? 1 : 0; i < kept; ++i) ring[(first_kept + i) % kDepth] = at[i];
-    count[unit] = j0 + n;
+    count[unit] = last + 1;
+    return Finish(unit, start, cycles);
+  }
+  uint64_t Finish(int unit, uint64_t start, uint64_t cycles) {
     free[unit] = start + cycles;
     busy[unit] += cycles;
     end = std::max(end, free[unit]);
@@ -128,9 +149,9 @@ class Weights {
     if (window_ == 0) {
       const uint64_t in = p_.Run(kDma, k_.Dma(tile_bytes_ * tiles), slot_read_[0]);
       p_.dram_bytes += tile_bytes_ * tiles;
-      slot_read_[0] = p_.Run(kTile, tiles * tld_, in, tiles);
+      slot_read_[0] = p_.Run(kTile, tld_, in, uint64_t(tiles));
     } else if (const int64_t first = int64_t{nt} * k_tiles_ + kt0; first >= cur_lo_ && first + tiles <= cur_hi_) {
-      const uint64_t end = p_.Run(kTile, tiles * tld_, Ready(cur_slot_), tiles);
+      const uint64_t end = p_.Run(kTile, tld_, Ready(cur_slot_), uint64_t(tiles));
       if (!resident_) slot_read_[cur_slot_] = end;
     } else {
       const int64_t w0 = first / window_, w1 = (first + tiles - 1) / window_;
@@ -140,15 +161,31 @@ class Weights {
       if (s1 < 0) Fetch(w1, s1 = resident_ ? static_cast<int>(w1) : 1 - s0);
       // The TLDs of each window wait for its own DMA; a slot is free again once its last TLD is done.
       const int split = static_cast<int>(std::min<int64_t>(tiles, (w0 + 1) * window_ - first));
-      uint64_t end = p_.Run(kTile, uint64_t(split) * tld_, Ready(s0), uint64_t(split));
+      uint64_t end = p_.Run(kTile, tld_, Ready(s0), uint64_t(split));
       if (!resident_) slot_read_[s0] = end;
       if (split < tiles) {
-        end = p_.Run(kTile, uint64_t(tiles - split) * tld_, Ready(s1), uint64_t(tiles - split));
+        end = p_.Run(kTile, tld_, Ready(s1), uint64_t(tiles - split));
         if (!resident_) slot_read_[s1] = end;
       }
       cur_slot_ = s1, cur_window_ = w1;
       cur_lo_ = w1 * window_, cur_hi_ = std::min(cur_lo_ + window_, total_);
     }
+    loaded_kt0_ = kt0, loaded_nt_ = nt, loaded_tiles_ = tiles;
+  }
+
+  // Resident and every window in SRAM by `t`: a Load is TLDs only, ready by then, and a Prefetch nothing.
+  bool Settled(uint64_t t) const {
+    if (!resident_ || window_ == 0) return false;
+    for (int64_t w = 0; w < windows_; ++w) {
+      if (!fetched_[size_t(w)] || ready_[size_t(w)] > t) return false;
+    }
+    return true;
+  }
+  // What Load(kt0, tiles, nt) leaves behind when Settled (its TLDs timed by the caller).
+  void Loaded(int kt0, int tiles, int nt) {
+    const int64_t w1 = (int64_t{nt} * k_tiles_ + kt0 + tiles - 1) / window_;
+    cur_slot_ = static_cast<int>(w1), cur_window_ = w1;
+    cur_lo_ = w1 * window_, cur_hi_ = std::min(cur_lo_ + window_, total_);
     loaded_kt0_ = kt0, loaded_nt_ = nt, loaded_tiles_ = tiles;
   }
 
@@ -205,17 +242,22 @@ class Weights {
 };
 
 
-// Some DMAs issued one after the other: their cycles on the engines and how many.
+// Instructions of one unit issued one after the other (DMAs, or a chain of TLDs and TMACs): their cycles,
+// how many, and the cycles of the last kTail (what the queues' entries wait for).
 struct Dmas {
   uint64_t cycles = 0, n = 0;
   uint64_t last[kTail] = {};  // the cycles of the last ones, at [i % kTail]
   void Add(uint64_t c) { last[n % kTail] = c, cycles += c, ++n; }
-  // On the DMA engines after `ready`; returns when the last ends.
-  uint64_t Run(Pipe& p, uint64_t ready) const {
+  void Add(uint64_t c, uint64_t times) {
+    for (uint64_t i = std::min(times, kTail); i-- > 0;) last[(n + times - 1 - i) % kTail] = c;
+    cycles += c * times, n += times;
+  }
+  // On `unit` (the DMA engines unless said) after `ready`; returns when the last ends.
+  uint64_t Run(Pipe& p, uint64_t ready, int unit = kDma) const {
     uint64_t tail[kTail];
     const uint64_t kept = std::min(n, kTail);
     for (uint64_t i = 0; i < kept; ++i) tail[i] = last[(n - kept + i) % kTail];
-    return p.Run(kDma, cycles, ready, n, tail);
+    return p.Run(unit, cycles, ready, n, tail);
   }
 };
 
