@@ -82,6 +82,9 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     uint64_t bytes = 0;
   };
   std::vector<Chunk> chunks(p.a_full ? 0 : CeilDiv(uint64_t(k_tiles), uint64_t(p.chunk_tiles)));
+  const uint64_t tld = k.Tld(s.tile_bytes);
+  Dmas rest;
+  uint64_t rest_array = 0, rest_rows = 0;
   auto row_block = [&](int64_t bi) {
     const int64_t m0 = bi * p.rows;
     const uint32_t rows = static_cast<uint32_t>(std::min<int64_t>(p.rows, s.M - m0));
@@ -96,6 +99,23 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
       uint64_t tmac_end = 0;
       for (int kt0 = 0; kt0 < k_tiles; kt0 += p.chunk_tiles) {
         const int tiles = std::min(p.chunk_tiles, k_tiles - kt0);
+        // The rest of the column block's chunks back to back (as in ModelTapMajor) when nothing can hold them.
+        if (kt0 == p.chunk_tiles && p.a_full && std::max(seeded, buf_ready[buf]) <= P.free[kTile] &&
+            weights.Settled(nt, kt0, k_tiles - 1, P.free[kTile])) {
+          if (rest_rows != rows) {
+            rest = Dmas{}, rest_array = 0, rest_rows = rows;
+            for (int kt = p.chunk_tiles; kt < k_tiles; kt += p.chunk_tiles) {
+              const uint64_t n = uint64_t(std::min(p.chunk_tiles, k_tiles - kt));
+              rest.Add(tld, n), rest.Add(k.Tmac(rows, n, uint64_t{kLanes} * n * elem));
+              rest_array += k.TmacArray(rows, n);
+            }
+          }
+          tmac_end = buf_free[buf] = rest.Run(P, 0, kTile);
+          P.array_cycles += rest_array;
+          const int last = (k_tiles - 1) / p.chunk_tiles * p.chunk_tiles;
+          weights.Loaded(last, k_tiles - last, nt);
+          break;
+        }
         weights.Load(kt0, tiles, nt);
         uint64_t a_ready = buf_ready[buf];
         if (!p.a_full) {

@@ -30,10 +30,14 @@ struct DmaTally {
   Dmas dmas;
   uint64_t bytes = 0;
   std::vector<Written>* written = nullptr;
+  // The last DMA's size and cost per segment kind (most come in runs of one size).
+  uint64_t last_bytes[2] = {~0ull, ~0ull}, last_cycles[2] = {};
   std::function<void(const DmaIn&)> Sink() {
     return [this](const DmaIn& d) {
       const uint64_t b = uint64_t(d.rows) * d.row_bytes;
-      dmas.Add(d.segment == kSegX ? k.X(b) : k.Dma(b)), bytes += b;
+      const int x = d.segment == kSegX;
+      if (last_bytes[x] != b) last_bytes[x] = b, last_cycles[x] = x ? k.X(b) : k.Dma(b);
+      dmas.Add(last_cycles[x]), bytes += b;
       if (written != nullptr) {
         written->push_back({d.sram, d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes, dmas.cycles});
       }
@@ -58,13 +62,13 @@ struct Filling {
     for (size_t i = 0; i < done; ++i) dmas[i].end += d;
     all += d;
   }
+  // The DMAs run back to back in order, so the last one [lo, hi) overlaps ends last.
   uint64_t Ready(uint64_t lo, uint64_t hi, uint64_t after) const {
     if (after >= all) return all;
-    uint64_t r = 0;
-    for (const Written& w : dmas) {
-      if (w.lo < hi && lo < w.hi) r = std::max(r, w.end);
+    for (size_t i = done; i-- > 0;) {
+      if (dmas[i].lo < hi && lo < dmas[i].hi) return dmas[i].end;
     }
-    return r;
+    return 0;
   }
 };
 
@@ -87,7 +91,7 @@ class BandLoads {
       }
     }
     const size_t from = f.dmas.size();
-    DmaTally t{k_, {}, 0, &f.dmas};
+    DmaTally t{k_, {}, 0, &f.dmas, {~0ull, ~0ull}, {}};
     LoadBand(t.Sink(), band_, src_, n, oy0, part, parts);
     p.dram_bytes += t.bytes;
     if (inside) tallies_.push_back({part, parts, t.dmas, t.bytes, {f.dmas.begin() + long(from), f.dmas.end()}});
@@ -132,19 +136,44 @@ ConvShape ShapeOf(const Layer& l, const LayerChoice& choice, const RunOptions& o
 
 // ---- folded: the GEMM loop on patch rows ----
 
+// Patch rows gathered by DMA. Rows of one image whose kernel windows lie inside the image vertically take the
+// same DMAs as any other such rows starting at the same column: tallied once.
 class PatchIo : public GemmIo {
  public:
   PatchIo(const Costs& k, const PatchSource& src) : k_(k), src_(src) {}
   Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const override {
-    DmaTally t{k_, {}, 0};
+    const ConvGeometry& g = src_.geo;
+    const int64_t image = int64_t{g.out_h} * g.out_w, first = m0 % image;
+    const int64_t oy0 = first / g.out_w, oy1 = (first + rows - 1) / g.out_w;
+    const bool inside = first + rows <= image && oy0 * g.stride_h - g.pad_top >= 0 &&
+                        oy1 * g.stride_h - g.pad_top + (g.kernel_h - 1) * g.dilation_h < g.height;
+    const int col = static_cast<int>(first % g.out_w);
+    if (inside) {
+      for (const Tally& t : tallies_) {
+        if (t.col == col && t.rows == rows && t.k0 == k0 && t.cols == cols) {
+          p.dram_bytes += t.bytes;
+          return t.dmas;
+        }
+      }
+    }
+    DmaTally t{k_, {}, 0, nullptr, {~0ull, ~0ull}, {}};
     GatherPatches(t.Sink(), src_, m0, rows, k0, cols, 0, 64);
     p.dram_bytes += t.bytes;
+    if (inside) tallies_.push_back({col, rows, k0, cols, t.dmas, t.bytes});
     return t.dmas;
   }
 
  private:
+  struct Tally {
+    int col;
+    uint32_t rows;
+    int k0, cols;
+    Dmas dmas;
+    uint64_t bytes;
+  };
   const Costs& k_;
   const PatchSource& src_;
+  mutable std::vector<Tally> tallies_;
 };
 
 void ModelFolded(Pipe& p, const Costs& k, const ConvShape& s) {
@@ -205,7 +234,8 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
   // The TMACs of a block: per run of taps, chunks of at most `chunk` tiles (the same for every block).
   struct Chunk {
     int kt, tiles;
-    uint64_t lo;  // the first SRAM byte of the band it reads
+    uint64_t lo, hi = 0;  // the SRAM of the band it reads
+    uint64_t tmac = 0, array = 0;
   };
   std::vector<Chunk> chunks;
   int t0 = 0;
@@ -293,10 +323,12 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       // TLDs and TMACs back to back on the arrays: one chain, the same for every block of the band.
       if (rest_rows != rows) {
         rest = Dmas{}, rest_array = 0, rest_rows = rows;
-        for (size_t c = 1; c < chunks.size(); ++c) {
-          const uint64_t tiles = uint64_t(chunks[c].tiles);
-          rest.Add(weights_tld, tiles), rest.Add(k.Tmac(rows, tiles, uint64_t{kLanes} * tiles * s.elem));
-          rest_array += k.TmacArray(rows, tiles);
+        for (size_t c = 0; c < chunks.size(); ++c) {
+          Chunk& ch = chunks[c];
+          const uint64_t tiles = uint64_t(ch.tiles), row_bytes = uint64_t{kLanes} * tiles * s.elem;
+          ch.tmac = k.Tmac(rows, tiles, row_bytes), ch.array = k.TmacArray(rows, tiles);
+          ch.hi = ch.lo + (rows - 1) * band.pixel_bytes + row_bytes;
+          if (c > 0) rest.Add(weights_tld, tiles), rest.Add(ch.tmac), rest_array += ch.array;
         }
       }
       auto block = [&](int j) {
@@ -307,17 +339,16 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         uint64_t tmac_end = 0;
         for (size_t c = 0; c < chunks.size(); ++c) {
           const Chunk& ch = chunks[c];
-          if (c == 1 && std::max(seeded, filling[buf].all) <= P.free[kTile] && weights.Settled(P.free[kTile])) {
+          if (c == 1 && std::max(seeded, filling[buf].all) <= P.free[kTile] && weights.Settled(j, chunks[1].kt, int(k_tiles) - 1, P.free[kTile])) {
             tmac_end = buf_free[buf] = rest.Run(P, 0, kTile);
             P.array_cycles += rest_array;
             weights.Loaded(chunks.back().kt, chunks.back().tiles, j);
             break;
           }
           weights.Load(ch.kt, ch.tiles, j);
-          const uint64_t in = filling[buf].Ready(ch.lo, ch.lo + (rows - 1) * band.pixel_bytes + uint64_t{kLanes} * ch.tiles * s.elem,
-                                                 P.free[kTile]);
-          tmac_end = P.Run(kTile, k.Tmac(rows, ch.tiles, uint64_t{kLanes} * ch.tiles * s.elem), std::max(seeded, in));
-          P.array_cycles += k.TmacArray(rows, ch.tiles);
+          const uint64_t in = filling[buf].Ready(ch.lo, ch.hi, P.free[kTile]);
+          tmac_end = P.Run(kTile, ch.tmac, std::max(seeded, in));
+          P.array_cycles += ch.array;
           buf_free[buf] = tmac_end;
           weights.Prefetch(kb + 1 < nb);
           if (c == 0) {

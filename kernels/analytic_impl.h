@@ -173,13 +173,15 @@ class Weights {
     loaded_kt0_ = kt0, loaded_nt_ = nt, loaded_tiles_ = tiles;
   }
 
-  // Resident and every window in SRAM by `t`: a Load is TLDs only, ready by then, and a Prefetch nothing.
-  bool Settled(uint64_t t) const {
+  // Resident, and the windows of tiles [first, last] of column block nt and the next one in SRAM by `t`:
+  // the Loads of those tiles are TLDs only, ready by then, and the Prefetches after them nothing.
+  bool Settled(int nt, int first, int last, uint64_t t) const {
     if (!resident_ || window_ == 0) return false;
-    for (int64_t w = 0; w < windows_; ++w) {
+    const int64_t base = int64_t{nt} * k_tiles_, w1 = (base + last) / window_;
+    for (int64_t w = (base + first) / window_; w <= w1; ++w) {
       if (!fetched_[size_t(w)] || ready_[size_t(w)] > t) return false;
     }
-    return true;
+    return w1 + 1 == windows_ || fetched_[size_t(w1 + 1)];
   }
   // What Load(kt0, tiles, nt) leaves behind when Settled (its TLDs timed by the caller).
   void Loaded(int kt0, int tiles, int nt) {
@@ -247,10 +249,14 @@ class Weights {
 struct Dmas {
   uint64_t cycles = 0, n = 0;
   uint64_t last[kTail] = {};  // the cycles of the last ones, at [i % kTail]
-  void Add(uint64_t c) { last[n % kTail] = c, cycles += c, ++n; }
+  uint64_t at = 0;            // n % kTail
+  void Add(uint64_t c) {
+    last[at] = c, cycles += c, ++n;
+    if (++at == kTail) at = 0;
+  }
   void Add(uint64_t c, uint64_t times) {
     for (uint64_t i = std::min(times, kTail); i-- > 0;) last[(n + times - 1 - i) % kTail] = c;
-    cycles += c * times, n += times;
+    cycles += c * times, n += times, at = n % kTail;
   }
   // On `unit` (the DMA engines unless said) after `ready`; returns when the last ends.
   uint64_t Run(Pipe& p, uint64_t ready, int unit = kDma) const {
