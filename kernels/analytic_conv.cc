@@ -2,6 +2,7 @@
 // loop on gathered patches), depthwise (kernels/conv_depthwise.cc) and Winograd (kernels/conv_winograd.cc).
 #include <array>
 #include <functional>
+#include <numeric>
 #include <vector>
 
 #include "accel/error.h"
@@ -236,6 +237,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     int kt, tiles;
     uint64_t lo, hi = 0;  // the SRAM of the band it reads
     uint64_t tmac = 0, array = 0;
+    uint64_t sum_cycles = 0, sum_n = 0, sum_array = 0;  // of its TLDs and TMAC and those of the chunks before
   };
   std::vector<Chunk> chunks;
   int t0 = 0;
@@ -247,6 +249,20 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     t0 += run.taps;
   }
   const uint64_t weights_tld = k.Tld(tile_bytes);
+  // Chunks [c0, c1) as one chain of TLDs and TMACs: their sums, and the cycles of the last kTail.
+  auto ChainOf = [&](size_t c0, size_t c1) {
+    uint64_t tail[kTail], kept = 0;
+    for (size_t i = c1; i-- > c0 && kept < kTail;) {
+      tail[kTail - ++kept] = chunks[i].tmac;
+      for (int t = 0; t < chunks[i].tiles && kept < kTail; ++t) tail[kTail - ++kept] = weights_tld;
+    }
+    const Chunk& last = chunks[c1 - 1];
+    const uint64_t before_cycles = c0 > 0 ? chunks[c0 - 1].sum_cycles : 0, before_n = c0 > 0 ? chunks[c0 - 1].sum_n : 0;
+    Dmas d;
+    d.Set(last.sum_cycles - before_cycles - std::accumulate(tail + kTail - kept, tail + kTail, uint64_t{0}),
+          last.sum_n - before_n - kept, tail + kTail - kept, kept);
+    return d;
+  };
   Dmas rest;
   uint64_t rest_array = 0, rest_rows = 0;
   const int bands_per_image = (geo.out_h + tp.band_rows - 1) / tp.band_rows;
@@ -322,14 +338,17 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       // After a block's first chunk, with the weights resident and in SRAM and the band loaded, the rest are
       // TLDs and TMACs back to back on the arrays: one chain, the same for every block of the band.
       if (rest_rows != rows) {
-        rest = Dmas{}, rest_array = 0, rest_rows = rows;
-        for (size_t c = 0; c < chunks.size(); ++c) {
-          Chunk& ch = chunks[c];
+        rest_rows = rows;
+        uint64_t sum_cycles = 0, sum_n = 0, sum_array = 0;
+        for (Chunk& ch : chunks) {
           const uint64_t tiles = uint64_t(ch.tiles), row_bytes = uint64_t{kLanes} * tiles * s.elem;
           ch.tmac = k.Tmac(rows, tiles, row_bytes), ch.array = k.TmacArray(rows, tiles);
           ch.hi = ch.lo + (rows - 1) * band.pixel_bytes + row_bytes;
-          if (c > 0) rest.Add(weights_tld, tiles), rest.Add(ch.tmac), rest_array += ch.array;
+          ch.sum_cycles = sum_cycles += tiles * weights_tld + ch.tmac;
+          ch.sum_n = sum_n += tiles + 1;
+          ch.sum_array = sum_array += ch.array;
         }
+        rest = ChainOf(1, chunks.size()), rest_array = sum_array - chunks[0].sum_array;
       }
       auto block = [&](int j) {
         const int set = static_cast<int>((kb * bpg + j) % sets);
@@ -339,12 +358,6 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         uint64_t tmac_end = 0;
         for (size_t c = 0; c < chunks.size(); ++c) {
           const Chunk& ch = chunks[c];
-          if (c == 1 && std::max(seeded, filling[buf].all) <= P.free[kTile] && weights.Settled(j, chunks[1].kt, int(k_tiles) - 1, P.free[kTile])) {
-            tmac_end = buf_free[buf] = rest.Run(P, 0, kTile);
-            P.array_cycles += rest_array;
-            weights.Loaded(chunks.back().kt, chunks.back().tiles, j);
-            break;
-          }
           weights.Load(ch.kt, ch.tiles, j);
           const uint64_t in = filling[buf].Ready(ch.lo, ch.hi, P.free[kTile]);
           tmac_end = P.Run(kTile, ch.tmac, std::max(seeded, in));
@@ -358,6 +371,23 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
               // The parts of the next band come one DMA batch after another; the band is ready after the last.
               buf_ready[nbuf] = load(kb + 1, j, parts, j == 0 ? buf_free[nbuf] : 0, nbuf);
             }
+          }
+          if (c + 1 == chunks.size() || std::max(seeded, filling[buf].all) > P.free[kTile]) continue;
+          if (c == 0 && weights.Settled(j, chunks[1].kt, int(k_tiles) - 1, P.free[kTile])) {
+            tmac_end = buf_free[buf] = rest.Run(P, 0, kTile);
+            P.array_cycles += rest_array;
+            weights.Loaded(chunks.back().kt, chunks.back().tiles, j);
+            break;
+          }
+          // The next chunks that read the same window, once it and the band are there: one chain.
+          size_t e = c + 1;
+          const int64_t window_end = weights.WindowEnd(j);
+          while (e < chunks.size() && chunks[e].kt + chunks[e].tiles <= window_end) ++e;
+          if (e > c + 2 && weights.InWindow(j, chunks[c + 1].kt, chunks[e - 1].kt + chunks[e - 1].tiles, P.free[kTile], kb + 1 < nb)) {
+            tmac_end = buf_free[buf] = ChainOf(c + 1, e).Run(P, 0, kTile);
+            P.array_cycles += chunks[e - 1].sum_array - chunks[c].sum_array;
+            weights.LoadedInWindow(chunks[e - 1].kt, chunks[e - 1].tiles, j, tmac_end - chunks[e - 1].tmac);
+            c = e - 1;
           }
         }
         to_convert = {tmac_end, rows_here, j, set};

@@ -191,6 +191,26 @@ class Weights {
     loaded_kt0_ = kt0, loaded_nt_ = nt, loaded_tiles_ = tiles;
   }
 
+  // Tiles [kt0, kt1) of column block nt lie in the window the last Load ended in, that window is in SRAM by
+  // `t` and the Prefetch after each Load would do nothing: their Loads are TLDs only, back to back.
+  bool InWindow(int nt, int kt0, int kt1, uint64_t t, bool wrap) const {
+    if (window_ == 0 || cur_window_ < 0) return false;
+    const int64_t base = int64_t{nt} * k_tiles_;
+    if (base + kt0 < cur_lo_ || base + kt1 > cur_hi_ || Ready(cur_slot_) > t) return false;
+    int64_t next = cur_window_ + 1;
+    if (next == windows_) {
+      if (!wrap || resident_) return true;
+      next = 0;
+    }
+    return Find(next) >= 0;
+  }
+  // After such Loads, the last of tiles [kt0, +tiles) and its last TLD ending at `tld_end`.
+  void LoadedInWindow(int kt0, int tiles, int nt, uint64_t tld_end) {
+    if (!resident_) slot_read_[cur_slot_] = tld_end;
+    loaded_kt0_ = kt0, loaded_nt_ = nt, loaded_tiles_ = tiles;
+  }
+  int64_t WindowEnd(int nt) const { return cur_hi_ - int64_t{nt} * k_tiles_; }
+
   void Prefetch(bool wrap) {
     if (window_ == 0 || cur_window_ < 0) return;
     int64_t next = cur_window_ + 1;
@@ -255,8 +275,13 @@ struct Dmas {
     if (++at == kTail) at = 0;
   }
   void Add(uint64_t c, uint64_t times) {
-    for (uint64_t i = std::min(times, kTail); i-- > 0;) last[(n + times - 1 - i) % kTail] = c;
-    cycles += c * times, n += times, at = n % kTail;
+    if (times > kTail) n += times - kTail, cycles += c * (times - kTail), times = kTail, at = n % kTail;
+    for (; times > 0; --times) Add(c);
+  }
+  // Instructions ending with these (oldest first) after `cycles` and `count` of others.
+  void Set(uint64_t cycles_before, uint64_t count_before, const uint64_t* tail, uint64_t kept) {
+    n = count_before, cycles = cycles_before, at = n % kTail;
+    for (uint64_t i = 0; i < kept; ++i) Add(tail[i]);
   }
   // On `unit` (the DMA engines unless said) after `ready`; returns when the last ends.
   uint64_t Run(Pipe& p, uint64_t ready, int unit = kDma) const {
