@@ -152,8 +152,14 @@ void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, con
     timing_.on_chip_bytes += cost.dram_bytes;
   }
   const uint64_t finish = start + cycles;
+  // A DMA holds the DRAM channel only while its bytes move: its first-byte latency overlaps the transfers
+  // of the DMAs before it (the engines keep several requests outstanding). Its data is there at `finish`.
+  const uint64_t occupied =
+      fp.unit == Unit::kDma && cost.dram_bytes > 0 && cycles > config().dram_latency_cycles && !OnChip(instr)
+          ? cycles - config().dram_latency_cycles
+          : cycles;
   UnitTime& t = timing_.unit[u];
-  t.busy += cycles;
+  t.busy += occupied;
   if (fp.unit == Unit::kTile) {
     // The arrays stood idle from their last finish to this start: charged to what held this start up.
     if (start > unit_free_[u]) AttributeIdle(cause, unit_free_[u], start, timing_.idle_on);
@@ -169,7 +175,7 @@ void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, con
     t.dep_stall += start - ready;
     timing_.waited_on[waited_unit] += start - ready;
   }
-  unit_free_[u] = finish;
+  unit_free_[u] = start + occupied;
   last_on_[u] = self;
   queue.push_back(self);
   if (finish >= timing_.cycles) timing_.cycles = finish, last_finisher_ = self;

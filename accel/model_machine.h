@@ -3,7 +3,8 @@
 // unit's queue (kQueueDepth deep) in program order; each starts when its unit is free and every earlier
 // instruction whose footprint conflicts with its own has finished, then takes its §8.1 cycles (a TMAC or EMAC
 // 1/tile_units of them, an ACC-row instruction 1/vector_units, a REQ 1/requant_units: its rows are split over
-// the units of its kind); units overlap otherwise. It validates every instruction and keeps the same counters
+// the units of its kind; a DMA holds the DMA engines only for its transfer, its latency overlapping the next
+// DMA's); units overlap otherwise. It validates every instruction and keeps the same counters
 // as the other machines (Machine), so counts agree with and without data.
 #pragma once
 
@@ -21,7 +22,7 @@ inline constexpr int kUnits = 4;  // Unit::kDma .. Unit::kRequant
 inline constexpr size_t kQueueDepth = 16;
 
 struct UnitTime {
-  uint64_t busy = 0;        // cycles the unit executes instructions
+  uint64_t busy = 0;        // cycles the unit executes instructions (a DMA: its transfer, not its latency)
   uint64_t dep_stall = 0;   // cycles an instruction of the unit waited for an earlier one it depends on
   uint64_t instructions = 0;
 };

@@ -1,8 +1,8 @@
 // SimdMachine: docs/isa.md executed with Highway vectors, one code path per compiled target, chosen at run
-// time (hwy/examples/skeleton.cc pattern). TMAC and the tile layouts are in accel/simd_tmac.cc, EMAC in
-// accel/simd_emac.cc, REQ in accel/simd_requant.cc; here the machine (deferred batches, tiles read in place,
-// threads) and the small row kernels (ACC_LD, AALU, RPERM). Every path computes exactly what
-// accel/scalar_machine.cc computes:
+// time (hwy/examples/skeleton.cc pattern). TMAC and the tile layouts are in accel/simd_tmac.cc (its AMX
+// path in accel/simd_amx.cc), EMAC in accel/simd_emac.cc, REQ in accel/simd_requant.cc; here the machine
+// (deferred batches, tiles read in place, threads) and the small row kernels (ACC_LD, AALU, RPERM). Every
+// path computes exactly what accel/scalar_machine.cc computes:
 //   - integer MACs: int32 wrap is associative, so any summation order gives the same bits;
 //   - BF16 MACs: one fused multiply-add per k, k ascending, per lane (no reassociation, no dot-product
 //     instructions whose order or denormal handling differ);
@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "accel/numeric.h"
+#include "accel/simd_amx.h"
 #include "accel/simd_rows.h"
 #include "accel/simd_tmac.h"
 
@@ -365,6 +366,12 @@ void SimdMachine::Do(const TileMac& i) {
   TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0, i.rows, tiles, i.tiles, i.mode,
               acc_at(i.acc_row), false, false, false};
   PrepareTmac(tiles, &job);
+  if (const uint32_t amx_rows = AmxTmacRows(i.mode, i.rows, i.tiles)) {
+    if (const AmxEngine engine = CurrentAmxEngine(); engine != AmxEngine::kNone) {
+      const bool parallel = uint64_t{i.rows} * i.tiles >= kTmacParallelWork && ArenaHasThreads();
+      return RunTmacAmx(job, amx_rows, engine, parallel, &amx_pairs_);
+    }
+  }
   // Rows are independent (distinct ACC rows, read-only SRAM), so any split across threads is exact.
   if (uint64_t{i.rows} * i.tiles < kTmacParallelWork || !ArenaHasThreads()) {
     RunTmacRows(job);
@@ -573,7 +580,10 @@ SimdTargets ListSimdTargets() {
   return out;
 }
 
-void ForceSimdTarget(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+void ForceSimdTarget(int64_t target) {
+  hwy::SetSupportedTargetsForTest(target);
+  NoteSimdTargetForced(target != 0);
+}
 
 }  // namespace tile32
 #endif  // HWY_ONCE

@@ -48,6 +48,12 @@ struct EmacTail {
   int64_t addr = 0, stride = 0;
 };
 
+// Two int8 tile images back to back: the B operand of one AMX step (K = 64), copied when a TMAC's tiles
+// are not already so in memory (accel/simd_amx.cc).
+struct alignas(64) AmxPairBlock {
+  uint8_t bytes[2 * kLanes * kLanes];
+};
+
 // An RPERM route as bytes (internal to the SIMD machine): destination byte k (k < bytes = 32 * element
 // size) takes source byte index[k] where bit k of mask is set; other bytes are not written.
 struct BytePerm {
@@ -105,6 +111,7 @@ class SimdMachine : public ScalarMachine {
   // canonical tile is built only when something reads it (tests, scalar fallbacks).
   mutable std::vector<char> canonical_stale_;
   std::vector<PreparedTile> prepared_;  // indexed by tile register, contiguous for TMAC chains
+  std::vector<AmxPairBlock> amx_pairs_;  // the AMX path's staged weights, per machine (never shared by threads' TMACs)
 };
 
 // Highway targets: compiled into this binary, supported by this CPU (and compiled), and the one dynamic
@@ -123,5 +130,33 @@ SimdTargets ListSimdTargets();
 // Restricts dynamic dispatch to `target` (one HWY_* bit) for every SimdMachine until called with 0.
 // Used by tests and benchmarks to run each compiled target on one machine.
 void ForceSimdTarget(int64_t target);
+
+// How SimdMachine runs the rows of an INT8 TMAC (U8S8, S8S8). Every path gives the same bits
+// (docs/simd_machine.md, "AMX"); the choice is process-wide, like ForceSimdTarget.
+enum class TmacPath {
+  kAuto,         // AMX where the host allows it and no Highway target is forced, else the target's own path
+  kAmx,          // AMX whatever target is forced (the rows AMX does not take run on that target)
+  kAmxSoftware,  // the AMX path with each tile instruction computed in C++ as Intel defines it: any host
+  kHighway,      // never AMX: the dispatched Highway target's path (VNNI on AVX3_DL, pmaddubsw on AVX2, ...)
+};
+const char* NameOf(TmacPath path);
+
+// Sets the path. kAmx where AMX-INT8 cannot run throws tile32::Error saying why (HostCpu::AmxInt8Usable).
+// The initial path is kAuto, or TILE32_TMAC_PATH (auto, amx, amx-software, highway) when set.
+void ForceTmacPath(TmacPath path);
+TmacPath ForcedTmacPath();
+
+// Which tile unit runs the AMX path's rows of a TMAC.
+enum class AmxEngine { kNone, kHardware, kSoftware };
+// The engine for `path` on a host where AMX-INT8 is usable or not, with a Highway target forced or not.
+AmxEngine AmxEngineFor(TmacPath path, bool amx_usable, bool target_forced);
+// The rows of a TMAC the AMX path takes: rows [0, n), whole groups of 16, for U8S8 and S8S8 TMACs of at
+// least kAmxMinTiles tiles (K >= 128: below it the tile loads and stores per call cost more than AMX
+// saves); 0 for any other TMAC. The rows from n on run on the Highway target's path.
+inline constexpr int kAmxMinTiles = 4;
+inline constexpr uint32_t kAmxGroupRows = 16;
+uint32_t AmxTmacRows(MacMode mode, uint32_t rows, int tiles);
+// TMAC rows the AMX path has run in this process, either engine: tests check that they exercised it.
+uint64_t AmxTmacRowsRun();
 
 }  // namespace tile32

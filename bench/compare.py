@@ -5,9 +5,10 @@
     python3 bench/compare.py bench.json           # or: ... --benchmark_format=json | python3 bench/compare.py
 
 GEMM table (gemm/... benchmarks), one row per shape x dtype x threads: tile32 GMAC/s, oneDNN GMAC/s, their
-ratio (tile32 / oneDNN), and tile32 as a fraction of the int8 VNNI peak, 378 GMAC/s per core times the
-thread count: vpdpbusd zmm on the Xeon AVX-512 VNNI machine kind this project also runs on (bench/README.md). The
-same peak is used for every dtype so that columns compare; the int16 and bf16 instruction peaks are lower.
+ratio (tile32 / oneDNN), and tile32 as a fraction of the host's peak for that dtype measured in the same run
+(peak/... benchmarks, bench/peak_bench.cc, at the same thread count): int8 the best of tdpbusd/tdpbssd (AMX),
+vpdpbusd zmm and pmaddubsw+pmaddwd; int16 the best of vpdpwssd zmm and pmaddwd; bf16 vfmadd231ps (one exact
+fp32 FMA per MAC is the contract). Without peak/ benchmarks in the input that column is empty.
 
 Convolution table (conv/... benchmarks), one row per layer x kind x threads: tile32 and its peer in GMAC/s
 (GB/s for shuffle), their ratio, and tile32 against a second reference: its own gemm kind for direct, its
@@ -27,6 +28,12 @@ import sys
 GEMM_NAME = re.compile(
     r"^gemm/(?P<impl>tile32|onednn)/(?P<dtype>\w+)/M:(?P<m>\d+)/N:(?P<n>\d+)/K:(?P<k>\d+)"
     r"/threads:(?P<t>\d+)(?:/.*)?$")
+PEAK_NAME = re.compile(r"^peak/(?P<impl>[^/]+)/(?:.*/)?threads:(?P<t>\d+)(?:/.*)?$")
+# Per GEMM dtype, the peak benchmarks that count as its exact instruction, best first when measured.
+PEAKS = {"u8s8": ["tdpbusd", "vpdpbusd_zmm", "pmaddubsw+pmaddwd"],
+         "s8s8": ["tdpbssd", "vpdpbusd_zmm", "pmaddubsw+pmaddwd"],
+         "s16": ["vpdpwssd_zmm", "pmaddwd"],
+         "bf16": ["vfmadd231ps"]}
 CONV_NAME = re.compile(
     r"^conv/(?P<impl>tile32|onednn|memcpy)/(?P<kind>[\w-]+)/(?P<layer>[^/]+)/threads:(?P<t>\d+)(?:/.*)?$")
 DTYPES = ["s8s8", "u8s8", "s16", "bf16"]
@@ -85,28 +92,54 @@ def host(ctx):
             f"{ctx.get('mhz_per_cpu', '?')} MHz, host {ctx.get('host_name', '?')}")
 
 
-def gemm_table(runs, ctx, peak):
+def peak_of(peaks, dtype, t):
+    """(GMAC/s, instruction) of the best measured peak for a dtype at t threads, or (None, None)."""
+    best = (None, None)
+    for instr in PEAKS.get(dtype, []):
+        r = peaks.get((instr, t))
+        v = r["rate"].get(instr) if r else None
+        if v and (best[0] is None or v > best[0]):
+            best = (v, instr)
+    return best
+
+
+def peak_table(peaks, ctx):
+    instrs = list(dict.fromkeys(key[0] for key in peaks))
+    print("| peak | threads | GMAC/s | what |")
+    print("|---|---:|---:|---|")
+    for instr in instrs:
+        for t in sorted(key[1] for key in peaks if key[0] == instr):
+            r = peaks[(instr, t)]
+            if instr in r["error"]:
+                print(f"| {instr} | {t} | — | {r['error'][instr]} |")
+            else:
+                print(f"| {instr} | {t} | {rate(r['rate'].get(instr))} | {r['label'].get(instr, '').split(';')[0]} |")
+    print()
+    print(f"Host: {host(ctx)}.")
+
+
+def gemm_table(runs, ctx, peaks):
     shapes = list(dict.fromkeys(key[:3] for key in runs))
     order = sorted(runs, key=lambda k: (shapes.index(k[:3]), DTYPES.index(k[3]) if k[3] in DTYPES else 99, k[4]))
     print("| shape M×N×K | dtype | threads | tile32 GMAC/s | oneDNN GMAC/s | tile32/oneDNN | "
-          f"tile32 / peak ({peak:g}·threads) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+          "tile32 / peak (its instruction) |")
+    print("|---|---|---:|---:|---:|---:|---|")
     notes, labels = {}, {}
     for key in order:
         mm, n, k, dtype, t = key
         r = runs[key]
         tile, dnn = r["rate"].get("tile32"), r["rate"].get("onednn")
         ratio = tile / dnn if tile and dnn else None
-        frac = tile / (peak * t) if tile else None
+        peak, instr = peak_of(peaks, dtype, t)
+        frac = f"{100 * tile / peak:.1f} % ({instr} {rate(peak)})" if tile and peak else "—"
         print(f"| {mm}×{n}×{k} | {dtype} | {t} | {cell(r, 'tile32', notes, dtype)} | "
-              f"{cell(r, 'onednn', notes, dtype)} | {fmt(ratio, '.2f')} | "
-              f"{'—' if frac is None else format(100 * frac, '.1f') + ' %'} |")
+              f"{cell(r, 'onednn', notes, dtype)} | {fmt(ratio, '.2f')} | {frac} |")
         for impl, label in r["label"].items():
             labels.setdefault(impl, set()).add(label.split(",")[0])
     print()
-    print(f"Peak: {peak:g} GMAC/s per core is the vpdpbusd zmm (int8 VNNI) peak of the Xeon AVX-512 VNNI "
-          f"machine kind (bench/README.md); this run's host may differ ({host(ctx)}). "
-          "— : no benchmark (oneDNN has no s16 matmul) or no result.")
+    print(f"Host: {host(ctx)}. Peaks: this run's peak/ benchmarks at the same thread count"
+          + ("" if peaks else " (none in this input: run them too, e.g. --benchmark_filter='^(gemm|peak)/')")
+          + ". — : no benchmark (oneDNN has no s16 matmul) or no result.")
     for impl in ("tile32", "onednn"):
         if impl in labels:
             print(f"{impl} ran on: {', '.join(sorted(labels[impl]))}"
@@ -157,8 +190,6 @@ def conv_table(runs, ctx):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json", nargs="?", help="tile32_bench --benchmark_format=json output (default: stdin)")
-    ap.add_argument("--peak", type=float, default=378.0,
-                    help="GMAC/s per core for the GEMM fraction-of-peak column (default: 378, AVX-512 VNNI)")
     args = ap.parse_args()
     with (open(args.json) if args.json else sys.stdin) as f:
         data = json.load(f)
@@ -166,11 +197,16 @@ def main():
 
     gemm = collect(data, GEMM_NAME, lambda m: (int(m["m"]), int(m["n"]), int(m["k"]), m["dtype"], int(m["t"])))
     conv = collect(data, CONV_NAME, lambda m: (m["layer"], m["kind"], int(m["t"])))
-    if not gemm and not conv:
-        sys.exit("compare.py: no gemm/<impl>/<dtype>/M:/N:/K:/threads: or "
-                 "conv/<impl>/<kind>/<layer>/threads: benchmarks in the input")
+    peaks = collect(data, PEAK_NAME, lambda m: (m["impl"], int(m["t"])))
+    if not gemm and not conv and not peaks:
+        sys.exit("compare.py: no gemm/<impl>/<dtype>/M:/N:/K:/threads:, conv/<impl>/<kind>/<layer>/threads: "
+                 "or peak/<instruction>/threads: benchmarks in the input")
+    if peaks:
+        peak_table(peaks, ctx)
+        if gemm or conv:
+            print()
     if gemm:
-        gemm_table(gemm, ctx, args.peak)
+        gemm_table(gemm, ctx, peaks)
     if gemm and conv:
         print()
     if conv:

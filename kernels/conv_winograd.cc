@@ -24,13 +24,15 @@
 //     Then REQ (identity requantization to int16, exact) of each position and tile row into the V matrices
 //     in SRAM, [position][tile][channel], junk tiles (tx = tiles_w, the plane's slack column) left out.
 //   element-wise stage, per block of 32 output channels: per position a chain of S16S16 TMACs over the
-//     channel tiles into 16 ACC sets (M(1,1) seeded with the zero-point term, and the bias when provably
-//     exact there).
-//   output transform: A^T M A as 12 AALU on whole sets into 4 contiguous output sets, SRA 2 (and the ADD of
+//     channel tiles into 16 ACC sets, four quads of a ring (M(1,1) seeded with the zero-point term, and the
+//     bias when provably exact there).
+//   output transform: A^T M A as 12 to 18 AALU on quads and sets into the 4 sets of quad 0, SRA 2 (and the ADD of
 //     the bias row when it was not seeded); then the epilogue per output position into staging planes per
 //     output-row parity (each output row contiguous) and one DMA_OUT per valid output row.
+// The loop overlaps consecutive blocks and bands where ACC and SRAM hold two of what they use (Schedule).
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
 #include <limits>
 #include <string>
 #include <vector>
@@ -209,35 +211,6 @@ class UTiles {
   int next_ = 0;
 };
 
-// Issues AALU ops on ACC sets of R rows.
-struct SetAlu {
-  Machine& m;
-  uint32_t R;
-  // dst = a op b over `sets` consecutive sets.
-  void Op(AluOp op, int dst, int a, int b, int sets = 1, int32_t imm = 0) const {
-    AccAlu i;
-    i.op = op, i.rows = R * static_cast<uint32_t>(sets), i.dst = R * dst, i.a = R * a, i.b = R * b, i.imm = imm;
-    m.Execute(i);
-  }
-};
-
-// A^T M A in place: Y(a, b) ends in set 2a + b. Rows first (T0 = M0 + M1 + M2, T1 = M1 - M2 - M3 over 4
-// sets at once), then columns (Y0 = T0 + T1 + T2, Y1 = T1 - T2 - T3), output row 0 before row 1 (whose
-// results overwrite sets 2 and 3 after row 0 has read them).
-void OutputTransform(const SetAlu& s) {
-  s.Op(AluOp::kAdd, 0, 0, 4, 4);
-  s.Op(AluOp::kAdd, 0, 0, 8, 4);
-  s.Op(AluOp::kSub, 4, 4, 8, 4);
-  s.Op(AluOp::kSub, 4, 4, 12, 4);
-  for (int a = 0; a < 2; ++a) {
-    const int t = 4 * a, y = 2 * a;
-    s.Op(AluOp::kAdd, y, t, t + 1);  // Y(a, 0) = T0 + T1 (row 1: T(1, .) in sets 4..7 into set 2)
-    s.Op(AluOp::kAdd, y, y, t + 2);
-    s.Op(AluOp::kSub, y + 1, t + 1, t + 2);  // Y(a, 1) = T1 - T2 - T3
-    s.Op(AluOp::kSub, y + 1, y + 1, t + 3);
-  }
-}
-
 void CheckBound(const char* fn, const PackedConv& p, int32_t x_zp) {
   const int64_t span = MaxAbsDiff(p.desc.x_type, x_zp);
   for (int k = 0; k < p.desc.out_channels; ++k) {
@@ -250,15 +223,17 @@ void CheckBound(const char* fn, const PackedConv& p, int32_t x_zp) {
   }
 }
 
-// Where the input transform keeps its sets (ACC rows) for a band of R = rows * pitch tile slots: the four
-// planes (S = R + pitch + 1 rows each: the taps reach pitch + 1 pixels past the last tile), then 12 sets
-// of R + 1 rows. E(i, px) is row i of B^T d for column phase px, V(i, j) position (i, j) of B^T d B.
+// Where the input transform keeps its sets (ACC rows from `base`) for a piece of R = rows * pitch tile
+// slots: the four planes (S = R + pitch + 1 rows each: the taps reach pitch + 1 pixels past the last tile),
+// then 12 sets of R + 1 rows. E(i, px) is row i of B^T d for column phase px, V(i, j) position (i, j) of
+// B^T d B.
 struct InputSets {
-  uint32_t R, S, Q, pitch;
-  InputSets(uint32_t rows, uint32_t pitch_) : R(rows * pitch_), S(R + pitch_ + 1), Q(R + 1), pitch(pitch_) {}
+  uint32_t R, S, Q, pitch, base;
+  InputSets(uint32_t rows, uint32_t pitch_, uint32_t base_)
+      : R(rows * pitch_), S(R + pitch_ + 1), Q(R + 1), pitch(pitch_), base(base_) {}
   static uint64_t AccRows(uint64_t rows, uint64_t pitch) { return 16 * rows * pitch + 4 * pitch + 16; }
-  uint32_t Plane(int py, int px) const { return S * static_cast<uint32_t>(2 * py + px); }
-  uint32_t Extra(int k) const { return 4 * S + Q * static_cast<uint32_t>(k); }
+  uint32_t Plane(int py, int px) const { return base + S * static_cast<uint32_t>(2 * py + px); }
+  uint32_t Extra(int k) const { return base + 4 * S + Q * static_cast<uint32_t>(k); }
   uint32_t E(int i, int px) const { return i == 0 ? Plane(0, px) : i == 3 ? Plane(1, px) : Extra(2 * px + i - 1); }
   uint32_t V(int i, int j) const { return j == 0 ? E(i, 0) : j == 3 ? E(i, 1) : Extra(4 + 2 * i + j - 1); }
 };
@@ -271,8 +246,9 @@ void Alu(Machine& m, AluOp op, uint32_t dst, uint32_t a, uint32_t b, uint32_t ro
 
 // B^T d B of the planes, in place: d0..d3 of a column (rows i) give E0 = d0 - d2, E1 = d1 + d2,
 // E2 = d2 - d1, E3 = d1 - d3, and the same over j. d(i + 2) is d(i) one tile row (pitch) on, d(j + 2)
-// d(j) one tile on; the in-place ops read the shifted operand before any row writes it.
-void InputTransform(Machine& m, const InputSets& s) {
+// d(j) one tile on; the in-place ops read the shifted operand before any row writes it. Two passes (rows,
+// then columns), which a pipelined loop issues apart.
+void InputTransformRows(Machine& m, const InputSets& s) {
   const uint32_t p = s.pitch;
   for (int px = 0; px < 2; ++px) {  // rows [0, R + 1): the column pass reads one row past R
     const uint32_t d0 = s.Plane(0, px), d1 = s.Plane(1, px);
@@ -281,6 +257,8 @@ void InputTransform(Machine& m, const InputSets& s) {
     Alu(m, AluOp::kSub, d0, d0, d0 + p, s.Q);          // d0 - d2
     Alu(m, AluOp::kSub, d1, d1, d1 + p, s.Q);          // d1 - d3
   }
+}
+void InputTransformColumns(Machine& m, const InputSets& s) {
   for (int i = 0; i < 4; ++i) {  // rows [0, R)
     const uint32_t e0 = s.E(i, 0), e1 = s.E(i, 1);
     Alu(m, AluOp::kAdd, s.V(i, 1), e1, e0 + 1, s.R);  // e1 + e2
@@ -289,6 +267,36 @@ void InputTransform(Machine& m, const InputSets& s) {
     Alu(m, AluOp::kSub, e1, e1, e1 + 1, s.R);         // e1 - e3
   }
 }
+
+// How one call's loop runs: the bands the element-wise stage takes at once, and what it keeps two of so
+// that the units overlap where a machine times them (docs/isa.md §8.3).
+//
+// M of a block is 16 sets in 4 quads, quad i holding positions (i, 0..3). The output transform frees them
+// one after another: M1 and M2 after the row pass (T0 = M0 + M1 + M2 into quad 0, T1 = M1 - M2 - M3 into
+// quad 3), T1 after the column pass, the outputs Y in quad 0 after the epilogue. The quads form a ring: each
+// block takes them in the order they were freed, so the next block's TMACs wait for part of the previous
+// block's output transform, not all of it (with a fifth quad, for none of it).
+//
+// Serial: the input transform of a band uses the ACC rows of the ring, so it runs between bands, with the
+// arrays idle. Pipelined: it has rows of its own and V two buffers, and runs in pieces during the previous
+// band's MACs; pieces smaller than the band cost instructions (the SIMD machine's time), so a call takes
+// it only where they are few against the MACs.
+struct Schedule {
+  uint32_t tiles_w = 0;      // tile columns per band: the tile row, or a window of it
+  int band_rows = 0;         // tile rows per band
+  int quads = 4;             // quads in the ring
+  bool pipelined = false;
+  int piece_rows = 0;        // pipelined: pieces of whole tile rows, or (0) of one tile row in windows of
+  uint32_t piece_cols = 0;   //   piece_cols tiles
+  int in_bufs = 1, staging_bufs = 1;
+};
+
+// A piece of a band the input transform takes at once: tile rows [t0, t0 + rows), and of them the tile
+// columns [c0, c0 + cols), or every column (cols = 0).
+struct Piece {
+  int t0 = 0, rows = 0;
+  uint32_t c0 = 0, cols = 0;
+};
 
 void Run(Machine& m, const ConvCall& call) {
   const PackedConv& p = *call.packed;
@@ -299,6 +307,7 @@ void Run(Machine& m, const ConvCall& call) {
   const AccelConfig& c = m.config();
   const ConvGeometry& geo = call.geometry;
   const int cb = Ceil32(f.group_channels);  // channel tiles
+  const int kb = f.blocks_per_group;
   const int chunk = static_cast<int>(std::min<int64_t>({c.tile_regs, cb, 255}));
   const DType xt = d.x_type;
 
@@ -311,7 +320,7 @@ void Run(Machine& m, const ConvCall& call) {
   // (one REQ per tile row and position instead of one per position): worth it when the MACs it saves,
   // 16 positions x cb x kb row-tiles per tile row, outweigh the 16 x cb extra REQs. An instruction's issue
   // costs about as much as 8 TMAC row-tiles on the SIMD machine (measured), so: kb >= 8.
-  const bool compact = f.blocks_per_group >= 8;
+  const bool compact = kb >= 8;
 
   // The seed of M(1,1) per output channel: -4 x_zp sum_c U11 (mod 2^32); plus 4 * bias when every channel
   // provably stays exact with it (|bias| + max|x - x_zp| S_k < 2^29: then 4 (Y + bias) fits int32 and SRA 2
@@ -320,14 +329,14 @@ void Run(Machine& m, const ConvCall& call) {
   bool fold_bias = true;
   for (int k = 0; k < d.out_channels; ++k) {
     const int g = k / f.group_outputs, j = k % f.group_outputs;
-    const int32_t bias = static_cast<int32_t>(p.bias_row[(size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes]);
+    const int32_t bias = static_cast<int32_t>(p.bias_row[(size_t(g) * kb + j / kLanes) * kLanes + j % kLanes]);
     fold_bias &= std::abs(int64_t{bias}) + span * p.w_abs_sum[k] < kExactLimit;
   }
   std::vector<uint32_t> seed(p.bias_row.size(), 0);
-  std::vector<char> seeded(size_t(f.blocks_per_group) * d.groups, 0);
+  std::vector<char> seeded(size_t(kb) * d.groups, 0);
   for (int k = 0; k < d.out_channels; ++k) {
     const int g = k / f.group_outputs, j = k % f.group_outputs;
-    const size_t b = size_t(g) * f.blocks_per_group + j / kLanes, at = b * kLanes + j % kLanes;
+    const size_t b = size_t(g) * kb + j / kLanes, at = b * kLanes + j % kLanes;
     seed[at] = 0u - 4u * static_cast<uint32_t>(x.x_zero_point) * static_cast<uint32_t>(p.u11_sums[k]);
     if (fold_bias) seed[at] += 4u * p.bias_row[at];
     seeded[b] |= seed[at] != 0;
@@ -336,173 +345,454 @@ void Run(Machine& m, const ConvCall& call) {
   for (char v : seeded) any_seed |= v != 0;
 
   EpilogueArgs ea;
-  ea.out = x.y_type, ea.quant = x.quant, ea.blocks = f.blocks_per_group * d.groups;
+  ea.out = x.y_type, ea.quant = x.quant, ea.blocks = kb * d.groups;
   ea.bias = fold_bias ? nullptr : SeedBias(p.bias_row);
+  ea.resident = true;
   SramPlan plan(c, call.fn);
   Epilogue epilogue(m, *call.dram, plan, ea);
+  // Every block's seed row in SRAM by one DMA when they take at most 1/64 of it (a DMA per block would
+  // queue behind the DMA engines' other work and hold up the seed), else one row at a time.
+  const uint64_t seed_bytes = uint64_t{4} * seed.size();
+  const bool seeds_resident = seed_bytes <= c.sram_bytes / 64;
   uint32_t seg_seed = 0, seed_addr = 0;
   if (any_seed) {
-    seg_seed = call.dram->BindReadOnly(seed.data(), seed.size() * 4);
-    seed_addr = plan.Take("the seed row", 4 * kLanes);
+    seg_seed = call.dram->BindReadOnly(seed.data(), seed_bytes);
+    seed_addr = plan.Take("the seed rows", seeds_resident ? seed_bytes : 4 * kLanes);
+    if (seeds_resident) {
+      DmaIn in;
+      in.sram = seed_addr, in.segment = seg_seed, in.rows = 1, in.row_bytes = static_cast<uint32_t>(seed_bytes);
+      m.Execute(in);
+    }
   }
 
-  // SRAM: the weights of one group (resident if they fit beside a band of one tile row), then the band,
-  // the V matrices and the output staging, as many tile rows as ACC and SRAM hold. A tile row wider than
-  // that is cut into windows of tile columns, each a band of its own (the geometry's left padding moved
-  // by the window's offset).
+  // SRAM: the weights of one group (resident if they fit beside a band of one tile row), then the input
+  // band, the V matrices and the output staging, one or two of each.
   const uint32_t out_row = static_cast<uint32_t>(Align64(epilogue.row_bytes()));
   const uint64_t v_row = uint64_t(cb) * kLanes * 2;  // one tile's V of every channel block, int16
-  auto row_pitch_of = [&](uint32_t win) { return compact ? win : win + 1; };  // V and M rows per tile row
-  auto need = [&](int band_rows, uint32_t win) {  // SRAM bytes of a band (64-bit: no wrap)
-    const uint64_t pitch = uint64_t(win) + 1;     // MakeBandLayout's: one column of slack
-    const uint64_t tiles = uint64_t(band_rows) * row_pitch_of(win);
-    const uint64_t plane = Align64((uint64_t(band_rows + 1) * pitch + 1) * uint64_t(cb) * kLanes);
-    return 4 * plane + Align64(kPositions * tiles * v_row) + Align64(4 * tiles * out_row) + 3 * 64;
-  };
-  auto fits = [&](int band_rows, uint32_t win, uint64_t left) {
-    return InputSets::AccRows(uint64_t(band_rows), uint64_t(win) + 1) <= c.acc_rows && need(band_rows, win) <= left;
+  const uint64_t bias_rows = ea.bias != nullptr ? 1 : 0;  // ACC: the bias row after everything else
+  auto row_pitch_of = [&](uint32_t w) { return uint64_t(compact ? w : w + 1); };  // V and M rows per tile row
+  auto sram_need = [&](int rows, uint32_t w, int in_bufs, int v_bufs, int staging_bufs) {  // 64-bit: no wrap
+    const uint64_t pitch = uint64_t(w) + 1, tiles = uint64_t(rows) * row_pitch_of(w);
+    const uint64_t band = Align64(4 * ((uint64_t(rows) + 1) * pitch + 1) * uint64_t(cb) * kLanes);
+    return in_bufs * band + v_bufs * Align64(kPositions * tiles * v_row) + staging_bufs * Align64(4 * tiles * out_row);
   };
   const uint64_t resident_bytes = UTiles::SramBytes(&p.weights[0], true, chunk);
-  const bool resident = resident_bytes + need(1, std::min<uint32_t>(all_tiles_w, 16)) <= plan.left();
+  const bool resident = resident_bytes + sram_need(1, std::min<uint32_t>(all_tiles_w, 16), 1, 1, 1) <= plan.left();
   const uint64_t w_bytes = UTiles::SramBytes(&p.weights[0], resident, chunk);
   const uint32_t w_region = plan.Take("the transformed weights", w_bytes);
-  uint32_t tiles_w = all_tiles_w;  // the window: tile columns per band
-  while (tiles_w > 1 && !fits(1, tiles_w, plan.left())) tiles_w = (tiles_w + 1) / 2;
-  int band_rows = 0;
+  const uint64_t left = plan.left();
+
+  // ACC rows: serial, the ring and the transform of the whole band share them; pipelined, the transform's
+  // piece lies after the ring.
+  auto ring_rows = [&](int rows, uint32_t w, int quads) { return 4 * uint64_t(quads) * uint64_t(rows) * row_pitch_of(w); };
+  auto serial_acc = [&](int rows, uint32_t w, int quads) {
+    return std::max(ring_rows(rows, w, quads), InputSets::AccRows(uint64_t(rows), uint64_t(w) + 1)) + bias_rows;
+  };
+  auto fits_serial = [&](int rows, uint32_t w) {
+    return serial_acc(rows, w, 4) <= c.acc_rows && sram_need(rows, w, 1, 1, 1) <= left;
+  };
+  Schedule s;
+  // A tile row wider than ACC and SRAM hold is cut into windows of tile columns, each a band of its own (the
+  // geometry's left padding moved by the window's offset).
+  s.tiles_w = all_tiles_w;
+  while (s.tiles_w > 1 && !fits_serial(1, s.tiles_w)) s.tiles_w = (s.tiles_w + 1) / 2;
   for (int b = tg.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
-    if (fits(b, tiles_w, plan.left())) {
-      band_rows = b;
+    if (fits_serial(b, s.tiles_w)) {
+      s.band_rows = b;
       break;
     }
   }
-  if (band_rows == 0) {
+  if (s.band_rows == 0) {
     Fail(call.fn, ": accelerator configuration too small for winograd on one 2x2 output tile: it needs ",
-         InputSets::AccRows(1, 2), " ACC rows (acc_rows = ", c.acc_rows, ") and ", need(1, 1),
+         serial_acc(1, 1, 4), " ACC rows (acc_rows = ", c.acc_rows, ") and ", sram_need(1, 1, 1, 1, 1),
          " bytes of SRAM (", plan.left(), " left of sram_bytes = ", c.sram_bytes, ")");
   }
-  const uint32_t row_pitch = row_pitch_of(tiles_w);
-  const uint64_t pitch = uint64_t(tiles_w) + 1;
-  tg.out_w = static_cast<int>(tiles_w);
-  BandLayout band = MakeBandLayout(tg, band_rows, f.group_channels, 1, 0);
-  band.base = plan.Take("the input band", band.bytes());
-  const uint64_t v_pos = uint64_t(band_rows) * row_pitch * v_row;  // bytes of one position's V
-  const uint32_t v_base = plan.Take("the V matrices", kPositions * v_pos);
-  const uint32_t plane = 2u * static_cast<uint32_t>(band_rows) * row_pitch * out_row;  // staging per output-row parity
-  const uint32_t staging = plan.Take("the output staging", 2 * uint64_t{plane});
+  const uint32_t w = s.tiles_w, pitch = w + 1;
+  const uint64_t rp = row_pitch_of(w);
+  auto bands_of = [&](int rows) { return (tg.out_h + rows - 1) / rows; };
+  const uint64_t windows = (all_tiles_w + w - 1) / w;
+  auto piece_acc = [&](const Schedule& t) {
+    return t.piece_rows > 0 ? InputSets::AccRows(uint64_t(t.piece_rows), pitch) : InputSets::AccRows(1, uint64_t(t.piece_cols) + 1);
+  };
+  // Per image, so that a batch costs the same per image at every batch size (the report's sweep relies on it).
+  if (windows * uint64_t(bands_of(s.band_rows)) > 1) {
+    // Pipelined with serial's band, when ACC holds the pieces beside the ring and they are few. On the SIMD
+    // machine the pieces' instructions cost about 8 TMAC row-tiles each, and the transform interleaved with
+    // the TMACs costs them cache (conv11 of YOLOv3 1920x1088 about 5 %); a smaller band on top of that was
+    // slower still (YOLOv3 416's 52x52 layer, 5 %), so the loop does not shrink the band to pipeline.
+    const int r = s.band_rows;
+    const uint64_t ring = ring_rows(r, w, 4) + bias_rows;
+    if (ring + InputSets::AccRows(1, 2) <= c.acc_rows && sram_need(r, w, 1, 2, 1) <= left) {
+      Schedule t = s;
+      t.pipelined = true;
+      int rx = r;
+      while (rx >= 1 && ring + InputSets::AccRows(uint64_t(rx), pitch) > c.acc_rows) --rx;
+      uint64_t instrs = 0;  // the pieces' ACC_LD, AALU and REQ per band and channel block
+      if (rx >= 1) {
+        const int n = (r + rx - 1) / rx;
+        t.piece_rows = (r + n - 1) / n;
+        instrs = uint64_t(n) * 28 + (compact ? 16 * uint64_t(r) : 16 * uint64_t(n));
+      } else {
+        uint32_t k = w;
+        while (k > 1 && ring + InputSets::AccRows(1, uint64_t(k) + 1) > c.acc_rows) --k;
+        const uint32_t n = (w + k - 1) / k;
+        t.piece_cols = (w + n - 1) / n;
+        instrs = uint64_t(r) * n * (8 + 24 + 16);
+      }
+      // Against one transform of the whole band (4 ACC_LD, 24 AALU, the REQs): at most 1/32 of the band's
+      // MAC row-tiles (kb * 16 * T * cb) more.
+      const uint64_t serial = 28 + (compact ? 16 * uint64_t(r) : 16);
+      const uint64_t extra = instrs > serial ? instrs - serial : 0;
+      if (extra * 16 <= uint64_t(kb) * uint64_t(r) * rp) s = t;
+    }
+  }
+  const uint64_t T_max = uint64_t(s.band_rows) * rp;  // rows of one set (tiles of a band)
+  const uint64_t x_rows = s.pipelined ? piece_acc(s) : InputSets::AccRows(uint64_t(s.band_rows), pitch);
+  auto acc_need = [&](int quads) {
+    return s.pipelined ? ring_rows(s.band_rows, w, quads) + x_rows + bias_rows : serial_acc(s.band_rows, w, quads);
+  };
+  if (acc_need(5) <= c.acc_rows) s.quads = 5;
+  const int v_bufs = s.pipelined ? 2 : 1;
+  if (sram_need(s.band_rows, w, 2, v_bufs, 1) <= left) s.in_bufs = 2;
+  // Output staging: up to four, so that a REQ seldom waits for the DMA_OUT of the block before (behind
+  // the next band's DMAs), holding up the requantization unit.
+  while (s.staging_bufs < 4 && sram_need(s.band_rows, w, s.in_bufs, v_bufs, s.staging_bufs + 1) <= left) ++s.staging_bufs;
+
+  const uint32_t quad_rows = static_cast<uint32_t>(4 * T_max);
+  const uint32_t ring_end = static_cast<uint32_t>(s.quads) * quad_rows;
+  const uint32_t x_base = s.pipelined ? ring_end : 0;
+  const uint32_t bias_row = std::max(ring_end, static_cast<uint32_t>(x_base + x_rows));
+  tg.out_w = static_cast<int>(w);
+  BandLayout band[2];
+  for (int i = 0; i < s.in_bufs; ++i) {
+    band[i] = MakeBandLayout(tg, s.band_rows, f.group_channels, 1, 0);
+    band[i].base = plan.Take("the input band", band[i].bytes());
+  }
+  const uint64_t v_pos = T_max * v_row;  // bytes of one position's V
+  uint32_t v_base[2] = {};
+  for (int i = 0; i < v_bufs; ++i) v_base[i] = plan.Take("the V matrices", kPositions * v_pos);
+  const uint32_t plane = static_cast<uint32_t>(2 * T_max * out_row);  // staging per output-row parity
+  uint32_t staging[4] = {};
+  for (int i = 0; i < s.staging_bufs; ++i) staging[i] = plan.Take("the output staging", 2 * uint64_t{plane});
 
   std::vector<uint8_t> fill;
-  BandSource src = InputBandSource(call, band, 1, kZeroChannelPad, &fill);
+  BandSource src = InputBandSource(call, band[0], 1, kZeroChannelPad, &fill);
   const int out_elem = SizeOf(x.y_type);
   const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
+  const uint32_t pb = band[0].pixel_bytes;
+
+  struct Band {
+    int n;
+    uint32_t tx0;
+    int ty0, rows;
+  };
+  struct Block {
+    int band = 0, b = 0, staging = 0;
+    uint32_t T = 0;
+    int quad[4] = {-1, -1, -1, -1};
+    uint32_t Set(int pos, uint32_t quad_rows_) const {
+      return static_cast<uint32_t>(quad[pos / 4]) * quad_rows_ + static_cast<uint32_t>(pos % 4) * T;
+    }
+  };
+  std::vector<Band> bands;
+  for (int n = 0; n < x.batch; ++n) {
+    for (uint32_t tx0 = 0; tx0 < all_tiles_w; tx0 += w) {
+      for (int ty0 = 0; ty0 < tg.out_h; ty0 += s.band_rows) bands.push_back({n, tx0, ty0, std::min(s.band_rows, tg.out_h - ty0)});
+    }
+  }
+  const int nb = static_cast<int>(bands.size());
+  auto tiles_of = [&](const Band& bd) { return static_cast<uint32_t>(uint64_t(bd.rows) * rp); };
+
+  auto load = [&](int k, int part, int parts) {
+    BandLayout& bl = band[k % s.in_bufs];
+    bl.g.pad_left = geo.pad_left - 2 * static_cast<int>(bands[size_t(k)].tx0);  // the window's first input column
+    LoadBand(m, bl, src, bands[size_t(k)].n, bands[size_t(k)].ty0, part, parts);
+  };
+  auto pieces_of = [&](const Band& bd) {
+    std::vector<Piece> out;
+    if (!s.pipelined) {
+      out.push_back({0, bd.rows, 0, 0});
+    } else if (s.piece_rows > 0) {
+      for (int t0 = 0; t0 < bd.rows; t0 += s.piece_rows) out.push_back({t0, std::min(s.piece_rows, bd.rows - t0), 0, 0});
+    } else {
+      for (int t = 0; t < bd.rows; ++t) {
+        for (uint32_t c0 = 0; c0 < w; c0 += s.piece_cols) out.push_back({t, 1, c0, std::min(s.piece_cols, w - c0)});
+      }
+    }
+    return out;
+  };
+  // The input transform of one piece and block of 32 channels of band k, into V[position][tile][channel]
+  // (int16), in three steps: the loads and the row pass, the column pass, the REQs. A pipelined loop issues
+  // them between TMACs: a run of more vector instructions than a unit's queue holds would keep the TMACs
+  // issued after it from entering theirs (docs/isa.md §8.3) until the vector unit has caught up.
+  bool identity_loaded = false;  // the requantization register holds the identity (not the epilogue's)
+  auto transform = [&](int k, int cblk, const Piece& pc, int step) {
+    const BandLayout& bl = band[k % s.in_bufs];
+    const uint32_t v0 = v_base[k % v_bufs] + static_cast<uint32_t>(cblk * kLanes * 2);
+    const bool whole = pc.cols == 0;  // whole tile rows: each plane's rows lie back to back
+    // Tile columns [c0, c0 + cols) of one tile row: the plane rows of its two pixel-row pairs, with a pitch
+    // of cols + 1 (the last slot's transform reads past the piece and is junk, as a tile row's slack).
+    const uint32_t lp = whole ? pitch : pc.cols + 1;
+    const InputSets is(whole ? static_cast<uint32_t>(pc.rows) : 1, lp, x_base);
+    if (step == 0) {
+      auto acc_load = [&](uint32_t row, uint32_t rows, int plane_index, uint64_t pixel) {
+        AccLoad ld;
+        ld.row = row, ld.rows = rows, ld.type = xt, ld.row_stride = static_cast<int32_t>(pb);
+        ld.addr = bl.base + static_cast<uint32_t>(plane_index) * bl.plane_bytes + static_cast<uint32_t>(pixel * pb) +
+                  static_cast<uint32_t>(cblk * kLanes);
+        m.Execute(ld);
+      };
+      for (int q = 0; q < 4; ++q) {
+        if (whole) {
+          acc_load(is.Plane(q / 2, q % 2), is.S, q, uint64_t(pc.t0) * pitch);
+        } else {
+          acc_load(is.Plane(q / 2, q % 2), lp, q, uint64_t(pc.t0) * pitch + pc.c0);
+          acc_load(is.Plane(q / 2, q % 2) + lp, lp + 1, q, uint64_t(pc.t0 + 1) * pitch + pc.c0);
+        }
+      }
+      return InputTransformRows(m, is);
+    }
+    if (step == 1) return InputTransformColumns(m, is);
+    if (!identity_loaded) {
+      m.Execute(SetQuant{IdentityQuant()});
+      epilogue.QuantClobbered();
+      identity_loaded = true;
+    }
+    auto req = [&](uint32_t acc_row, uint32_t rows, int pos, uint64_t tile) {
+      Requant rq;
+      rq.acc_row = acc_row, rq.rows = rows, rq.out = DType::kI16, rq.row_stride = static_cast<int32_t>(v_row);
+      rq.addr = v0 + static_cast<uint32_t>(pos * v_pos + tile * v_row);
+      m.Execute(rq);
+    };
+    for (int pos = 0; pos < kPositions; ++pos) {
+      const uint32_t v = is.V(pos / 4, pos % 4);
+      if (!whole) {
+        // Without compaction V keeps the row's slack slot: the last piece's junk one.
+        req(v, pc.cols + (!compact && pc.c0 + pc.cols == w ? 1 : 0), pos, uint64_t(pc.t0) * rp + pc.c0);
+      } else if (!compact) {
+        req(v, is.R, pos, uint64_t(pc.t0) * rp);
+      } else {
+        for (int t = 0; t < pc.rows; ++t) req(v + static_cast<uint32_t>(t) * pitch, w, pos, uint64_t(pc.t0 + t) * w);
+      }
+    }
+  };
+  constexpr int kSteps = 3;
+  // Band k's transform steps [s0, s1), step i = (unit i / kSteps, step i % kSteps), unit u = (channel
+  // block u / pieces, piece u % pieces).
+  auto transform_steps = [&](int k, int64_t s0, int64_t s1) {
+    if (s0 >= s1) return;
+    const std::vector<Piece> pcs = pieces_of(bands[size_t(k)]);
+    const int64_t n = static_cast<int64_t>(pcs.size());
+    for (int64_t i = s0; i < s1; ++i) {
+      const int64_t unit = i / kSteps;
+      transform(k, static_cast<int>(unit / n), pcs[size_t(unit % n)], static_cast<int>(i % kSteps));
+    }
+  };
+  auto steps_of = [&](int k) { return int64_t{kSteps} * cb * static_cast<int64_t>(pieces_of(bands[size_t(k)]).size()); };
+
+  std::deque<int> free_quads;
+  auto zero = [&](uint32_t row, uint32_t rows) {
+    AccZero z;
+    z.row = row, z.rows = rows;
+    m.Execute(z);
+  };
+  // Block blk takes the next free quad for positions (role, 0..3): zero, but M(1,1) = the seed.
+  auto take = [&](Block& blk, int role) {
+    if (blk.quad[role] >= 0) return;
+    blk.quad[role] = free_quads.front();
+    free_quads.pop_front();
+    const uint32_t q = static_cast<uint32_t>(blk.quad[role]) * quad_rows;
+    if (role != 1 || !seeded[size_t(blk.b)]) return zero(q, 4 * blk.T);
+    zero(q, blk.T);
+    uint32_t at = seed_addr + (seeds_resident ? static_cast<uint32_t>(4 * kLanes * blk.b) : 0);
+    if (!seeds_resident) {
+      DmaIn in;
+      in.sram = seed_addr, in.segment = seg_seed, in.dram = uint64_t{4} * kLanes * blk.b, in.rows = 1;
+      in.row_bytes = 4 * kLanes;
+      m.Execute(in);
+    }
+    AccLoad ld;
+    ld.row = q + blk.T, ld.rows = blk.T, ld.addr = at, ld.row_stride = 0, ld.type = DType::kI32;
+    m.Execute(ld);
+    zero(q + 2 * blk.T, 2 * blk.T);
+  };
+  auto quad_at = [&](const Block& blk, int i) { return static_cast<uint32_t>(blk.quad[i]) * quad_rows; };
+  // The row pass: T1 = M1 - M3 - M2 into quad 3, T0 = M0 + M1 + M2 into quad 0, freeing M1, then M2. When
+  // `next` takes M1's quad first (no quad is free), set by set, each zeroed as soon as it is read.
+  auto row_pass = [&](Block& blk, Block* next) {
+    const uint32_t T = blk.T, q0 = quad_at(blk, 0), q1 = quad_at(blk, 1), q2 = quad_at(blk, 2), q3 = quad_at(blk, 3);
+    if (next != nullptr && next->quad[0] < 0 && free_quads.empty() && next->T == T) {
+      next->quad[0] = blk.quad[1];
+      for (uint32_t i = 0; i < 4; ++i) {
+        Alu(m, AluOp::kSub, q3 + i * T, q1 + i * T, q3 + i * T, T);
+        Alu(m, AluOp::kAdd, q0 + i * T, q0 + i * T, q1 + i * T, T);
+        zero(q1 + i * T, T);
+      }
+    } else {
+      Alu(m, AluOp::kSub, q3, q1, q3, 4 * T);
+      Alu(m, AluOp::kAdd, q0, q0, q1, 4 * T);
+      free_quads.push_back(blk.quad[1]);
+    }
+    Alu(m, AluOp::kAdd, q0, q0, q2, 4 * T);
+    Alu(m, AluOp::kSub, q3, q3, q2, 4 * T);
+    free_quads.push_back(blk.quad[2]);
+  };
+  // The column pass: Y(a, 0) = Ta0 + Ta1 + Ta2, Y(a, 1) = Ta1 - Ta2 - Ta3 into set 2a + b of quad 0 (row 1's
+  // after row 0 has read sets 2 and 3), then SRA 2 and the bias row when it was not seeded.
+  auto column_pass = [&](Block& blk) {
+    const uint32_t T = blk.T, q0 = quad_at(blk, 0), q3 = quad_at(blk, 3);
+    for (int a = 0; a < 2; ++a) {
+      const uint32_t t = a == 0 ? q0 : q3, y = q0 + 2 * static_cast<uint32_t>(a) * T;
+      Alu(m, AluOp::kAdd, y, t, t + T, T);
+      Alu(m, AluOp::kAdd, y, y, t + 2 * T, T);
+      Alu(m, AluOp::kSub, y + T, t + T, t + 2 * T, T);
+      Alu(m, AluOp::kSub, y + T, y + T, t + 3 * T, T);
+    }
+    free_quads.push_back(blk.quad[3]);
+    Alu(m, AluOp::kSra, q0, q0, q0, 4 * T, 2);
+    if (ea.bias != nullptr) {
+      epilogue.Seed(bias_row, 1, blk.b);
+      AccAlu add;
+      add.op = AluOp::kAdd, add.rows = 4 * T, add.dst = q0, add.a = q0, add.b = bias_row, add.b_stride = 0;
+      m.Execute(add);
+    }
+  };
+  std::vector<Block> to_store;  // converted into staging, not yet stored
+  auto convert = [&](Block& blk) {
+    identity_loaded = identity_loaded && !epilogue.requant();
+    int n0, end;
+    BlockChannels(p, blk.b, &n0, &end);
+    const uint32_t st = staging[blk.staging];
+    for (int a = 0; a < 2; ++a) {
+      for (int bx = 0; bx < 2; ++bx) {
+        epilogue.Convert(quad_at(blk, 0) + blk.T * static_cast<uint32_t>(2 * a + bx), blk.T, n0, end,
+                         st + static_cast<uint32_t>(a) * plane + static_cast<uint32_t>(bx) * out_row,
+                         static_cast<int32_t>(2 * out_row));
+      }
+    }
+    free_quads.push_back(blk.quad[0]);
+    to_store.push_back(blk);
+  };
+  // Output row 2ty + a of each tile row: the window's output columns, consecutive staging rows.
+  auto store = [&](const Block& blk) {
+    const Band& bd = bands[size_t(blk.band)];
+    int n0, end;
+    BlockChannels(p, blk.b, &n0, &end);
+    const uint32_t cols = static_cast<uint32_t>(std::min(kLanes, end - n0) * out_elem);
+    const int ox0 = 2 * static_cast<int>(bd.tx0), ox1 = std::min(geo.out_w, 2 * static_cast<int>(bd.tx0 + w));
+    for (int t = 0; t < bd.rows; ++t) {
+      for (int a = 0; a < 2; ++a) {
+        const int oy = 2 * (bd.ty0 + t) + a;
+        if (oy >= geo.out_h) continue;
+        DmaOut o;
+        o.sram = staging[blk.staging] + static_cast<uint32_t>(a) * plane + static_cast<uint32_t>(2 * t * rp * out_row);
+        o.segment = call.seg_y;
+        o.dram = ((uint64_t(bd.n) * geo.out_h + oy) * geo.out_w + uint64_t(ox0)) * y_pixel + uint64_t(n0) * out_elem;
+        o.rows = static_cast<uint32_t>(ox1 - ox0), o.row_bytes = cols;
+        o.dram_stride = y_pixel, o.sram_stride = out_row;
+        m.Execute(o);
+      }
+    }
+  };
+  // Stores all but the newest `keep` converted blocks, in order.
+  auto store_some = [&](size_t keep) {
+    if (to_store.size() <= keep) return;
+    const size_t count = to_store.size() - keep;
+    for (size_t i = 0; i < count; ++i) store(to_store[i]);
+    to_store.erase(to_store.begin(), to_store.begin() + static_cast<std::ptrdiff_t>(count));
+  };
 
   for (int g = 0; g < d.groups; ++g) {
     DramBindings group_dram(m, call.fn);  // this group's weights, unbound before the next group's
     SramPlan w_plan(w_region, w_bytes, call.fn);
     UTiles u(m, group_dram, w_plan, &p.weights[size_t(g) * kPositions], resident, chunk);
     src.channel_offset = g * f.group_channels;
-    for (int n = 0; n < x.batch; ++n) {
-     for (uint32_t tx0 = 0; tx0 < all_tiles_w; tx0 += tiles_w) {
-      band.g.pad_left = geo.pad_left - 2 * static_cast<int>(tx0);  // the window's first input column
-      const int ox0 = 2 * static_cast<int>(tx0), ox1 = std::min(geo.out_w, 2 * static_cast<int>(tx0 + tiles_w));
-      for (int ty0 = 0; ty0 < tg.out_h; ty0 += band_rows) {
-        const int rows_here = std::min(band_rows, tg.out_h - ty0);
-        const InputSets is(static_cast<uint32_t>(rows_here), static_cast<uint32_t>(pitch));
-        const uint32_t T = static_cast<uint32_t>(rows_here) * row_pitch;  // tiles (rows of M and V)
-        LoadBand(m, band, src, n, ty0);
-
-        // Input transform, per block of 32 channels, into V[position][tile][channel] (int16).
-        m.Execute(SetQuant{IdentityQuant()});
-        epilogue.QuantClobbered();
-        for (int cblk = 0; cblk < cb; ++cblk) {
-          for (int py = 0; py < 2; ++py) {
-            for (int px = 0; px < 2; ++px) {
-              AccLoad ld;
-              ld.row = is.Plane(py, px), ld.rows = is.S, ld.type = xt;
-              ld.addr = band.base + static_cast<uint32_t>(py * 2 + px) * band.plane_bytes + static_cast<uint32_t>(cblk * kLanes);
-              ld.row_stride = static_cast<int32_t>(band.pixel_bytes);
-              m.Execute(ld);
-            }
-          }
-          InputTransform(m, is);
-          for (int pos = 0; pos < kPositions; ++pos) {
-            for (int t = 0; t < (compact ? rows_here : 1); ++t) {  // compact: each tile row without its slack tile
-              Requant rq;
-              rq.acc_row = is.V(pos / 4, pos % 4) + static_cast<uint32_t>(t) * is.pitch, rq.rows = compact ? tiles_w : T;
-              rq.out = DType::kI16, rq.row_stride = static_cast<int32_t>(v_row);
-              rq.addr = v_base + static_cast<uint32_t>(pos * v_pos + uint64_t(t) * tiles_w * v_row + uint64_t(cblk) * kLanes * 2);
-              m.Execute(rq);
-            }
-          }
+    free_quads.clear();
+    for (int q = 0; q < s.quads; ++q) free_quads.push_back(q);
+    load(0, 0, 1);  // the second buffer's band after the first TMACs: an image costs the same at every batch
+    if (s.pipelined) transform_steps(0, 0, steps_of(0));
+    // The element-wise stage of positions [pos0, pos1): per position, the input-channel reduction; between
+    // positions, pipelined, the next band's transform steps, spread evenly over the second half of each
+    // block's positions (in the first the vector unit has the previous block's output transform to do).
+    constexpr int kFirstSlot = kPositions / 2;
+    auto macs = [&](const Block& blk, int j, int pos0, int pos1) {
+      const uint32_t v0 = v_base[blk.band % v_bufs];
+      const int k = blk.band;
+      const int64_t steps = s.pipelined && k + 1 < nb ? steps_of(k + 1) : 0;
+      const int64_t slots = int64_t{kb} * (kPositions - kFirstSlot);
+      for (int pos = pos0; pos < pos1; ++pos) {
+        if (pos >= kFirstSlot) {
+          const int64_t slot = int64_t{j} * (kPositions - kFirstSlot) + pos - kFirstSlot;
+          transform_steps(k + 1, steps * slot / slots, steps * (slot + 1) / slots);
         }
-
-        for (int j = 0; j < f.blocks_per_group; ++j) {
-          const int b = g * f.blocks_per_group + j;
-          // M = 0 but M(1,1) = the seed.
-          if (seeded[size_t(b)]) {
-            AccZero z;
-            z.row = 0, z.rows = 5 * T;
-            m.Execute(z);
-            z.row = 6 * T, z.rows = 10 * T;
-            m.Execute(z);
-            DmaIn in;
-            in.sram = seed_addr, in.segment = seg_seed, in.dram = uint64_t{4} * kLanes * b, in.rows = 1;
-            in.row_bytes = 4 * kLanes;
-            m.Execute(in);
-            AccLoad ld;
-            ld.row = 5 * T, ld.rows = T, ld.addr = seed_addr, ld.row_stride = 0, ld.type = DType::kI32;
-            m.Execute(ld);
-          } else {
-            AccZero z;
-            z.row = 0, z.rows = kPositions * T;
-            m.Execute(z);
-          }
-          // The element-wise stage: per position, the input-channel reduction.
-          for (int pos = 0; pos < kPositions; ++pos) {
-            for (int c0 = 0; c0 < cb; c0 += chunk) {
-              const int tiles = std::min(chunk, cb - c0);
-              u.Load(pos, c0, tiles, j);
-              IssueTmac(m, MacMode::kS16S16, T * static_cast<uint32_t>(pos), T,
-                        v_base + static_cast<uint32_t>(pos * v_pos + uint64_t(c0) * kLanes * 2),
-                        static_cast<int32_t>(v_row), tiles);
-            }
-          }
-          OutputTransform(SetAlu{m, T});
-          Alu(m, AluOp::kSra, 0, 0, 0, 4 * T, 2);
-          if (ea.bias != nullptr) {
-            const uint32_t bias_row = kPositions * T;
-            epilogue.Seed(bias_row, 1, b);
-            AccAlu add;
-            add.op = AluOp::kAdd, add.rows = 4 * T, add.dst = 0, add.a = 0, add.b = bias_row, add.b_stride = 0;
-            m.Execute(add);
-          }
-          int n0, end;
-          BlockChannels(p, b, &n0, &end);
-          for (int a = 0; a < 2; ++a) {
-            for (int bx = 0; bx < 2; ++bx) {
-              epilogue.Convert(T * static_cast<uint32_t>(2 * a + bx), T, n0, end,
-                               staging + static_cast<uint32_t>(a) * plane + static_cast<uint32_t>(bx) * out_row,
-                               static_cast<int32_t>(2 * out_row));
-            }
-          }
-          // Output row 2ty + a: out_w consecutive staging rows.
-          const uint32_t cols = static_cast<uint32_t>(std::min(kLanes, end - n0) * out_elem);
-          for (int t = 0; t < rows_here; ++t) {
-            for (int a = 0; a < 2; ++a) {
-              const int oy = 2 * (ty0 + t) + a;
-              if (oy >= geo.out_h) continue;
-              DmaOut o;
-              o.sram = staging + static_cast<uint32_t>(a) * plane + 2u * static_cast<uint32_t>(t) * row_pitch * out_row;
-              o.segment = call.seg_y;
-              o.dram = ((uint64_t(n) * geo.out_h + oy) * geo.out_w + uint64_t(ox0)) * y_pixel + uint64_t(n0) * out_elem;
-              o.rows = static_cast<uint32_t>(ox1 - ox0), o.row_bytes = cols;
-              o.dram_stride = y_pixel, o.sram_stride = out_row;
-              m.Execute(o);
-            }
-          }
+        for (int c0 = 0; c0 < cb; c0 += chunk) {
+          const int tiles = std::min(chunk, cb - c0);
+          u.Load(pos, c0, tiles, j);
+          IssueTmac(m, MacMode::kS16S16, blk.Set(pos, quad_rows), blk.T,
+                    v0 + static_cast<uint32_t>(pos * v_pos + uint64_t(c0) * kLanes * 2), static_cast<int32_t>(v_row), tiles);
         }
       }
-     }
+    };
+    Block prev, next;
+    bool has_prev = false;
+    int block_index = 0;
+    for (int k = 0; k < nb; ++k) {
+      const int parts = std::min({kb, band[0].plane_rows, 8});
+      for (int j = 0; j < kb; ++j, ++block_index) {
+        Block cur = next;
+        cur.band = k, cur.b = g * kb + j, cur.T = tiles_of(bands[size_t(k)]);
+        cur.staging = block_index % s.staging_bufs;
+        next = Block();
+        bool prev_open = has_prev;  // prev's output transform not yet issued past its row pass
+        if (j == 0 && (!s.pipelined || k == 0)) {
+          // The transform of this band needs the ring's rows (serial) or is done (pipelined, first band).
+          if (has_prev) {
+            row_pass(prev, nullptr);
+            column_pass(prev);
+            convert(prev);
+            prev_open = false;
+          }
+          if (!s.pipelined) transform_steps(k, 0, steps_of(k));
+          for (int role = 0; role < 4; ++role) take(cur, role);
+        } else {
+          if (has_prev) row_pass(prev, &cur);
+          for (int role = 0; role < 4 && (role == 0 || !free_quads.empty()); ++role) take(cur, role);
+        }
+        // Band k + in_bufs comes into the buffer band k's transform has read; with one buffer all at once,
+        // ahead of the transform that reads it.
+        const int next_load = k + s.in_bufs;
+        if (s.in_bufs == 1 && j == 0 && next_load < nb) load(next_load, 0, 1);
+        const bool second = s.in_bufs == 2 && k == 0 && j == 0 && nb > 1;
+        macs(cur, j, 0, 4);
+        if (prev_open) {
+          column_pass(prev);
+          convert(prev);
+        }
+        for (int role = 1; role < 4; ++role) take(cur, role);
+        if (second) load(1, 0, 1);
+        // A spare quad: the next block's first, zeroed now, before the work queued up for the vector unit
+        // (the transform, the row pass that waits for this block's TMACs). Not before a serial band's
+        // transform, which uses the ring's rows.
+        const bool next_serial = j + 1 == kb && (!s.pipelined || k + 1 == nb);
+        if (!free_quads.empty() && !next_serial) {
+          next.b = g * kb + (j + 1) % kb, next.T = tiles_of(bands[size_t(j + 1 == kb ? k + 1 : k)]);
+          take(next, 0);
+        }
+        store_some(size_t(s.staging_bufs - 1));
+        for (int part = 0; part < parts && s.in_bufs == 2 && next_load < nb; ++part) {
+          if (part * kb / parts == j) load(next_load, part, parts);
+        }
+        macs(cur, j, 4, 16);
+        prev = cur;
+        has_prev = true;
+      }
     }
+    if (has_prev) {
+      row_pass(prev, nullptr);
+      column_pass(prev);
+      convert(prev);
+    }
+    store_some(0);
   }
 }
 

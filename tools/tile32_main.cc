@@ -28,6 +28,7 @@
 
 #include "accel/config.h"
 #include "accel/config_json.h"
+#include "accel/host_cpu.h"
 #include "accel/error.h"
 #include "accel/machine.h"
 #include "accel/scalar_machine.h"
@@ -56,6 +57,16 @@ int Targets() {
   std::printf("  compiled:   %s\n", Names(t.compiled).c_str());
   std::printf("  supported:  %s\n", Names(t.supported).c_str());
   std::printf("  dispatched: %s\n", t.dispatched.name.empty() ? "(none)" : t.dispatched.name.c_str());
+  const HostCpu& host = Host();
+  std::string why_not;
+  std::printf("\nHost CPU: %s\n", host.model.empty() ? "(model unknown)" : host.model.c_str());
+  std::printf("  AVX2 %s, AVX-512 %s, AVX512-VNNI %s, AVX512-BF16 %s\n", host.avx2 ? "yes" : "no",
+              host.avx512bw ? "yes" : "no", host.avx512vnni ? "yes" : "no", host.avx512bf16 ? "yes" : "no");
+  if (host.AmxInt8Usable(&why_not)) {
+    std::printf("  AMX-INT8: usable (CPU, OS and Linux's tile data permission)\n");
+  } else {
+    std::printf("  AMX-INT8: not usable: %s\n", why_not.c_str());
+  }
   std::printf("\nAccelerator configuration (AccelConfig::Default())\n%s", AccelConfig::Default().Describe().c_str());
   return 0;
 }

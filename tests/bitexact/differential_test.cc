@@ -1,6 +1,7 @@
-// The SIMD machine against the scalar reference, bit for bit, on every Highway target this CPU runs:
-// random programs (tests/common/random_program.h) compared after every instruction, and hand-built
-// extreme-value programs for each MAC mode of TMAC and EMAC.
+// The SIMD machine against the scalar reference, bit for bit, on every Highway target this CPU runs and on
+// the AMX path (its software model where the host has no AMX, which is printed): random programs
+// (tests/common/random_program.h) compared after every instruction, and hand-built extreme-value programs
+// for each MAC mode of TMAC and EMAC.
 //
 // Replay one failing program:
 //   TILE32_SEED=<seed> build/tests/tile32_bitexact_tests --gtest_filter='*RandomPrograms*'
@@ -193,17 +194,36 @@ void RunRandomPrograms(const std::string& target, const char* test, bool batched
               batched ? "at checkpoints" : "after every step");
 }
 
+// On the AMX variants, the programs' TMACs must have reached the AMX path.
+void ExpectAmxRan(int64_t param, uint64_t amx_rows_before) {
+  if ((param & (kAmxBit | kAmxSoftwareBit)) == 0) return;
+  ReportAmxCoverage();
+  std::printf("[ %s ] %llu TMAC rows on the AMX path\n", TargetName(param).c_str(),
+              static_cast<unsigned long long>(AmxTmacRowsRun() - amx_rows_before));
+  EXPECT_GT(AmxTmacRowsRun(), amx_rows_before) << "no TMAC reached the AMX path";
+}
+
 TEST_P(DifferentialTest, RandomPrograms) {
-  ScopedTarget target(GetParam());
-  RunRandomPrograms(target.name(), "RandomPrograms", false);
+  const uint64_t amx_rows_before = AmxTmacRowsRun();
+  {
+    ScopedTarget target(GetParam());
+    RunRandomPrograms(target.name(), "RandomPrograms", false);
+  }
+  ExpectAmxRan(GetParam(), amx_rows_before);
 }
 
 TEST_P(DifferentialTest, RandomBatchedPrograms) {
-  ScopedTarget target(GetParam());
-  RunRandomPrograms(target.name(), "RandomBatchedPrograms", true);
+  const uint64_t amx_rows_before = AmxTmacRowsRun();
+  {
+    ScopedTarget target(GetParam());
+    RunRandomPrograms(target.name(), "RandomBatchedPrograms", true);
+  }
+  ExpectAmxRan(GetParam(), amx_rows_before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, DifferentialTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
+// The AMX path on its software model (on hosts with AMX the hardware path is in Targets).
+INSTANTIATE_TEST_SUITE_P(Amx, DifferentialTest, ::testing::ValuesIn(AmxVariantsToTest()), TargetParamName);
 
 // The generator itself: deterministic, and it reaches every instruction, mode and type.
 TEST(RandomProgramTest, IsDeterministic) {
@@ -865,6 +885,7 @@ TEST_P(ExtremeTest, DmaEveryRowSize) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, ExtremeTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
+INSTANTIATE_TEST_SUITE_P(Amx, ExtremeTest, ::testing::ValuesIn(AmxVariantsToTest()), TargetParamName);
 
 }  // namespace
 }  // namespace tile32::test

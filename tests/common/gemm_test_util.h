@@ -56,16 +56,20 @@ inline AccelConfig TinyConfig() {
 
 // ---- The machines under test ----
 
-// The scalar machine and one SIMD machine; the SIMD machine runs once per supported target.
+// The scalar machine and one SIMD machine; the SIMD machine runs once per supported target, and once per
+// variant of `extra` (test::AmxVariantsToTest()).
 class Machines {
  public:
-  explicit Machines(const AccelConfig& config) : scalar_(config), simd_(config) {}
+  explicit Machines(const AccelConfig& config, std::vector<int64_t> extra = {})
+      : scalar_(config), simd_(config), targets_(test::TargetsToTest()) {
+    targets_.insert(targets_.end(), extra.begin(), extra.end());
+  }
 
   // Calls f(machine, name) for the scalar machine and for the SIMD machine under each target.
   template <typename F>
   void ForEach(F&& f) {
     f(static_cast<Machine&>(scalar_), std::string("scalar"));
-    for (int64_t target : test::TargetsToTest()) {
+    for (int64_t target : targets_) {
       test::ScopedTarget scoped(target);
       f(static_cast<Machine&>(simd_), "simd/" + scoped.name());
     }
@@ -74,6 +78,7 @@ class Machines {
  private:
   ScalarMachine scalar_;
   SimdMachine simd_;
+  std::vector<int64_t> targets_;
 };
 
 // ---- Cases ----
@@ -477,10 +482,11 @@ inline void ForEachShape(F&& f) {
 }
 
 // The edge grid on the default configuration: every ForEachShape shape, the rest of the case set by
-// `vary(case, index)`, each run on every machine and target with seed + index. Stops at the first failure.
+// `vary(case, index)`, each run on every machine and target (and `extra` variant) with seed + index. Stops at
+// the first failure.
 template <typename Vary>
-inline void RunEdgeGrid(uint64_t seed, Vary&& vary) {
-  Machines machines(AccelConfig::Default());
+inline void RunEdgeGrid(uint64_t seed, Vary&& vary, std::vector<int64_t> extra = {}) {
+  Machines machines(AccelConfig::Default(), std::move(extra));
   int index = 0;
   ForEachShape([&](int M, int N, int K) {
     if (::testing::Test::HasFailure()) return;

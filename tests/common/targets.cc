@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "accel/host_cpu.h"
 #include "accel/simd_machine.h"
 
 namespace tile32::test {
@@ -17,6 +18,7 @@ std::vector<int64_t> TargetsToTest() {
   // tile32), so these are exactly the targets SimdMachine can be forced to.
   std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
   if (targets.empty()) targets.push_back(HWY_STATIC_TARGET);
+  if (Host().AmxInt8Usable()) targets.push_back(targets.front() | kAmxBit);
   // TILE32_TEST_TARGETS=AVX3_DL,AVX3 keeps only the named targets (for runs under a slow emulator, where
   // the others are tested natively anyway). A name this CPU cannot run is an error, not a silent skip.
   const char* only = std::getenv("TILE32_TEST_TARGETS");
@@ -35,12 +37,37 @@ std::vector<int64_t> TargetsToTest() {
   return kept;
 }
 
-std::string TargetName(int64_t target) { return hwy::TargetName(target); }
+std::vector<int64_t> AmxVariantsToTest() {
+  std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  return {(targets.empty() ? HWY_STATIC_TARGET : targets.front()) | kAmxSoftwareBit};
+}
+
+bool ReportAmxCoverage() {
+  std::string why;
+  if (Host().AmxInt8Usable(&why)) return true;
+  static const bool printed = (std::printf("AMX path not run on this host: %s (its software model runs instead)\n",
+                                           why.c_str()),
+                               true);
+  (void)printed;
+  return false;
+}
+
+std::string TargetName(int64_t target) {
+  const std::string name = hwy::TargetName(target & ~(kAmxBit | kAmxSoftwareBit));
+  return name + ((target & kAmxBit) ? "_AMX" : (target & kAmxSoftwareBit) ? "_AMX_SOFTWARE" : "");
+}
 
 std::string TargetParamName(const ::testing::TestParamInfo<int64_t>& info) { return TargetName(info.param); }
 
-ScopedTarget::ScopedTarget(int64_t target) : target_(target) { ForceSimdTarget(target); }
+ScopedTarget::ScopedTarget(int64_t target) : target_(target), path_before_(ForcedTmacPath()) {
+  if (target & kAmxBit) ForceTmacPath(TmacPath::kAmx);
+  if (target & kAmxSoftwareBit) ForceTmacPath(TmacPath::kAmxSoftware);
+  ForceSimdTarget(target & ~(kAmxBit | kAmxSoftwareBit));
+}
 
-ScopedTarget::~ScopedTarget() { ForceSimdTarget(0); }
+ScopedTarget::~ScopedTarget() {
+  ForceSimdTarget(0);
+  ForceTmacPath(path_before_);
+}
 
 }  // namespace tile32::test

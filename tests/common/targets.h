@@ -13,21 +13,40 @@
 #include <string>
 #include <vector>
 
+#include "accel/simd_machine.h"
+
 namespace tile32::test {
 
-// One HWY_* bit per target, best first (Highway's order). Never empty. The environment variable
-// TILE32_TEST_TARGETS (comma-separated names, e.g. AVX3_DL,AVX3) narrows it; an unknown or unsupported
-// name exits with status 2.
+// Bits beside a Highway target's bit that also force SimdMachine's INT8 TMAC path (tile32::ForceTmacPath):
+// the AMX path on the host's tile unit, or on its software model. Highway leaves bits 39-42 unused.
+inline constexpr int64_t kAmxBit = int64_t{1} << 40;
+inline constexpr int64_t kAmxSoftwareBit = int64_t{1} << 41;
+
+// One HWY_* bit per target, best first (Highway's order), then, where this host runs AMX-INT8, the best
+// target with kAmxBit (its AMX path; the rows AMX does not take on that target). Never empty. The
+// environment variable TILE32_TEST_TARGETS (comma-separated names, e.g. AVX3_DL,AVX3_DL_AMX) narrows it; an
+// unknown or unsupported name exits with status 2.
 std::vector<int64_t> TargetsToTest();
 
-// Highway's name of one target bit ("AVX2", "SSE4", "EMU128", ...).
+// The AMX variants beyond TargetsToTest, for the tests that must exercise the AMX path on every host: the
+// best target with kAmxSoftwareBit (the AMX path's blocking, layouts and addresses on the software tile
+// unit). Tests that run these also call ReportAmxCoverage.
+std::vector<int64_t> AmxVariantsToTest();
+
+// Prints "AMX path not run on this host: <why>" (once per process) where the host cannot run AMX-INT8, so
+// that a test run says what it did not cover; returns whether the hardware AMX path is tested here.
+bool ReportAmxCoverage();
+
+// Highway's name of one target bit ("AVX2", "SSE4", "EMU128", ...), with "_AMX" or "_AMX_SOFTWARE" for the
+// variants.
 std::string TargetName(int64_t target);
 
 // Names a parameterized instance after its target, e.g. RandomPrograms/AVX2.
 std::string TargetParamName(const ::testing::TestParamInfo<int64_t>& info);
 
-// Forces SIMD dispatch to one target for its lifetime (tile32::ForceSimdTarget), back to the default
-// (ForceSimdTarget(0)) on destruction.
+// Forces SIMD dispatch to one target for its lifetime (tile32::ForceSimdTarget), and for the AMX variants
+// the TMAC path (tile32::ForceTmacPath), back to the default (ForceSimdTarget(0)) and the path before on
+// destruction.
 class ScopedTarget {
  public:
   explicit ScopedTarget(int64_t target);
@@ -40,6 +59,7 @@ class ScopedTarget {
 
  private:
   int64_t target_;
+  TmacPath path_before_;
 };
 
 }  // namespace tile32::test

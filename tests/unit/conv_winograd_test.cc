@@ -204,6 +204,42 @@ TEST(ConvWinograd, WideRowsInColumnWindows) {
   }
 }
 
+// The schedules of the loop (kernels/conv_winograd.cc, Schedule), each against the textbook on every machine:
+// serial (the input transform between bands) and the next band's transform pipelined beside the MACs in
+// pieces of the band (the whole band, tile rows, column windows of a row with and without each row's slack
+// tile in V), the ring of 4 quads (the previous block's M1 freed set by set) and of 5, and single buffers
+// where the SRAM is small.
+TEST(ConvWinograd, PipelinedAndSerialSchedules) {
+  struct Case {
+    int C, K, H, W, batch;
+    uint32_t acc_rows, sram_bytes;
+  };
+  const Case cases[] = {
+      {40, 70, 16, 10, 2, 4096, 8 << 20},  // serial, a band per image, two input buffers, 5 quads
+      {40, 1280, 16, 20, 1, 1200, 8 << 20},  // pipelined in pieces of a tile row, 4 quads
+      {8, 480, 4, 120, 1, 2000, 8 << 20},  // pipelined in column windows of one tile row (V without slack)
+      {8, 200, 4, 400, 1, 6000, 8 << 20},  // the same with each row's slack tile in V, 4 quads
+      {40, 70, 16, 10, 2, 4096, 56 << 10},  // serial, one input band, V and staging
+      {40, 70, 16, 10, 2, 4096, 44 << 10},  // pipelined, the band one piece, with one input buffer
+  };
+  const uint64_t seed = TestSeed(9013);
+  int index = 0;
+  for (const Case& k : cases) {
+    if (HasFailure()) return;
+    AccelConfig cfg;
+    cfg.acc_rows = k.acc_rows, cfg.sram_bytes = k.sram_bytes;
+    Machines machines(cfg);
+    ConvCase c;
+    c.s = Shape(k.C, k.K, k.H, k.W);
+    c.s.batch = k.batch;
+    c.s.pad_left = index % 2 ? 2 : 1, c.s.pad_bottom = index % 3;
+    Vary(c, index);
+    c.data = Data::kNarrowWeights;
+    c.algorithm = ConvAlgorithm::kWinograd;
+    RunConvEverywhere(machines, c, seed + index++);
+  }
+}
+
 TEST(ConvWinograd, ConfigurationTooSmall) {
   AccelConfig cfg;
   cfg.acc_rows = 40;  // not even the 16 sets of a single 2x2 tile fit

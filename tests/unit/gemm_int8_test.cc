@@ -1,8 +1,8 @@
 // The GEMM family (kernels/gemm.h) on the scalar reference machine and on the SIMD machine forced to every
 // Highway target this CPU supports, against the independent textbook loops of tests/common/reference.h,
 // bit for bit (shared fixtures in tests/common/gemm_test_util.h).
-// This file: INT8 and the requantized outputs — the INT8 edge grid, every requant mode, fused clamps, zero
-// points at both ends of the range and accumulators that wrap.
+// This file: INT8 and the requantized outputs — the INT8 edge grid (on the AMX path too), every requant mode,
+// fused clamps, zero points at both ends of the range and accumulators that wrap.
 // Seeds are fixed per test and printed on failure; TILE32_SEED overrides them all.
 #include <gtest/gtest.h>
 
@@ -19,8 +19,13 @@ namespace {
 
 // ---- The edge grid, per family ----
 
+// Also on the AMX path (its software model where the host has no AMX, which is printed): the grid's TMACs of
+// K = 1000 and M >= 16 go to it.
 TEST(Gemm, Int8EdgeGrid) {
-  RunEdgeGrid(TestSeed(5001), [](Case& c, int index) { VaryInt(c, index, false); });
+  test::ReportAmxCoverage();
+  const uint64_t amx_rows_before = AmxTmacRowsRun();
+  RunEdgeGrid(TestSeed(5001), [](Case& c, int index) { VaryInt(c, index, false); }, test::AmxVariantsToTest());
+  EXPECT_GT(AmxTmacRowsRun(), amx_rows_before) << "no TMAC of the grid took the AMX path";
 }
 
 // ---- Requantization ----
