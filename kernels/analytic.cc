@@ -43,17 +43,20 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     uint64_t at = 0;  // TMACs done (to convert) or converted (to store)
     uint32_t rows = 0;
     int nt = 0, set = 0;
+    int64_t bi = 0;  // the row block
   } to_convert, to_store;
+  uint64_t stored = 0;  // when the last store is done
+  int64_t stored_bi = -1;
   int64_t units = 0;
 
   auto pad_dma = [&](Dmas d, uint32_t rows, uint64_t from, uint64_t to) {
     if (from >= to) return d;
     P.dram_bytes += rows * (to - from) * elem;
-    d.Add(k.Dma(rows * (to - from) * elem));
+    d.Add(k.Dma(rows * (to - from) * elem), d.finish);  // its span overlaps the rows' DMAs: after them
     return d;
   };
   auto load_a_rows = [&](int64_t m0, uint32_t rows, int buf) {
-    const Dmas d = pad_dma(io.LoadA(P, m0, rows, 0, s.K), rows, uint64_t(s.K), uint64_t{kLanes} * k_tiles);
+    const Dmas d = pad_dma(io.LoadA(P, m0, rows, 0, s.K, p.a_row), rows, uint64_t(s.K), uint64_t{kLanes} * k_tiles);
     buf_ready[buf] = d.Run(P, buf_free[buf]);
   };
   auto store = [&] {
@@ -61,7 +64,11 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     const uint64_t cols = std::min(kLanes, s.N - kLanes * to_store.nt);
     const uint64_t bytes = to_store.rows * cols * out_elem;
     P.dram_bytes += bytes;
-    staging_free[to_store.set] = P.Run(kDma, k.Y(bytes), to_store.at);
+    // C's rows are N apart: the column blocks of one row block write within each other's span, and a DMA
+    // waits for one whose DRAM it overlaps to be done (one row does not).
+    const uint64_t after = to_store.bi == stored_bi && to_store.rows > 1 ? stored : 0;
+    stored = staging_free[to_store.set] = P.Run(kDma, k.Y(bytes), std::max(to_store.at, after));
+    stored_bi = to_store.bi;
     to_store.any = false;
   };
   auto convert = [&] {
@@ -124,7 +131,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
           if (a.m0 != m0) {
             const uint64_t bytes = P.dram_bytes;
             const int cols = std::min(s.K - kLanes * kt0, kLanes * tiles);
-            a.dmas = pad_dma(io.LoadA(P, m0, rows, kLanes * kt0, cols), rows, uint64_t(cols), uint64_t{kLanes} * tiles);
+            a.dmas = pad_dma(io.LoadA(P, m0, rows, kLanes * kt0, cols, p.a_row), rows, uint64_t(cols), uint64_t{kLanes} * tiles);
             a.bytes = P.dram_bytes - bytes, a.m0 = m0;
           } else {
             P.dram_bytes += a.bytes;
@@ -142,7 +149,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
           }
         }
       }
-      to_convert = {true, tmac_end, rows, nt, set};
+      to_convert = {true, tmac_end, rows, nt, set, bi};
     }
   };
 
@@ -168,10 +175,11 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     P.array_cycles += (P.array_cycles - array1) * uint64_t(pairs);
     weights.Shift(shift);
     for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0], &buf_ready[1],
-                        &buf_free[0], &buf_free[1], &to_convert.at, &to_store.at}) {
+                        &buf_free[0], &buf_free[1], &to_convert.at, &to_store.at, &stored}) {
       *t += shift;
     }
     bi += 2 * pairs;
+    to_convert.bi += 2 * pairs, to_store.bi += 2 * pairs, stored_bi += 2 * pairs;
   }
   for (; bi < blocks; ++bi) row_block(bi);
   convert();
@@ -184,7 +192,7 @@ namespace {
 class MatrixIo : public GemmIo {
  public:
   MatrixIo(const Costs& k, uint64_t elem) : k_(k), elem_(elem) {}
-  Dmas LoadA(Pipe& p, int64_t, uint32_t rows, int, int cols) const override {
+  Dmas LoadA(Pipe& p, int64_t, uint32_t rows, int, int cols, uint32_t) const override {
     p.dram_bytes += uint64_t(rows) * cols * elem_;
     Dmas d;
     d.Add(k_.X(uint64_t(rows) * cols * elem_));

@@ -32,16 +32,37 @@ struct DmaTally {
   uint64_t bytes = 0;
   std::vector<Written>* written = nullptr;
   // The last DMA's size and cost per segment kind (most come in runs of one size).
-  uint64_t last_bytes[2] = {~0ull, ~0ull}, last_cycles[2] = {};
+  uint64_t last_bytes[2] = {~0ull, ~0ull};
+  DmaCost last_cost[2] = {};
+  // The last few DMAs: a DMA whose SRAM overlaps one of them waits until that one is done (strided DMAs
+  // cover their whole span, so a gather's or a band's DMAs mostly wait for the one before).
+  static constexpr int kRecent = 8;
+  Written recent[kRecent] = {};
+  int recent_n = 0;
+  uint64_t first_lo = 0, first_hi = 0;
   std::function<void(const DmaIn&)> Sink() {
     return [this](const DmaIn& d) {
       const uint64_t b = uint64_t(d.rows) * d.row_bytes;
       const int x = d.segment == kSegX;
-      if (last_bytes[x] != b) last_bytes[x] = b, last_cycles[x] = x ? k.X(b) : k.Dma(b);
-      dmas.Add(last_cycles[x]), bytes += b;
-      if (written != nullptr) {
-        written->push_back({d.sram, d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes, dmas.cycles});
+      if (last_bytes[x] != b) last_bytes[x] = b, last_cost[x] = x ? k.X(b) : k.Dma(b);
+      const uint64_t lo = d.sram, hi = d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
+      uint64_t after = 0;
+      for (int i = recent_n; i-- > std::max(0, recent_n - kRecent);) {
+        // Done by the time the engines are free, it holds up nothing; one done a DRAM latency before that is
+        // as old as any before it can be (a DMA within SRAM has none).
+        const Written& w = recent[i % kRecent];
+        if (w.end + k.c.dram_latency_cycles <= dmas.span) break;
+        if (w.end <= dmas.span) continue;
+        if (w.lo < hi && lo < w.hi) {
+          after = w.end;
+          break;
+        }
       }
+      if (recent_n == 0) first_lo = lo, first_hi = hi;
+      const uint64_t done = dmas.Add(last_cost[x], after);
+      recent[recent_n++ % kRecent] = {lo, hi, done};
+      bytes += b;
+      if (written != nullptr) written->push_back({lo, hi, done});
     };
   }
 };
@@ -54,22 +75,24 @@ struct Filling {
   uint64_t all = 0;  // when the last DMA ends
   size_t done = 0;   // dmas[0, done) have absolute ends
   void Begin() { dmas.clear(), all = 0, done = 0; }
-  // The DMAs added since the last Placed ran as one piece ending at `end` of `cycles` cycles.
-  void Placed(uint64_t end, uint64_t cycles) {
-    for (; done < dmas.size(); ++done) dmas[done].end += end - cycles;
+  // The DMAs added since the last Placed ran as one piece done at `end`, `finish` after its start.
+  void Placed(uint64_t end, uint64_t finish) {
+    for (; done < dmas.size(); ++done) dmas[done].end += end - finish;
     all = std::max(all, end);
   }
   void Shift(uint64_t d) {
     for (size_t i = 0; i < done; ++i) dmas[i].end += d;
     all += d;
   }
-  // The DMAs run back to back in order, so the last one [lo, hi) overlaps ends last.
-  uint64_t Ready(uint64_t lo, uint64_t hi, uint64_t after) const {
+  // The DMAs leave the engines in order, each done at most `latency` after: once one ends that long before
+  // the latest end found, none before it can end later.
+  uint64_t Ready(uint64_t lo, uint64_t hi, uint64_t after, uint64_t latency) const {
     if (after >= all) return all;
-    for (size_t i = done; i-- > 0;) {
-      if (dmas[i].lo < hi && lo < dmas[i].hi) return dmas[i].end;
+    uint64_t r = 0;
+    for (size_t i = done; i-- > 0 && dmas[i].end + latency > r;) {
+      if (dmas[i].lo < hi && lo < dmas[i].hi) r = std::max(r, dmas[i].end);
     }
-    return 0;
+    return r;
   }
 };
 
@@ -92,7 +115,7 @@ class BandLoads {
       }
     }
     const size_t from = f.dmas.size();
-    DmaTally t{k_, {}, 0, &f.dmas, {~0ull, ~0ull}, {}};
+    DmaTally t{k_, {}, 0, &f.dmas};
     LoadBand(t.Sink(), band_, src_, n, oy0, part, parts);
     p.dram_bytes += t.bytes;
     if (inside) tallies_.push_back({part, parts, t.dmas, t.bytes, {f.dmas.begin() + long(from), f.dmas.end()}});
@@ -142,7 +165,7 @@ ConvShape ShapeOf(const Layer& l, const LayerChoice& choice, const RunOptions& o
 class PatchIo : public GemmIo {
  public:
   PatchIo(const Costs& k, const PatchSource& src) : k_(k), src_(src) {}
-  Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const override {
+  Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, uint32_t stride) const override {
     const ConvGeometry& g = src_.geo;
     const int64_t image = int64_t{g.out_h} * g.out_w, first = m0 % image;
     const int64_t oy0 = first / g.out_w, oy1 = (first + rows - 1) / g.out_w;
@@ -157,8 +180,8 @@ class PatchIo : public GemmIo {
         }
       }
     }
-    DmaTally t{k_, {}, 0, nullptr, {~0ull, ~0ull}, {}};
-    GatherPatches(t.Sink(), src_, m0, rows, k0, cols, 0, 64);
+    DmaTally t{k_, {}, 0, nullptr};
+    GatherPatches(t.Sink(), src_, m0, rows, k0, cols, 0, stride);
     p.dram_bytes += t.bytes;
     if (inside) tallies_.push_back({col, rows, k0, cols, t.dmas, t.bytes});
     return t.dmas;
@@ -258,9 +281,10 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     }
     const Chunk& last = chunks[c1 - 1];
     const uint64_t before_cycles = c0 > 0 ? chunks[c0 - 1].sum_cycles : 0, before_n = c0 > 0 ? chunks[c0 - 1].sum_n : 0;
+    const uint64_t before = last.sum_cycles - before_cycles - std::accumulate(tail + kTail - kept, tail + kTail, uint64_t{0});
     Dmas d;
-    d.Set(last.sum_cycles - before_cycles - std::accumulate(tail + kTail - kept, tail + kTail, uint64_t{0}),
-          last.sum_n - before_n - kept, tail + kTail - kept, kept);
+    d.n = last.sum_n - before_n - kept, d.busy = d.span = d.finish = before, d.at = d.n % kTail;
+    for (uint64_t i = kTail - kept; i < kTail; ++i) d.Add(tail[i]);
     return d;
   };
   Dmas rest;
@@ -288,7 +312,10 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     struct Block {
       uint64_t at;
       int rows_here, b, set;
+      int64_t band;
     };
+    uint64_t stored_first = 0;  // when the first DMA of the last block stored is done
+    int64_t stored_band = -1;
     Block to_convert{}, to_store[4];
     bool converting = false;
     int storing = 0;
@@ -296,9 +323,15 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       const int cols = std::min(kLanes, s.Kg - kLanes * q.b);
       const uint64_t row_bytes = uint64_t(cols) * s.out_elem;
       const uint64_t n = whole ? 1 : uint64_t(q.rows_here);
-      const uint64_t each = k.Y(uint64_t(q.rows_here) * geo.out_w * row_bytes / n);
+      const DmaCost each = k.Y(uint64_t(q.rows_here) * geo.out_w * row_bytes / n);
+      Dmas d;
+      d.AddTimes(each, n);
       P.dram_bytes += uint64_t(q.rows_here) * geo.out_w * row_bytes;
-      staging_free[q.set] = P.Run(kDma, each, q.at, n);
+      // The blocks of a band write the same pixels' other channels: within each other's DRAM span, so a
+      // block's first DMA waits for the block before's first to be done.
+      const uint64_t start = std::max(q.at, q.band == stored_band ? stored_first : 0);
+      staging_free[q.set] = d.Run(P, start);
+      stored_first = staging_free[q.set] - d.finish + each.occupied + each.latency, stored_band = q.band;
     };
     auto store_some = [&](int count, int set) {
       int kept = 0;
@@ -319,14 +352,14 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       const uint64_t rows = uint64_t(q.rows_here) * pitch * req_row;
       const uint64_t done = P.Run(out_unit, requant ? k.Requant(rows) : k.Vector(rows), std::max(q.at, staging_free[q.set]));
       set_free[q.set] = done;
-      to_store[storing++] = {done, q.rows_here, q.b, q.set};
+      to_store[storing++] = {done, q.rows_here, q.b, q.set, q.band};
       converting = false;
     };
 
     auto load = [&](int64_t kb, int part, int nparts, uint64_t ready, int buf) {
       const Dmas d = load_cycles(kb, part, nparts, filling[buf]);
       const uint64_t end = d.Run(P, ready);
-      filling[buf].Placed(end, d.cycles);
+      filling[buf].Placed(end, d.finish);
       return end;
     };
     buf_ready[0] = load(0, 0, 1, 0, 0);
@@ -359,7 +392,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         for (size_t c = 0; c < chunks.size(); ++c) {
           const Chunk& ch = chunks[c];
           weights.Load(ch.kt, ch.tiles, j);
-          const uint64_t in = filling[buf].Ready(ch.lo, ch.hi, P.free[kTile]);
+          const uint64_t in = filling[buf].Ready(ch.lo, ch.hi, P.free[kTile], k.c.dram_latency_cycles);
           tmac_end = P.Run(kTile, ch.tmac, std::max(seeded, in));
           P.array_cycles += ch.array;
           buf_free[buf] = tmac_end;
@@ -390,7 +423,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
             c = e - 1;
           }
         }
-        to_convert = {tmac_end, rows_here, j, set};
+        to_convert = {tmac_end, rows_here, j, set, kb};
         converting = true;
       };
       // With the weights resident, blocks after the band's load parts repeat in pairs (the two ACC sets): the
@@ -415,6 +448,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
           *t += shift;
         }
         for (int i = 0; i < storing; ++i) to_store[i].at += shift;
+        stored_first += shift;
         j += static_cast<int>(2 * pairs);
       }
       for (; j < bpg; ++j) block(j);
@@ -445,7 +479,8 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
                           &buf_free[0], &buf_free[1], &to_convert.at}) {
         *t += shift;
       }
-      for (int i = 0; i < storing; ++i) to_store[i].at += shift;
+      for (int i = 0; i < storing; ++i) to_store[i].at += shift, to_store[i].band += skip * period;
+      stored_first += shift, stored_band += skip * period, to_convert.band += skip * period;
       kb += skip * period;
     }
     for (; kb < nb; ++kb) do_band(kb);
@@ -500,7 +535,7 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
     const int rows_here = std::min(dp.band_rows, geo.out_h - oy0);
     const uint32_t band_total = static_cast<uint32_t>(rows_here) * pitch;
     const Dmas d = loads.Load(P, filling, n, oy0, 0, 1);
-    filling.Placed(d.Run(P, band_free), d.cycles);
+    filling.Placed(d.Run(P, band_free), d.finish);
     for (uint32_t r0 = 0; r0 < band_total; r0 += chunk) {
       const uint32_t rows = std::min(chunk, band_total - r0);
       uint64_t converted = 0;
@@ -520,7 +555,8 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
             w_read = P.Run(kVector, vld, ready);
           }
           const uint64_t lo = tap_addr[size_t(tap)] + uint64_t(b) * emac_row_bytes + uint64_t(r0) * band.pixel_bytes;
-          const uint64_t in = filling.Ready(lo, lo + uint64_t(rows - 1) * band.pixel_bytes + emac_row_bytes, P.free[kTile]);
+          const uint64_t in = filling.Ready(lo, lo + uint64_t(rows - 1) * band.pixel_bytes + emac_row_bytes, P.free[kTile],
+                                           k.c.dram_latency_cycles);
           emac_end = P.Run(kTile, k.Emac(rows, emac_row_bytes), std::max({seeded, in, emac_end}));
           P.array_cycles += uint64_t(rows) * k.pass;
         }

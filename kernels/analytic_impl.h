@@ -22,6 +22,11 @@ inline uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 constexpr int kDma = static_cast<int>(Unit::kDma), kTile = static_cast<int>(Unit::kTile),
               kVector = static_cast<int>(Unit::kVector), kRequant = static_cast<int>(Unit::kRequant);
 
+// A DMA on the engines: the cycles it holds them, then those until its data are there.
+struct DmaCost {
+  uint64_t occupied, latency;
+};
+
 // The §8.1 costs of the instructions the loops issue, on one unit's timeline (shared rows already divided
 // over the units of their kind, §8.3), for one configuration and MAC mode.
 struct Costs {
@@ -34,16 +39,20 @@ struct Costs {
   uint64_t Bank(uint64_t bytes) const {
     return std::max<uint64_t>(1, CeilDiv(CeilDiv(std::max<uint64_t>(bytes, 1), c.bank_bytes), c.sram_banks));
   }
-  uint64_t Dma(uint64_t bytes) const {
+  // A DMA through DRAM holds the engines for its transfer; its data are there dram_latency later (docs/isa.md
+  // §8.3: the next DMA's latency overlaps this one's transfer).
+  DmaCost Dma(uint64_t bytes) const {
     const double q = static_cast<double>(bytes) / c.DramBytesPerCycle();
-    return c.dram_latency_cycles + static_cast<uint64_t>(std::ceil(q * (1 - 1e-12)));
+    const uint64_t transfer = static_cast<uint64_t>(std::ceil(q * (1 - 1e-12)));
+    if (transfer == 0) return {c.dram_latency_cycles, 0};
+    return {transfer, c.dram_latency_cycles};
   }
-  uint64_t OnChip(uint64_t bytes) const {
-    return std::max<uint64_t>(1, CeilDiv(bytes, uint64_t{c.sram_banks} * c.bank_bytes));
+  DmaCost OnChip(uint64_t bytes) const {
+    return {std::max<uint64_t>(1, CeilDiv(bytes, uint64_t{c.sram_banks} * c.bank_bytes)), 0};
   }
   // One DMA of the input (X) or the output (Y): through DRAM, or within SRAM when the plan keeps it there.
-  uint64_t X(uint64_t bytes) const { return x_on_chip ? OnChip(bytes) : Dma(bytes); }
-  uint64_t Y(uint64_t bytes) const { return y_on_chip ? OnChip(bytes) : Dma(bytes); }
+  DmaCost X(uint64_t bytes) const { return x_on_chip ? OnChip(bytes) : Dma(bytes); }
+  DmaCost Y(uint64_t bytes) const { return y_on_chip ? OnChip(bytes) : Dma(bytes); }
   uint64_t Tld(uint64_t tile_bytes) const { return Bank(tile_bytes); }
   // A TMAC of `rows` rows of `tiles` tiles, each row's activations `row_bytes` (tile cycles unshared).
   uint64_t TmacArray(uint64_t rows, uint64_t tiles) const { return rows * tiles * pass; }
@@ -74,16 +83,17 @@ struct Pipe {
   uint64_t count[kUnits] = {};   // instructions so far per unit
   uint64_t starts[kUnits][kDepth] = {};  // start of unit u's instruction j at [u][j % kDepth] (the last kDepth)
 
-  // One instruction.
-  uint64_t Run(int unit, uint64_t cycles, uint64_t ready) {
+  // One instruction; a DMA's data are there `latency` after it leaves the engines.
+  uint64_t Run(int unit, uint64_t cycles, uint64_t ready, uint64_t latency = 0) {
     uint64_t& slot = starts[unit][count[unit] % kDepth];  // the start of the one kDepth before, if any
     if (count[unit]++ >= kDepth) entry = std::max(entry, slot);
     const uint64_t start = std::max({free[unit], ready, entry});
     slot = start;
-    return Finish(unit, start, cycles);
+    return Finish(unit, start, cycles, latency);
   }
+  uint64_t Run(int unit, DmaCost d, uint64_t ready) { return Run(unit, d.occupied, ready, d.latency); }
   // n instructions of `each` cycles.
-  uint64_t Run(int unit, uint64_t each, uint64_t ready, uint64_t n) {
+  uint64_t RunEach(int unit, uint64_t each, uint64_t ready, uint64_t n) {
     if (n == 1) return Run(unit, each, ready);
     uint64_t* ring = starts[unit];
     const uint64_t j0 = count[unit], last = j0 + n - 1;
@@ -95,31 +105,35 @@ struct Pipe {
     }
     for (uint64_t i = last + 1 - std::min(n, kDepth); i <= last; ++i) ring[i % kDepth] = start + (i - j0) * each;
     count[unit] = last + 1;
-    return Finish(unit, start, each * n);
+    return Finish(unit, start, each * n, 0);
   }
-  // n instructions of `cycles` in all, the last min(n, kTail) of tail[0..] cycles (oldest first).
-  uint64_t Run(int unit, uint64_t cycles, uint64_t ready, uint64_t n, const uint64_t* tail) {
+  // n instructions that hold the unit for `busy` cycles in all and leave it free `span` after the first starts,
+  // the last done `finish` after; `starts` are the starts of the last min(n, kTail) (oldest first), from the
+  // first's.
+  uint64_t RunPiece(int unit, uint64_t ready, uint64_t n, uint64_t busy_cycles, uint64_t span, uint64_t finish,
+                    const uint64_t* starts_from_first) {
     uint64_t* ring = starts[unit];
     const uint64_t j0 = count[unit], last = j0 + n - 1;
     if (j0 >= kDepth) entry = std::max(entry, ring[j0 % kDepth]);
     const uint64_t start = std::max({free[unit], ready, entry});
     const uint64_t kept = std::min(n, kTail), first_kept = last + 1 - kept;
-    uint64_t at[kTail];
-    uint64_t t = start + cycles;
-    for (uint64_t i = kept; i-- > 0;) at[i] = t -= tail[i];
     if (last >= kDepth) {
       const uint64_t back = last - kDepth;
-      entry = std::max(entry, back >= first_kept ? at[(back - first_kept) % kTail] : ring[back % kDepth]);
+      entry = std::max(entry, back >= first_kept ? start + starts_from_first[(back - first_kept) % kTail]
+                                                 : ring[back % kDepth]);
     }
-    for (uint64_t i = kept > kDepth ? 1 : 0; i < kept; ++i) ring[(first_kept + i) % kDepth] = at[i];
+    for (uint64_t i = kept > kDepth ? 1 : 0; i < kept; ++i) ring[(first_kept + i) % kDepth] = start + starts_from_first[i];
     count[unit] = last + 1;
-    return Finish(unit, start, cycles);
+    free[unit] = start + span;
+    busy[unit] += busy_cycles;
+    end = std::max(end, start + finish);
+    return start + finish;
   }
-  uint64_t Finish(int unit, uint64_t start, uint64_t cycles) {
+  uint64_t Finish(int unit, uint64_t start, uint64_t cycles, uint64_t latency) {
     free[unit] = start + cycles;
     busy[unit] += cycles;
-    end = std::max(end, free[unit]);
-    return free[unit];
+    end = std::max(end, free[unit] + latency);
+    return free[unit] + latency;
   }
   void Shift(uint64_t d) {
     for (uint64_t& f : free) f += d;
@@ -149,9 +163,9 @@ class Weights {
     if (window_ == 0) {
       const uint64_t in = p_.Run(kDma, k_.Dma(tile_bytes_ * tiles), slot_read_[0]);
       p_.dram_bytes += tile_bytes_ * tiles;
-      slot_read_[0] = p_.Run(kTile, tld_, in, uint64_t(tiles));
+      slot_read_[0] = p_.RunEach(kTile, tld_, in, uint64_t(tiles));
     } else if (const int64_t first = int64_t{nt} * k_tiles_ + kt0; first >= cur_lo_ && first + tiles <= cur_hi_) {
-      const uint64_t end = p_.Run(kTile, tld_, Ready(cur_slot_), uint64_t(tiles));
+      const uint64_t end = p_.RunEach(kTile, tld_, Ready(cur_slot_), uint64_t(tiles));
       if (!resident_) slot_read_[cur_slot_] = end;
     } else {
       const int64_t w0 = first / window_, w1 = (first + tiles - 1) / window_;
@@ -161,10 +175,10 @@ class Weights {
       if (s1 < 0) Fetch(w1, s1 = resident_ ? static_cast<int>(w1) : 1 - s0);
       // The TLDs of each window wait for its own DMA; a slot is free again once its last TLD is done.
       const int split = static_cast<int>(std::min<int64_t>(tiles, (w0 + 1) * window_ - first));
-      uint64_t end = p_.Run(kTile, tld_, Ready(s0), uint64_t(split));
+      uint64_t end = p_.RunEach(kTile, tld_, Ready(s0), uint64_t(split));
       if (!resident_) slot_read_[s0] = end;
       if (split < tiles) {
-        end = p_.Run(kTile, tld_, Ready(s1), uint64_t(tiles - split));
+        end = p_.RunEach(kTile, tld_, Ready(s1), uint64_t(tiles - split));
         if (!resident_) slot_read_[s1] = end;
       }
       cur_slot_ = s1, cur_window_ = w1;
@@ -264,31 +278,38 @@ class Weights {
 };
 
 
-// Instructions of one unit issued one after the other (DMAs, or a chain of TLDs and TMACs): their cycles,
-// how many, and the cycles of the last kTail (what the queues' entries wait for).
+// Instructions of one unit issued one after the other (DMAs, or a chain of TLDs and TMACs), placed from the
+// first's start: each starts when the one before leaves the unit, or (a DMA) when an earlier one it must wait
+// for is done; the starts of the last kTail kept (what the queues' entries wait for).
 struct Dmas {
-  uint64_t cycles = 0, n = 0;
-  uint64_t last[kTail] = {};  // the cycles of the last ones, at [i % kTail]
+  uint64_t n = 0, busy = 0;
+  uint64_t span = 0;          // when the unit is free after the last
+  uint64_t finish = 0;        // when the last of them is done (a DMA's data there)
+  uint64_t starts[kTail] = {};  // the starts of the last ones, at [i % kTail]
   uint64_t at = 0;            // n % kTail
-  void Add(uint64_t c) {
-    last[at] = c, cycles += c, ++n;
+  void Add(uint64_t c) { Place(span, c, 0); }
+  // A DMA not started before `not_before`; returns when it is done.
+  uint64_t Add(DmaCost d, uint64_t not_before = 0) { return Place(std::max(span, not_before), d.occupied, d.latency); }
+  void Add(uint64_t c, uint64_t times) { AddTimes(DmaCost{c, 0}, times); }
+  void AddTimes(DmaCost d, uint64_t times) {
+    if (times > kTail) {
+      const uint64_t skipped = times - kTail;
+      n += skipped, busy += d.occupied * skipped, span += d.occupied * skipped, at = n % kTail, times = kTail;
+    }
+    for (; times > 0; --times) Place(span, d.occupied, d.latency);
+  }
+  uint64_t Place(uint64_t start, uint64_t occupied, uint64_t latency) {
+    starts[at] = start, ++n, busy += occupied, span = start + occupied;
     if (++at == kTail) at = 0;
+    finish = std::max(finish, span + latency);
+    return span + latency;
   }
-  void Add(uint64_t c, uint64_t times) {
-    if (times > kTail) n += times - kTail, cycles += c * (times - kTail), times = kTail, at = n % kTail;
-    for (; times > 0; --times) Add(c);
-  }
-  // Instructions ending with these (oldest first) after `cycles` and `count` of others.
-  void Set(uint64_t cycles_before, uint64_t count_before, const uint64_t* tail, uint64_t kept) {
-    n = count_before, cycles = cycles_before, at = n % kTail;
-    for (uint64_t i = 0; i < kept; ++i) Add(tail[i]);
-  }
-  // On `unit` (the DMA engines unless said) after `ready`; returns when the last ends.
+  // On `unit` (the DMA engines unless said) after `ready`; returns when the last is done.
   uint64_t Run(Pipe& p, uint64_t ready, int unit = kDma) const {
     uint64_t tail[kTail];
     const uint64_t kept = std::min(n, kTail);
-    for (uint64_t i = 0; i < kept; ++i) tail[i] = last[(n - kept + i) % kTail];
-    return p.Run(unit, cycles, ready, n, tail);
+    for (uint64_t i = 0; i < kept; ++i) tail[i] = starts[(n - kept + i) % kTail];
+    return p.RunPiece(unit, ready, n, busy, span, finish, tail);
   }
 };
 
@@ -296,8 +317,8 @@ struct Dmas {
 class GemmIo {
  public:
   virtual ~GemmIo() = default;
-  // The DMAs that put A[m0 + r][k0 + c] (r < rows, c < cols) into SRAM.
-  virtual Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols) const = 0;
+  // The DMAs that put A[m0 + r][k0 + c] (r < rows, c < cols) into SRAM, rows `stride` bytes apart.
+  virtual Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, uint32_t stride) const = 0;
 };
 
 // The GEMM loop of kernels/gemm_loop.cc on the timelines, as it runs with `shape` (no row sums, no bias: what
