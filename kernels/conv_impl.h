@@ -116,6 +116,36 @@ inline int TapMajorLoadParts(int blocks_per_group, int plane_rows) {
 }
 
 // Depthwise: weights resident or one block at a time, rows per chunk, output rows per band.
+// Winograd F(2x2,3x3): how a call's loop runs (kernels/conv_winograd.cc): the bands the element-wise stage
+// takes at once, and what it keeps two of so that the units overlap where a machine times them (docs/isa.md
+// §8.3). M of a block is 16 ACC sets in 4 quads of a ring (5 with a spare); serial, the input transform of a
+// band uses the ring's rows between bands; pipelined, it has rows of its own and V two buffers, and runs in
+// pieces of tile rows (or of one tile row in windows of tile columns) during the previous band's MACs.
+struct WinogradSchedule {
+  uint32_t tiles_w = 0;      // tile columns per band: the tile row, or a window of it
+  int band_rows = 0;         // tile rows per band; 0: not even one 2x2 tile fits
+  int quads = 4;             // quads in the ring
+  bool pipelined = false;
+  int piece_rows = 0;        // pipelined: pieces of whole tile rows, or (0) of one tile row in windows of
+  uint32_t piece_cols = 0;   //   piece_cols tiles
+  int in_bufs = 1, staging_bufs = 1;
+};
+struct WinogradPlan {
+  WinogradSchedule s;
+  bool compact = false;   // V and M leave out each tile row's slack slot
+  bool resident = false;  // one group's transformed weights stay in SRAM
+  uint64_t w_bytes = 0;   // SRAM the weights take
+  uint64_t x_rows = 0;    // ACC rows of the input transform (serial: the whole band's; pipelined: a piece's)
+  uint64_t acc_one = 0, sram_one = 0;  // what one 2x2 tile needs (for the error when band_rows is 0)
+};
+// For tiles of channel blocks cb x kb, `resident_bytes` and `streamed_bytes` of SRAM for one group's
+// weights each way, a bias row in ACC when the bias is not folded into the seed, staging rows of out_row
+// bytes, within `plan` (what the epilogue and the seed rows left).
+WinogradPlan PlanWinograd(const AccelConfig& c, const ConvGeometry& geo, int cb, int kb, uint64_t resident_bytes,
+                          uint64_t streamed_bytes, bool bias_row, uint32_t out_row, SramPlan plan);
+// ACC rows the input transform takes for a piece of `rows` tile rows of `pitch` slots.
+inline uint64_t WinogradTransformRows(uint64_t rows, uint64_t pitch) { return 16 * rows * pitch + 4 * pitch + 16; }
+
 struct DepthwisePlan {
   bool resident = false;
   uint64_t chunk_limit = 0;  // ACC rows per chunk at most

@@ -231,7 +231,7 @@ struct InputSets {
   uint32_t R, S, Q, pitch, base;
   InputSets(uint32_t rows, uint32_t pitch_, uint32_t base_)
       : R(rows * pitch_), S(R + pitch_ + 1), Q(R + 1), pitch(pitch_), base(base_) {}
-  static uint64_t AccRows(uint64_t rows, uint64_t pitch) { return 16 * rows * pitch + 4 * pitch + 16; }
+  static uint64_t AccRows(uint64_t rows, uint64_t pitch) { return WinogradTransformRows(rows, pitch); }
   uint32_t Plane(int py, int px) const { return base + S * static_cast<uint32_t>(2 * py + px); }
   uint32_t Extra(int k) const { return base + 4 * S + Q * static_cast<uint32_t>(k); }
   uint32_t E(int i, int px) const { return i == 0 ? Plane(0, px) : i == 3 ? Plane(1, px) : Extra(2 * px + i - 1); }
@@ -268,28 +268,7 @@ void InputTransformColumns(Machine& m, const InputSets& s) {
   }
 }
 
-// How one call's loop runs: the bands the element-wise stage takes at once, and what it keeps two of so
-// that the units overlap where a machine times them (docs/isa.md §8.3).
-//
-// M of a block is 16 sets in 4 quads, quad i holding positions (i, 0..3). The output transform frees them
-// one after another: M1 and M2 after the row pass (T0 = M0 + M1 + M2 into quad 0, T1 = M1 - M2 - M3 into
-// quad 3), T1 after the column pass, the outputs Y in quad 0 after the epilogue. The quads form a ring: each
-// block takes them in the order they were freed, so the next block's TMACs wait for part of the previous
-// block's output transform, not all of it (with a fifth quad, for none of it).
-//
-// Serial: the input transform of a band uses the ACC rows of the ring, so it runs between bands, with the
-// arrays idle. Pipelined: it has rows of its own and V two buffers, and runs in pieces during the previous
-// band's MACs; pieces smaller than the band cost instructions (the SIMD machine's time), so a call takes
-// it only where they are few against the MACs.
-struct Schedule {
-  uint32_t tiles_w = 0;      // tile columns per band: the tile row, or a window of it
-  int band_rows = 0;         // tile rows per band
-  int quads = 4;             // quads in the ring
-  bool pipelined = false;
-  int piece_rows = 0;        // pipelined: pieces of whole tile rows, or (0) of one tile row in windows of
-  uint32_t piece_cols = 0;   //   piece_cols tiles
-  int in_bufs = 1, staging_bufs = 1;
-};
+using Schedule = WinogradSchedule;
 
 // A piece of a band the input transform takes at once: tile rows [t0, t0 + rows), and of them the tile
 // columns [c0, c0 + cols), or every column (cols = 0).
@@ -316,11 +295,6 @@ void Run(Machine& m, const ConvCall& call) {
   tg.out_h = (geo.out_h + 1) / 2, tg.out_w = (geo.out_w + 1) / 2;
   tg.kernel_h = tg.kernel_w = 4, tg.stride_h = tg.stride_w = 2, tg.dilation_h = tg.dilation_w = 1;
   const uint32_t all_tiles_w = static_cast<uint32_t>(tg.out_w);
-  // The slack tile of every tile row (the plane's extra column, see InputSets) can be left out of V and M
-  // (one REQ per tile row and position instead of one per position): worth it when the MACs it saves,
-  // 16 positions x cb x kb row-tiles per tile row, outweigh the 16 x cb extra REQs. An instruction's issue
-  // costs about as much as 8 TMAC row-tiles on the SIMD machine (measured), so: kb >= 8.
-  const bool compact = kb >= 8;
 
   // The seed of M(1,1) per output channel: -4 x_zp sum_c U11 (mod 2^32); plus 4 * bias when every channel
   // provably stays exact with it (|bias| + max|x - x_zp| S_k < 2^29: then 4 (Y + bias) fits int32 and SRA 2
@@ -365,98 +339,24 @@ void Run(Machine& m, const ConvCall& call) {
     }
   }
 
-  // SRAM: the weights of one group (resident if they fit beside a band of one tile row), then the input
-  // band, the V matrices and the output staging, one or two of each.
   const uint32_t out_row = static_cast<uint32_t>(Align64(epilogue.row_bytes()));
-  const uint64_t v_row = uint64_t(cb) * kLanes * 2;  // one tile's V of every channel block, int16
-  const uint64_t bias_rows = ea.bias != nullptr ? 1 : 0;  // ACC: the bias row after everything else
-  auto row_pitch_of = [&](uint32_t w) { return uint64_t(compact ? w : w + 1); };  // V and M rows per tile row
-  auto sram_need = [&](int rows, uint32_t w, int in_bufs, int v_bufs, int staging_bufs) {  // 64-bit: no wrap
-    const uint64_t pitch = uint64_t(w) + 1, tiles = uint64_t(rows) * row_pitch_of(w);
-    const uint64_t band = Align64(4 * ((uint64_t(rows) + 1) * pitch + 1) * uint64_t(cb) * kLanes);
-    return in_bufs * band + v_bufs * Align64(kPositions * tiles * v_row) + staging_bufs * Align64(4 * tiles * out_row);
-  };
-  const uint64_t resident_bytes = UTiles::SramBytes(&p.weights[0], true, chunk);
-  const bool resident = resident_bytes + sram_need(1, std::min<uint32_t>(all_tiles_w, 16), 1, 1, 1) <= plan.left();
-  const uint64_t w_bytes = UTiles::SramBytes(&p.weights[0], resident, chunk);
+  const WinogradPlan wp = PlanWinograd(c, geo, cb, kb, UTiles::SramBytes(&p.weights[0], true, chunk),
+                                       UTiles::SramBytes(&p.weights[0], false, chunk), ea.bias != nullptr, out_row, plan);
+  const bool compact = wp.compact, resident = wp.resident;
+  const uint64_t w_bytes = wp.w_bytes;
   const uint32_t w_region = plan.Take("the transformed weights", w_bytes);
-  const uint64_t left = plan.left();
-
-  // ACC rows: serial, the ring and the transform of the whole band share them; pipelined, the transform's
-  // piece lies after the ring.
-  auto ring_rows = [&](int rows, uint32_t w, int quads) { return 4 * uint64_t(quads) * uint64_t(rows) * row_pitch_of(w); };
-  auto serial_acc = [&](int rows, uint32_t w, int quads) {
-    return std::max(ring_rows(rows, w, quads), InputSets::AccRows(uint64_t(rows), uint64_t(w) + 1)) + bias_rows;
-  };
-  auto fits_serial = [&](int rows, uint32_t w) {
-    return serial_acc(rows, w, 4) <= c.acc_rows && sram_need(rows, w, 1, 1, 1) <= left;
-  };
-  Schedule s;
-  // A tile row wider than ACC and SRAM hold is cut into windows of tile columns, each a band of its own (the
-  // geometry's left padding moved by the window's offset).
-  s.tiles_w = all_tiles_w;
-  while (s.tiles_w > 1 && !fits_serial(1, s.tiles_w)) s.tiles_w = (s.tiles_w + 1) / 2;
-  for (int b = tg.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
-    if (fits_serial(b, s.tiles_w)) {
-      s.band_rows = b;
-      break;
-    }
-  }
+  Schedule s = wp.s;
   if (s.band_rows == 0) {
-    Fail(call.fn, ": accelerator configuration too small for winograd on one 2x2 output tile: it needs ",
-         serial_acc(1, 1, 4), " ACC rows (acc_rows = ", c.acc_rows, ") and ", sram_need(1, 1, 1, 1, 1),
-         " bytes of SRAM (", plan.left(), " left of sram_bytes = ", c.sram_bytes, ")");
+    Fail(call.fn, ": accelerator configuration too small for winograd on one 2x2 output tile: it needs ", wp.acc_one,
+         " ACC rows (acc_rows = ", c.acc_rows, ") and ", wp.sram_one, " bytes of SRAM (", plan.left(),
+         " left of sram_bytes = ", c.sram_bytes, ")");
   }
+  const uint64_t v_row = uint64_t(cb) * kLanes * 2;  // one tile's V of every channel block, int16
   const uint32_t w = s.tiles_w, pitch = w + 1;
-  const uint64_t rp = row_pitch_of(w);
-  auto bands_of = [&](int rows) { return (tg.out_h + rows - 1) / rows; };
-  const uint64_t windows = (all_tiles_w + w - 1) / w;
-  auto piece_acc = [&](const Schedule& t) {
-    return t.piece_rows > 0 ? InputSets::AccRows(uint64_t(t.piece_rows), pitch) : InputSets::AccRows(1, uint64_t(t.piece_cols) + 1);
-  };
-  // Per image, so that a batch costs the same per image at every batch size (the report's sweep relies on it).
-  if (windows * uint64_t(bands_of(s.band_rows)) > 1) {
-    // Pipelined with serial's band, when ACC holds the pieces beside the ring and they are few. On the SIMD
-    // machine the pieces' instructions cost about 8 TMAC row-tiles each, and the transform interleaved with
-    // the TMACs costs them cache (conv11 of YOLOv3 1920x1088 about 5 %); a smaller band on top of that was
-    // slower still (YOLOv3 416's 52x52 layer, 5 %), so the loop does not shrink the band to pipeline.
-    const int r = s.band_rows;
-    const uint64_t ring = ring_rows(r, w, 4) + bias_rows;
-    if (ring + InputSets::AccRows(1, 2) <= c.acc_rows && sram_need(r, w, 1, 2, 1) <= left) {
-      Schedule t = s;
-      t.pipelined = true;
-      int rx = r;
-      while (rx >= 1 && ring + InputSets::AccRows(uint64_t(rx), pitch) > c.acc_rows) --rx;
-      uint64_t instrs = 0;  // the pieces' ACC_LD, AALU and REQ per band and channel block
-      if (rx >= 1) {
-        const int n = (r + rx - 1) / rx;
-        t.piece_rows = (r + n - 1) / n;
-        instrs = uint64_t(n) * 28 + (compact ? 16 * uint64_t(r) : 16 * uint64_t(n));
-      } else {
-        uint32_t k = w;
-        while (k > 1 && ring + InputSets::AccRows(1, uint64_t(k) + 1) > c.acc_rows) --k;
-        const uint32_t n = (w + k - 1) / k;
-        t.piece_cols = (w + n - 1) / n;
-        instrs = uint64_t(r) * n * (8 + 24 + 16);
-      }
-      // Against one transform of the whole band (4 ACC_LD, 24 AALU, the REQs): at most 1/32 of the band's
-      // MAC row-tiles (kb * 16 * T * cb) more.
-      const uint64_t serial = 28 + (compact ? 16 * uint64_t(r) : 16);
-      const uint64_t extra = instrs > serial ? instrs - serial : 0;
-      if (extra * 16 <= uint64_t(kb) * uint64_t(r) * rp) s = t;
-    }
-  }
-  const uint64_t T_max = uint64_t(s.band_rows) * rp;  // rows of one set (tiles of a band)
-  const uint64_t x_rows = s.pipelined ? piece_acc(s) : InputSets::AccRows(uint64_t(s.band_rows), pitch);
-  auto acc_need = [&](int quads) {
-    return s.pipelined ? ring_rows(s.band_rows, w, quads) + x_rows + bias_rows : serial_acc(s.band_rows, w, quads);
-  };
-  if (acc_need(5) <= c.acc_rows) s.quads = 5;
+  const uint64_t rp = compact ? w : w + 1;  // V and M rows per tile row
+  const uint64_t x_rows = wp.x_rows;
   const int v_bufs = s.pipelined ? 2 : 1;
-  if (sram_need(s.band_rows, w, 2, v_bufs, 1) <= left) s.in_bufs = 2;
-  // Output staging: up to four, so that a REQ seldom waits for the DMA_OUT of the block before (behind
-  // the next band's DMAs), holding up the requantization unit.
-  while (s.staging_bufs < 4 && sram_need(s.band_rows, w, s.in_bufs, v_bufs, s.staging_bufs + 1) <= left) ++s.staging_bufs;
+  const uint64_t T_max = uint64_t(s.band_rows) * rp;  // rows of one set (tiles of a band)
 
   const uint32_t quad_rows = static_cast<uint32_t>(4 * T_max);
   const uint32_t ring_end = static_cast<uint32_t>(s.quads) * quad_rows;
@@ -797,6 +697,113 @@ void Run(Machine& m, const ConvCall& call) {
 }
 
 }  // namespace
+
+WinogradPlan PlanWinograd(const AccelConfig& c, const ConvGeometry& geo, int cb, int kb, uint64_t resident_bytes,
+                          uint64_t streamed_bytes, bool bias_row, uint32_t out_row, SramPlan plan) {
+  WinogradPlan wp;
+  // The tile grid as a convolution with a 4x4 kernel and stride 2 over the same padded input.
+  ConvGeometry tg = geo;
+  tg.out_h = (geo.out_h + 1) / 2, tg.out_w = (geo.out_w + 1) / 2;
+  const uint32_t all_tiles_w = static_cast<uint32_t>(tg.out_w);
+  // The slack tile of every tile row (the plane's extra column, see InputSets) can be left out of V and M
+  // (one REQ per tile row and position instead of one per position): worth it when the MACs it saves,
+  // 16 positions x cb x kb row-tiles per tile row, outweigh the 16 x cb extra REQs. An instruction's issue
+  // costs about as much as 8 TMAC row-tiles on the SIMD machine (measured), so: kb >= 8.
+  const bool compact = kb >= 8;
+  // SRAM: the weights of one group (resident if they fit beside a band of one tile row), then the input
+  // band, the V matrices and the output staging, one or two of each.
+  const uint64_t v_row = uint64_t(cb) * kLanes * 2;  // one tile's V of every channel block, int16
+  const uint64_t bias_rows = bias_row ? 1 : 0;  // ACC: the bias row after everything else
+  auto row_pitch_of = [&](uint32_t w) { return uint64_t(compact ? w : w + 1); };  // V and M rows per tile row
+  auto sram_need = [&](int rows, uint32_t w, int in_bufs, int v_bufs, int staging_bufs) {  // 64-bit: no wrap
+    const uint64_t pitch = uint64_t(w) + 1, tiles = uint64_t(rows) * row_pitch_of(w);
+    const uint64_t band = Align64(4 * ((uint64_t(rows) + 1) * pitch + 1) * uint64_t(cb) * kLanes);
+    return in_bufs * band + v_bufs * Align64(kPositions * tiles * v_row) + staging_bufs * Align64(4 * tiles * out_row);
+  };
+  const bool resident = resident_bytes + sram_need(1, std::min<uint32_t>(all_tiles_w, 16), 1, 1, 1) <= plan.left();
+  const uint64_t w_bytes = resident ? resident_bytes : streamed_bytes;
+  wp.compact = compact, wp.resident = resident, wp.w_bytes = w_bytes;
+  if (w_bytes > plan.left()) return wp;  // the caller's Take names what does not fit
+  plan.Take("the transformed weights", w_bytes);
+  const uint64_t left = plan.left();
+
+  // ACC rows: serial, the ring and the transform of the whole band share them; pipelined, the transform's
+  // piece lies after the ring.
+  auto ring_rows = [&](int rows, uint32_t w, int quads) { return 4 * uint64_t(quads) * uint64_t(rows) * row_pitch_of(w); };
+  auto serial_acc = [&](int rows, uint32_t w, int quads) {
+    return std::max(ring_rows(rows, w, quads), WinogradTransformRows(uint64_t(rows), uint64_t(w) + 1)) + bias_rows;
+  };
+  auto fits_serial = [&](int rows, uint32_t w) {
+    return serial_acc(rows, w, 4) <= c.acc_rows && sram_need(rows, w, 1, 1, 1) <= left;
+  };
+  WinogradSchedule s;
+  // A tile row wider than ACC and SRAM hold is cut into windows of tile columns, each a band of its own (the
+  // geometry's left padding moved by the window's offset).
+  s.tiles_w = all_tiles_w;
+  while (s.tiles_w > 1 && !fits_serial(1, s.tiles_w)) s.tiles_w = (s.tiles_w + 1) / 2;
+  for (int b = tg.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
+    if (fits_serial(b, s.tiles_w)) {
+      s.band_rows = b;
+      break;
+    }
+  }
+  wp.acc_one = serial_acc(1, 1, 4), wp.sram_one = sram_need(1, 1, 1, 1, 1);
+  if (s.band_rows == 0) {
+    wp.s = s;
+    return wp;
+  }
+  const uint32_t w = s.tiles_w, pitch = w + 1;
+  const uint64_t rp = row_pitch_of(w);
+  auto bands_of = [&](int rows) { return (tg.out_h + rows - 1) / rows; };
+  const uint64_t windows = (all_tiles_w + w - 1) / w;
+  auto piece_acc = [&](const WinogradSchedule& t) {
+    return t.piece_rows > 0 ? WinogradTransformRows(uint64_t(t.piece_rows), pitch) : WinogradTransformRows(1, uint64_t(t.piece_cols) + 1);
+  };
+  // Per image, so that a batch costs the same per image at every batch size (the report's sweep relies on it).
+  if (windows * uint64_t(bands_of(s.band_rows)) > 1) {
+    // Pipelined with serial's band, when ACC holds the pieces beside the ring and they are few. On the SIMD
+    // machine the pieces' instructions cost about 8 TMAC row-tiles each, and the transform interleaved with
+    // the TMACs costs them cache (conv11 of YOLOv3 1920x1088 about 5 %); a smaller band on top of that was
+    // slower still (YOLOv3 416's 52x52 layer, 5 %), so the loop does not shrink the band to pipeline.
+    const int r = s.band_rows;
+    const uint64_t ring = ring_rows(r, w, 4) + bias_rows;
+    if (ring + WinogradTransformRows(1, 2) <= c.acc_rows && sram_need(r, w, 1, 2, 1) <= left) {
+      WinogradSchedule t = s;
+      t.pipelined = true;
+      int rx = r;
+      while (rx >= 1 && ring + WinogradTransformRows(uint64_t(rx), pitch) > c.acc_rows) --rx;
+      uint64_t instrs = 0;  // the pieces' ACC_LD, AALU and REQ per band and channel block
+      if (rx >= 1) {
+        const int n = (r + rx - 1) / rx;
+        t.piece_rows = (r + n - 1) / n;
+        instrs = uint64_t(n) * 28 + (compact ? 16 * uint64_t(r) : 16 * uint64_t(n));
+      } else {
+        uint32_t k = w;
+        while (k > 1 && ring + WinogradTransformRows(1, uint64_t(k) + 1) > c.acc_rows) --k;
+        const uint32_t n = (w + k - 1) / k;
+        t.piece_cols = (w + n - 1) / n;
+        instrs = uint64_t(r) * n * (8 + 24 + 16);
+      }
+      // Against one transform of the whole band (4 ACC_LD, 24 AALU, the REQs): at most 1/32 of the band's
+      // MAC row-tiles (kb * 16 * T * cb) more.
+      const uint64_t serial = 28 + (compact ? 16 * uint64_t(r) : 16);
+      const uint64_t extra = instrs > serial ? instrs - serial : 0;
+      if (extra * 16 <= uint64_t(kb) * uint64_t(r) * rp) s = t;
+    }
+  }
+  const uint64_t x_rows = s.pipelined ? piece_acc(s) : WinogradTransformRows(uint64_t(s.band_rows), pitch);
+  auto acc_need = [&](int quads) {
+    return s.pipelined ? ring_rows(s.band_rows, w, quads) + x_rows + bias_rows : serial_acc(s.band_rows, w, quads);
+  };
+  if (acc_need(5) <= c.acc_rows) s.quads = 5;
+  const int v_bufs = s.pipelined ? 2 : 1;
+  if (sram_need(s.band_rows, w, 2, v_bufs, 1) <= left) s.in_bufs = 2;
+  // Output staging: up to four, so that a REQ seldom waits for the DMA_OUT of the block before (behind
+  // the next band's DMAs), holding up the requantization unit.
+  while (s.staging_bufs < 4 && sram_need(s.band_rows, w, s.in_bufs, v_bufs, s.staging_bufs + 1) <= left) ++s.staging_bufs;
+  wp.s = s, wp.x_rows = x_rows;
+  return wp;
+}
 
 const ConvImpl kWinogradImpl = {ConvAlgorithm::kWinograd, Accepts, Pack, Run};
 
