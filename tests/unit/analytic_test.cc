@@ -50,7 +50,7 @@ void ExpectAgreement(const std::string& net_name, const std::string& preset, con
     const std::string where = net_name + " " + preset + " " + net.layers[i].name + " (" + run.kernel + ")";
     const double err = double(e.cycles) / double(run.timing.cycles) - 1;
     EXPECT_LE(std::fabs(err), f.bound) << where << ": analytic " << e.cycles << ", counted " << run.timing.cycles;
-    if (run.kind != RunKind::kWinograd) {
+    {
       for (int u = 0; u < kUnits; ++u) EXPECT_EQ(e.busy[u], run.timing.unit[u].busy) << where << " unit " << u;
       EXPECT_EQ(e.dram_bytes, run.cost.dram_bytes) << where;
       EXPECT_EQ(e.array_cycles, run.cost.tile_cycles) << where;

@@ -1,0 +1,399 @@
+// kernels/analytic.h for Winograd F(2x2,3x3) (kernels/conv_winograd.cc): the loop's instructions in its
+// order, from PlanWinograd's schedule, with the dependencies that hold them up on the model machine: the
+// band's DMAs an ACC_LD reads, the input transform's ACC rows and V buffers, the ring's quads (zeroed once
+// the block before has read them), the output staging, the weight slots.
+//
+// As the networks run it (zero data): every seed of M(1,1) is zero and the bias folds into it, so no seed
+// rows and no bias row are issued.
+#include <algorithm>
+#include <deque>
+#include <vector>
+
+#include <memory>
+
+#include "accel/cost.h"
+#include "accel/error.h"
+#include "kernels/analytic_conv.h"
+#include "kernels/conv_impl.h"
+#include "kernels/input_band.h"
+#include "kernels/middle_end.h"
+#include "layout/tile_pack.h"
+
+namespace tile32::analytic {
+
+namespace {
+constexpr int kPositions = 16;
+}  // namespace
+
+void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
+  const AccelConfig& c = k.c;
+  const ConvGeometry& geo = s.geo;
+  const int cb = Ceil32(s.Cg), kb = Ceil32(s.Kg);
+  const int chunk = static_cast<int>(std::min<int64_t>({c.tile_regs, cb, 255}));
+  const uint64_t tile_bytes = TileImageBytes(DType::kI16);
+  const uint64_t image = uint64_t(cb) * kb * tile_bytes;  // one position's U of one group
+  const uint64_t resident_bytes = kPositions * Align64(image), streamed_bytes = 2 * Align64(tile_bytes * uint64_t(chunk));
+  const uint32_t out_row = static_cast<uint32_t>(Align64(uint64_t{kLanes} * s.out_elem));
+  const WinogradPlan wp = PlanWinograd(c, geo, cb, kb, resident_bytes, streamed_bytes, false, out_row, SramPlan(c, "Conv"));
+  if (wp.w_bytes > SramPlan(c, "Conv").left() || wp.s.band_rows == 0) {
+    Fail("Conv: accelerator configuration too small for winograd on one 2x2 output tile");
+  }
+  const WinogradSchedule& sc = wp.s;
+  const bool compact = wp.compact, resident = wp.resident, pipelined = sc.pipelined;
+  const uint32_t w = sc.tiles_w, pitch = w + 1;
+  const uint64_t rp = compact ? w : w + 1;
+  const uint64_t v_row = uint64_t(cb) * kLanes * 2;
+  const int v_bufs = pipelined ? 2 : 1;
+  const bool requant = IsRequantOutput(s.out);
+
+  ConvGeometry tg = geo;
+  tg.out_h = (geo.out_h + 1) / 2, tg.out_w = (geo.out_w + 1) / 2;
+  tg.kernel_h = tg.kernel_w = 4, tg.stride_h = tg.stride_w = 2, tg.dilation_h = tg.dilation_w = 1;
+  const uint32_t all_tiles_w = static_cast<uint32_t>(tg.out_w);
+  tg.out_w = static_cast<int>(w);
+  BandLayout band = MakeBandLayout(tg, sc.band_rows, s.Cg, 1, 0);
+  const uint32_t pb = band.pixel_bytes;
+
+  // The instructions' §8.1 cycles on their unit (rows shared over the units of a kind, §8.3).
+  auto vec = [&](const Instr& i) { return k.Vector(CostOf(i, c).cycles); };
+  auto acc_ld = [&](uint32_t rows) {
+    AccLoad ld;
+    ld.rows = rows, ld.type = ActivationType(MacMode::kU8S8), ld.row_stride = static_cast<int32_t>(pb);
+    return vec(Instr{ld});
+  };
+  auto alu = [&](uint32_t rows) {
+    AccAlu a;
+    a.rows = rows;
+    return vec(Instr{a});
+  };
+  auto zero = [&](uint32_t rows) {
+    AccZero z;
+    z.rows = rows;
+    return vec(Instr{z});
+  };
+  auto req_v = [&](uint32_t rows) {
+    Requant r;
+    r.rows = rows, r.out = DType::kI16, r.row_stride = static_cast<int32_t>(v_row);
+    return k.Requant(CostOf(Instr{r}, c).cycles);
+  };
+  auto req_y = [&](uint32_t rows) {
+    Requant r;
+    r.rows = rows, r.out = s.out, r.row_stride = static_cast<int32_t>(2 * out_row);
+    if (requant) return k.Requant(CostOf(Instr{r}, c).cycles);
+    AccStore st;
+    st.rows = rows, st.type = s.out, st.row_stride = static_cast<int32_t>(2 * out_row);
+    return vec(Instr{st});
+  };
+  const int out_unit = requant ? kRequant : kVector;
+  auto tmac = [&](uint32_t rows, int tiles, uint64_t* array) {
+    TileMac t;
+    t.mode = MacMode::kS16S16, t.rows = rows, t.tiles = static_cast<uint8_t>(tiles), t.a_stride = static_cast<int32_t>(v_row);
+    const InstrCost ic = CostOf(Instr{t}, c);
+    *array += ic.tile_cycles;
+    return CeilDiv(ic.cycles, c.tile_units);
+  };
+  const uint64_t tld = k.Tld(tile_bytes);
+
+  struct Band {
+    int n;
+    uint32_t tx0;
+    int ty0, rows;
+  };
+  std::vector<Band> bands;
+  for (int n = 0; n < s.batch; ++n) {
+    for (uint32_t tx0 = 0; tx0 < all_tiles_w; tx0 += w) {
+      for (int ty0 = 0; ty0 < tg.out_h; ty0 += sc.band_rows) bands.push_back({n, tx0, ty0, std::min(sc.band_rows, tg.out_h - ty0)});
+    }
+  }
+  const int nb = static_cast<int>(bands.size());
+  auto tiles_of = [&](const Band& bd) { return static_cast<uint32_t>(uint64_t(bd.rows) * rp); };
+  struct Piece {
+    int t0, rows;
+    uint32_t c0, cols;
+  };
+  auto pieces_of = [&](const Band& bd) {
+    std::vector<Piece> out;
+    if (!pipelined) {
+      out.push_back({0, bd.rows, 0, 0});
+    } else if (sc.piece_rows > 0) {
+      for (int t0 = 0; t0 < bd.rows; t0 += sc.piece_rows) out.push_back({t0, std::min(sc.piece_rows, bd.rows - t0), 0, 0});
+    } else {
+      for (int t = 0; t < bd.rows; ++t) {
+        for (uint32_t c0 = 0; c0 < w; c0 += sc.piece_cols) out.push_back({t, 1, c0, std::min(sc.piece_cols, w - c0)});
+      }
+    }
+    return out;
+  };
+
+  BandSource src;
+  src.segment = kSegX, src.fill_segment = kSegFill;
+  src.pixel_stride = s.C, src.elem_bytes = 1;
+  // Band loads per window (its own left padding), tallied once per interior band.
+  std::vector<std::pair<uint32_t, BandLayout>> layouts;
+  std::vector<std::unique_ptr<BandLoads>> loaders;
+  auto loader = [&](uint32_t tx0) -> BandLoads& {
+    for (size_t i = 0; i < layouts.size(); ++i) {
+      if (layouts[i].first == tx0) return *loaders[i];
+    }
+    BandLayout bl = band;
+    bl.g.pad_left = geo.pad_left - 2 * static_cast<int>(tx0);
+    layouts.emplace_back(tx0, bl);
+    loaders.push_back(std::make_unique<BandLoads>(k, layouts.back().second, src));
+    return *loaders.back();
+  };
+  layouts.reserve(all_tiles_w / w + 2);
+
+  // ---- state: when each thing is done or free ----
+  Filling filling[2];
+  uint64_t buf_read[2] = {};      // the last ACC_LD reading each band buffer
+  uint64_t x_free = 0;            // the transform's ACC rows: the last REQ reading them
+  uint64_t column_done[kPositions] = {};  // the column pass's AALU that leaves V(pos) in ACC
+  uint64_t v_ready[2][kPositions] = {}, v_read[2] = {};  // V buffers: written by REQs, read by TMACs
+  std::deque<int> free_quads;
+  uint64_t quad_free[5] = {};     // each quad's rows: the last instruction reading them
+  uint64_t staging_free[4] = {};  // each staging buffer: the last DMA_OUT reading it
+  uint64_t u_ready[kPositions] = {}, slot_read[2] = {};
+  int next_slot = 0;
+  bool identity_loaded = false, epi_quant = false;
+  struct Block {
+    int band = 0, b = 0, staging = 0;
+    uint32_t T = 0;
+    int quad[4] = {-1, -1, -1, -1};
+    uint64_t set_ready[kPositions] = {};  // its sets zeroed
+    uint64_t macs_done = 0;               // its last TMAC
+    uint64_t converted = 0;               // its last REQ into staging
+  };
+  uint64_t stored_first = 0;  // the first DMA_OUT of the last block stored is done
+  int stored_band = -1;
+  const uint64_t L = c.dram_latency_cycles;
+
+  auto load = [&](int kk, int part, int parts) {
+    const Band& bd = bands[size_t(kk)];
+    Filling& f = filling[kk % sc.in_bufs];
+    const Dmas d = loader(bd.tx0).Load(P, f, bd.n, bd.ty0, part, parts);
+    f.Placed(d.Run(P, buf_read[kk % sc.in_bufs]), d.finish);
+  };
+  auto transform = [&](int kk, int cblk, const Piece& pc, int step) {
+    const int buf = kk % sc.in_bufs, vb = kk % v_bufs;
+    const bool whole = pc.cols == 0;
+    const uint32_t lp = whole ? pitch : pc.cols + 1;
+    const uint32_t R = (whole ? static_cast<uint32_t>(pc.rows) : 1) * lp, S = R + lp + 1, Q = R + 1;
+    if (step == 0) {
+      // Serial, the transform's rows are the ring's: after the blocks before have read them.
+      uint64_t rows_free = x_free;
+      if (!pipelined) rows_free = std::max(rows_free, *std::max_element(quad_free, quad_free + sc.quads));
+      auto ld = [&](uint32_t rows, int plane_index, uint64_t pixel) {
+        const uint64_t lo = uint64_t(plane_index) * band.plane_bytes + pixel * pb + uint64_t(cblk) * kLanes;
+        const uint64_t in = filling[buf].Ready(lo, lo + uint64_t(rows - 1) * pb + kLanes, P.free[kVector], L);
+        buf_read[buf] = P.Run(kVector, acc_ld(rows), std::max(in, rows_free));
+      };
+      for (int q = 0; q < 4; ++q) {
+        if (whole) {
+          ld(S, q, uint64_t(pc.t0) * pitch);
+        } else {
+          ld(lp, q, uint64_t(pc.t0) * pitch + pc.c0);
+          ld(lp + 1, q, uint64_t(pc.t0 + 1) * pitch + pc.c0);
+        }
+      }
+      P.RunEach(kVector, alu(Q), 0, 8);
+      return;
+    }
+    if (step == 1) {
+      // Per row i of B^T d: V(i, 1), V(i, 2), then V(i, 0) and V(i, 3) in place, each one AALU.
+      const uint64_t each = alu(R), end = P.RunEach(kVector, each, 0, 16);
+      for (int pos = 0; pos < kPositions; ++pos) {
+        static constexpr int kOrder[4] = {2, 0, 1, 3};
+        column_done[pos] = end - each * uint64_t(15 - (4 * (pos / 4) + kOrder[pos % 4]));
+      }
+      return;
+    }
+    if (!identity_loaded) P.Run(kRequant, 4, 0), identity_loaded = true, epi_quant = false;
+    for (int pos = 0; pos < kPositions; ++pos) {
+      const uint64_t ready = std::max(column_done[pos], v_read[vb]);
+      uint64_t end = 0;
+      if (!whole) {
+        end = P.Run(kRequant, req_v(pc.cols + (!compact && pc.c0 + pc.cols == w ? 1 : 0)), ready);
+      } else if (!compact) {
+        end = P.Run(kRequant, req_v(R), ready);
+      } else {
+        end = P.RunEach(kRequant, req_v(w), ready, uint64_t(pc.rows));
+      }
+      v_ready[vb][pos] = end;
+      x_free = end;
+    }
+  };
+  constexpr int kSteps = 3;
+  std::vector<Piece> pieces;
+  int pieces_band = -1;
+  auto transform_steps = [&](int kk, int64_t s0, int64_t s1) {
+    if (s0 >= s1) return;
+    if (pieces_band != kk) pieces = pieces_of(bands[size_t(kk)]), pieces_band = kk;
+    const int64_t n = static_cast<int64_t>(pieces.size());
+    for (int64_t i = s0; i < s1; ++i) {
+      const int64_t unit = i / kSteps;
+      transform(kk, static_cast<int>(unit / n), pieces[size_t(unit % n)], static_cast<int>(i % kSteps));
+    }
+  };
+  auto steps_of = [&](int kk) { return int64_t{kSteps} * cb * static_cast<int64_t>(pieces_of(bands[size_t(kk)]).size()); };
+
+  auto take = [&](Block& blk, int role) {
+    if (blk.quad[role] >= 0) return;
+    const int q = free_quads.front();
+    free_quads.pop_front();
+    blk.quad[role] = q;
+    const uint64_t end = P.Run(kVector, zero(4 * blk.T), quad_free[q]);
+    for (int i = 0; i < 4; ++i) blk.set_ready[4 * role + i] = end;
+  };
+  auto row_pass = [&](Block& blk, Block* next) {
+    const uint32_t T = blk.T;
+    const uint64_t ready = blk.macs_done;
+    if (next != nullptr && next->quad[0] < 0 && free_quads.empty() && next->T == T) {
+      next->quad[0] = blk.quad[1];
+      for (int i = 0; i < 4; ++i) {
+        P.Run(kVector, alu(T), ready), P.Run(kVector, alu(T), ready);
+        next->set_ready[i] = P.Run(kVector, zero(T), ready);
+      }
+    } else {
+      P.Run(kVector, alu(4 * T), ready), quad_free[blk.quad[1]] = P.Run(kVector, alu(4 * T), ready);
+      free_quads.push_back(blk.quad[1]);
+    }
+    P.Run(kVector, alu(4 * T), ready);
+    quad_free[blk.quad[2]] = P.Run(kVector, alu(4 * T), ready);
+    free_quads.push_back(blk.quad[2]);
+  };
+  auto column_pass = [&](Block& blk) {
+    quad_free[blk.quad[3]] = P.RunEach(kVector, alu(blk.T), blk.macs_done, 8);
+    free_quads.push_back(blk.quad[3]);
+    P.Run(kVector, alu(4 * blk.T), 0);  // SRA 2
+  };
+  std::vector<Block> to_store;
+  auto convert = [&](Block& blk) {
+    identity_loaded = identity_loaded && !requant;
+    const uint64_t ready = std::max(P.free[kVector], staging_free[blk.staging]);
+    if (requant && !epi_quant) P.Run(kRequant, 4, 0), epi_quant = true;
+    blk.converted = P.RunEach(out_unit, req_y(blk.T), ready, 4);
+    quad_free[blk.quad[0]] = blk.converted;
+    free_quads.push_back(blk.quad[0]);
+    to_store.push_back(blk);
+  };
+  auto store = [&](const Block& blk) {
+    const Band& bd = bands[size_t(blk.band)];
+    const int n0 = kLanes * (blk.b % kb), cols = std::min(kLanes, s.Kg - n0);
+    const int ox0 = 2 * static_cast<int>(bd.tx0), ox1 = std::min(geo.out_w, 2 * static_cast<int>(bd.tx0 + w));
+    const uint64_t bytes = uint64_t(ox1 - ox0) * cols * s.out_elem;
+    uint64_t n = 0;
+    for (int t = 0; t < bd.rows; ++t) {
+      for (int a = 0; a < 2; ++a) n += 2 * (bd.ty0 + t) + a < geo.out_h;
+    }
+    const DmaCost each = k.Y(bytes);
+    Dmas d;
+    d.AddTimes(each, n);
+    P.dram_bytes += bytes * n;
+    // The blocks of a band write the same pixels' other channels: within each other's DRAM span.
+    const uint64_t start = std::max(blk.converted, blk.band == stored_band ? stored_first : 0);
+    staging_free[blk.staging] = d.Run(P, start);
+    stored_first = staging_free[blk.staging] - d.finish + each.occupied + each.latency, stored_band = blk.band;
+  };
+  auto store_some = [&](size_t keep) {
+    if (to_store.size() <= keep) return;
+    const size_t count = to_store.size() - keep;
+    for (size_t i = 0; i < count; ++i) store(to_store[i]);
+    to_store.erase(to_store.begin(), to_store.begin() + static_cast<std::ptrdiff_t>(count));
+  };
+
+  for (int g = 0; g < s.G; ++g) {
+    src.channel_offset = g * s.Cg;
+    if (resident) {
+      for (int pos = 0; pos < kPositions; ++pos) {
+        u_ready[pos] = P.Run(kDma, k.Dma(image), 0);
+        P.dram_bytes += image;
+      }
+    }
+    free_quads.clear();
+    for (int q = 0; q < sc.quads; ++q) free_quads.push_back(q);
+    load(0, 0, 1);
+    if (pipelined) transform_steps(0, 0, steps_of(0));
+    constexpr int kFirstSlot = kPositions / 2;
+    auto macs = [&](Block& blk, int j, int pos0, int pos1) {
+      const int kk = blk.band, vb = kk % v_bufs;
+      const int64_t steps = pipelined && kk + 1 < nb ? steps_of(kk + 1) : 0;
+      const int64_t slots = int64_t{kb} * (kPositions - kFirstSlot);
+      for (int pos = pos0; pos < pos1; ++pos) {
+        if (pos >= kFirstSlot) {
+          const int64_t slot = int64_t{j} * (kPositions - kFirstSlot) + pos - kFirstSlot;
+          transform_steps(kk + 1, steps * slot / slots, steps * (slot + 1) / slots);
+        }
+        for (int c0 = 0; c0 < cb; c0 += chunk) {
+          const int tiles = std::min(chunk, cb - c0);
+          uint64_t in = u_ready[pos];
+          int slot = 0;
+          if (!resident) {
+            slot = next_slot, next_slot ^= 1;
+            in = P.Run(kDma, k.Dma(tile_bytes * tiles), slot_read[slot]);
+            P.dram_bytes += tile_bytes * tiles;
+          }
+          const uint64_t loaded = P.RunEach(kTile, tld, in, uint64_t(tiles));
+          if (!resident) slot_read[slot] = loaded;
+          blk.macs_done = P.Run(kTile, tmac(blk.T, tiles, &P.array_cycles), std::max(blk.set_ready[pos], v_ready[vb][pos]));
+          v_read[vb] = blk.macs_done;
+        }
+      }
+    };
+    Block prev, next;
+    bool has_prev = false;
+    int block_index = 0;
+    for (int kk = 0; kk < nb; ++kk) {
+      const int parts = std::min({kb, band.plane_rows, 8});
+      for (int j = 0; j < kb; ++j, ++block_index) {
+        Block cur = next;
+        cur.band = kk, cur.b = g * kb + j, cur.T = tiles_of(bands[size_t(kk)]);
+        cur.staging = block_index % sc.staging_bufs;
+        next = Block();
+        bool prev_open = has_prev;
+        if (j == 0 && (!pipelined || kk == 0)) {
+          if (has_prev) {
+            row_pass(prev, nullptr);
+            column_pass(prev);
+            convert(prev);
+            prev_open = false;
+          }
+          if (!pipelined) transform_steps(kk, 0, steps_of(kk));
+          for (int role = 0; role < 4; ++role) take(cur, role);
+        } else {
+          if (has_prev) row_pass(prev, &cur);
+          for (int role = 0; role < 4 && (role == 0 || !free_quads.empty()); ++role) take(cur, role);
+        }
+        const int next_load = kk + sc.in_bufs;
+        if (sc.in_bufs == 1 && j == 0 && next_load < nb) load(next_load, 0, 1);
+        const bool second = sc.in_bufs == 2 && kk == 0 && j == 0 && nb > 1;
+        macs(cur, j, 0, 4);
+        if (prev_open) {
+          column_pass(prev);
+          convert(prev);
+        }
+        for (int role = 1; role < 4; ++role) take(cur, role);
+        if (second) load(1, 0, 1);
+        const bool next_serial = j + 1 == kb && (!pipelined || kk + 1 == nb);
+        if (!free_quads.empty() && !next_serial) {
+          next.b = g * kb + (j + 1) % kb, next.T = tiles_of(bands[size_t(j + 1 == kb ? kk + 1 : kk)]);
+          take(next, 0);
+        }
+        store_some(size_t(sc.staging_bufs - 1));
+        for (int part = 0; part < parts && sc.in_bufs == 2 && next_load < nb; ++part) {
+          if (part * kb / parts == j) load(next_load, part, parts);
+        }
+        macs(cur, j, 4, 16);
+        prev = cur;
+        has_prev = true;
+      }
+    }
+    if (has_prev) {
+      row_pass(prev, nullptr);
+      column_pass(prev);
+      convert(prev);
+    }
+    store_some(0);
+  }
+}
+
+}  // namespace tile32::analytic
