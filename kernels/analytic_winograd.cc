@@ -146,7 +146,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
   // ---- state: when each thing is done or free ----
   Filling filling[2];
   uint64_t buf_read[2] = {};      // the last ACC_LD reading each band buffer
-  uint64_t x_free = 0;            // the transform's ACC rows: the last REQ reading them
+  uint64_t req_done[kPositions] = {};  // the transform's sets: the last REQ reading each position's V
   uint64_t column_done[kPositions] = {};  // the column pass's AALU that leaves V(pos) in ACC
   uint64_t v_ready[2][kPositions] = {}, v_read[2] = {};  // V buffers: written by REQs, read by TMACs
   std::deque<int> free_quads;
@@ -160,7 +160,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     uint32_t T = 0;
     int quad[4] = {-1, -1, -1, -1};
     uint64_t set_ready[kPositions] = {};  // its sets zeroed
-    uint64_t macs_done = 0;               // its last TMAC
+    uint64_t pos_done[kPositions] = {};   // its last TMAC of each position
     uint64_t converted = 0;               // its last REQ into staging
   };
   uint64_t stored_first = 0;  // the first DMA_OUT of the last block stored is done
@@ -178,14 +178,16 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     const bool whole = pc.cols == 0;
     const uint32_t lp = whole ? pitch : pc.cols + 1;
     const uint32_t R = (whole ? static_cast<uint32_t>(pc.rows) : 1) * lp, S = R + lp + 1, Q = R + 1;
+    // The transform's sets hold the V of the piece before until its REQs have read them: the planes those of
+    // positions 0, 3, 12, 15, the row pass's E(1, px) and E(2, px) those of 4, 7, 8, 11, the column pass's
+    // V(i, 1) and V(i, 2) those of the rest. Serial, they are the ring's rows too.
+    const uint64_t ring_free = pipelined ? 0 : *std::max_element(quad_free, quad_free + sc.quads);
     if (step == 0) {
-      // Serial, the transform's rows are the ring's: after the blocks before have read them.
-      uint64_t rows_free = x_free;
-      if (!pipelined) rows_free = std::max(rows_free, *std::max_element(quad_free, quad_free + sc.quads));
+      static constexpr int kPlanePos[4] = {0, 3, 12, 15};
       auto ld = [&](uint32_t rows, int plane_index, uint64_t pixel) {
         const uint64_t lo = uint64_t(plane_index) * band.plane_bytes + pixel * pb + uint64_t(cblk) * kLanes;
         const uint64_t in = filling[buf].Ready(lo, lo + uint64_t(rows - 1) * pb + kLanes, P.free[kVector], L);
-        buf_read[buf] = P.Run(kVector, acc_ld(rows), std::max(in, rows_free));
+        buf_read[buf] = P.Run(kVector, acc_ld(rows), std::max({in, ring_free, req_done[kPlanePos[plane_index]]}));
       };
       for (int q = 0; q < 4; ++q) {
         if (whole) {
@@ -195,15 +197,21 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
           ld(lp + 1, q, uint64_t(pc.t0 + 1) * pitch + pc.c0);
         }
       }
-      P.RunEach(kVector, alu(Q), 0, 8);
+      static constexpr int kRowPos[2][2] = {{4, 8}, {7, 11}};
+      for (int px = 0; px < 2; ++px) {
+        P.Run(kVector, alu(Q), req_done[kRowPos[px][0]]), P.Run(kVector, alu(Q), req_done[kRowPos[px][1]]);
+        P.RunEach(kVector, alu(Q), 0, 2);
+      }
       return;
     }
     if (step == 1) {
       // Per row i of B^T d: V(i, 1), V(i, 2), then V(i, 0) and V(i, 3) in place, each one AALU.
-      const uint64_t each = alu(R), end = P.RunEach(kVector, each, 0, 16);
-      for (int pos = 0; pos < kPositions; ++pos) {
-        static constexpr int kOrder[4] = {2, 0, 1, 3};
-        column_done[pos] = end - each * uint64_t(15 - (4 * (pos / 4) + kOrder[pos % 4]));
+      const uint64_t each = alu(R);
+      for (int i = 0; i < 4; ++i) {
+        column_done[4 * i + 1] = P.Run(kVector, each, req_done[4 * i + 1]);
+        column_done[4 * i + 2] = P.Run(kVector, each, req_done[4 * i + 2]);
+        column_done[4 * i] = P.Run(kVector, each, 0);
+        column_done[4 * i + 3] = P.Run(kVector, each, 0);
       }
       return;
     }
@@ -218,8 +226,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
       } else {
         end = P.RunEach(kRequant, req_v(w), ready, uint64_t(pc.rows));
       }
-      v_ready[vb][pos] = end;
-      x_free = end;
+      v_ready[vb][pos] = req_done[pos] = end;
     }
   };
   constexpr int kSteps = 3;
@@ -244,25 +251,30 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     const uint64_t end = P.Run(kVector, zero(4 * blk.T), quad_free[q]);
     for (int i = 0; i < 4; ++i) blk.set_ready[4 * role + i] = end;
   };
+  // Each AALU waits for the TMACs of the positions it reads.
+  auto done = [&](const Block& blk, int pos0, int pos1) {
+    return *std::max_element(blk.pos_done + pos0, blk.pos_done + pos1);
+  };
   auto row_pass = [&](Block& blk, Block* next) {
     const uint32_t T = blk.T;
-    const uint64_t ready = blk.macs_done;
+    const uint64_t* d = blk.pos_done;
     if (next != nullptr && next->quad[0] < 0 && free_quads.empty() && next->T == T) {
       next->quad[0] = blk.quad[1];
       for (int i = 0; i < 4; ++i) {
-        P.Run(kVector, alu(T), ready), P.Run(kVector, alu(T), ready);
-        next->set_ready[i] = P.Run(kVector, zero(T), ready);
+        P.Run(kVector, alu(T), std::max(d[4 + i], d[12 + i])), P.Run(kVector, alu(T), std::max(d[i], d[4 + i]));
+        next->set_ready[i] = P.Run(kVector, zero(T), 0);
       }
     } else {
-      P.Run(kVector, alu(4 * T), ready), quad_free[blk.quad[1]] = P.Run(kVector, alu(4 * T), ready);
+      P.Run(kVector, alu(4 * T), std::max(done(blk, 4, 8), done(blk, 12, 16)));
+      quad_free[blk.quad[1]] = P.Run(kVector, alu(4 * T), done(blk, 0, 8));
       free_quads.push_back(blk.quad[1]);
     }
-    P.Run(kVector, alu(4 * T), ready);
-    quad_free[blk.quad[2]] = P.Run(kVector, alu(4 * T), ready);
+    P.Run(kVector, alu(4 * T), done(blk, 8, 12));
+    quad_free[blk.quad[2]] = P.Run(kVector, alu(4 * T), done(blk, 8, 16));
     free_quads.push_back(blk.quad[2]);
   };
   auto column_pass = [&](Block& blk) {
-    quad_free[blk.quad[3]] = P.RunEach(kVector, alu(blk.T), blk.macs_done, 8);
+    quad_free[blk.quad[3]] = P.RunEach(kVector, alu(blk.T), 0, 8);
     free_quads.push_back(blk.quad[3]);
     P.Run(kVector, alu(4 * blk.T), 0);  // SRA 2
   };
@@ -334,8 +346,8 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
           }
           const uint64_t loaded = P.RunEach(kTile, tld, in, uint64_t(tiles));
           if (!resident) slot_read[slot] = loaded;
-          blk.macs_done = P.Run(kTile, tmac(blk.T, tiles, &P.array_cycles), std::max(blk.set_ready[pos], v_ready[vb][pos]));
-          v_read[vb] = blk.macs_done;
+          v_read[vb] = blk.pos_done[pos] =
+              P.Run(kTile, tmac(blk.T, tiles, &P.array_cycles), std::max(blk.set_ready[pos], v_ready[vb][pos]));
         }
       }
     };
