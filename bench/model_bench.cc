@@ -2,8 +2,8 @@
 //   model/counted/<net>  packs and runs every layer of a built-in network through the real kernels on the
 //                        model machine (kernels/network_run.h; a repeated layer shape counted once);
 //   model/report/<net>   all that `tile32 report <net>` computes: the plan (every candidate of every layer
-//                        run), every layer again at batch 2, the loss attribution with its hints and the
-//                        batch sweep 1, 2, 4, 8.
+//                        run), the loss attribution with its hints (every layer at batches 1 and 2 in the
+//                        analytic mode) and the batch sweep 1, 2, 4, 8 (the analytic mode).
 //   model/analytic/<net> every layer of the network in the analytic mode (kernels/analytic.h), with the
 //                        planner's choices (planned once, outside the timing).
 // Counters: layers per second and the network's modeled cycles.
@@ -43,11 +43,10 @@ void BM_ModelReport(benchmark::State& state, std::string name) {
     const std::vector<LayerPlan> plan = PlanNetwork(net, config, options);
     const std::vector<LayerChoice> choices = ChoicesOf(plan);
     const std::vector<LayerRun> runs = RunsOf(plan);
-    std::vector<uint64_t> at1;
-    for (const LayerRun& r : runs) at1.push_back(r.timing.cycles);
+    const std::vector<uint64_t> at1 = CyclesAtBatch(net, config, options, 1, &choices);
     const std::vector<uint64_t> at2 = CyclesAtBatch(net, config, options, 2, &choices);
     const std::vector<LayerReport> reports = ReportNetwork(runs, config, options, &at1, &at2);
-    const std::vector<SweepPoint> sweep = BatchSweep(net, config, Precision::kInt8, at1, at2, {1, 2, 4, 8});
+    const std::vector<SweepPoint> sweep = BatchSweep(net, config, options, &choices, {1, 2, 4, 8});
     cycles = 0;
     for (const LayerReport& r : reports) cycles += r.cycles;
     benchmark::DoNotOptimize(sweep.data());

@@ -153,33 +153,23 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     }
   };
 
-  // Row blocks repeat with a period of two (A buffers, ACC sets): after the first four, the pipeline's state
-  // moves on by the same cycles every two; the middle ones are that step times their count.
+  // Row blocks repeat with a period of two (A buffers, ACC sets) once the pipeline has settled; the first two
+  // and the last two run as they are.
   const int64_t blocks = (s.M + p.rows - 1) / p.rows;
   int64_t bi = 0;
   if (blocks >= 10) {
-    uint64_t end1 = 0, busy1[kUnits], bytes1 = 0, array1 = 0;
-    for (; bi < 4; ++bi) {
-      row_block(bi);
-      if (bi == 1) {
-        end1 = P.end, bytes1 = P.dram_bytes, array1 = P.array_cycles;
-        std::copy(std::begin(P.busy), std::end(P.busy), busy1);
-      }
-    }
-    const int64_t pairs = (blocks - 4 - 2) / 2;
-    const uint64_t d = P.end - end1;
-    const uint64_t shift = d * uint64_t(pairs);
-    P.Shift(shift);
-    for (int u = 0; u < kUnits; ++u) P.busy[u] += (P.busy[u] - busy1[u]) * uint64_t(pairs);
-    P.dram_bytes += (P.dram_bytes - bytes1) * uint64_t(pairs);
-    P.array_cycles += (P.array_cycles - array1) * uint64_t(pairs);
-    weights.Shift(shift);
-    for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0], &buf_ready[1],
-                        &buf_free[0], &buf_free[1], &to_convert.at, &to_store.at, &stored}) {
-      *t += shift;
-    }
-    bi += 2 * pairs;
-    to_convert.bi += 2 * pairs, to_store.bi += 2 * pairs, stored_bi += 2 * pairs;
+    for (; bi < 2; ++bi) row_block(bi);
+    Periods(
+        P, (blocks - bi - 2) / 2, [&] { row_block(bi), row_block(bi + 1), bi += 2; },
+        [&](uint64_t shift, int64_t pairs) {
+          weights.Shift(shift);
+          for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
+                              &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at, &to_store.at, &stored}) {
+            *t += shift;
+          }
+          bi += 2 * pairs;
+          to_convert.bi += 2 * pairs, to_store.bi += 2 * pairs, stored_bi += 2 * pairs;
+        });
   }
   for (; bi < blocks; ++bi) row_block(bi);
   convert();

@@ -298,62 +298,49 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         to_convert = {tmac_end, rows_here, j, set, kb};
         converting = true;
       };
-      // With the weights resident, blocks after the band's load parts repeat in pairs (the two ACC sets): the
-      // middle pairs are the step of one pair times their count.
+      // With the weights resident, blocks after the band's load parts repeat in pairs (the two ACC sets) once
+      // the pipeline has settled.
       int j = 0;
       const int lead = parts + 2;
       if (tp.resident && bpg >= lead + 8) {
         for (; j < lead; ++j) block(j);
-        const uint64_t end1 = P.end, bytes1 = P.dram_bytes, array1 = P.array_cycles;
-        uint64_t busy1[kUnits];
-        std::copy(std::begin(P.busy), std::end(P.busy), busy1);
-        block(j++), block(j++);
-        const int64_t pairs = (bpg - j - 2) / 2;
-        const uint64_t shift = (P.end - end1) * uint64_t(pairs);
-        P.Shift(shift);
-        for (int u = 0; u < kUnits; ++u) P.busy[u] += (P.busy[u] - busy1[u]) * uint64_t(pairs);
-        P.dram_bytes += (P.dram_bytes - bytes1) * uint64_t(pairs);
-        P.array_cycles += (P.array_cycles - array1) * uint64_t(pairs);
-        filling[0].Shift(shift), filling[1].Shift(shift);
-        for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
-                            &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at}) {
-          *t += shift;
-        }
-        for (int i = 0; i < storing; ++i) to_store[i].at += shift;
-        stored_first += shift;
-        j += static_cast<int>(2 * pairs);
+        Periods(
+            P, (bpg - j - 2) / 2, [&] { block(j), block(j + 1), j += 2; },
+            [&](uint64_t shift, int64_t pairs) {
+              weights.Shift(shift);
+              filling[0].Shift(shift), filling[1].Shift(shift);
+              for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
+                                  &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at, &stored_first}) {
+                *t += shift;
+              }
+              for (int i = 0; i < storing; ++i) to_store[i].at += shift;
+              j += static_cast<int>(2 * pairs);
+            });
       }
       for (; j < bpg; ++j) block(j);
     };
-    // Bands repeat (two buffers, two sets; per image the first and last differ): after the first periods the
-    // state moves on by the same cycles each period; the middle ones are added in closed form.
+    // Bands repeat (two buffers, two sets; per image the first and last differ) once the pipeline has settled;
+    // the last period and band run as they are.
     const int64_t period = s.batch > 1 ? (bands_per_image % 2 == 0 ? bands_per_image : 2 * bands_per_image) : 2;
     int64_t kb = 0;
     if (nb >= 4 * period + 2) {
-      uint64_t end1 = 0, busy1[kUnits], bytes1 = 0, array1 = 0;
-      for (; kb < 2 * period + 1; ++kb) {
-        do_band(kb);
-        if (kb == period) {
-          end1 = P.end, bytes1 = P.dram_bytes, array1 = P.array_cycles;
-          std::copy(std::begin(P.busy), std::end(P.busy), busy1);
-        }
-      }
-      // Whole periods between band 2 * period + 1 and the last period + 1 bands.
-      const int64_t skip = (nb - kb - period - 1) / period;
-      const uint64_t shift = (P.end - end1) * uint64_t(skip);
-      P.Shift(shift);
-      for (int u = 0; u < kUnits; ++u) P.busy[u] += (P.busy[u] - busy1[u]) * uint64_t(skip);
-      P.dram_bytes += (P.dram_bytes - bytes1) * uint64_t(skip);
-      P.array_cycles += (P.array_cycles - array1) * uint64_t(skip);
-      weights.Shift(shift);
-      filling[0].Shift(shift), filling[1].Shift(shift);
-      for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0], &buf_ready[1],
-                          &buf_free[0], &buf_free[1], &to_convert.at}) {
-        *t += shift;
-      }
-      for (int i = 0; i < storing; ++i) to_store[i].at += shift, to_store[i].band += skip * period;
-      stored_first += shift, stored_band += skip * period, to_convert.band += skip * period;
-      kb += skip * period;
+      do_band(kb++);
+      Periods(
+          P, (nb - kb - period - 1) / period,
+          [&] {
+            for (int64_t i = 0; i < period; ++i) do_band(kb++);
+          },
+          [&](uint64_t shift, int64_t periods) {
+            weights.Shift(shift);
+            filling[0].Shift(shift), filling[1].Shift(shift);
+            for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
+                                &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at, &stored_first}) {
+              *t += shift;
+            }
+            for (int i = 0; i < storing; ++i) to_store[i].at += shift, to_store[i].band += periods * period;
+            stored_band += periods * period, to_convert.band += periods * period;
+            kb += periods * period;
+          });
     }
     for (; kb < nb; ++kb) do_band(kb);
     convert();
@@ -395,7 +382,8 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   BandSource src;
   src.segment = kSegX, src.fill_segment = kSegFill;
   src.pixel_stride = s.C, src.elem_bytes = s.elem, src.channels = s.C, src.band_channels = K, src.replicate = mult;
-  uint64_t acc_free = 0, band_free = 0, staging_free = 0;
+  uint64_t acc_free = 0, band_free = 0;
+  std::vector<std::pair<uint32_t, uint64_t>> stores;  // the last chunk's DMAs: first staging row, when done
   bool quant_set = false;
   const int bands_per_image = (geo.out_h + dp.band_rows - 1) / dp.band_rows;
   Filling filling;
@@ -435,22 +423,30 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         band_free = emac_end;
         const uint64_t req = uint64_t(rows) * req_row;
         if (requant && !quant_set) P.Run(kRequant, 4, 0), quant_set = true;
+        uint64_t staging_free = 0;
+        for (const auto& st : stores) {
+          if (st.first < rows) staging_free = std::max(staging_free, st.second);
+        }
         converted = acc_free = P.Run(out_unit, requant ? k.Requant(req) : k.Vector(req), std::max(emac_end, staging_free));
       }
-      // The chunk's valid outputs: one DMA, or one per plane row piece.
+      // The chunk's valid outputs: one DMA, or one per plane row piece. The next chunk's REQs write staging
+      // rows [0, its rows): they wait for the DMAs that read those rows only.
       Dmas d;
       uint64_t bytes = 0;
+      stores.clear();
       if (pitch == static_cast<uint32_t>(geo.out_w)) {
-        bytes = uint64_t(rows) * stage_row, d.Add(k.Y(bytes));
+        bytes = uint64_t(rows) * stage_row;
+        stores.push_back({0, d.Add(k.Y(bytes))});
       } else {
         for (uint32_t q = r0 / pitch; q * pitch < r0 + rows; ++q) {
           const uint32_t lo = std::max(r0, q * pitch);
           const uint32_t hi = std::min(r0 + rows, q * pitch + static_cast<uint32_t>(geo.out_w));
-          if (lo < hi) bytes += uint64_t(hi - lo) * stage_row, d.Add(k.Y(uint64_t(hi - lo) * stage_row));
+          if (lo < hi) bytes += uint64_t(hi - lo) * stage_row, stores.push_back({lo - r0, d.Add(k.Y(uint64_t(hi - lo) * stage_row))});
         }
       }
       P.dram_bytes += bytes;
-      staging_free = d.Run(P, converted);
+      const uint64_t start = d.Run(P, converted) - d.finish;
+      for (auto& st : stores) st.second += start;
     }
   };
   for (int n = 0; n < s.batch; ++n) {

@@ -144,6 +144,48 @@ struct Pipe {
   }
 };
 
+// Runs up to n periods of a loop (`step` runs one and moves the loop on). Once two periods in a row have
+// moved the end and the free time of every unit that worked on by the same cycles, the pipeline repeats: the
+// periods left are that step times their count, and `skip(cycles, periods)` moves the loop's own state on.
+template <class Step, class Skip>
+void Periods(Pipe& P, int64_t n, Step&& step, Skip&& skip) {
+  struct Mark {
+    uint64_t free[kUnits], busy[kUnits], end, bytes, array;
+  };
+  auto mark = [&] {
+    Mark m;
+    std::copy(std::begin(P.free), std::end(P.free), m.free);
+    std::copy(std::begin(P.busy), std::end(P.busy), m.busy);
+    m.end = P.end, m.bytes = P.dram_bytes, m.array = P.array_cycles;
+    return m;
+  };
+  Mark before = mark();
+  uint64_t last[kUnits + 1] = {};
+  for (int64_t i = 0; i < n; ++i) {
+    step();
+    const Mark after = mark();
+    uint64_t d[kUnits + 1];
+    d[kUnits] = after.end - before.end;
+    bool steady = i > 0;
+    for (int u = 0; u < kUnits; ++u) {
+      d[u] = after.free[u] - before.free[u];
+      if (after.busy[u] != before.busy[u] && d[u] != d[kUnits]) steady = false;
+    }
+    for (int u = 0; u <= kUnits; ++u) steady = steady && d[u] == last[u];
+    if (steady && i + 1 < n) {
+      const uint64_t k = uint64_t(n - i - 1), shift = d[kUnits] * k;
+      P.Shift(shift);
+      for (int u = 0; u < kUnits; ++u) P.busy[u] += (after.busy[u] - before.busy[u]) * k;
+      P.dram_bytes += (after.bytes - before.bytes) * k;
+      P.array_cycles += (after.array - before.array) * k;
+      skip(shift, int64_t(k));
+      return;
+    }
+    std::copy(std::begin(d), std::end(d), last);
+    before = after;
+  }
+}
+
 // The weight tiles of the loop (kernels/middle_end.cc, WeightTiles): which window each Load reads, which
 // DMA brings it, and when; the same decisions in the same order, with times instead of instructions.
 class Weights {

@@ -181,25 +181,38 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     // The transform's sets hold the V of the piece before until its REQs have read them: the planes those of
     // positions 0, 3, 12, 15, the row pass's E(1, px) and E(2, px) those of 4, 7, 8, 11, the column pass's
     // V(i, 1) and V(i, 2) those of the rest. Serial, they are the ring's rows too.
-    const uint64_t ring_free = pipelined ? 0 : *std::max_element(quad_free, quad_free + sc.quads);
+    // Serial, the ACC rows [lo, hi) of the transform are those of the quads it overlaps.
+    const uint64_t quad_rows = 4 * uint64_t(sc.band_rows) * rp;
+    auto ring_free = [&](uint64_t lo, uint64_t hi) {
+      uint64_t t = 0;
+      for (int q = 0; q < sc.quads && !pipelined; ++q) {
+        if (q * quad_rows < hi && lo < (q + 1) * quad_rows) t = std::max(t, quad_free[q]);
+      }
+      return t;
+    };
+    auto extra = [&](int i) { return 4 * uint64_t(S) + uint64_t(Q) * i; };
     if (step == 0) {
       static constexpr int kPlanePos[4] = {0, 3, 12, 15};
-      auto ld = [&](uint32_t rows, int plane_index, uint64_t pixel) {
+      auto ld = [&](uint32_t rows, int plane_index, uint64_t pixel, uint64_t row0) {
         const uint64_t lo = uint64_t(plane_index) * band.plane_bytes + pixel * pb + uint64_t(cblk) * kLanes;
         const uint64_t in = filling[buf].Ready(lo, lo + uint64_t(rows - 1) * pb + kLanes, P.free[kVector], L);
-        buf_read[buf] = P.Run(kVector, acc_ld(rows), std::max({in, ring_free, req_done[kPlanePos[plane_index]]}));
+        buf_read[buf] = P.Run(kVector, acc_ld(rows),
+                              std::max({in, ring_free(row0, row0 + rows), req_done[kPlanePos[plane_index]]}));
       };
       for (int q = 0; q < 4; ++q) {
         if (whole) {
-          ld(S, q, uint64_t(pc.t0) * pitch);
+          ld(S, q, uint64_t(pc.t0) * pitch, uint64_t(S) * q);
         } else {
-          ld(lp, q, uint64_t(pc.t0) * pitch + pc.c0);
-          ld(lp + 1, q, uint64_t(pc.t0 + 1) * pitch + pc.c0);
+          ld(lp, q, uint64_t(pc.t0) * pitch + pc.c0, uint64_t(S) * q);
+          ld(lp + 1, q, uint64_t(pc.t0 + 1) * pitch + pc.c0, uint64_t(S) * q + lp);
         }
       }
       static constexpr int kRowPos[2][2] = {{4, 8}, {7, 11}};
       for (int px = 0; px < 2; ++px) {
-        P.Run(kVector, alu(Q), req_done[kRowPos[px][0]]), P.Run(kVector, alu(Q), req_done[kRowPos[px][1]]);
+        for (int i = 0; i < 2; ++i) {
+          const uint64_t lo = extra(2 * px + i);
+          P.Run(kVector, alu(Q), std::max(req_done[kRowPos[px][i]], ring_free(lo, lo + Q)));
+        }
         P.RunEach(kVector, alu(Q), 0, 2);
       }
       return;
@@ -208,8 +221,9 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
       // Per row i of B^T d: V(i, 1), V(i, 2), then V(i, 0) and V(i, 3) in place, each one AALU.
       const uint64_t each = alu(R);
       for (int i = 0; i < 4; ++i) {
-        column_done[4 * i + 1] = P.Run(kVector, each, req_done[4 * i + 1]);
-        column_done[4 * i + 2] = P.Run(kVector, each, req_done[4 * i + 2]);
+        const uint64_t lo1 = extra(4 + 2 * i), lo2 = extra(5 + 2 * i);
+        column_done[4 * i + 1] = P.Run(kVector, each, std::max(req_done[4 * i + 1], ring_free(lo1, lo1 + R)));
+        column_done[4 * i + 2] = P.Run(kVector, each, std::max(req_done[4 * i + 2], ring_free(lo2, lo2 + R)));
         column_done[4 * i] = P.Run(kVector, each, 0);
         column_done[4 * i + 3] = P.Run(kVector, each, 0);
       }

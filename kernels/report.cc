@@ -7,6 +7,7 @@
 #include <map>
 
 #include "accel/error.h"
+#include "kernels/analytic.h"
 #include "kernels/conv_impl.h"
 #include "kernels/planner.h"
 #include "accel/model_machine.h"
@@ -235,29 +236,25 @@ std::vector<uint64_t> CyclesAtBatch(const Network& net, const AccelConfig& confi
                                     int batch, const std::vector<LayerChoice>* choices) {
   RunOptions o = options;
   o.batch = batch;
-  ModelMachine model(config);
   // What stays in SRAM depends on the tensors' size, so on the batch.
   const std::vector<LayerChoice> at_batch = KeptWhereTheyFit(
       net, config, o, choices != nullptr ? *choices : std::vector<LayerChoice>(net.layers.size()));
   std::vector<uint64_t> out;
-  for (const LayerRun& r : RunNetwork(model, net, o, &at_batch)) out.push_back(r.timing.cycles);
+  out.reserve(net.layers.size());
+  for (const LayerEstimate& e : AnalyticNetwork(net, config, o, &at_batch)) out.push_back(e.cycles);
   return out;
 }
 
-std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, Precision precision,
-                                   const std::vector<uint64_t>& at1, const std::vector<uint64_t>& at2,
-                                   const std::vector<int>& batches) {
-  if (at1.size() != net.layers.size() || at2.size() != net.layers.size()) {
-    Fail("BatchSweep: ", at1.size(), " and ", at2.size(), " layer cycles for the ", net.layers.size(), " layers of ",
-         net.name);
-  }
+std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                   const std::vector<LayerChoice>* choices, const std::vector<int>& batches) {
   std::vector<SweepPoint> out;
   for (int batch : batches) {
     SweepPoint p;
     p.batch = batch;
-    for (size_t i = 0; i < at1.size(); ++i) p.cycles += AffineCycles(at1[i], at2[i], batch);
+    for (uint64_t c : CyclesAtBatch(net, config, options, batch, choices)) p.cycles += c;
     p.images_per_s = p.cycles == 0 ? 0 : double(batch) * config.clock_mhz * 1e6 / double(p.cycles);
-    p.utilization = p.cycles == 0 ? 0 : double(net.Macs()) * batch / (double(p.cycles) * PeakMacsPerCycle(config, precision));
+    p.utilization =
+        p.cycles == 0 ? 0 : double(net.Macs()) * batch / (double(p.cycles) * PeakMacsPerCycle(config, options.precision));
     out.push_back(p);
   }
   return out;

@@ -63,24 +63,23 @@ std::vector<LayerReport> ReportNetwork(const std::vector<LayerRun>& runs, const 
                                        const RunOptions& options, const std::vector<uint64_t>* at1 = nullptr,
                                        const std::vector<uint64_t>* at2 = nullptr);
 
-// Whole-network cycles at each batch size. A layer's cycles grow affinely with the batch once every image
-// repeats the same instructions (its weights, per call, are the constant part): the sweep counts each layer
-// at batches 1 and 2 and extends the line, within 2 % of counting every batch (tests/unit/report_test.cc, on
-// every built-in layer), at the cost of three images instead of the sum of the sweep.
+// Whole-network cycles at each batch size, every layer in the analytic mode (kernels/analytic.h: within 2 %
+// of the counted mode on every built-in layer, tests/unit/analytic_test.cc, and at batch 4,
+// tests/unit/report_test.cc), so every batch of the sweep is modeled, not extended from two.
 struct SweepPoint {
   int batch = 1;
   uint64_t cycles = 0;
   double images_per_s = 0;
   double utilization = 0;
 };
-// One layer's cycles at `batch` from its counted cycles at batches 1 and 2.
+// One layer's cycles at `batch` on the line through its cycles at batches 1 and 2 (FixHint's batch of 8).
 uint64_t AffineCycles(uint64_t at1, uint64_t at2, int batch);
-// Every layer's cycles at `batch` on a model machine, run as `choices` says (or PackConv's own choices).
+// Every layer's cycles at `batch` in the analytic mode, run as `choices` says (or PackConv's own choices),
+// with the tensors kept in SRAM that still fit at that batch (KeptWhereTheyFit).
 std::vector<uint64_t> CyclesAtBatch(const Network& net, const AccelConfig& config, const RunOptions& options,
                                     int batch, const std::vector<LayerChoice>* choices = nullptr);
-// The network at each batch size from every layer's cycles at batches 1 and 2.
-std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, Precision precision,
-                                   const std::vector<uint64_t>& at1, const std::vector<uint64_t>& at2,
-                                   const std::vector<int>& batches);
+// The network at each batch size (options: the precision), as CyclesAtBatch models it.
+std::vector<SweepPoint> BatchSweep(const Network& net, const AccelConfig& config, const RunOptions& options,
+                                   const std::vector<LayerChoice>* choices, const std::vector<int>& batches);
 
 }  // namespace tile32

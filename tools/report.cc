@@ -240,17 +240,9 @@ int ReportCommand(const ReportRequest& req) {
     PrintPeers(runs);
     return 0;
   }
-  // Every layer at batches 1 and 2: the line the sweep extends and the batch hint reads.
-  auto cycles_at = [&](int batch) {
-    std::vector<uint64_t> cycles;
-    if (batch == req.batch) {
-      for (const LayerRun& r : runs) cycles.push_back(r.timing.cycles);
-      return cycles;
-    }
-    options.progress = Progress("batch " + std::to_string(batch) + ": layer");
-    return CyclesAtBatch(net, config, options, batch, &choices);
-  };
-  const std::vector<uint64_t> at1 = cycles_at(1), at2 = cycles_at(2);
+  // Every layer at batches 1 and 2 in the analytic mode, for the batch hint.
+  const std::vector<uint64_t> at1 = CyclesAtBatch(net, config, options, 1, &choices);
+  const std::vector<uint64_t> at2 = CyclesAtBatch(net, config, options, 2, &choices);
   options.progress = Progress("hints for layer");
   const std::vector<LayerReport> reports = ReportNetwork(runs, config, options, &at1, &at2);
   const double peak = PeakMacsPerCycle(config, req.precision);
@@ -279,10 +271,10 @@ int ReportCommand(const ReportRequest& req) {
 
   nlohmann::ordered_json sweep = nlohmann::ordered_json::array();
   if (!req.sweep.empty()) {
-    std::printf("\nthroughput by batch size (every layer called on the whole batch; each layer counted at batches 1 "
-                "and 2, its cycles affine in the batch):\n%8s %14s %12s %12s %8s\n",
+    std::printf("\nthroughput by batch size (every layer called on the whole batch, in the analytic mode at each "
+                "batch):\n%8s %14s %12s %12s %8s\n",
                 "batch", "cycles", "ms", "images/s", "util");
-    for (const SweepPoint& p : BatchSweep(net, config, req.precision, at1, at2, req.sweep)) {
+    for (const SweepPoint& p : BatchSweep(net, config, options, &choices, req.sweep)) {
       const double bms = double(p.cycles) / (config.clock_mhz * 1e3);
       std::printf("%8d %14s %12.3f %12.1f %7.1f%%\n", p.batch, Thousands(p.cycles).c_str(), bms, p.images_per_s,
                   100 * p.utilization);
