@@ -6,6 +6,7 @@
 // As the networks run it (zero data): every seed of M(1,1) is zero and the bias folds into it, so no seed
 // rows and no bias row are issued.
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <vector>
 
@@ -23,6 +24,19 @@ namespace tile32::analytic {
 
 namespace {
 constexpr int kPositions = 16;
+
+// Values computed once per key.
+struct Memo {
+  std::vector<std::pair<uint64_t, uint64_t>> seen;
+  template <class F>
+  uint64_t operator()(uint64_t key, F&& f) {
+    for (const auto& [k0, v] : seen) {
+      if (k0 == key) return v;
+    }
+    seen.emplace_back(key, f());
+    return seen.back().second;
+  }
+};
 }  // namespace
 
 void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
@@ -54,43 +68,61 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
   BandLayout band = MakeBandLayout(tg, sc.band_rows, s.Cg, 1, 0);
   const uint32_t pb = band.pixel_bytes;
 
-  // The instructions' §8.1 cycles on their unit (rows shared over the units of a kind, §8.3).
+  // The instructions' §8.1 cycles on their unit (rows shared over the units of a kind, §8.3), costed once
+  // per kind and row count (CostOf works out the instruction's whole footprint).
+  Memo memo[7];
   auto vec = [&](const Instr& i) { return k.Vector(CostOf(i, c).cycles); };
   auto acc_ld = [&](uint32_t rows) {
-    AccLoad ld;
-    ld.rows = rows, ld.type = ActivationType(MacMode::kU8S8), ld.row_stride = static_cast<int32_t>(pb);
-    return vec(Instr{ld});
+    return memo[0](rows, [&] {
+      AccLoad ld;
+      ld.rows = rows, ld.type = ActivationType(MacMode::kU8S8), ld.row_stride = static_cast<int32_t>(pb);
+      return vec(Instr{ld});
+    });
   };
   auto alu = [&](uint32_t rows) {
-    AccAlu a;
-    a.rows = rows;
-    return vec(Instr{a});
+    return memo[1](rows, [&] {
+      AccAlu a;
+      a.rows = rows;
+      return vec(Instr{a});
+    });
   };
   auto zero = [&](uint32_t rows) {
-    AccZero z;
-    z.rows = rows;
-    return vec(Instr{z});
+    return memo[2](rows, [&] {
+      AccZero z;
+      z.rows = rows;
+      return vec(Instr{z});
+    });
   };
   auto req_v = [&](uint32_t rows) {
-    Requant r;
-    r.rows = rows, r.out = DType::kI16, r.row_stride = static_cast<int32_t>(v_row);
-    return k.Requant(CostOf(Instr{r}, c).cycles);
+    return memo[3](rows, [&] {
+      Requant r;
+      r.rows = rows, r.out = DType::kI16, r.row_stride = static_cast<int32_t>(v_row);
+      return k.Requant(CostOf(Instr{r}, c).cycles);
+    });
   };
   auto req_y = [&](uint32_t rows) {
-    Requant r;
-    r.rows = rows, r.out = s.out, r.row_stride = static_cast<int32_t>(2 * out_row);
-    if (requant) return k.Requant(CostOf(Instr{r}, c).cycles);
-    AccStore st;
-    st.rows = rows, st.type = s.out, st.row_stride = static_cast<int32_t>(2 * out_row);
-    return vec(Instr{st});
+    return memo[4](rows, [&] {
+      Requant r;
+      r.rows = rows, r.out = s.out, r.row_stride = static_cast<int32_t>(2 * out_row);
+      if (requant) return k.Requant(CostOf(Instr{r}, c).cycles);
+      AccStore st;
+      st.rows = rows, st.type = s.out, st.row_stride = static_cast<int32_t>(2 * out_row);
+      return vec(Instr{st});
+    });
   };
   const int out_unit = requant ? kRequant : kVector;
   auto tmac = [&](uint32_t rows, int tiles, uint64_t* array) {
-    TileMac t;
-    t.mode = MacMode::kS16S16, t.rows = rows, t.tiles = static_cast<uint8_t>(tiles), t.a_stride = static_cast<int32_t>(v_row);
-    const InstrCost ic = CostOf(Instr{t}, c);
-    *array += ic.tile_cycles;
-    return CeilDiv(ic.cycles, c.tile_units);
+    const uint64_t key = uint64_t(rows) << 8 | uint64_t(tiles);
+    *array += memo[5](key, [&] {
+      TileMac t;
+      t.mode = MacMode::kS16S16, t.rows = rows, t.tiles = static_cast<uint8_t>(tiles), t.a_stride = static_cast<int32_t>(v_row);
+      return CostOf(Instr{t}, c).tile_cycles;
+    });
+    return memo[6](key, [&] {
+      TileMac t;
+      t.mode = MacMode::kS16S16, t.rows = rows, t.tiles = static_cast<uint8_t>(tiles), t.a_stride = static_cast<int32_t>(v_row);
+      return CeilDiv(CostOf(Instr{t}, c).cycles, c.tile_units);
+    });
   };
   const uint64_t tld = k.Tld(tile_bytes);
 
@@ -340,35 +372,62 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     load(0, 0, 1);
     if (pipelined) transform_steps(0, 0, steps_of(0));
     constexpr int kFirstSlot = kPositions / 2;
+    // The TLDs and TMACs of one position of a block, the weights' chunks streamed or resident.
+    auto macs_one = [&](Block& blk, int vb, int pos) {
+      for (int c0 = 0; c0 < cb; c0 += chunk) {
+        const int tiles = std::min(chunk, cb - c0);
+        uint64_t in = u_ready[pos];
+        int slot = 0;
+        if (!resident) {
+          slot = next_slot, next_slot ^= 1;
+          in = P.Run(kDma, k.Dma(tile_bytes * tiles), slot_read[slot]);
+          P.dram_bytes += tile_bytes * tiles;
+        }
+        const uint64_t loaded = P.RunEach(kTile, tld, in, uint64_t(tiles));
+        if (!resident) slot_read[slot] = loaded;
+        v_read[vb] = blk.pos_done[pos] =
+            P.Run(kTile, tmac(blk.T, tiles, &P.array_cycles), std::max(blk.set_ready[pos], v_ready[vb][pos]));
+      }
+    };
     auto macs = [&](Block& blk, int j, int pos0, int pos1) {
       const int kk = blk.band, vb = kk % v_bufs;
       const int64_t steps = pipelined && kk + 1 < nb ? steps_of(kk + 1) : 0;
       const int64_t slots = int64_t{kb} * (kPositions - kFirstSlot);
+      // With nothing between them to issue and every position's weights, V and sets ready once the first is
+      // issued, the TLDs and TMACs after the first position run back to back: one chain.
+      if (resident && (steps == 0 || pos1 <= kFirstSlot) && pos1 - pos0 > 1) {
+        uint64_t ready = 0;
+        for (int pos = pos0 + 1; pos < pos1; ++pos) ready = std::max({ready, u_ready[pos], blk.set_ready[pos], v_ready[vb][pos]});
+        macs_one(blk, vb, pos0);
+        if (ready <= P.free[kTile]) {
+          Dmas chain;
+          uint64_t ends[kPositions];
+          for (int pos = pos0 + 1; pos < pos1; ++pos) {
+            for (int c0 = 0; c0 < cb; c0 += chunk) {
+              const int tiles = std::min(chunk, cb - c0);
+              chain.Add(tld, uint64_t(tiles)), chain.Add(tmac(blk.T, tiles, &P.array_cycles));
+            }
+            ends[pos] = chain.span;
+          }
+          const uint64_t end = chain.Run(P, 0, kTile), start = end - chain.finish;
+          for (int pos = pos0 + 1; pos < pos1; ++pos) blk.pos_done[pos] = start + ends[pos];
+          v_read[vb] = end;
+          return;
+        }
+        ++pos0;
+      }
       for (int pos = pos0; pos < pos1; ++pos) {
         if (pos >= kFirstSlot) {
           const int64_t slot = int64_t{j} * (kPositions - kFirstSlot) + pos - kFirstSlot;
           transform_steps(kk + 1, steps * slot / slots, steps * (slot + 1) / slots);
         }
-        for (int c0 = 0; c0 < cb; c0 += chunk) {
-          const int tiles = std::min(chunk, cb - c0);
-          uint64_t in = u_ready[pos];
-          int slot = 0;
-          if (!resident) {
-            slot = next_slot, next_slot ^= 1;
-            in = P.Run(kDma, k.Dma(tile_bytes * tiles), slot_read[slot]);
-            P.dram_bytes += tile_bytes * tiles;
-          }
-          const uint64_t loaded = P.RunEach(kTile, tld, in, uint64_t(tiles));
-          if (!resident) slot_read[slot] = loaded;
-          v_read[vb] = blk.pos_done[pos] =
-              P.Run(kTile, tmac(blk.T, tiles, &P.array_cycles), std::max(blk.set_ready[pos], v_ready[vb][pos]));
-        }
+        macs_one(blk, vb, pos);
       }
     };
     Block prev, next;
     bool has_prev = false;
     int block_index = 0;
-    for (int kk = 0; kk < nb; ++kk) {
+    auto do_band = [&](int kk) {
       const int parts = std::min({kb, band.plane_rows, 8});
       for (int j = 0; j < kb; ++j, ++block_index) {
         Block cur = next;
@@ -412,6 +471,49 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
         prev = cur;
         has_prev = true;
       }
+    };
+    // Bands of one shape in a row (a window's bands inside the image) repeat once the pipeline has settled,
+    // every `period` bands (the buffers and the staging come round again): the middle ones in closed form.
+    int period = 1;
+    while (period % sc.in_bufs != 0 || period % v_bufs != 0 || (period * kb) % sc.staging_bufs != 0) ++period;
+    auto shape = [&](int kk) {
+      const Band& bd = bands[size_t(kk)];
+      return std::array<int64_t, 4>{bd.tx0, bd.rows, bd.ty0 == 0, bd.ty0 + bd.rows == tg.out_h};
+    };
+    for (int kk = 0; kk < nb;) {
+      int end = kk + 1;
+      while (end < nb && shape(end) == shape(kk)) ++end;
+      if (end - kk >= 4 * period + 2) {
+        do_band(kk++);
+        Periods(
+            P, (end - kk - period - 1) / period,
+            [&] {
+              for (int i = 0; i < period; ++i) do_band(kk++);
+            },
+            [&](uint64_t shift, int64_t periods) {
+              const int bands_on = static_cast<int>(periods * period);
+              filling[0].Shift(shift), filling[1].Shift(shift);
+              for (uint64_t* t : {&buf_read[0], &buf_read[1], &v_read[0], &v_read[1], &slot_read[0], &slot_read[1],
+                                  &stored_first}) {
+                *t += shift;
+              }
+              for (uint64_t* a : {req_done, column_done, v_ready[0], v_ready[1], u_ready}) {
+                for (int i = 0; i < kPositions; ++i) a[i] += shift;
+              }
+              for (uint64_t& t : quad_free) t += shift;
+              for (uint64_t& t : staging_free) t += shift;
+              for (Block* b : {&prev, &next}) {
+                for (uint64_t& t : b->set_ready) t += shift;
+                for (uint64_t& t : b->pos_done) t += shift;
+                b->converted += shift, b->band += bands_on;
+              }
+              for (Block& b : to_store) b.converted += shift, b.band += bands_on;
+              stored_band += bands_on, pieces_band = -1;
+              block_index += bands_on * kb;
+              kk += bands_on;
+            });
+      }
+      for (; kk < end; ++kk) do_band(kk);
     }
     if (has_prev) {
       row_pass(prev, nullptr);
