@@ -1,12 +1,11 @@
 // The analytic mode of the performance model: a layer's cycles from the plan its kernel would make (the same
-// sizing functions the loops call: PlanGemmLoop, PlanTapMajor, PlanDepthwise, ...), without issuing its
-// instructions. Per step of the kernel's loop (a block of 32 output channels of a band or row block, a chunk
-// of depthwise rows, a band of a shuffle) the instructions of each unit are counted from the loop bounds and
-// costed by docs/isa.md §8.1; the steps are then laid on the units' timelines as the loop overlaps them (a
-// step waits for the unit to be free and for the steps it depends on: its seed, its input band, the weights
-// window it reads, the ACC set and staging rows it reuses), for the first steps until the pipeline repeats,
-// after which the repeating part is extended in closed form. The counted mode (kernels/network_run.h on the
-// model machine) is the reference; docs/perf-model.md gives the agreement.
+// sizing functions the loops call: PlanGemmLoop, PlanTapMajor, PlanDepthwise, PlanWinograd, ...), without
+// issuing its instructions. The model walks the kernel's loop and puts each instruction, or a run of them
+// that nothing can hold up in between, on its unit's timeline by the model machine's rules (docs/isa.md
+// §8.3: in-order units with 16-deep queues, a DMA's latency overlapping the next one's transfer, the
+// footprint dependencies the kernel's instructions have); where the loop repeats, the periods after two
+// identical ones are extended in closed form. The counted mode (kernels/network_run.h on the model machine)
+// is the reference; docs/perf-model.md gives the agreement.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +32,8 @@ struct LayerEstimate {
 LayerEstimate AnalyticLayer(const Layer& layer, const LayerChoice& choice, const AccelConfig& config,
                             const RunOptions& options);
 
-// Every layer of `net`, choices one per layer (or PackConv's own when null).
+// Every layer of `net`, choices one per layer (or PackConv's own when null); a layer of the same shape and
+// choice as an earlier one is estimated once.
 std::vector<LayerEstimate> AnalyticNetwork(const Network& net, const AccelConfig& config, const RunOptions& options,
                                            const std::vector<LayerChoice>* choices = nullptr);
 
