@@ -402,7 +402,17 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
       for (int b = blocks - 1; b >= 0; --b) {
         const uint64_t seeded = P.Run(kVector, k.Vector(rows), acc_free);
         uint64_t emac_end = seeded;
-        for (int tap = 0; tap < taps; ++tap) {
+        // With every tap's weights in a V register and the band loaded, the block's EMACs run back to back.
+        bool held_all = filling.all <= std::max(seeded, P.free[kTile]);
+        for (int tap = 0; tap < taps && held_all; ++tap) {
+          const int64_t key = int64_t{b} * taps + tap;
+          held_all = holds[size_t(key % slots)] == key;
+        }
+        if (held_all) {
+          emac_end = P.RunEach(kTile, k.Emac(rows, emac_row_bytes), seeded, uint64_t(taps));
+          P.array_cycles += uint64_t(rows) * k.pass * uint64_t(taps);
+        }
+        for (int tap = 0; tap < taps && !held_all; ++tap) {
           const int64_t key = int64_t{b} * taps + tap;
           if (int64_t& held = holds[size_t(key % slots)]; held != key) {
             held = key;
