@@ -118,9 +118,18 @@ inline int TapMajorLoadParts(int blocks_per_group, int plane_rows) {
 // Depthwise: weights resident or one block at a time, rows per chunk, output rows per band.
 // Winograd F(2x2,3x3): how a call's loop runs (kernels/conv_winograd.cc): the bands the element-wise stage
 // takes at once, and what it keeps two of so that the units overlap where a machine times them (docs/isa.md
-// §8.3). M of a block is 16 ACC sets in 4 quads of a ring (5 with a spare); serial, the input transform of a
-// band uses the ring's rows between bands; pipelined, it has rows of its own and V two buffers, and runs in
-// pieces of tile rows (or of one tile row in windows of tile columns) during the previous band's MACs.
+// §8.3).
+//
+// M of a block is 16 sets in 4 quads, quad i holding positions (i, 0..3). The output transform frees them
+// one after another: M1 and M2 after the row pass (T0 = M0 + M1 + M2 into quad 0, T1 = M1 - M2 - M3 into
+// quad 3), T1 after the column pass, the outputs Y in quad 0 after the epilogue. The quads form a ring: each
+// block takes them in the order they were freed, so the next block's TMACs wait for part of the previous
+// block's output transform, not all of it (with a fifth quad, for none of it).
+//
+// Serial: the input transform of a band uses the ACC rows of the ring, so it runs between bands, with the
+// arrays idle. Pipelined: it has rows of its own and V two buffers, and runs in pieces during the previous
+// band's MACs; pieces smaller than the band cost instructions (the SIMD machine's time), so a call takes
+// it only where they are few against the MACs.
 struct WinogradSchedule {
   uint32_t tiles_w = 0;      // tile columns per band: the tile row, or a window of it
   int band_rows = 0;         // tile rows per band; 0: not even one 2x2 tile fits
