@@ -240,6 +240,13 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
         }
       }
       static constexpr int kRowPos[2][2] = {{4, 8}, {7, 11}};
+      // Nothing holding the row pass up once the vector unit is free: its AALUs back to back.
+      uint64_t held = ring_free(extra(0), extra(4));
+      for (const auto& px : kRowPos) held = std::max({held, req_done[px[0]], req_done[px[1]]});
+      if (held <= P.free[kVector]) {
+        P.RunEach(kVector, alu(Q), 0, 8);
+        return;
+      }
       for (int px = 0; px < 2; ++px) {
         for (int i = 0; i < 2; ++i) {
           const uint64_t lo = extra(2 * px + i);
@@ -252,6 +259,14 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     if (step == 1) {
       // Per row i of B^T d: V(i, 1), V(i, 2), then V(i, 0) and V(i, 3) in place, each one AALU.
       const uint64_t each = alu(R);
+      static constexpr int kOrder[4] = {2, 0, 1, 3};  // AALU of V(i, j) within row i's four
+      uint64_t held = ring_free(extra(4), extra(12));
+      for (int i = 0; i < 4; ++i) held = std::max({held, req_done[4 * i + 1], req_done[4 * i + 2]});
+      if (held <= P.free[kVector]) {
+        const uint64_t start = P.RunEach(kVector, each, 0, 16) - 16 * each;
+        for (int pos = 0; pos < kPositions; ++pos) column_done[pos] = start + each * uint64_t(4 * (pos / 4) + kOrder[pos % 4] + 1);
+        return;
+      }
       for (int i = 0; i < 4; ++i) {
         const uint64_t lo1 = extra(4 + 2 * i), lo2 = extra(5 + 2 * i);
         column_done[4 * i + 1] = P.Run(kVector, each, std::max(req_done[4 * i + 1], ring_free(lo1, lo1 + R)));
@@ -262,6 +277,14 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
       return;
     }
     if (!identity_loaded) P.Run(kRequant, 4, 0), identity_loaded = true, epi_quant = false;
+    // Every V in ACC and its buffer free once the requantization unit is: the REQs back to back.
+    const uint32_t req_rows = !whole ? pc.cols + (!compact && pc.c0 + pc.cols == w ? 1 : 0) : !compact ? R : w;
+    const uint64_t per_pos = whole && compact ? uint64_t(pc.rows) : 1, each = req_v(req_rows);
+    if (std::max(*std::max_element(column_done, column_done + kPositions), v_read[vb]) <= P.free[kRequant]) {
+      const uint64_t start = P.RunEach(kRequant, each, 0, kPositions * per_pos) - kPositions * per_pos * each;
+      for (int pos = 0; pos < kPositions; ++pos) v_ready[vb][pos] = req_done[pos] = start + (pos + 1) * per_pos * each;
+      return;
+    }
     for (int pos = 0; pos < kPositions; ++pos) {
       const uint64_t ready = std::max(column_done[pos], v_read[vb]);
       uint64_t end = 0;
