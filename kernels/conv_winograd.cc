@@ -469,11 +469,18 @@ void Run(Machine& m, const ConvCall& call) {
   const uint32_t plane = static_cast<uint32_t>(2 * T_max * out_row);  // staging per output-row parity
   uint32_t staging[4] = {};
   for (int i = 0; i < s.staging_bufs; ++i) staging[i] = plan.Take("the output staging", 2 * uint64_t{plane});
+  // Streamed U over several bands: up to 8 slots in all where the SRAM has them (a DMA 7 loads ahead, through
+  // the transforms between bands), then the cache. With one band, two: on the SIMD machine loads further
+  // ahead only leave the host's caches sooner.
+  const uint64_t chunk_bytes = Align64(p.weights[0].tile_bytes() * uint64_t(chunk));
+  const bool several_bands = windows * uint64_t(bands_of(s.band_rows)) > 1;
+  const int more_slots = resident || !several_bands ? 0 : static_cast<int>(std::min<uint64_t>(6, plan.left() / chunk_bytes));
+  const uint32_t more_base = more_slots > 0 ? plan.Take("more chunks of transformed weight tiles", chunk_bytes * uint64_t(more_slots)) : 0;
   // Streamed U with more than one band per image: the SRAM left caches the column blocks one band uses last
   // and the next (in the opposite block order) first, so that only the rest comes from DRAM again.
   const uint64_t u_block = kPositions * UTiles::BlockBytes(&p.weights[0]);
   int cached = 0;
-  if (!resident && windows * uint64_t(bands_of(s.band_rows)) > 1) {
+  if (!resident && several_bands) {
     cached = static_cast<int>(std::min<uint64_t>(uint64_t(kb), plan.left() / u_block));
   }
   const uint32_t cache = cached > 0 ? plan.Take("the cached transformed weights", u_block * uint64_t(cached)) : 0;
@@ -509,6 +516,16 @@ void Run(Machine& m, const ConvCall& call) {
     }
   }
   const int nb = static_cast<int>(bands.size());
+  std::vector<UTiles::Use> streamed;  // the loads from DRAM, in the loop's order
+  for (int k = 0; k < nb && more_slots > 0; ++k) {
+    for (int j = 0; j < kb; ++j) {
+      const int nt = bands[size_t(k)].reversed ? kb - 1 - j : j;
+      if (nt >= kb - cached) continue;
+      for (int pos = 0; pos < kPositions; ++pos) {
+        for (int c0 = 0; c0 < cb; c0 += chunk) streamed.push_back({pos, c0, std::min(chunk, cb - c0), nt});
+      }
+    }
+  }
   auto tiles_of = [&](const Band& bd) { return static_cast<uint32_t>(uint64_t(bd.rows) * rp); };
 
   auto load = [&](int k, int part, int parts) {
@@ -716,6 +733,7 @@ void Run(Machine& m, const ConvCall& call) {
     DramBindings group_dram(m, call.fn);  // this group's weights, unbound before the next group's
     SramPlan w_plan(w_region, w_bytes, call.fn);
     UTiles u(m, group_dram, w_plan, &p.weights[size_t(g) * kPositions], resident, chunk, cache, kb - cached);
+    if (more_slots > 0) u.Stream(more_base, more_slots, chunk_bytes, streamed);
     src.channel_offset = g * f.group_channels;
     free_quads.clear();
     for (int q = 0; q < s.quads; ++q) free_quads.push_back(q);

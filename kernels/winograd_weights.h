@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
+#include "accel/error.h"
 #include "accel/machine.h"
 #include "kernels/middle_end.h"
 #include "kernels/operator.h"
@@ -34,8 +36,19 @@ class UTiles {
       if (resident) addr_[pos] = plan.Take("the transformed weights", w[pos].bytes.size());
     }
     if (!resident) {
-      for (uint32_t& slot : slot_) slot = plan.Take("a chunk of transformed weight tiles", w[0].tile_bytes() * uint64_t(chunk));
+      for (int i = 0; i < 2; ++i) slots_.push_back(plan.Take("a chunk of transformed weight tiles", w[0].tile_bytes() * uint64_t(chunk)));
     }
+  }
+  // Streamed: more slots (at `base`, `bytes` apart), and the loads from DRAM in the order the loop makes them
+  // (position, first tile, tiles, column block), so that each comes as many loads ahead as there are slots
+  // less one: the DMAs run on while the arrays wait for the vector unit (between blocks, a band's input
+  // transform, the cached blocks).
+  struct Use {
+    int pos, kt0, tiles, nt;
+  };
+  void Stream(uint32_t base, int more, uint64_t bytes, std::vector<Use> uses) {
+    for (int i = 0; i < more; ++i) slots_.push_back(base + static_cast<uint32_t>(bytes * uint64_t(i)));
+    uses_ = std::move(uses);
   }
   static uint64_t SramBytes(const PackedWeights* w, bool resident, int chunk) {
     if (!resident) return 2 * Align64(w[0].tile_bytes() * uint64_t(chunk));
@@ -75,13 +88,21 @@ class UTiles {
     if (Held(nt)) {
       Fetch(pos, nt);
       from = Home(pos, nt) + tile_bytes * static_cast<uint32_t>(kt0);
-    } else {
-      from = slot_[next_];
+    } else if (uses_.empty()) {
+      from = slots_[next_];
       next_ ^= 1;
-      DmaIn in;
-      in.sram = from, in.segment = seg_[pos], in.dram = w.TileOffset(kt0, nt), in.rows = 1;
-      in.row_bytes = tile_bytes * static_cast<uint32_t>(tiles);
-      m_.Execute(in);
+      Stream(from, pos, kt0, tiles, nt);
+    } else {
+      const size_t n = slots_.size();
+      for (; issued_ < uses_.size() && issued_ < used_ + n; ++issued_) {
+        const Use& u = uses_[issued_];
+        Stream(slots_[issued_ % n], u.pos, u.kt0, u.tiles, u.nt);
+      }
+      const Use& u = uses_[used_];
+      if (u.pos != pos || u.kt0 != kt0 || u.tiles != tiles || u.nt != nt) {
+        Fail("winograd: U load ", used_, " out of the order streamed (an internal error)");
+      }
+      from = slots_[used_++ % n];
     }
     for (int t = 0; t < tiles; ++t) {
       TileLoad tl;
@@ -95,6 +116,12 @@ class UTiles {
   uint32_t Home(int pos, int nt) const {
     if (resident_) return addr_[pos] + static_cast<uint32_t>(w_[pos].TileOffset(0, nt));
     return cache_ + static_cast<uint32_t>((uint64_t(nt - cached_from_) * kPositions + uint64_t(pos)) * BlockBytes(w_));
+  }
+  void Stream(uint32_t to, int pos, int kt0, int tiles, int nt) {
+    DmaIn in;
+    in.sram = to, in.segment = seg_[pos], in.dram = w_[pos].TileOffset(kt0, nt), in.rows = 1;
+    in.row_bytes = static_cast<uint32_t>(w_[pos].tile_bytes()) * static_cast<uint32_t>(tiles);
+    m_.Execute(in);
   }
   void Fetch(int pos, int nt) {
     char& done = fetched_[size_t(nt) * kPositions + size_t(pos)];
@@ -113,8 +140,11 @@ class UTiles {
   int cached_from_;
   std::vector<char> fetched_;
   int64_t next_use_ = 0;
-  uint32_t seg_[kPositions] = {}, addr_[kPositions] = {}, slot_[2] = {};
+  uint32_t seg_[kPositions] = {}, addr_[kPositions] = {};
+  std::vector<uint32_t> slots_;
   int next_ = 0;
+  std::vector<Use> uses_;
+  size_t issued_ = 0, used_ = 0;  // of uses_: DMAs issued, loads made
 };
 
 }  // namespace winograd

@@ -243,8 +243,9 @@ TEST(ConvWinograd, PipelinedAndSerialSchedules) {
 // U streamed per band (it does not fit the SRAM): the fewest bands the ring holds, in column windows that fill
 // it, the input transform in pieces of tile rows or of a tile row's columns where the band's does not fit the
 // ACC whole; the column blocks alternately ascending and descending, those one band uses last cached for the
-// next (fetched again per image and group); and resident U fetched per position and column block, a window
-// ahead of the TMACs that read it; every machine against the textbook.
+// next (fetched again per image and group), the rest through up to eight slots, loads ahead of the TMACs (in
+// chunks smaller than a position's block too); and resident U fetched per position and column block, a
+// window ahead of the TMACs that read it; every machine against the textbook.
 TEST(ConvWinograd, StreamedWeightsInFewestBands) {
   struct Case {
     int C, K, H, W, batch, groups;
@@ -255,7 +256,8 @@ TEST(ConvWinograd, StreamedWeightsInFewestBands) {
       {40, 300, 4, 64, 1, 1, 512, 512 << 10},    // 2 bands of one 32-tile row (windows of 16), column pieces
       {300, 100, 16, 30, 2, 1, 1024, 1408 << 10},  // V and M with each row's slack tile (4 blocks)
       {96, 512, 15, 30, 1, 2, 1024, 512 << 10},  // groups, each its own weights and cache
-      {64, 256, 16, 30, 1, 1, 1024, 256 << 10},  // SRAM for no cache
+      {64, 256, 16, 30, 1, 1, 1024, 232 << 10},  // SRAM for no cache, two slots
+      {64, 256, 16, 30, 2, 1, 1024, 244 << 10},  // three bands, no cache, eight slots
       {40, 600, 8, 8, 2, 1, 1024, 2 << 20},      // resident U: by position and block, ahead of the TMACs
   };
   const uint64_t seed = TestSeed(9014);
