@@ -19,8 +19,9 @@ namespace winograd {
 
 constexpr int kPositions = 16;  // of a 4x4 tile: one U matrix each
 
-// The 16 U matrices of one group in T0, T1, ...: SRAM-resident, or streamed per chunk into two slots used in
-// turn (a DMA never overwrites the images the tile registers were just loaded from). Resident images come by
+// The 16 U matrices of one group in T0, T1, ...: SRAM-resident, or streamed per chunk into slots used in turn
+// (two, or up to eight with Stream; a DMA never overwrites images whose tile loads are still to be issued:
+// program order, which the model's dependencies and the other machines keep). Resident images come by
 // one DMA per position and column block, in the order the first band uses them, a window ahead of its TMACs
 // (FetchThrough), so the first TMACs wait for their own images, not for all of U. Streamed, the column blocks
 // from `cached_from` on keep their images in SRAM once fetched, for the next band of the image, which the
