@@ -258,7 +258,8 @@ TEST(ConvWinograd, StreamedWeightsInFewestBands) {
       {96, 512, 15, 30, 1, 2, 1024, 512 << 10},  // groups, each its own weights and cache
       {64, 256, 16, 30, 1, 1, 1024, 232 << 10},  // SRAM for no cache, two slots
       {64, 256, 16, 30, 2, 1, 1024, 244 << 10},  // three bands, no cache, eight slots
-      {40, 600, 8, 8, 2, 1, 1024, 2 << 20},      // resident U: by position and block, ahead of the TMACs
+      {40, 600, 8, 8, 2, 1, 1024, 2 << 20},      // resident U, a band per image: all of it before the band
+      {40, 300, 24, 16, 2, 1, 600, 2 << 20},     // five serial bands per image: U ahead of the TMACs
   };
   const uint64_t seed = TestSeed(9014);
   int index = 0;
