@@ -50,7 +50,9 @@ alignas(64) constexpr TileConfig kTileConfig = MakeTileConfig();
 constexpr int64_t kAccStride = 4 * kLanes;  // bytes per ACC row
 constexpr int64_t kPairStride = 4 * kLanes;  // bytes per k-quad row of an int8 tile image
 constexpr size_t kInt8TileBytes = size_t{kLanes} * kLanes;
-constexpr int kMaxSteps = 8;  // TMAC has at most 16 tiles
+constexpr int kMaxSteps = 128;  // TMAC has at most 255 tiles (uint8_t)
+static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
+static_assert(sizeof(TileMac::tiles) == 1, "kMaxSteps covers a TMAC's tiles");
 
 #if defined(__x86_64__)
 // The host's tile unit. Constructed at the start of a batch of tile work and destroyed at its end: tile
@@ -153,7 +155,7 @@ AmxPlan PlanSteps(const TmacJob& job, std::vector<AmxPairBlock>* staging) {
   AmxPlan plan;
   const int n = job.ntiles;
   plan.steps = (n + 1) / 2;
-  if (staging->size() < kMaxSteps) staging->resize(kMaxSteps);
+  if (staging->size() < static_cast<size_t>(plan.steps)) staging->resize(plan.steps);
   for (int s = 0; s < plan.steps; ++s) {
     uint8_t* block = (*staging)[s].bytes;
     if (2 * s + 1 < n) {
@@ -301,12 +303,6 @@ AmxEngine AmxEngineFor(TmacPath path, bool amx_usable, bool target_forced) {
   return AmxEngine::kNone;
 }
 
-uint32_t AmxTmacRows(MacMode mode, uint32_t rows, int tiles) {
-  if (mode != MacMode::kU8S8 && mode != MacMode::kS8S8) return 0;
-  if (tiles < kAmxMinTiles) return 0;
-  return rows / kAmxGroupRows * kAmxGroupRows;
-}
-
 AmxEngine CurrentAmxEngine() {
   static const bool usable = AmxUsableHere();
   return AmxEngineFor(ForcedTmacPath(), usable, g_target_forced.load(std::memory_order_relaxed));
@@ -323,10 +319,12 @@ void RunTmacAmx(const TmacJob& job, uint32_t amx_rows, AmxEngine engine, bool pa
   if (!parallel) {
     AmxBatch(engine, job, plan, 0, amx_rows);
   } else {
-    // Tasks of whole 32-row blocks, at least 4 each: each task configures and releases the tile unit once.
+    // Tasks of whole 32-row blocks, about 1024 to 2048 row-tiles each (1-2 M MACs): each task configures
+    // and releases the tile unit (about 85 ns), a few percent of its MACs at AMX's rate.
     constexpr uint32_t kUnit = 2 * kTileRows;
     const uint32_t units = (amx_rows + kUnit - 1) / kUnit;
-    tbb::parallel_for(tbb::blocked_range<uint32_t>(0, units, 4), [&](const tbb::blocked_range<uint32_t>& range) {
+    const uint32_t grain = std::max<uint32_t>(1, 2048 / (kUnit * static_cast<uint32_t>(job.ntiles)));
+    tbb::parallel_for(tbb::blocked_range<uint32_t>(0, units, grain), [&](const tbb::blocked_range<uint32_t>& range) {
       AmxBatch(engine, job, plan, kUnit * range.begin(), std::min(amx_rows, kUnit * range.end()));
     });
   }

@@ -155,7 +155,10 @@ AmxEngine AmxEngineFor(TmacPath path, bool amx_usable, bool target_forced);
 // saves); 0 for any other TMAC. The rows from n on run on the Highway target's path.
 inline constexpr int kAmxMinTiles = 4;
 inline constexpr uint32_t kAmxGroupRows = 16;
-uint32_t AmxTmacRows(MacMode mode, uint32_t rows, int tiles);
+inline uint32_t AmxTmacRows(MacMode mode, uint32_t rows, int tiles) {
+  const bool int8 = mode == MacMode::kU8S8 || mode == MacMode::kS8S8;
+  return int8 && tiles >= kAmxMinTiles ? rows / kAmxGroupRows * kAmxGroupRows : 0;
+}
 // TMAC rows the AMX path has run in this process, either engine: tests check that they exercised it.
 uint64_t AmxTmacRowsRun();
 

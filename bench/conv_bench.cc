@@ -237,7 +237,10 @@ std::unique_ptr<Timed> SetUpTile32(Problem& p, unsigned kind, int threads) {
     t->run = [&m, packed, a] { Conv(m, *packed, a); };
     t->path = target + packed->Describe();
   }
+  const uint64_t amx_rows = AmxTmacRowsRun();
   t->run();
+  // The TMACs' AMX rows, where the host runs them, show in the path: "simd/AVX3_DL+AMX ...".
+  if (AmxTmacRowsRun() > amx_rows) t->path.insert(target.size() - 1, "+AMX");
   return t;
 }
 

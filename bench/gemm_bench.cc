@@ -254,13 +254,16 @@ void BM_GemmTile32(benchmark::State& state, const GemmShape& shape, const DtypeS
   std::vector<uint8_t> c;
   GemmArgs args;
   std::string error, note;
+  bool amx = false;  // the TMACs' AMX rows ran (where the host runs them): "simd/AVX3_DL+AMX"
   try {
     Problem& p = GetProblem(shape, d);
     packed = &p.packed();
     machine = std::make_unique<SimdMachine>(Tile32Config(shape));
     c.assign(p.c_bytes(), 0);
     args = Tile32Args(p, c.data(), threads);
+    const uint64_t amx_rows = AmxTmacRowsRun();
     Gemm(*machine, *packed, args);  // warm-up, and the output the guard checks
+    amx = AmxTmacRowsRun() > amx_rows;
     error = Guard(p, Impl::kTile32, c, &note);
   } catch (const std::exception& e) {
     error = std::string("set-up: ") + e.what();
@@ -278,7 +281,7 @@ void BM_GemmTile32(benchmark::State& state, const GemmShape& shape, const DtypeS
   }
   SetGMACs(state, shape);
   if (profile) ReportProfile(state, machine->counters());
-  state.SetLabel("simd/" + ListSimdTargets().dispatched.name + ", " + note);
+  state.SetLabel("simd/" + ListSimdTargets().dispatched.name + (amx ? "+AMX" : "") + ", " + note);
 }
 
 void BM_GemmOneDnn(benchmark::State& state, const GemmShape& shape, const DtypeSpec& d, int threads) {

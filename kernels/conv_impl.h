@@ -135,8 +135,8 @@ struct WinogradSchedule {
   int band_rows = 0;         // tile rows per band; 0: not even one 2x2 tile fits
   int quads = 4;             // quads in the ring
   bool pipelined = false;
-  int piece_rows = 0;        // pipelined: pieces of whole tile rows, or (0) of one tile row in windows of
-  uint32_t piece_cols = 0;   //   piece_cols tiles
+  int piece_rows = 0;        // the transform in pieces (pipelined, or a band too big for the ACC): of whole
+  uint32_t piece_cols = 0;   //   tile rows, or (0) of one tile row in windows of piece_cols tiles
   int in_bufs = 1, staging_bufs = 1;
 };
 struct WinogradPlan {
@@ -146,6 +146,7 @@ struct WinogradPlan {
   uint64_t w_bytes = 0;   // SRAM the weights take
   uint64_t x_rows = 0;    // ACC rows of the input transform (serial: the whole band's; pipelined: a piece's)
   uint64_t acc_one = 0, sram_one = 0;  // what one 2x2 tile needs (for the error when band_rows is 0)
+  uint64_t sram_left = 0;  // SRAM after the band, V and staging buffers (about: the loop's own layout rounds)
 };
 // For tiles of channel blocks cb x kb, `resident_bytes` and `streamed_bytes` of SRAM for one group's
 // weights each way, a bias row in ACC when the bias is not folded into the seed, staging rows of out_row

@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -41,11 +42,13 @@
 #include "kernels/conv_impl.h"
 #include "kernels/input_band.h"
 #include "kernels/middle_end.h"
+#include "kernels/winograd_weights.h"
 
 namespace tile32 {
 namespace {
 
-constexpr int kPositions = 16;
+using winograd::kPositions;
+using winograd::UTiles;
 constexpr int64_t kExactLimit = int64_t{1} << 29;  // |Y| must stay below: 4Y fits int32
 
 // The largest |x - zp| over the codes of an INT8 activation type.
@@ -159,58 +162,6 @@ QuantConfig IdentityQuant() {
   return q;
 }
 
-// The 16 U matrices of one group in T0, T1, ...: from SRAM-resident images, or streamed per chunk into two
-// slots used in turn (a DMA never overwrites the images the tile registers were just loaded from).
-class UTiles {
- public:
-  UTiles(Machine& m, DramBindings& dram, SramPlan& plan, const PackedWeights* w, bool resident, int chunk)
-      : m_(m), w_(w), resident_(resident) {
-    for (int pos = 0; pos < kPositions; ++pos) {
-      seg_[pos] = dram.BindReadOnly(w[pos].bytes.data(), w[pos].bytes.size());
-      if (!resident) continue;
-      addr_[pos] = plan.Take("the transformed weights", w[pos].bytes.size());
-      DmaIn in;
-      in.sram = addr_[pos], in.segment = seg_[pos], in.rows = 1, in.row_bytes = static_cast<uint32_t>(w[pos].bytes.size());
-      m.Execute(in);
-    }
-    if (!resident) {
-      for (uint32_t& slot : slot_) slot = plan.Take("a chunk of transformed weight tiles", w[0].tile_bytes() * uint64_t(chunk));
-    }
-  }
-  static uint64_t SramBytes(const PackedWeights* w, bool resident, int chunk) {
-    if (!resident) return 2 * Align64(w[0].tile_bytes() * uint64_t(chunk));
-    uint64_t sum = 0;
-    for (int pos = 0; pos < kPositions; ++pos) sum += Align64(w[pos].bytes.size());
-    return sum;
-  }
-  // T0 .. T(tiles-1) <- tiles kt0 .. kt0+tiles-1 of column block nt of position pos.
-  void Load(int pos, int kt0, int tiles, int nt) {
-    const PackedWeights& w = w_[pos];
-    const uint32_t tile_bytes = static_cast<uint32_t>(w.tile_bytes());
-    uint32_t from = addr_[pos] + static_cast<uint32_t>(w.TileOffset(kt0, nt));
-    if (!resident_) {
-      from = slot_[next_];
-      next_ ^= 1;
-      DmaIn in;
-      in.sram = from, in.segment = seg_[pos], in.dram = w.TileOffset(kt0, nt), in.rows = 1;
-      in.row_bytes = tile_bytes * static_cast<uint32_t>(tiles);
-      m_.Execute(in);
-    }
-    for (int t = 0; t < tiles; ++t) {
-      TileLoad tl;
-      tl.td = static_cast<uint8_t>(t), tl.type = DType::kI16, tl.addr = from + tile_bytes * static_cast<uint32_t>(t);
-      m_.Execute(tl);
-    }
-  }
-
- private:
-  Machine& m_;
-  const PackedWeights* w_;
-  bool resident_;
-  uint32_t seg_[kPositions] = {}, addr_[kPositions] = {}, slot_[2] = {};
-  int next_ = 0;
-};
-
 void CheckBound(const char* fn, const PackedConv& p, int32_t x_zp) {
   const int64_t span = MaxAbsDiff(p.desc.x_type, x_zp);
   for (int k = 0; k < p.desc.out_channels; ++k) {
@@ -268,7 +219,7 @@ void InputTransformColumns(Machine& m, const InputSets& s) {
   }
 }
 
-using Schedule = WinogradSchedule;
+using Schedule = WinogradSchedule;  // kernels/conv_impl.h says how the loop runs
 
 // A piece of a band the input transform takes at once: tile rows [t0, t0 + rows), and of them the tile
 // columns [c0, c0 + cols), or every column (cols = 0).
@@ -354,6 +305,9 @@ void Run(Machine& m, const ConvCall& call) {
   const uint64_t v_row = uint64_t(cb) * kLanes * 2;  // one tile's V of every channel block, int16
   const uint32_t w = s.tiles_w, pitch = w + 1;
   const uint64_t rp = compact ? w : w + 1;  // V and M rows per tile row
+  auto bands_of = [&](int rows) { return (tg.out_h + rows - 1) / rows; };
+  const uint64_t windows = (all_tiles_w + w - 1) / w;
+  const bool in_pieces = s.piece_rows > 0 || s.piece_cols > 0;
   const uint64_t x_rows = wp.x_rows;
   const int v_bufs = s.pipelined ? 2 : 1;
   const uint64_t T_max = uint64_t(s.band_rows) * rp;  // rows of one set (tiles of a band)
@@ -374,6 +328,21 @@ void Run(Machine& m, const ConvCall& call) {
   const uint32_t plane = static_cast<uint32_t>(2 * T_max * out_row);  // staging per output-row parity
   uint32_t staging[4] = {};
   for (int i = 0; i < s.staging_bufs; ++i) staging[i] = plan.Take("the output staging", 2 * uint64_t{plane});
+  // Streamed U over several bands: up to 8 slots in all where the SRAM has them (a DMA 7 loads ahead, through
+  // the transforms between bands), then the cache. With one band, two: on the SIMD machine loads further
+  // ahead only leave the host's caches sooner.
+  const uint64_t chunk_bytes = Align64(p.weights[0].tile_bytes() * uint64_t(chunk));
+  const bool several_bands = windows * uint64_t(bands_of(s.band_rows)) > 1;
+  const int more_slots = resident || !several_bands ? 0 : static_cast<int>(std::min<uint64_t>(6, plan.left() / chunk_bytes));
+  const uint32_t more_base = more_slots > 0 ? plan.Take("more chunks of transformed weight tiles", chunk_bytes * uint64_t(more_slots)) : 0;
+  // Streamed U with more than one band per image: the SRAM left caches the column blocks one band uses last
+  // and the next (in the opposite block order) first, so that only the rest comes from DRAM again.
+  const uint64_t u_block = kPositions * UTiles::BlockBytes(&p.weights[0]);
+  int cached = 0;
+  if (!resident && several_bands) {
+    cached = static_cast<int>(std::min<uint64_t>(uint64_t(kb), plan.left() / u_block));
+  }
+  const uint32_t cache = cached > 0 ? plan.Take("the cached transformed weights", u_block * uint64_t(cached)) : 0;
 
   std::vector<uint8_t> fill;
   BandSource src = InputBandSource(call, band[0], 1, kZeroChannelPad, &fill);
@@ -385,6 +354,7 @@ void Run(Machine& m, const ConvCall& call) {
     int n;
     uint32_t tx0;
     int ty0, rows;
+    bool reversed;  // the column blocks in descending order (the cache's first)
   };
   struct Block {
     int band = 0, b = 0, staging = 0;
@@ -396,11 +366,25 @@ void Run(Machine& m, const ConvCall& call) {
   };
   std::vector<Band> bands;
   for (int n = 0; n < x.batch; ++n) {
+    bool reversed = false;
     for (uint32_t tx0 = 0; tx0 < all_tiles_w; tx0 += w) {
-      for (int ty0 = 0; ty0 < tg.out_h; ty0 += s.band_rows) bands.push_back({n, tx0, ty0, std::min(s.band_rows, tg.out_h - ty0)});
+      for (int ty0 = 0; ty0 < tg.out_h; ty0 += s.band_rows) {
+        bands.push_back({n, tx0, ty0, std::min(s.band_rows, tg.out_h - ty0), reversed});
+        reversed = cached > 0 && !reversed;
+      }
     }
   }
   const int nb = static_cast<int>(bands.size());
+  std::vector<UTiles::Use> streamed;  // the loads from DRAM, in the loop's order
+  for (int k = 0; k < nb && more_slots > 0; ++k) {
+    for (int j = 0; j < kb; ++j) {
+      const int nt = bands[size_t(k)].reversed ? kb - 1 - j : j;
+      if (nt >= kb - cached) continue;
+      for (int pos = 0; pos < kPositions; ++pos) {
+        for (int c0 = 0; c0 < cb; c0 += chunk) streamed.push_back({pos, c0, std::min(chunk, cb - c0), nt});
+      }
+    }
+  }
   auto tiles_of = [&](const Band& bd) { return static_cast<uint32_t>(uint64_t(bd.rows) * rp); };
 
   auto load = [&](int k, int part, int parts) {
@@ -410,7 +394,7 @@ void Run(Machine& m, const ConvCall& call) {
   };
   auto pieces_of = [&](const Band& bd) {
     std::vector<Piece> out;
-    if (!s.pipelined) {
+    if (!in_pieces) {
       out.push_back({0, bd.rows, 0, 0});
     } else if (s.piece_rows > 0) {
       for (int t0 = 0; t0 < bd.rows; t0 += s.piece_rows) out.push_back({t0, std::min(s.piece_rows, bd.rows - t0), 0, 0});
@@ -479,6 +463,7 @@ void Run(Machine& m, const ConvCall& call) {
   constexpr int kSteps = 3;
   // Band k's transform steps [s0, s1), step i = (unit i / kSteps, step i % kSteps), unit u = (channel
   // block u / pieces, piece u % pieces).
+  std::function<void()> after_step;  // between a step and the next (U's first images)
   auto transform_steps = [&](int k, int64_t s0, int64_t s1) {
     if (s0 >= s1) return;
     const std::vector<Piece> pcs = pieces_of(bands[size_t(k)]);
@@ -486,6 +471,7 @@ void Run(Machine& m, const ConvCall& call) {
     for (int64_t i = s0; i < s1; ++i) {
       const int64_t unit = i / kSteps;
       transform(k, static_cast<int>(unit / n), pcs[size_t(unit % n)], static_cast<int>(i % kSteps));
+      if (after_step) after_step();
     }
   };
   auto steps_of = [&](int k) { return int64_t{kSteps} * cb * static_cast<int64_t>(pieces_of(bands[size_t(k)]).size()); };
@@ -605,12 +591,27 @@ void Run(Machine& m, const ConvCall& call) {
   for (int g = 0; g < d.groups; ++g) {
     DramBindings group_dram(m, call.fn);  // this group's weights, unbound before the next group's
     SramPlan w_plan(w_region, w_bytes, call.fn);
-    UTiles u(m, group_dram, w_plan, &p.weights[size_t(g) * kPositions], resident, chunk);
+    UTiles u(m, group_dram, w_plan, &p.weights[size_t(g) * kPositions], resident, chunk, cache, kb - cached);
+    if (more_slots > 0) u.Stream(more_base, more_slots, chunk_bytes, streamed);
     src.channel_offset = g * f.group_channels;
     free_quads.clear();
     for (int q = 0; q < s.quads; ++q) free_quads.push_back(q);
+    // Resident U: the first band's images a window ahead of their TMACs (the DMA queue's depth), and while
+    // the first band's input transform runs, one more per transform step. The first band is then bound by
+    // U's DMAs, and the next two bands' loads come among them: where those are the next image's, they would
+    // cost it their time at batch 2 and 3 but not after (the report's sweep takes an image's cost to be the
+    // same at every batch), so with fewer than three bands per image U comes whole, before the first band.
+    constexpr int kAhead = 12;
+    int64_t fed = kAhead - 1;
+    if (windows * uint64_t(bands_of(s.band_rows)) >= 3) {
+      u.FetchThrough(fed);
+    } else {
+      u.FetchAll();
+    }
     load(0, 0, 1);  // the second buffer's band after the first TMACs: an image costs the same at every batch
+    after_step = [&] { u.FetchThrough(++fed); };
     if (s.pipelined) transform_steps(0, 0, steps_of(0));
+    if (s.pipelined) after_step = nullptr;
     // The element-wise stage of positions [pos0, pos1): per position, the input-channel reduction; between
     // positions, pipelined, the next band's transform steps, spread evenly over the second half of each
     // block's positions (in the first the vector unit has the previous block's output transform to do).
@@ -620,14 +621,16 @@ void Run(Machine& m, const ConvCall& call) {
       const int k = blk.band;
       const int64_t steps = s.pipelined && k + 1 < nb ? steps_of(k + 1) : 0;
       const int64_t slots = int64_t{kb} * (kPositions - kFirstSlot);
+      const int nt = blk.b - g * kb;
       for (int pos = pos0; pos < pos1; ++pos) {
+        u.FetchThrough(int64_t{nt} * kPositions + pos + kAhead);
         if (pos >= kFirstSlot) {
           const int64_t slot = int64_t{j} * (kPositions - kFirstSlot) + pos - kFirstSlot;
           transform_steps(k + 1, steps * slot / slots, steps * (slot + 1) / slots);
         }
         for (int c0 = 0; c0 < cb; c0 += chunk) {
           const int tiles = std::min(chunk, cb - c0);
-          u.Load(pos, c0, tiles, j);
+          u.Load(pos, c0, tiles, nt);
           IssueTmac(m, MacMode::kS16S16, blk.Set(pos, quad_rows), blk.T,
                     v0 + static_cast<uint32_t>(pos * v_pos + uint64_t(c0) * kLanes * 2), static_cast<int32_t>(v_row), tiles);
         }
@@ -640,9 +643,10 @@ void Run(Machine& m, const ConvCall& call) {
       const int parts = std::min({kb, band[0].plane_rows, 8});
       for (int j = 0; j < kb; ++j, ++block_index) {
         Block cur = next;
-        cur.band = k, cur.b = g * kb + j, cur.T = tiles_of(bands[size_t(k)]);
+        cur.band = k, cur.b = g * kb + (bands[size_t(k)].reversed ? kb - 1 - j : j), cur.T = tiles_of(bands[size_t(k)]);
         cur.staging = block_index % s.staging_bufs;
         next = Block();
+        if (j == 0 && k > 0 && bands[size_t(k)].n != bands[size_t(k - 1)].n) u.Forget();
         bool prev_open = has_prev;  // prev's output transform not yet issued past its row pass
         if (j == 0 && (!s.pipelined || k == 0)) {
           // The transform of this band needs the ring's rows (serial) or is done (pipelined, first band).
@@ -653,6 +657,7 @@ void Run(Machine& m, const ConvCall& call) {
             prev_open = false;
           }
           if (!s.pipelined) transform_steps(k, 0, steps_of(k));
+          after_step = nullptr;
           for (int role = 0; role < 4; ++role) take(cur, role);
         } else {
           if (has_prev) row_pass(prev, &cur);
@@ -752,15 +757,58 @@ WinogradPlan PlanWinograd(const AccelConfig& c, const ConvGeometry& geo, int cb,
     wp.s = s;
     return wp;
   }
+  // Streamed U: every band reads all of it from DRAM (16 MiB for 512 -> 1024 channels, against 8 MiB of
+  // SRAM), so the fewest bands win: as many tiles as the ring of four quads holds, in column windows that
+  // fill it, the band's input transform in pieces where it does not fit the ACC whole (serial: the pieces
+  // take the ring's rows in turn, before the band's TMACs). Not pipelined: the DMAs bound such a call.
+  bool fewest_bands = false;
+  if (!resident) {
+    auto bands_with = [&](uint32_t ww, int rows) {
+      return uint64_t((all_tiles_w + ww - 1) / ww) * uint64_t((tg.out_h + rows - 1) / rows);
+    };
+    uint64_t best = bands_with(s.tiles_w, s.band_rows);
+    for (uint32_t n = 1; n < best && n <= all_tiles_w; ++n) {
+      const uint32_t ww = (all_tiles_w + n - 1) / n;
+      if (n > 1 && ww == (all_tiles_w + n - 2) / (n - 1)) continue;  // the same width as n - 1 windows
+      if (WinogradTransformRows(1, 2) + bias_rows > c.acc_rows) break;
+      int rows = static_cast<int>(std::min<uint64_t>(uint64_t(tg.out_h), (c.acc_rows - bias_rows) / (16 * row_pitch_of(ww))));
+      while (rows >= 1 && sram_need(rows, ww, 1, 1, 1) > left) --rows;
+      if (rows < 1) continue;
+      rows = (tg.out_h + (tg.out_h + rows - 1) / rows - 1) / ((tg.out_h + rows - 1) / rows);  // even bands
+      if (bands_with(ww, rows) < best) {
+        best = bands_with(ww, rows);
+        s.tiles_w = ww, s.band_rows = rows;
+        fewest_bands = true;
+      }
+    }
+    if (fewest_bands) {
+      const uint64_t pw = uint64_t(s.tiles_w) + 1, room = c.acc_rows - bias_rows;
+      const int r = s.band_rows;
+      if (WinogradTransformRows(uint64_t(r), pw) > room) {
+        int rx = r;
+        while (rx >= 1 && WinogradTransformRows(uint64_t(rx), pw) > room) --rx;
+        if (rx >= 1) {
+          const int n = (r + rx - 1) / rx;
+          s.piece_rows = (r + n - 1) / n;
+        } else {
+          uint32_t k = s.tiles_w;
+          while (k > 1 && WinogradTransformRows(1, uint64_t(k) + 1) > room) --k;
+          const uint32_t n = (s.tiles_w + k - 1) / k;
+          s.piece_cols = (s.tiles_w + n - 1) / n;
+        }
+      }
+    }
+  }
   const uint32_t w = s.tiles_w, pitch = w + 1;
   const uint64_t rp = row_pitch_of(w);
   auto bands_of = [&](int rows) { return (tg.out_h + rows - 1) / rows; };
   const uint64_t windows = (all_tiles_w + w - 1) / w;
   auto piece_acc = [&](const WinogradSchedule& t) {
-    return t.piece_rows > 0 ? WinogradTransformRows(uint64_t(t.piece_rows), pitch) : WinogradTransformRows(1, uint64_t(t.piece_cols) + 1);
+    return t.piece_rows > 0 ? WinogradTransformRows(uint64_t(t.piece_rows), pitch)
+                            : WinogradTransformRows(1, uint64_t(t.piece_cols) + 1);
   };
   // Per image, so that a batch costs the same per image at every batch size (the report's sweep relies on it).
-  if (windows * uint64_t(bands_of(s.band_rows)) > 1) {
+  if (!fewest_bands && windows * uint64_t(bands_of(s.band_rows)) > 1) {
     // Pipelined with serial's band, when ACC holds the pieces beside the ring and they are few. On the SIMD
     // machine the pieces' instructions cost about 8 TMAC row-tiles each, and the transform interleaved with
     // the TMACs costs them cache (conv11 of YOLOv3 1920x1088 about 5 %); a smaller band on top of that was
@@ -791,9 +839,11 @@ WinogradPlan PlanWinograd(const AccelConfig& c, const ConvGeometry& geo, int cb,
       if (extra * 16 <= uint64_t(kb) * uint64_t(r) * rp) s = t;
     }
   }
-  const uint64_t x_rows = s.pipelined ? piece_acc(s) : WinogradTransformRows(uint64_t(s.band_rows), pitch);
+  const bool in_pieces = s.piece_rows > 0 || s.piece_cols > 0;
+  const uint64_t x_rows = in_pieces ? piece_acc(s) : WinogradTransformRows(uint64_t(s.band_rows), pitch);
   auto acc_need = [&](int quads) {
-    return s.pipelined ? ring_rows(s.band_rows, w, quads) + x_rows + bias_rows : serial_acc(s.band_rows, w, quads);
+    const uint64_t ring = ring_rows(s.band_rows, w, quads);
+    return (s.pipelined ? ring + x_rows : std::max(ring, x_rows)) + bias_rows;
   };
   if (acc_need(5) <= c.acc_rows) s.quads = 5;
   const int v_bufs = s.pipelined ? 2 : 1;
@@ -802,6 +852,8 @@ WinogradPlan PlanWinograd(const AccelConfig& c, const ConvGeometry& geo, int cb,
   // the next band's DMAs), holding up the requantization unit.
   while (s.staging_bufs < 4 && sram_need(s.band_rows, w, s.in_bufs, v_bufs, s.staging_bufs + 1) <= left) ++s.staging_bufs;
   wp.s = s, wp.x_rows = x_rows;
+  const uint64_t used = sram_need(s.band_rows, w, s.in_bufs, v_bufs, s.staging_bufs);
+  wp.sram_left = used < left ? left - used : 0;
   return wp;
 }
 

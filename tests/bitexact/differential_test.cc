@@ -359,6 +359,7 @@ class ExtremeTest : public ::testing::TestWithParam<int64_t> {
   // Runs the program with check_overflow off and on; returns the scalar machine of the last run (checked
   // against hand-computed values by the caller) and fails on any difference from the SIMD machine.
   ScalarMachine& RunBoth(const Builder& b, const char* what, bool* overflow_on = nullptr) {
+    if (GetParam() & (kAmxBit | kAmxSoftwareBit)) ReportAmxCoverage();
     ScopedTarget target(GetParam());
     for (bool check : {false, true}) {
       const std::string f =

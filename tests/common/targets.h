@@ -1,5 +1,6 @@
 // The Highway targets a test runs the SIMD machine on: every target compiled into this binary that this
-// CPU supports (hwy::SupportedAndGeneratedTargets), each forced in turn with tile32::ForceSimdTarget.
+// CPU supports (hwy::SupportedAndGeneratedTargets), each forced in turn with tile32::ForceSimdTarget, and
+// the INT8 TMAC paths beside them (the AMX path, tile32::ForceTmacPath).
 //
 //   class MyTest : public ::testing::TestWithParam<int64_t> {};
 //   TEST_P(MyTest, Works) { tile32::test::ScopedTarget target(GetParam()); SimdMachine m(config); ... }

@@ -240,6 +240,45 @@ TEST(ConvWinograd, PipelinedAndSerialSchedules) {
   }
 }
 
+// U streamed per band (it does not fit the SRAM): the fewest bands the ring holds, in column windows that fill
+// it, the input transform in pieces of tile rows or of a tile row's columns where the band's does not fit the
+// ACC whole; the column blocks alternately ascending and descending, those one band uses last cached for the
+// next (fetched again per image and group), the rest through up to eight slots, loads ahead of the TMACs (in
+// chunks smaller than a position's block too); and resident U fetched per position and column block, a
+// window ahead of the TMACs that read it; every machine against the textbook.
+TEST(ConvWinograd, StreamedWeightsInFewestBands) {
+  struct Case {
+    int C, K, H, W, batch, groups;
+    uint32_t acc_rows, sram_bytes;
+  };
+  const Case cases[] = {
+      {64, 256, 16, 30, 2, 1, 1024, 512 << 10},  // 2 bands of 4 tile rows (3 serially), pieces of 2, cache
+      {40, 300, 4, 64, 1, 1, 512, 512 << 10},    // 2 bands of one 32-tile row (windows of 16), column pieces
+      {300, 100, 16, 30, 2, 1, 1024, 1408 << 10},  // V and M with each row's slack tile (4 blocks)
+      {96, 512, 15, 30, 1, 2, 1024, 512 << 10},  // groups, each its own weights and cache
+      {64, 256, 16, 30, 1, 1, 1024, 232 << 10},  // SRAM for no cache, two slots
+      {64, 256, 16, 30, 2, 1, 1024, 244 << 10},  // three bands, no cache, eight slots
+      {40, 600, 8, 8, 2, 1, 1024, 2 << 20},      // resident U, a band per image: all of it before the band
+      {40, 300, 24, 16, 2, 1, 600, 2 << 20},     // five serial bands per image: U ahead of the TMACs
+  };
+  const uint64_t seed = TestSeed(9014);
+  int index = 0;
+  for (const Case& k : cases) {
+    if (HasFailure()) return;
+    AccelConfig cfg;
+    cfg.acc_rows = k.acc_rows, cfg.sram_bytes = k.sram_bytes;
+    Machines machines(cfg);
+    ConvCase c;
+    c.s = Shape(k.C, k.K, k.H, k.W);
+    c.s.batch = k.batch, c.s.groups = k.groups;
+    c.s.pad_right = index % 2 ? 0 : 1, c.s.pad_bottom = 1 + index % 2;
+    Vary(c, index + 3);
+    c.data = Data::kNarrowWeights;
+    c.algorithm = ConvAlgorithm::kWinograd;
+    RunConvEverywhere(machines, c, seed + index++);
+  }
+}
+
 TEST(ConvWinograd, ConfigurationTooSmall) {
   AccelConfig cfg;
   cfg.acc_rows = 40;  // not even the 16 sets of a single 2x2 tile fit

@@ -92,7 +92,8 @@ std::vector<uint32_t> RunTmacs(ScalarMachine& m, uint64_t seed, int threads) {
     ld.row = 4 * r, ld.rows = 4, ld.addr = 40000 + 128 * r, ld.row_stride = 0;
     program.push_back(ld);
   }
-  struct Shape {  // groups of 16 rows and ragged ones, odd tile counts, strides negative, zero, odd, overlapping
+  // Groups of 16 rows and ragged ones, odd tile counts, up to 40 tiles, strides negative, zero, odd, overlapping.
+  struct Shape {
     uint32_t acc_row, rows;
     int32_t stride;
     uint8_t tile, tiles;
@@ -101,11 +102,15 @@ std::vector<uint32_t> RunTmacs(ScalarMachine& m, uint64_t seed, int threads) {
   const Shape shapes[] = {{0, 16, 512, 0, 4, 0},    {16, 17, 160, 0, 5, 0},      {40, 32, 224, 1, 7, 0},
                           {80, 48, 96, 0, 16, 0},   {130, 47, -200, 2, 6, 9400}, {180, 40, 0, 3, 9, 5},
                           {0, 100, 37, 0, 4, 3},    {200, 15, 64, 0, 8, 0},      {220, 33, 64, 0, 3, 0},
-                          {0, 200, 64, 0, 16, 1}};
+                          {0, 200, 64, 0, 16, 1},   {0, 48, 64, 5, 37, 0},       {60, 20, 1280, 8, 40, 0},
+                          {8, 33, 1000, 2, 5, 8800}, {30, 20, -900, 9, 7, 40736}, {100, 32, 64, 44, 4, 0}};
+  // (The last three read up to SRAM's last byte: activation rows ending there, going up or down, and a
+  // tile pair read in place that ends there. The AMX path must read no byte beyond them.)
   for (uint32_t spacing : {1024u, 1536u}) {  // tiles back to back in SRAM (AMX reads them in place), then apart
-    for (int t = 0; t < 16; ++t) {
+    for (uint32_t t = 0; t < m.config().tile_regs; ++t) {
       TileLoad tl;
-      tl.td = static_cast<uint8_t>(t), tl.type = DType::kI8, tl.addr = spacing * static_cast<uint32_t>(t);
+      tl.td = static_cast<uint8_t>(t), tl.type = DType::kI8, tl.addr = spacing * t % 24576;
+      if (t >= 46) tl.addr = m.config().sram_bytes - 1024 * (48 - t);
       program.push_back(tl);
     }
     for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8}) {
@@ -143,7 +148,7 @@ TEST(TmacPath, AmxMatchesTheHighwayPathAndTheScalarMachine) {
   AccelConfig c;
   c.sram_bytes = 1u << 16;
   c.acc_rows = 256;
-  c.tile_regs = 16;
+  c.tile_regs = 48;  // TMACs of more than 16 tiles too
   for (int threads : {1, 2}) {
     const uint64_t seed = testing::TestSeed(21) + threads;
     ScalarMachine scalar(c);
