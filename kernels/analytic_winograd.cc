@@ -67,6 +67,21 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
   tg.out_w = static_cast<int>(w);
   BandLayout band = MakeBandLayout(tg, sc.band_rows, s.Cg, 1, 0);
   const uint32_t pb = band.pixel_bytes;
+  const int image_bands = static_cast<int>(CeilDiv(all_tiles_w, w) * CeilDiv(uint64_t(tg.out_h), uint64_t(sc.band_rows)));
+
+  // The SRAM the loop takes before U's extra slots and cache (no epilogue rows or seed rows: the bias folds),
+  // so that these come out as many as the loop's.
+  SramPlan plan(c, "Conv");
+  plan.Take("the transformed weights", wp.w_bytes);
+  const uint64_t t_max = uint64_t(sc.band_rows) * rp;
+  for (int i = 0; i < sc.in_bufs; ++i) plan.Take("the input band", band.bytes());
+  for (int i = 0; i < v_bufs; ++i) plan.Take("the V matrices", kPositions * t_max * v_row);
+  for (int i = 0; i < sc.staging_bufs; ++i) plan.Take("the output staging", 4 * t_max * out_row);
+  const uint64_t chunk_bytes = Align64(tile_bytes * uint64_t(chunk)), block_bytes = tile_bytes * uint64_t(cb);
+  const int more_slots = resident || image_bands < 2 ? 0 : static_cast<int>(std::min<uint64_t>(6, plan.left() / chunk_bytes));
+  if (more_slots > 0) plan.Take("more chunks of transformed weight tiles", chunk_bytes * uint64_t(more_slots));
+  const int cached = resident || image_bands < 2 ? 0 : static_cast<int>(std::min<uint64_t>(uint64_t(kb), plan.left() / (kPositions * block_bytes)));
+  const int cached_from = kb - cached, n_slots = 2 + more_slots, chunks = static_cast<int>(CeilDiv(cb, chunk));
 
   // The instructions' §8.1 cycles on their unit (rows shared over the units of a kind, §8.3), costed once
   // per kind and row count (CostOf works out the instruction's whole footprint).
@@ -130,11 +145,16 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     int n;
     uint32_t tx0;
     int ty0, rows;
+    bool reversed;
   };
   std::vector<Band> bands;
   for (int n = 0; n < s.batch; ++n) {
+    bool reversed = false;
     for (uint32_t tx0 = 0; tx0 < all_tiles_w; tx0 += w) {
-      for (int ty0 = 0; ty0 < tg.out_h; ty0 += sc.band_rows) bands.push_back({n, tx0, ty0, std::min(sc.band_rows, tg.out_h - ty0)});
+      for (int ty0 = 0; ty0 < tg.out_h; ty0 += sc.band_rows) {
+        bands.push_back({n, tx0, ty0, std::min(sc.band_rows, tg.out_h - ty0), reversed});
+        reversed = cached > 0 && !reversed;
+      }
     }
   }
   const int nb = static_cast<int>(bands.size());
@@ -145,7 +165,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
   };
   auto pieces_of = [&](const Band& bd) {
     std::vector<Piece> out;
-    if (!pipelined) {
+    if (sc.piece_rows == 0 && sc.piece_cols == 0) {
       out.push_back({0, bd.rows, 0, 0});
     } else if (sc.piece_rows > 0) {
       for (int t0 = 0; t0 < bd.rows; t0 += sc.piece_rows) out.push_back({t0, std::min(sc.piece_rows, bd.rows - t0), 0, 0});
@@ -184,8 +204,54 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
   std::deque<int> free_quads;
   uint64_t quad_free[5] = {};     // each quad's rows: the last instruction reading them
   uint64_t staging_free[4] = {};  // each staging buffer: the last DMA_OUT reading it
-  uint64_t u_ready[kPositions] = {}, slot_read[2] = {};
+  // U: resident images and cached blocks per (column block, position), in SRAM once `fetched`; streamed
+  // chunks through n_slots slots, use i into slot i % n_slots, its DMA issued with the load of use
+  // i - n_slots + 1 (with two slots, as it is loaded).
+  const size_t entries = size_t(kb) * kPositions;
+  std::vector<uint64_t> u_ready(entries), cache_read(entries);
+  std::vector<char> fetched(entries);
+  uint64_t slot_read[8] = {}, slot_in[8] = {};
+  int64_t used = 0, issued = 0, next_use = 0, fed = 0;
   int next_slot = 0;
+  bool feeding = false;  // the first band's transform steps each fetch one more resident image
+  const int64_t band_uses = int64_t{kb - cached} * kPositions * chunks;
+  const int64_t streamed_total = more_slots > 0 ? band_uses * nb : 0;
+  auto fetch = [&](int pos, int nt) {
+    const size_t e = size_t(nt) * kPositions + size_t(pos);
+    if (fetched[e]) return;
+    fetched[e] = 1;
+    u_ready[e] = P.Run(kDma, k.Dma(block_bytes), cache_read[e]);
+    P.dram_bytes += block_bytes;
+  };
+  auto fetch_through = [&](int64_t i) {
+    for (; resident && next_use <= i && next_use < int64_t(entries); ++next_use) {
+      fetch(static_cast<int>(next_use % kPositions), static_cast<int>(next_use / kPositions));
+    }
+  };
+  // T0 .. T(tiles - 1) <- the next chunk of position pos, column block nt.
+  auto u_load = [&](int pos, int tiles, int nt) {
+    if (resident || nt >= cached_from) {
+      fetch(pos, nt);
+      const size_t e = size_t(nt) * kPositions + size_t(pos);
+      cache_read[e] = P.RunEach(kTile, tld, u_ready[e], uint64_t(tiles));
+      return;
+    }
+    int slot = 0;
+    if (more_slots == 0) {
+      slot = next_slot, next_slot ^= 1;
+      slot_in[slot] = P.Run(kDma, k.Dma(tile_bytes * tiles), slot_read[slot]);
+      P.dram_bytes += tile_bytes * tiles;
+    } else {
+      for (; issued < streamed_total && issued < used + n_slots; ++issued) {
+        const int sl = static_cast<int>(issued % n_slots);
+        const uint64_t bytes = tile_bytes * uint64_t(std::min(chunk, cb - static_cast<int>(issued % chunks) * chunk));
+        slot_in[sl] = P.Run(kDma, k.Dma(bytes), slot_read[sl]);
+        P.dram_bytes += bytes;
+      }
+      slot = static_cast<int>(used++ % n_slots);
+    }
+    slot_read[slot] = P.RunEach(kTile, tld, slot_in[slot], uint64_t(tiles));
+  };
   bool identity_loaded = false, epi_quant = false;
   struct Block {
     int band = 0, b = 0, staging = 0;
@@ -308,6 +374,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     for (int64_t i = s0; i < s1; ++i) {
       const int64_t unit = i / kSteps;
       transform(kk, static_cast<int>(unit / n), pieces[size_t(unit % n)], static_cast<int>(i % kSteps));
+      if (feeding) fetch_through(++fed);
     }
   };
   auto steps_of = [&](int kk) { return int64_t{kSteps} * cb * static_cast<int64_t>(pieces_of(bands[size_t(kk)]).size()); };
@@ -384,30 +451,34 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
 
   for (int g = 0; g < s.G; ++g) {
     src.channel_offset = g * s.Cg;
-    if (resident) {
-      for (int pos = 0; pos < kPositions; ++pos) {
-        u_ready[pos] = P.Run(kDma, k.Dma(image), 0);
-        P.dram_bytes += image;
-      }
-    }
+    std::fill(fetched.begin(), fetched.end(), 0);
+    used = issued = next_use = 0, next_slot = 0;
     free_quads.clear();
     for (int q = 0; q < sc.quads; ++q) free_quads.push_back(q);
+    // Resident U: a window of images ahead of their TMACs where an image has three bands or more, else whole.
+    constexpr int kAhead = 12;
+    fed = kAhead - 1;
+    if (image_bands >= 3) {
+      fetch_through(fed);
+    } else if (resident) {
+      for (int pos = 0; pos < kPositions; ++pos) {
+        const uint64_t end = P.Run(kDma, k.Dma(image), 0);
+        P.dram_bytes += image;
+        for (int nt = 0; nt < kb; ++nt) u_ready[size_t(nt) * kPositions + size_t(pos)] = end;
+      }
+      std::fill(fetched.begin(), fetched.end(), 1);
+      next_use = int64_t(entries);
+    }
     load(0, 0, 1);
-    if (pipelined) transform_steps(0, 0, steps_of(0));
+    feeding = true;
+    if (pipelined) transform_steps(0, 0, steps_of(0)), feeding = false;
     constexpr int kFirstSlot = kPositions / 2;
     // The TLDs and TMACs of one position of a block, the weights' chunks streamed or resident.
     auto macs_one = [&](Block& blk, int vb, int pos) {
+      const int nt = blk.b - g * kb;
       for (int c0 = 0; c0 < cb; c0 += chunk) {
         const int tiles = std::min(chunk, cb - c0);
-        uint64_t in = u_ready[pos];
-        int slot = 0;
-        if (!resident) {
-          slot = next_slot, next_slot ^= 1;
-          in = P.Run(kDma, k.Dma(tile_bytes * tiles), slot_read[slot]);
-          P.dram_bytes += tile_bytes * tiles;
-        }
-        const uint64_t loaded = P.RunEach(kTile, tld, in, uint64_t(tiles));
-        if (!resident) slot_read[slot] = loaded;
+        u_load(pos, tiles, nt);
         v_read[vb] = blk.pos_done[pos] =
             P.Run(kTile, tmac(blk.T, tiles, &P.array_cycles), std::max(blk.set_ready[pos], v_ready[vb][pos]));
       }
@@ -418,9 +489,12 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
       const int64_t slots = int64_t{kb} * (kPositions - kFirstSlot);
       // With nothing between them to issue and every position's weights, V and sets ready once the first is
       // issued, the TLDs and TMACs after the first position run back to back: one chain.
-      if (resident && (steps == 0 || pos1 <= kFirstSlot) && pos1 - pos0 > 1) {
+      const int nt = blk.b - g * kb;
+      if (resident && next_use >= int64_t(entries) && (steps == 0 || pos1 <= kFirstSlot) && pos1 - pos0 > 1) {
         uint64_t ready = 0;
-        for (int pos = pos0 + 1; pos < pos1; ++pos) ready = std::max({ready, u_ready[pos], blk.set_ready[pos], v_ready[vb][pos]});
+        for (int pos = pos0 + 1; pos < pos1; ++pos) {
+          ready = std::max({ready, u_ready[size_t(nt) * kPositions + size_t(pos)], blk.set_ready[pos], v_ready[vb][pos]});
+        }
         macs_one(blk, vb, pos0);
         if (ready <= P.free[kTile]) {
           Dmas chain;
@@ -440,6 +514,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
         ++pos0;
       }
       for (int pos = pos0; pos < pos1; ++pos) {
+        fetch_through(int64_t{nt} * kPositions + pos + kAhead);
         if (pos >= kFirstSlot) {
           const int64_t slot = int64_t{j} * (kPositions - kFirstSlot) + pos - kFirstSlot;
           transform_steps(kk + 1, steps * slot / slots, steps * (slot + 1) / slots);
@@ -454,9 +529,13 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
       const int parts = std::min({kb, band.plane_rows, 8});
       for (int j = 0; j < kb; ++j, ++block_index) {
         Block cur = next;
-        cur.band = kk, cur.b = g * kb + j, cur.T = tiles_of(bands[size_t(kk)]);
+        cur.band = kk, cur.b = g * kb + (bands[size_t(kk)].reversed ? kb - 1 - j : j), cur.T = tiles_of(bands[size_t(kk)]);
         cur.staging = block_index % sc.staging_bufs;
         next = Block();
+        // A new image fetches the cached blocks again (every image costs the same).
+        if (j == 0 && kk > 0 && bands[size_t(kk)].n != bands[size_t(kk - 1)].n && !resident) {
+          std::fill(fetched.begin(), fetched.end(), 0);
+        }
         bool prev_open = has_prev;
         if (j == 0 && (!pipelined || kk == 0)) {
           if (has_prev) {
@@ -466,6 +545,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
             prev_open = false;
           }
           if (!pipelined) transform_steps(kk, 0, steps_of(kk));
+          feeding = false;
           for (int role = 0; role < 4; ++role) take(cur, role);
         } else {
           if (has_prev) row_pass(prev, &cur);
@@ -498,7 +578,10 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     // Bands of one shape in a row (a window's bands inside the image) repeat once the pipeline has settled,
     // every `period` bands (the buffers and the staging come round again): the middle ones in closed form.
     int period = 1;
-    while (period % sc.in_bufs != 0 || period % v_bufs != 0 || (period * kb) % sc.staging_bufs != 0) ++period;
+    while (period % sc.in_bufs != 0 || period % v_bufs != 0 || (period * kb) % sc.staging_bufs != 0 ||
+           (cached > 0 && period % 2 != 0)) {
+      ++period;
+    }
     auto shape = [&](int kk) {
       const Band& bd = bands[size_t(kk)];
       return std::array<int64_t, 4>{bd.tx0, bd.rows, bd.ty0 == 0, bd.ty0 + bd.rows == tg.out_h};
@@ -516,13 +599,21 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
             [&](uint64_t shift, int64_t periods) {
               const int bands_on = static_cast<int>(periods * period);
               filling[0].Shift(shift), filling[1].Shift(shift);
-              for (uint64_t* t : {&buf_read[0], &buf_read[1], &v_read[0], &v_read[1], &slot_read[0], &slot_read[1],
-                                  &stored_first}) {
-                *t += shift;
-              }
-              for (uint64_t* a : {req_done, column_done, v_ready[0], v_ready[1], u_ready}) {
+              for (uint64_t* t : {&buf_read[0], &buf_read[1], &v_read[0], &v_read[1], &stored_first}) *t += shift;
+              for (uint64_t* a : {req_done, column_done, v_ready[0], v_ready[1]}) {
                 for (int i = 0; i < kPositions; ++i) a[i] += shift;
               }
+              for (std::vector<uint64_t>* a : {&u_ready, &cache_read}) {
+                for (uint64_t& t : *a) t += shift;
+              }
+              // The streamed uses move on by the skipped bands' count, each slot's state with its use.
+              const int64_t on = more_slots > 0 ? band_uses * bands_on : 0;
+              uint64_t r[8], in[8];
+              for (int i = 0; i < n_slots; ++i) {
+                r[(i + on) % n_slots] = slot_read[i] + shift, in[(i + on) % n_slots] = slot_in[i] + shift;
+              }
+              std::copy(r, r + n_slots, slot_read), std::copy(in, in + n_slots, slot_in);
+              used += on, issued += on;
               for (uint64_t& t : quad_free) t += shift;
               for (uint64_t& t : staging_free) t += shift;
               for (Block* b : {&prev, &next}) {
