@@ -146,7 +146,6 @@ struct WinogradPlan {
   uint64_t w_bytes = 0;   // SRAM the weights take
   uint64_t x_rows = 0;    // ACC rows of the input transform (serial: the whole band's; pipelined: a piece's)
   uint64_t acc_one = 0, sram_one = 0;  // what one 2x2 tile needs (for the error when band_rows is 0)
-  uint64_t sram_left = 0;  // SRAM after the band, V and staging buffers (about: the loop's own layout rounds)
 };
 // For tiles of channel blocks cb x kb, `resident_bytes` and `streamed_bytes` of SRAM for one group's
 // weights each way, a bias row in ACC when the bias is not folded into the seed, staging rows of out_row

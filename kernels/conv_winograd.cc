@@ -852,8 +852,6 @@ WinogradPlan PlanWinograd(const AccelConfig& c, const ConvGeometry& geo, int cb,
   // the next band's DMAs), holding up the requantization unit.
   while (s.staging_bufs < 4 && sram_need(s.band_rows, w, s.in_bufs, v_bufs, s.staging_bufs + 1) <= left) ++s.staging_bufs;
   wp.s = s, wp.x_rows = x_rows;
-  const uint64_t used = sram_need(s.band_rows, w, s.in_bufs, v_bufs, s.staging_bufs);
-  wp.sram_left = used < left ? left - used : 0;
   return wp;
 }
 
