@@ -216,11 +216,15 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
   bool feeding = false;  // the first band's transform steps each fetch one more resident image
   const int64_t band_uses = int64_t{kb - cached} * kPositions * chunks;
   const int64_t streamed_total = more_slots > 0 ? band_uses * nb : 0;
+  // A chunk's DMA costs one of two (the last chunk of a position may be short): worked out once.
+  const int last_tiles = cb - (chunks - 1) * chunk;
+  const DmaCost chunk_dma = k.Dma(tile_bytes * uint64_t(chunk)), last_dma = k.Dma(tile_bytes * uint64_t(last_tiles));
+  const DmaCost block_dma = k.Dma(block_bytes);
   auto fetch = [&](int pos, int nt) {
     const size_t e = size_t(nt) * kPositions + size_t(pos);
     if (fetched[e]) return;
     fetched[e] = 1;
-    u_ready[e] = P.Run(kDma, k.Dma(block_bytes), cache_read[e]);
+    u_ready[e] = P.Run(kDma, block_dma, cache_read[e]);
     P.dram_bytes += block_bytes;
   };
   auto fetch_through = [&](int64_t i) {
@@ -239,14 +243,14 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     int slot = 0;
     if (more_slots == 0) {
       slot = next_slot, next_slot ^= 1;
-      slot_in[slot] = P.Run(kDma, k.Dma(tile_bytes * tiles), slot_read[slot]);
+      slot_in[slot] = P.Run(kDma, tiles == chunk ? chunk_dma : last_dma, slot_read[slot]);
       P.dram_bytes += tile_bytes * tiles;
     } else {
       for (; issued < streamed_total && issued < used + n_slots; ++issued) {
         const int sl = static_cast<int>(issued % n_slots);
-        const uint64_t bytes = tile_bytes * uint64_t(std::min(chunk, cb - static_cast<int>(issued % chunks) * chunk));
-        slot_in[sl] = P.Run(kDma, k.Dma(bytes), slot_read[sl]);
-        P.dram_bytes += bytes;
+        const bool last = issued % chunks == chunks - 1;
+        slot_in[sl] = P.Run(kDma, last ? last_dma : chunk_dma, slot_read[sl]);
+        P.dram_bytes += tile_bytes * uint64_t(last ? last_tiles : chunk);
       }
       slot = static_cast<int>(used++ % n_slots);
     }
