@@ -30,6 +30,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
   const int64_t window = WeightTiles::WindowTiles(total, k_tiles, s.tile_bytes, p.w_resident, p.chunk_tiles, false,
                                                   p.w_budget, p.rows >= kLanes);
   Weights weights(P, k, total, k_tiles, s.tile_bytes, window, p.w_resident);
+  const int col_period = weights.ColumnPeriod(p.sets);
   const uint64_t elem = SizeOf(ActivationType(s.mode)), out_elem = SizeOf(s.out);
   const bool requant = IsRequantOutput(s.out);
   const int out_unit = requant ? kRequant : kVector;
@@ -98,7 +99,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     const int buf = static_cast<int>(bi % p.bufs);
     const bool wrap = m0 + p.rows < s.M;
     if (p.a_full && (m0 == 0 || p.bufs == 1)) load_a_rows(m0, rows, buf);
-    for (int nt = 0; nt < n_tiles; ++nt) {
+    auto column = [&](int nt) {
       const int set = static_cast<int>(units++ % p.sets);
       if (to_convert.any && to_convert.set == set) convert();
       const uint64_t seeded = P.Run(kVector, k.Vector(rows), set_free[set]);
@@ -150,7 +151,24 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
         }
       }
       to_convert = {true, tmac_end, rows, nt, set, bi};
+    };
+    // Column blocks repeat with a period of whole weight windows and ACC sets (none in the middle of the row
+    // block's next A load): the last period runs as it is, the partial block and the end of the prefetches.
+    int nt = 0;
+    if (col_period > 0 && !(p.bufs == 2 && wrap)) {
+      Periods(
+          P, n_tiles / col_period - 1, [&] { for (const int end = nt + col_period; nt < end; ++nt) column(nt); },
+          [&](uint64_t shift, int64_t periods) {
+            const int cols = col_period * static_cast<int>(periods);
+            weights.Skip(shift / uint64_t(periods), periods, int64_t{col_period} * k_tiles);
+            for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
+                                &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at, &to_store.at, &stored}) {
+              *t += shift;
+            }
+            nt += cols, units += cols, to_convert.nt += cols, to_store.nt += cols;
+          });
     }
+    for (; nt < n_tiles; ++nt) column(nt);
   };
 
   // Row blocks repeat with a period of two (A buffers, ACC sets) once the pipeline has settled; the first two

@@ -282,6 +282,37 @@ class Weights {
     for (uint64_t& t : slot_read_) t += d;
   }
 
+  // Column blocks per period of the loop over one row block's column blocks: whole resident windows (the
+  // windows a period fetches are those of the period before, moved on) and a multiple of `sets`; 0 if none.
+  int ColumnPeriod(int sets) const {
+    if (!resident_ || window_ == 0) return 0;
+    if (windows_ == 1) return sets;
+    int cols = 1;
+    while (cols * int64_t{k_tiles_} % window_ != 0 || cols % sets != 0) {
+      if (++cols > 64) return 0;
+    }
+    return cols;
+  }
+  // `periods` periods of `tiles` tiles skipped, each `d` cycles as the last one run: the windows fetched in the
+  // last one, moved on by whole periods, are fetched as those would be.
+  void Skip(uint64_t d, int64_t periods, int64_t tiles) {
+    const int64_t step = tiles / window_;
+    if (step > 0) {
+      int64_t top = windows_ - 1;
+      while (top >= 0 && !fetched_[size_t(top)]) --top;
+      for (int64_t j = 1; j <= periods; ++j) {
+        for (int64_t w = std::max<int64_t>(0, top - step + 1); w <= top; ++w) {
+          if (w + step * j >= windows_) break;
+          fetched_[size_t(w + step * j)] = true;
+          ready_[size_t(w + step * j)] = ready_[size_t(w)] + d * uint64_t(j);
+        }
+      }
+      cur_window_ += step * periods, cur_slot_ = static_cast<int>(cur_window_);
+      cur_lo_ = cur_window_ * window_, cur_hi_ = std::min(cur_lo_ + window_, total_);
+    }
+    loaded_nt_ += tiles / k_tiles_ * periods;
+  }
+
  private:
   int Find(int64_t win) const {
     if (resident_) return fetched_[size_t(win)] ? static_cast<int>(win) : -1;
