@@ -33,22 +33,25 @@ struct Costs {
   Costs(const AccelConfig& c, MacMode mode, bool x_on_chip = false, bool y_on_chip = false);
   const AccelConfig& c;
   uint64_t pass = 1;  // tile cycles of one row and one tile
+  // Worked out once: every DMA and every bank access asks for them.
+  double dram_rate = c.DramBytesPerCycle();
+  uint64_t bank_row = uint64_t{c.bank_bytes} * c.sram_banks;
   // The layer's input and output kept in SRAM by the plan: their DMAs move within SRAM (ModelMachine::KeepOnChip).
   bool x_on_chip = false, y_on_chip = false;
   // Bank cycles of `bytes` contiguous bytes starting on a bank word.
   uint64_t Bank(uint64_t bytes) const {
-    return std::max<uint64_t>(1, CeilDiv(CeilDiv(std::max<uint64_t>(bytes, 1), c.bank_bytes), c.sram_banks));
+    return std::max<uint64_t>(1, CeilDiv(std::max<uint64_t>(bytes, 1), bank_row));  // = ceil(ceil(b / bank) / banks)
   }
   // A DMA through DRAM holds the engines for its transfer; its data are there dram_latency later (docs/isa.md
   // §8.3: the next DMA's latency overlaps this one's transfer).
   DmaCost Dma(uint64_t bytes) const {
-    const double q = static_cast<double>(bytes) / c.DramBytesPerCycle();
+    const double q = static_cast<double>(bytes) / dram_rate;
     const uint64_t transfer = static_cast<uint64_t>(std::ceil(q * (1 - 1e-12)));
     if (transfer == 0) return {c.dram_latency_cycles, 0};
     return {transfer, c.dram_latency_cycles};
   }
   DmaCost OnChip(uint64_t bytes) const {
-    return {std::max<uint64_t>(1, CeilDiv(bytes, uint64_t{c.sram_banks} * c.bank_bytes)), 0};
+    return {std::max<uint64_t>(1, CeilDiv(bytes, bank_row)), 0};
   }
   // One DMA of the input (X) or the output (Y): through DRAM, or within SRAM when the plan keeps it there.
   DmaCost X(uint64_t bytes) const { return x_on_chip ? OnChip(bytes) : Dma(bytes); }
