@@ -36,6 +36,7 @@ struct DmaTally {
   Written recent[kRecent] = {};
   int recent_n = 0;
   uint64_t first_lo = 0, first_hi = 0;
+  uint64_t hi_most = 0;  // the end of every DMA's SRAM so far: one starting there overlaps none
   std::function<void(const DmaIn&)> Sink() {
     return [this](const DmaIn& d) {
       const uint64_t b = uint64_t(d.rows) * d.row_bytes;
@@ -43,7 +44,7 @@ struct DmaTally {
       if (last_bytes[x] != b) last_bytes[x] = b, last_cost[x] = x ? k.X(b) : k.Dma(b);
       const uint64_t lo = d.sram, hi = d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
       uint64_t after = 0;
-      for (int i = recent_n; i-- > std::max(0, recent_n - kRecent);) {
+      for (int i = lo >= hi_most ? 0 : recent_n; i-- > std::max(0, recent_n - kRecent);) {
         // Done by the time the engines are free, it holds up nothing; one done a DRAM latency before that is
         // as old as any before it can be (a DMA within SRAM has none).
         const Written& w = recent[i % kRecent];
@@ -57,6 +58,7 @@ struct DmaTally {
       if (recent_n == 0) first_lo = lo, first_hi = hi;
       const uint64_t done = dmas.Add(last_cost[x], after);
       recent[recent_n++ % kRecent] = {lo, hi, done};
+      hi_most = std::max(hi_most, hi);
       bytes += b;
       if (written != nullptr) written->push_back({lo, hi, done});
     };
