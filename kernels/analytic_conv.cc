@@ -399,7 +399,7 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
     for (uint32_t r0 = 0; r0 < band_total; r0 += chunk) {
       const uint32_t rows = std::min(chunk, band_total - r0);
       uint64_t converted = 0;
-      for (int b = blocks - 1; b >= 0; --b) {
+      auto block = [&](int b) {
         const uint64_t seeded = P.Run(kVector, k.Vector(rows), acc_free);
         uint64_t emac_end = seeded;
         // With every tap's weights in a V register and the band loaded, the block's EMACs run back to back.
@@ -438,7 +438,35 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
           if (st.first < rows) staging_free = std::max(staging_free, st.second);
         }
         converted = acc_free = P.Run(out_unit, requant ? k.Requant(req) : k.Vector(req), std::max(emac_end, staging_free));
+      };
+      // The chunk's blocks repeat when the weight cache misses every tap of every block or holds every one (the
+      // same VLDs and DMAs per block): the blocks after two alike in closed form, the cache filled as they would.
+      int b = blocks - 1;
+      if (blocks >= 8) {  // fewer: the check costs more than the blocks it saves
+        std::array<int64_t, 256> after;
+        std::copy_n(holds.begin(), slots, after.begin());
+        int hits = 0;
+        for (int bb = blocks - 1; bb >= 0; --bb) {
+          for (int tap = 0; tap < taps; ++tap) {
+            const int64_t key = int64_t{bb} * taps + tap;
+            hits += after[size_t(key % slots)] == key;
+            after[size_t(key % slots)] = key;
+          }
+        }
+        if (hits == 0 || hits == blocks * taps) {
+          Periods(
+              P, blocks - 1, [&] { block(b--); },
+              [&](uint64_t shift, int64_t skipped) {
+                for (int64_t bb = b; bb > b - skipped; --bb) {
+                  for (int tap = 0; tap < taps; ++tap) holds[size_t((bb * taps + tap) % slots)] = bb * taps + tap;
+                }
+                b -= static_cast<int>(skipped);
+                if (!dp.resident && hits == 0) w_block = b + 1;
+                for (uint64_t* t : {&w_ready, &w_read, &acc_free, &band_free, &converted}) *t += shift;
+              });
+        }
       }
+      for (; b >= 0; --b) block(b);
       // The chunk's valid outputs: one DMA, or one per plane row piece. The next chunk's REQs write staging
       // rows [0, its rows): they wait for the DMAs that read those rows only.
       Dmas d;
