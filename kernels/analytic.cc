@@ -334,7 +334,18 @@ std::vector<LayerEstimate> AnalyticNetwork(const Network& net, const AccelConfig
                c.shuffle_folded, c.input_shuffle_groups, c.input_shuffle_channels,
                c.input_in_sram * 2 + c.output_in_sram, 0};
   };
-  std::vector<std::pair<Key, size_t>> seen;
+  // With a hash of the key beside it: most layers differ from most earlier ones, and the hash tells so first.
+  auto hash_of = [](const Key& key) {
+    uint64_t h = 1469598103934665603ull;
+    for (const int v : key) h = (h ^ uint32_t(v)) * 1099511628211ull;
+    return h;
+  };
+  struct Seen {
+    uint64_t hash;
+    Key key;
+    size_t at;
+  };
+  std::vector<Seen> seen;
   seen.reserve(net.layers.size());
   std::vector<LayerEstimate> out;
   out.reserve(net.layers.size());
@@ -342,9 +353,10 @@ std::vector<LayerEstimate> AnalyticNetwork(const Network& net, const AccelConfig
     const Layer& l = net.layers[i];
     const LayerChoice& choice = choices == nullptr ? LayerChoice{} : (*choices)[i];
     const Key key = key_of(l, choice);
-    const auto same = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == key; });
+    const uint64_t hash = hash_of(key);
+    const auto same = std::find_if(seen.begin(), seen.end(), [&](const Seen& s) { return s.hash == hash && s.key == key; });
     if (same != seen.end()) {
-      out.push_back(out[same->second]);
+      out.push_back(out[same->at]);
       continue;
     }
     try {
@@ -352,7 +364,7 @@ std::vector<LayerEstimate> AnalyticNetwork(const Network& net, const AccelConfig
     } catch (const Error& e) {
       Fail(net.name, ": layer '", l.name, "': ", e.what());
     }
-    seen.emplace_back(key, i);
+    seen.push_back({hash, key, i});
   }
   return out;
 }
