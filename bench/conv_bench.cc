@@ -1,6 +1,6 @@
 // Convolution and channel-shuffle benchmarks: tile32's Conv / ChannelShuffle / Gemm on the SIMD machine
 // against oneDNN's convolution and shuffle and against memcpy, in the same binary, on the real layers of
-// bench/conv_layers.h. Issue 3, point 8.
+// bench/conv_layers.h.
 //
 // Names:   conv/<impl>/<kind>/<layer>/threads:<t>   (Google Benchmark appends /real_time)
 //          impl  tile32 | onednn | memcpy

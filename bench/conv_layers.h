@@ -1,4 +1,4 @@
-// The convolution and channel-shuffle layers every conv benchmark runs (issue 3, point 8): real layers of
+// The convolution and channel-shuffle layers every conv benchmark runs: real layers of
 // real networks, batch 1, one list for tile32, oneDNN and memcpy alike. Add a layer here and every kind it
 // lists, both implementations and both thread counts pick it up.
 #pragma once

@@ -1,5 +1,5 @@
 // GEMM benchmarks: tile32's Gemm on the SIMD machine against oneDNN's matmul, in the same binary, on the
-// shapes of bench/shapes.h. Issue 3, point 5.
+// shapes of bench/shapes.h.
 //
 // Names:   gemm/<impl>/<dtype>/M:<m>/N:<n>/K:<k>/threads:<t>   (Google Benchmark appends /real_time)
 //          impl  tile32 | onednn         dtype  s8s8 | u8s8 | s16 | bf16 (oneDNN has no s16 matmul)

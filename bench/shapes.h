@@ -1,4 +1,4 @@
-// The GEMM shapes every GEMM benchmark runs (issue 3, point 5): C[M x N] = A[M x K] . B[K x N], B packed
+// The GEMM shapes every GEMM benchmark runs: C[M x N] = A[M x K] . B[K x N], B packed
 // once. One list, read by bench/gemm_bench.cc for tile32 and oneDNN alike; add a shape here and both
 // implementations, every dtype and both thread counts pick it up.
 #pragma once
