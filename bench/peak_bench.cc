@@ -22,411 +22,95 @@ namespace {
 constexpr int64_t kInner = 256;  // loop trips per benchmark iteration
 
 // The loops are inline assembly: with intrinsics GCC kept the accumulators in an array on the stack and
-// spilled every step. Every accumulator is its own dependency chain; the sources never change.
+// spilled every step. Every accumulator is its own dependency chain; the sources never change. The register
+// lists are written once; a macro applies one instruction to each register of a list.
+#define TILE32_R0_13(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11) F(12) F(13)
+#define TILE32_R0_23(F) \
+  TILE32_R0_13(F) F(14) F(15) F(16) F(17) F(18) F(19) F(20) F(21) F(22) F(23)
+#define TILE32_R0_11(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11)
+#define TILE32_R12_23(F) F(12) F(13) F(14) F(15) F(16) F(17) F(18) F(19) F(20) F(21) F(22) F(23)
+#define TILE32_R14_27(F) F(14) F(15) F(16) F(17) F(18) F(19) F(20) F(21) F(22) F(23) F(24) F(25) F(26) F(27)
+// Accumulator and its temporary: zmm r += zmm (r + 12) (or + 14, + 6, + 7).
+#define TILE32_PAIRS_12(F) \
+  F(0, 12) F(1, 13) F(2, 14) F(3, 15) F(4, 16) F(5, 17) F(6, 18) F(7, 19) F(8, 20) F(9, 21) F(10, 22) F(11, 23)
+#define TILE32_PAIRS_14(F)                                                                                     \
+  F(0, 14) F(1, 15) F(2, 16) F(3, 17) F(4, 18) F(5, 19) F(6, 20) F(7, 21) F(8, 22) F(9, 23) F(10, 24) F(11, 25) \
+  F(12, 26) F(13, 27)
+#define TILE32_PAIRS_6(F) F(0, 6) F(1, 7) F(2, 8) F(3, 9) F(4, 10) F(5, 11)
+#define TILE32_PAIRS_7(F) F(0, 7) F(1, 8) F(2, 9) F(3, 10) F(4, 11) F(5, 12) F(6, 13)
+
+#define TILE32_ZERO_ZMM(r) "vpxord %%zmm" #r ", %%zmm" #r ", %%zmm" #r "\n\t"
+#define TILE32_ZERO_YMM(r) "vpxor %%ymm" #r ", %%ymm" #r ", %%ymm" #r "\n\t"
+#define TILE32_ONES_ZMM(r) "vpternlogd $0xff, %%zmm" #r ", %%zmm" #r ", %%zmm" #r "\n\t"
+#define TILE32_ONES_YMM(r) "vpcmpeqd %%ymm" #r ", %%ymm" #r ", %%ymm" #r "\n\t"
+#define TILE32_VPDPBUSD(r) "vpdpbusd %%zmm31, %%zmm30, %%zmm" #r "\n\t"
+#define TILE32_VPDPWSSD(r) "vpdpwssd %%zmm31, %%zmm30, %%zmm" #r "\n\t"
+#define TILE32_MADDUBS_ZMM(t) "vpmaddubsw %%zmm31, %%zmm30, %%zmm" #t "\n\t"
+#define TILE32_MADDUBS_YMM(t) "vpmaddubsw %%ymm15, %%ymm14, %%ymm" #t "\n\t"
+#define TILE32_MADD_ONES_ZMM(t) "vpmaddwd %%zmm29, %%zmm" #t ", %%zmm" #t "\n\t"
+#define TILE32_MADD_ONES_YMM(t) "vpmaddwd %%ymm13, %%ymm" #t ", %%ymm" #t "\n\t"
+#define TILE32_MADD_ZMM(t) "vpmaddwd %%zmm31, %%zmm30, %%zmm" #t "\n\t"
+#define TILE32_MADD_YMM(t) "vpmaddwd %%ymm15, %%ymm14, %%ymm" #t "\n\t"
+#define TILE32_ADD_ZMM(a, t) "vpaddd %%zmm" #t ", %%zmm" #a ", %%zmm" #a "\n\t"
+#define TILE32_ADD_YMM(a, t) "vpaddd %%ymm" #t ", %%ymm" #a ", %%ymm" #a "\n\t"
+#define TILE32_FMA_ZMM(r) "vfmadd231ps %%zmm31, %%zmm30, %%zmm" #r "\n\t"
+#define TILE32_FMA_YMM(r) "vfmadd231ps %%ymm15, %%ymm14, %%ymm" #r "\n\t"
+#define TILE32_CLOBBER(r) "xmm" #r,
+#define TILE32_CLOBBERS_16 TILE32_R0_13(TILE32_CLOBBER) "xmm14", "xmm15"
+#define TILE32_CLOBBERS_32 \
+  TILE32_R0_23(TILE32_CLOBBER) "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31"
+// `setup` once, then `body` `trips` times.
+#define TILE32_LOOP(setup, body, clobbers) \
+  __asm__ volatile(setup "1:\n\t" body "dec %0\n\t" "jnz 1b" : "+r"(trips) : : clobbers, "cc")
 
 __attribute__((target("avx512f,avx512vnni"))) void LoopVpdpbusd(int64_t trips) {
-  __asm__ volatile(
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-      "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-      "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-      "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-      "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-      "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-      "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-      "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-      "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-      "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-      "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-      "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-      "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-      "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-      "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-      "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-      "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-      "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-      "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-      "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-      "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-      "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-      "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-      "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-      "vpternlogd $0xff, %%zmm30, %%zmm30, %%zmm30\n\t"
-      "vpternlogd $0xff, %%zmm31, %%zmm31, %%zmm31\n\t"
-      "1:\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm0\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm1\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm2\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm3\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm4\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm5\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm6\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm7\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm8\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm9\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm10\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm11\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm12\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm13\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm14\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm15\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm16\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm17\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm18\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm19\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm20\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm21\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm22\n\t"
-      "vpdpbusd %%zmm31, %%zmm30, %%zmm23\n\t"
-      "dec %0\n\t"
-      "jnz 1b"
-      : "+r"(trips)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc");
+  TILE32_LOOP(TILE32_R0_23(TILE32_ZERO_ZMM) TILE32_ONES_ZMM(30) TILE32_ONES_ZMM(31), TILE32_R0_23(TILE32_VPDPBUSD),
+              TILE32_CLOBBERS_32);
 }
 
 __attribute__((target("avx512f,avx512vnni"))) void LoopVpdpwssd(int64_t trips) {
-  __asm__ volatile(
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-      "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-      "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-      "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-      "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-      "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-      "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-      "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-      "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-      "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-      "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-      "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-      "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-      "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-      "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-      "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-      "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-      "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-      "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-      "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-      "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-      "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-      "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-      "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-      "vpternlogd $0xff, %%zmm30, %%zmm30, %%zmm30\n\t"
-      "vpternlogd $0xff, %%zmm31, %%zmm31, %%zmm31\n\t"
-      "1:\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm0\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm1\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm2\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm3\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm4\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm5\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm6\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm7\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm8\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm9\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm10\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm11\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm12\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm13\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm14\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm15\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm16\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm17\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm18\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm19\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm20\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm21\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm22\n\t"
-      "vpdpwssd %%zmm31, %%zmm30, %%zmm23\n\t"
-      "dec %0\n\t"
-      "jnz 1b"
-      : "+r"(trips)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc");
+  TILE32_LOOP(TILE32_R0_23(TILE32_ZERO_ZMM) TILE32_ONES_ZMM(30) TILE32_ONES_ZMM(31), TILE32_R0_23(TILE32_VPDPWSSD),
+              TILE32_CLOBBERS_32);
 }
 
 __attribute__((target("avx512f,avx512bw"))) void LoopMaddubsZmm(int64_t trips) {
-  __asm__ volatile(
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-      "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-      "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-      "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-      "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-      "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-      "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-      "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-      "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-      "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-      "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-      "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-      "vpternlogd $0xff, %%zmm30, %%zmm30, %%zmm30\n\t"
-      "vpternlogd $0xff, %%zmm31, %%zmm31, %%zmm31\n\t"
-      "vpternlogd $0xff, %%zmm29, %%zmm29, %%zmm29\n\t"
-      "1:\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm12\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm13\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm14\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm15\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm16\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm17\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm18\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm19\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm20\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm21\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm22\n\t"
-      "vpmaddubsw %%zmm31, %%zmm30, %%zmm23\n\t"
-      "vpmaddwd %%zmm29, %%zmm12, %%zmm12\n\t"
-      "vpmaddwd %%zmm29, %%zmm13, %%zmm13\n\t"
-      "vpmaddwd %%zmm29, %%zmm14, %%zmm14\n\t"
-      "vpmaddwd %%zmm29, %%zmm15, %%zmm15\n\t"
-      "vpmaddwd %%zmm29, %%zmm16, %%zmm16\n\t"
-      "vpmaddwd %%zmm29, %%zmm17, %%zmm17\n\t"
-      "vpmaddwd %%zmm29, %%zmm18, %%zmm18\n\t"
-      "vpmaddwd %%zmm29, %%zmm19, %%zmm19\n\t"
-      "vpmaddwd %%zmm29, %%zmm20, %%zmm20\n\t"
-      "vpmaddwd %%zmm29, %%zmm21, %%zmm21\n\t"
-      "vpmaddwd %%zmm29, %%zmm22, %%zmm22\n\t"
-      "vpmaddwd %%zmm29, %%zmm23, %%zmm23\n\t"
-      "vpaddd %%zmm12, %%zmm0, %%zmm0\n\t"
-      "vpaddd %%zmm13, %%zmm1, %%zmm1\n\t"
-      "vpaddd %%zmm14, %%zmm2, %%zmm2\n\t"
-      "vpaddd %%zmm15, %%zmm3, %%zmm3\n\t"
-      "vpaddd %%zmm16, %%zmm4, %%zmm4\n\t"
-      "vpaddd %%zmm17, %%zmm5, %%zmm5\n\t"
-      "vpaddd %%zmm18, %%zmm6, %%zmm6\n\t"
-      "vpaddd %%zmm19, %%zmm7, %%zmm7\n\t"
-      "vpaddd %%zmm20, %%zmm8, %%zmm8\n\t"
-      "vpaddd %%zmm21, %%zmm9, %%zmm9\n\t"
-      "vpaddd %%zmm22, %%zmm10, %%zmm10\n\t"
-      "vpaddd %%zmm23, %%zmm11, %%zmm11\n\t"
-      "dec %0\n\t"
-      "jnz 1b"
-      : "+r"(trips)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc");
+  TILE32_LOOP(TILE32_R0_11(TILE32_ZERO_ZMM) TILE32_ONES_ZMM(30) TILE32_ONES_ZMM(31) TILE32_ONES_ZMM(29),
+              TILE32_R12_23(TILE32_MADDUBS_ZMM) TILE32_R12_23(TILE32_MADD_ONES_ZMM) TILE32_PAIRS_12(TILE32_ADD_ZMM),
+              TILE32_CLOBBERS_32);
 }
 
 __attribute__((target("avx2"))) void LoopMaddubsYmm(int64_t trips) {
-  __asm__ volatile(
-      "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
-      "vpxor %%ymm1, %%ymm1, %%ymm1\n\t"
-      "vpxor %%ymm2, %%ymm2, %%ymm2\n\t"
-      "vpxor %%ymm3, %%ymm3, %%ymm3\n\t"
-      "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"
-      "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"
-      "vpcmpeqd %%ymm13, %%ymm13, %%ymm13\n\t"
-      "vpcmpeqd %%ymm14, %%ymm14, %%ymm14\n\t"
-      "vpcmpeqd %%ymm15, %%ymm15, %%ymm15\n\t"
-      "1:\n\t"
-      "vpmaddubsw %%ymm15, %%ymm14, %%ymm6\n\t"
-      "vpmaddubsw %%ymm15, %%ymm14, %%ymm7\n\t"
-      "vpmaddubsw %%ymm15, %%ymm14, %%ymm8\n\t"
-      "vpmaddubsw %%ymm15, %%ymm14, %%ymm9\n\t"
-      "vpmaddubsw %%ymm15, %%ymm14, %%ymm10\n\t"
-      "vpmaddubsw %%ymm15, %%ymm14, %%ymm11\n\t"
-      "vpmaddwd %%ymm13, %%ymm6, %%ymm6\n\t"
-      "vpmaddwd %%ymm13, %%ymm7, %%ymm7\n\t"
-      "vpmaddwd %%ymm13, %%ymm8, %%ymm8\n\t"
-      "vpmaddwd %%ymm13, %%ymm9, %%ymm9\n\t"
-      "vpmaddwd %%ymm13, %%ymm10, %%ymm10\n\t"
-      "vpmaddwd %%ymm13, %%ymm11, %%ymm11\n\t"
-      "vpaddd %%ymm6, %%ymm0, %%ymm0\n\t"
-      "vpaddd %%ymm7, %%ymm1, %%ymm1\n\t"
-      "vpaddd %%ymm8, %%ymm2, %%ymm2\n\t"
-      "vpaddd %%ymm9, %%ymm3, %%ymm3\n\t"
-      "vpaddd %%ymm10, %%ymm4, %%ymm4\n\t"
-      "vpaddd %%ymm11, %%ymm5, %%ymm5\n\t"
-      "dec %0\n\t"
-      "jnz 1b"
-      : "+r"(trips)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc");
+  TILE32_LOOP(TILE32_ZERO_YMM(0) TILE32_ZERO_YMM(1) TILE32_ZERO_YMM(2) TILE32_ZERO_YMM(3) TILE32_ZERO_YMM(4)
+                  TILE32_ZERO_YMM(5) TILE32_ONES_YMM(13) TILE32_ONES_YMM(14) TILE32_ONES_YMM(15),
+              TILE32_MADDUBS_YMM(6) TILE32_MADDUBS_YMM(7) TILE32_MADDUBS_YMM(8) TILE32_MADDUBS_YMM(9)
+                  TILE32_MADDUBS_YMM(10) TILE32_MADDUBS_YMM(11) TILE32_MADD_ONES_YMM(6) TILE32_MADD_ONES_YMM(7)
+                      TILE32_MADD_ONES_YMM(8) TILE32_MADD_ONES_YMM(9) TILE32_MADD_ONES_YMM(10)
+                          TILE32_MADD_ONES_YMM(11) TILE32_PAIRS_6(TILE32_ADD_YMM),
+              TILE32_CLOBBERS_16);
 }
 
 __attribute__((target("avx512f,avx512bw"))) void LoopMaddwdZmm(int64_t trips) {
-  __asm__ volatile(
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-      "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-      "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-      "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-      "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-      "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-      "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-      "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-      "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-      "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-      "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-      "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-      "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-      "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-      "vpternlogd $0xff, %%zmm30, %%zmm30, %%zmm30\n\t"
-      "vpternlogd $0xff, %%zmm31, %%zmm31, %%zmm31\n\t"
-      "1:\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm14\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm15\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm16\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm17\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm18\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm19\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm20\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm21\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm22\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm23\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm24\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm25\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm26\n\t"
-      "vpmaddwd %%zmm31, %%zmm30, %%zmm27\n\t"
-      "vpaddd %%zmm14, %%zmm0, %%zmm0\n\t"
-      "vpaddd %%zmm15, %%zmm1, %%zmm1\n\t"
-      "vpaddd %%zmm16, %%zmm2, %%zmm2\n\t"
-      "vpaddd %%zmm17, %%zmm3, %%zmm3\n\t"
-      "vpaddd %%zmm18, %%zmm4, %%zmm4\n\t"
-      "vpaddd %%zmm19, %%zmm5, %%zmm5\n\t"
-      "vpaddd %%zmm20, %%zmm6, %%zmm6\n\t"
-      "vpaddd %%zmm21, %%zmm7, %%zmm7\n\t"
-      "vpaddd %%zmm22, %%zmm8, %%zmm8\n\t"
-      "vpaddd %%zmm23, %%zmm9, %%zmm9\n\t"
-      "vpaddd %%zmm24, %%zmm10, %%zmm10\n\t"
-      "vpaddd %%zmm25, %%zmm11, %%zmm11\n\t"
-      "vpaddd %%zmm26, %%zmm12, %%zmm12\n\t"
-      "vpaddd %%zmm27, %%zmm13, %%zmm13\n\t"
-      "dec %0\n\t"
-      "jnz 1b"
-      : "+r"(trips)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc");
+  TILE32_LOOP(TILE32_R0_13(TILE32_ZERO_ZMM) TILE32_ONES_ZMM(30) TILE32_ONES_ZMM(31),
+              TILE32_R14_27(TILE32_MADD_ZMM) TILE32_PAIRS_14(TILE32_ADD_ZMM), TILE32_CLOBBERS_32);
 }
 
 __attribute__((target("avx2"))) void LoopMaddwdYmm(int64_t trips) {
-  __asm__ volatile(
-      "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
-      "vpxor %%ymm1, %%ymm1, %%ymm1\n\t"
-      "vpxor %%ymm2, %%ymm2, %%ymm2\n\t"
-      "vpxor %%ymm3, %%ymm3, %%ymm3\n\t"
-      "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"
-      "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"
-      "vpxor %%ymm6, %%ymm6, %%ymm6\n\t"
-      "vpcmpeqd %%ymm14, %%ymm14, %%ymm14\n\t"
-      "vpcmpeqd %%ymm15, %%ymm15, %%ymm15\n\t"
-      "1:\n\t"
-      "vpmaddwd %%ymm15, %%ymm14, %%ymm7\n\t"
-      "vpmaddwd %%ymm15, %%ymm14, %%ymm8\n\t"
-      "vpmaddwd %%ymm15, %%ymm14, %%ymm9\n\t"
-      "vpmaddwd %%ymm15, %%ymm14, %%ymm10\n\t"
-      "vpmaddwd %%ymm15, %%ymm14, %%ymm11\n\t"
-      "vpmaddwd %%ymm15, %%ymm14, %%ymm12\n\t"
-      "vpmaddwd %%ymm15, %%ymm14, %%ymm13\n\t"
-      "vpaddd %%ymm7, %%ymm0, %%ymm0\n\t"
-      "vpaddd %%ymm8, %%ymm1, %%ymm1\n\t"
-      "vpaddd %%ymm9, %%ymm2, %%ymm2\n\t"
-      "vpaddd %%ymm10, %%ymm3, %%ymm3\n\t"
-      "vpaddd %%ymm11, %%ymm4, %%ymm4\n\t"
-      "vpaddd %%ymm12, %%ymm5, %%ymm5\n\t"
-      "vpaddd %%ymm13, %%ymm6, %%ymm6\n\t"
-      "dec %0\n\t"
-      "jnz 1b"
-      : "+r"(trips)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc");
+  TILE32_LOOP(TILE32_ZERO_YMM(0) TILE32_ZERO_YMM(1) TILE32_ZERO_YMM(2) TILE32_ZERO_YMM(3) TILE32_ZERO_YMM(4)
+                  TILE32_ZERO_YMM(5) TILE32_ZERO_YMM(6) TILE32_ONES_YMM(14) TILE32_ONES_YMM(15),
+              TILE32_MADD_YMM(7) TILE32_MADD_YMM(8) TILE32_MADD_YMM(9) TILE32_MADD_YMM(10) TILE32_MADD_YMM(11)
+                  TILE32_MADD_YMM(12) TILE32_MADD_YMM(13) TILE32_PAIRS_7(TILE32_ADD_YMM),
+              TILE32_CLOBBERS_16);
 }
 
+// The fp32 loops start from zeros everywhere: zero is not a denormal, so no microcode assists.
 __attribute__((target("avx512f"))) void LoopFmaZmm(int64_t trips) {
-  __asm__ volatile(
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
-      "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
-      "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
-      "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
-      "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
-      "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
-      "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
-      "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
-      "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
-      "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
-      "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
-      "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
-      "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
-      "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
-      "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
-      "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-      "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
-      "vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
-      "vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
-      "vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
-      "vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
-      "vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
-      "vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
-      "vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
-      "vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
-      "vpxord %%zmm31, %%zmm31, %%zmm31\n\t"
-      "1:\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm0\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm1\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm2\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm3\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm4\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm5\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm6\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm7\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm8\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm9\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm10\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm11\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm12\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm13\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm14\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm15\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm16\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm17\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm18\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm19\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm20\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm21\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm22\n\t"
-      "vfmadd231ps %%zmm31, %%zmm30, %%zmm23\n\t"
-      "dec %0\n\t"
-      "jnz 1b"
-      : "+r"(trips)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc");
+  TILE32_LOOP(TILE32_R0_23(TILE32_ZERO_ZMM) TILE32_ZERO_ZMM(30) TILE32_ZERO_ZMM(31), TILE32_R0_23(TILE32_FMA_ZMM),
+              TILE32_CLOBBERS_32);
 }
 
 __attribute__((target("avx2,fma"))) void LoopFmaYmm(int64_t trips) {
-  __asm__ volatile(
-      "vpxor %%ymm0, %%ymm0, %%ymm0\n\t"
-      "vpxor %%ymm1, %%ymm1, %%ymm1\n\t"
-      "vpxor %%ymm2, %%ymm2, %%ymm2\n\t"
-      "vpxor %%ymm3, %%ymm3, %%ymm3\n\t"
-      "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"
-      "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"
-      "vpxor %%ymm6, %%ymm6, %%ymm6\n\t"
-      "vpxor %%ymm7, %%ymm7, %%ymm7\n\t"
-      "vpxor %%ymm8, %%ymm8, %%ymm8\n\t"
-      "vpxor %%ymm9, %%ymm9, %%ymm9\n\t"
-      "vpxor %%ymm10, %%ymm10, %%ymm10\n\t"
-      "vpxor %%ymm11, %%ymm11, %%ymm11\n\t"
-      "vpxor %%ymm12, %%ymm12, %%ymm12\n\t"
-      "vpxor %%ymm13, %%ymm13, %%ymm13\n\t"
-      "vpxor %%ymm14, %%ymm14, %%ymm14\n\t"
-      "vpxor %%ymm15, %%ymm15, %%ymm15\n\t"
-      "1:\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm0\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm1\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm2\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm3\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm4\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm5\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm6\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm7\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm8\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm9\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm10\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm11\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm12\n\t"
-      "vfmadd231ps %%ymm15, %%ymm14, %%ymm13\n\t"
-      "dec %0\n\t"
-      "jnz 1b"
-      : "+r"(trips)
-      :
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc");
+  TILE32_LOOP(TILE32_R0_13(TILE32_ZERO_YMM) TILE32_ZERO_YMM(14) TILE32_ZERO_YMM(15), TILE32_R0_13(TILE32_FMA_YMM),
+              TILE32_CLOBBERS_16);
 }
 
 // AMX: tiles 0-3 accumulate 16 x 16 int32, tile 4 holds A (16 x 64 bytes), tile 5 B (16 x 64 bytes);
