@@ -214,10 +214,9 @@ class Weights {
       if (!resident_) slot_read_[cur_slot_] = end;
     } else {
       const int64_t w0 = first / window_, w1 = (first + tiles - 1) / window_;
-      int s0 = Find(w0), s1 = Find(w1);
-      if (s0 < 0) Fetch(w0, s0 = resident_ ? static_cast<int>(w0) : s1 >= 0 ? 1 - s1 : 1 - cur_slot_);
-      if (w1 == w0) s1 = s0;
-      if (s1 < 0) Fetch(w1, s1 = resident_ ? static_cast<int>(w1) : 1 - s0);
+      const auto [s0, s1] = WeightTiles::WindowSlots(
+          w0, w1, resident_, cur_slot_, [this](int64_t w) { return Find(w); },
+          [this](int64_t w, int slot) { Fetch(w, slot); });
       // The TLDs of each window wait for its own DMA; a slot is free again once its last TLD is done.
       const int split = static_cast<int>(std::min<int64_t>(tiles, (w0 + 1) * window_ - first));
       uint64_t end = p_.RunEach(kTile, tld_, Ready(s0), uint64_t(split));
@@ -277,7 +276,7 @@ class Weights {
       if (!wrap || resident_) return;
       next = 0;
     }
-    if (Find(next) < 0) Fetch(next, resident_ ? static_cast<int>(next) : 1 - cur_slot_);
+    if (Find(next) < 0) Fetch(next, WeightTiles::SlotFor(next, resident_, cur_slot_));
   }
 
   void Shift(uint64_t d) {

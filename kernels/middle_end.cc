@@ -139,10 +139,9 @@ void WeightTiles::Load(int kt0, int tiles, int nt) {
   } else {
     // tiles <= max_chunk <= window_: at most two windows, consecutive, so in different slots.
     const int64_t w0 = first / window_, w1 = (first + tiles - 1) / window_;
-    int s0 = Find(w0), s1 = Find(w1);
-    if (s0 < 0) Fetch(w0, s0 = resident_ ? static_cast<int>(w0) : s1 >= 0 ? 1 - s1 : 1 - cur_slot_);
-    if (w1 == w0) s1 = s0;
-    if (s1 < 0) Fetch(w1, s1 = resident_ ? static_cast<int>(w1) : 1 - s0);
+    const auto [s0, s1] = WindowSlots(
+        w0, w1, resident_, cur_slot_, [this](int64_t w) { return Find(w); },
+        [this](int64_t w, int slot) { Fetch(w, slot); });
     // Tiles t < split lie in window w0, the rest in w1 (no division per tile: the SIMD machine's time per
     // instruction is a few ns).
     const int split = static_cast<int>(std::min<int64_t>(tiles, (w0 + 1) * window_ - first));
@@ -162,7 +161,7 @@ void WeightTiles::Prefetch(bool wrap) {
     if (!wrap || resident_) return;
     next = 0;
   }
-  if (Find(next) < 0) Fetch(next, resident_ ? static_cast<int>(next) : 1 - cur_slot_);
+  if (Find(next) < 0) Fetch(next, SlotFor(next, resident_, cur_slot_));
 }
 
 void WeightTiles::LoadOnes(int tiles) {

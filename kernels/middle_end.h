@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "accel/machine.h"
@@ -63,6 +64,20 @@ class WeightTiles {
   // column block), or 0 when streamed without windows (one slot of max_chunk tiles per Load).
   static int64_t WindowTiles(int64_t total_tiles, int k_tiles, uint64_t tile_bytes, bool resident, int max_chunk,
                              bool ones, uint64_t budget, bool split_resident);
+
+  // Where window `win` goes: a resident window has its own slot, a streamed one the slot `other` is not.
+  static int SlotFor(int64_t win, bool resident, int other) { return resident ? static_cast<int>(win) : 1 - other; }
+  // The slots of windows w0 and w1 (w0 or w0 + 1) that one Load reads, fetching those not in SRAM
+  // (find(w): its slot or -1; fetch(w, slot)). The analytic model places its windows by the same rule.
+  template <typename FindFn, typename FetchFn>
+  static std::pair<int, int> WindowSlots(int64_t w0, int64_t w1, bool resident, int cur_slot, FindFn find,
+                                         FetchFn fetch) {
+    int s0 = find(w0), s1 = find(w1);
+    if (s0 < 0) fetch(w0, s0 = SlotFor(w0, resident, s1 >= 0 ? s1 : cur_slot));
+    if (w1 == w0) s1 = s0;
+    if (s1 < 0) fetch(w1, s1 = SlotFor(w1, resident, s0));
+    return {s0, s1};
+  }
 
   // T0 .. T(tiles-1) <- tiles (kt0 .. kt0+tiles-1) of column block nt; nothing when they are there already.
   void Load(int kt0, int tiles, int nt);
