@@ -146,7 +146,8 @@ void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, con
   const uint64_t arrays = config().tile_units;
   const uint64_t sharing = SharingUnits(instr, cost, config());
   uint64_t cycles = (cost.cycles + sharing - 1) / sharing;
-  if (fp.unit == Unit::kDma && OnChip(instr)) {
+  const bool on_chip = fp.unit == Unit::kDma && OnChip(instr);
+  if (on_chip) {
     const uint64_t width = uint64_t{config().sram_banks} * config().bank_bytes;
     cycles = std::max<uint64_t>(1, (cost.dram_bytes + width - 1) / width);
     timing_.on_chip_bytes += cost.dram_bytes;
@@ -155,7 +156,7 @@ void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, con
   // A DMA holds the DRAM channel only while its bytes move: its first-byte latency overlaps the transfers
   // of the DMAs before it (the engines keep several requests outstanding). Its data is there at `finish`.
   const uint64_t occupied =
-      fp.unit == Unit::kDma && cost.dram_bytes > 0 && cycles > config().dram_latency_cycles && !OnChip(instr)
+      fp.unit == Unit::kDma && !on_chip && cost.dram_bytes > 0 && cycles > config().dram_latency_cycles
           ? cycles - config().dram_latency_cycles
           : cycles;
   UnitTime& t = timing_.unit[u];
