@@ -133,21 +133,36 @@ HWY_NOINLINE void EmacBatchBf16Rows(const uint8_t* sram, const EmacItem* items, 
 
 // vpermt2b indices: byte 4j+t of the result is lane j (lo: 0-15, hi: 16-31) of EMAC t, whose 32 activation
 // bytes sit at 32t in the 128 bytes of the two sources.
+// constexpr: constant-initialized, so no code compiled for this target runs at program start (a dynamic
+// initializer here would execute AVX-512 instructions on hosts without them).
 struct QuadIndex {
-  alignas(64) uint8_t lo[64], hi[64];
-  QuadIndex() {
+  alignas(64) uint8_t lo[64] = {}, hi[64] = {};
+  constexpr QuadIndex() {
     for (int j = 0; j < 16; ++j) {
       for (int t = 0; t < 4; ++t) lo[4 * j + t] = static_cast<uint8_t>(32 * t + j), hi[4 * j + t] = static_cast<uint8_t>(32 * t + 16 + j);
     }
   }
 };
-const QuadIndex kQuadIndex;
+constexpr QuadIndex kQuadIndex;
+
+// A batch's last EMAC when it is alone in its group (9 taps = 4 + 4 + 1): vpermb puts lane j of its 32
+// activations into byte 4j (lo: lanes 0-15, hi: 16-31) and zeroes the other bytes, which meet zero weights.
+// Two shuffles instead of a padded quad's four (two inserts and two vpermt2b).
+struct SingleIndex {
+  alignas(64) uint8_t lo[64] = {}, hi[64] = {};
+  constexpr SingleIndex() {
+    for (int j = 0; j < 16; ++j) lo[4 * j] = static_cast<uint8_t>(j), hi[4 * j] = static_cast<uint8_t>(16 + j);
+  }
+};
+constexpr SingleIndex kSingleIndex;
+constexpr __mmask64 kSingleBytes = 0x1111111111111111ull;
 
 // Rows per block: 4 (8 accumulators) measured 1.25x faster than 8 (which spilled) and 1.2x faster than 2.
 constexpr uint32_t kQuadRowBlock = 4;
 
 struct QuadBatch {
-  int groups = 0;
+  int groups = 0;     // groups of four EMACs, the last one padded with zero weights
+  bool single = false;  // the last group holds one EMAC and runs as such (kSingleIndex)
   alignas(64) int32_t w[kMaxEmacBatch / 4 * kLanes];  // per group and lane: the four s8 weights, EMAC t in byte t
   alignas(64) int32_t start[kLanes];                  // added to each row first: -128 * sum of the weights (s8)
   const uint8_t* sram = nullptr;
@@ -172,7 +187,8 @@ TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_
   }
   const __m512i idx_lo = _mm512_load_si512(kQuadIndex.lo), idx_hi = _mm512_load_si512(kQuadIndex.hi);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  for (int g = 0; g < q.groups; ++g) {
+  const int quads = q.groups - (q.single ? 1 : 0);
+  for (int g = 0; g < quads; ++g) {
     const __m512i w0 = _mm512_load_si512(q.w + g * kLanes), w1 = _mm512_load_si512(q.w + g * kLanes + 16);
     const int64_t* offset = q.offset + 4 * g;
     const int64_t* stride = q.stride + 4 * g;
@@ -181,6 +197,20 @@ TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_
       const __m512i a = QuadLoad(q.sram + offset[0] + stride[0] * rr, q.sram + offset[1] + stride[1] * rr);
       const __m512i c = QuadLoad(q.sram + offset[2] + stride[2] * rr, q.sram + offset[3] + stride[3] * rr);
       __m512i x0 = _mm512_permutex2var_epi8(a, idx_lo, c), x1 = _mm512_permutex2var_epi8(a, idx_hi, c);
+      if constexpr (kSigned) x0 = _mm512_xor_si512(x0, flip), x1 = _mm512_xor_si512(x1, flip);
+      sum[b][0] = _mm512_dpbusd_epi32(sum[b][0], x0, w0);
+      sum[b][1] = _mm512_dpbusd_epi32(sum[b][1], x1, w1);
+    }
+  }
+  if (q.single) {
+    const int g = quads;
+    const __m512i w0 = _mm512_load_si512(q.w + g * kLanes), w1 = _mm512_load_si512(q.w + g * kLanes + 16);
+    const __m512i s_lo = _mm512_load_si512(kSingleIndex.lo), s_hi = _mm512_load_si512(kSingleIndex.hi);
+    for (uint32_t b = 0; b < kRows; ++b) {
+      const uint8_t* p = q.sram + q.offset[4 * g] + q.stride[4 * g] * (int64_t{r} + b);
+      const __m512i a = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+      __m512i x0 = _mm512_maskz_permutexvar_epi8(kSingleBytes, s_lo, a);
+      __m512i x1 = _mm512_maskz_permutexvar_epi8(kSingleBytes, s_hi, a);
       if constexpr (kSigned) x0 = _mm512_xor_si512(x0, flip), x1 = _mm512_xor_si512(x1, flip);
       sum[b][0] = _mm512_dpbusd_epi32(sum[b][0], x0, w0);
       sum[b][1] = _mm512_dpbusd_epi32(sum[b][1], x1, w1);
@@ -196,6 +226,7 @@ TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_
 void PrepareQuad(const uint8_t* sram, const EmacItem* items, int count, bool is_signed, QuadBatch* q) {
   q->sram = sram;
   q->groups = (count + 3) / 4;
+  q->single = count % 4 == 1;
   int32_t wsum[kLanes] = {};
   for (int e = 0; e < 4 * q->groups; ++e) {
     const EmacItem& it = items[e < count ? e : 0];

@@ -147,13 +147,15 @@ HWY_INLINE void StoreNarrow(VI q, uint8_t* dst) {
 
 // TFL_SINGLE with multiplier 2^30 and shift 1 in every lane: y = (x 2^30 + 2^29) >> 30 = x for every int32
 // x (the identity requantization, which Winograd uses to store its transformed input as int16).
+// constexpr: constant-initialized, so no code compiled for this target runs at program start (a dynamic
+// initializer here would execute AVX-512 instructions on hosts without them).
 struct IdentityLanes {
-  int32_t multiplier[kLanes], shift[kLanes];
-  IdentityLanes() {
+  int32_t multiplier[kLanes] = {}, shift[kLanes] = {};
+  constexpr IdentityLanes() {
     for (int j = 0; j < kLanes; ++j) multiplier[j] = int32_t{1} << 30, shift[j] = 1;
   }
 };
-const IdentityLanes kIdentityLanes;
+constexpr IdentityLanes kIdentityLanes;
 
 bool IsIdentityQuant(const QuantConfig& q) {
   return q.mode == RequantMode::kTflSingle &&

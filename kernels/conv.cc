@@ -100,6 +100,12 @@ void CheckDesc(const char* fn, const ConvDesc& d, bool weights_given) {
   }
 }
 
+// Where output channel k's word sits in the packed bias row (block group * blocks_per_group + j / 32).
+size_t BiasWordOf(const ConvFacts& f, int k) {
+  const int g = k / f.group_outputs, j = k % f.group_outputs;
+  return (size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes;
+}
+
 // bias_row, w_sum, w_zero_points, needs_row_sums: what every algorithm's epilogue needs.
 void PackShared(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   const int K = d.out_channels;
@@ -108,8 +114,7 @@ void PackShared(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   if (int8) p->w_sum.assign(size_t(K), 0), p->w_zero_points.assign(size_t(K), 0);
   std::vector<int32_t> weights(int8 ? size_t(f.reduction) : 0);
   for (int k = 0; k < K; ++k) {
-    const int g = k / f.group_outputs, j = k % f.group_outputs;
-    uint32_t& word = p->bias_row[(size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes];
+    uint32_t& word = p->bias_row[BiasWordOf(f, k)];
     if (d.bias != nullptr) word = static_cast<uint32_t>(d.bias[k]);
     if (d.bias_f32 != nullptr) std::memcpy(&word, &d.bias_f32[k], 4);  // raw bits, NaN payload kept
     if (!int8) continue;
@@ -242,15 +247,23 @@ int32_t ShiftedZeroPoint(const ConvDesc& d, int k) {
   return zp - (d.w_type == DType::kU8 ? 128 : 0);
 }
 
+namespace {
+
+// The per-call part of output channel k's seed word: - x_zp * w_sum + reduction * x_zp * z (INT8), else 0.
+uint32_t ZeroPointTerm(const PackedConv& p, const ConvFacts& f, int32_t x_zp, int k) {
+  if (!IsInt8(p.desc.x_type) || x_zp == 0) return 0;
+  return Wrap(-int64_t{x_zp} * p.w_sum[k]) + Wrap(f.reduction * x_zp * p.w_zero_points[k]);
+}
+
+int32_t RowSumFactor(const PackedConv& p, int k) { return static_cast<int32_t>(0u - static_cast<uint32_t>(p.w_zero_points[k])); }
+
+}  // namespace
+
 std::vector<uint32_t> CallBias(const PackedConv& p, int32_t x_zp) {
   std::vector<uint32_t> bias(p.bias_row);
   if (!IsInt8(p.desc.x_type) || x_zp == 0) return bias;
   const ConvFacts f = FactsOf(p.desc);
-  for (int k = 0; k < p.desc.out_channels; ++k) {
-    const int g = k / f.group_outputs, j = k % f.group_outputs;
-    bias[(size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes] +=
-        Wrap(-int64_t{x_zp} * p.w_sum[k]) + Wrap(f.reduction * x_zp * p.w_zero_points[k]);
-  }
+  for (int k = 0; k < p.desc.out_channels; ++k) bias[BiasWordOf(f, k)] += ZeroPointTerm(p, f, x_zp, k);
   return bias;
 }
 
@@ -258,11 +271,23 @@ std::vector<int32_t> CallRowSumScale(const PackedConv& p) {
   if (!p.needs_row_sums) return {};
   const ConvFacts f = FactsOf(p.desc);
   std::vector<int32_t> scale(p.bias_row.size(), 0);
-  for (int k = 0; k < p.desc.out_channels; ++k) {
-    const int g = k / f.group_outputs, j = k % f.group_outputs;
-    scale[(size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes] =
-        static_cast<int32_t>(0u - static_cast<uint32_t>(p.w_zero_points[k]));
-  }
+  for (int k = 0; k < p.desc.out_channels; ++k) scale[BiasWordOf(f, k)] = RowSumFactor(p, k);
+  return scale;
+}
+
+std::vector<uint32_t> CallBiasByChannel(const PackedConv& p, int32_t x_zp) {
+  const ConvFacts f = FactsOf(p.desc);
+  const int K = p.desc.out_channels;
+  std::vector<uint32_t> bias(size_t{kLanes} * Ceil32(K), 0);
+  for (int k = 0; k < K; ++k) bias[k] = p.bias_row[BiasWordOf(f, k)] + ZeroPointTerm(p, f, x_zp, k);
+  return bias;
+}
+
+std::vector<int32_t> CallRowSumScaleByChannel(const PackedConv& p) {
+  if (!p.needs_row_sums) return {};
+  const int K = p.desc.out_channels;
+  std::vector<int32_t> scale(size_t{kLanes} * Ceil32(K), 0);
+  for (int k = 0; k < K; ++k) scale[k] = RowSumFactor(p, k);
   return scale;
 }
 

@@ -121,7 +121,6 @@ namespace {
 void Run(Machine& m, const ConvCall& call) {
   const PackedConv& p = *call.packed;
   const ConvDesc& d = p.desc;
-  const ConvFacts f = FactsOf(d);
   const ConvGeometry& geo = call.geometry;
   const AccelConfig& c = m.config();
   const ConvArgs& x = *call.args;
@@ -131,18 +130,9 @@ void Run(Machine& m, const ConvCall& call) {
   const int elem = SizeOf(ActivationType(p.mode)), welem = SizeOf(wtype);
   const bool row_sums = p.needs_row_sums;
 
-  // The front end lays the bias row out per group (block = group * blocks_per_group + j); here a block is
-  // 32 consecutive output channels across groups.
-  const std::vector<uint32_t> group_bias = CallBias(p, x.x_zero_point);
-  const std::vector<int32_t> group_scale = CallRowSumScale(p);
-  std::vector<uint32_t> bias(size_t(blocks) * kLanes, 0);
-  std::vector<int32_t> scale(row_sums ? size_t(blocks) * kLanes : 0, 0);
-  for (int k = 0; k < K; ++k) {
-    const int g = k / f.group_outputs, j = k % f.group_outputs;
-    const size_t from = (size_t(g) * f.blocks_per_group + j / kLanes) * kLanes + j % kLanes;
-    bias[k] = group_bias[from];
-    if (row_sums) scale[k] = group_scale[from];
-  }
+  // A block here is 32 consecutive output channels across groups, not the front end's block per group.
+  const std::vector<uint32_t> bias = CallBiasByChannel(p, x.x_zero_point);
+  const std::vector<int32_t> scale = CallRowSumScaleByChannel(p);
   EpilogueArgs ea;
   ea.out = x.y_type, ea.quant = x.quant, ea.blocks = blocks;
   ea.bias = SeedBias(bias);

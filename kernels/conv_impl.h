@@ -77,6 +77,9 @@ int32_t ShiftedZeroPoint(const ConvDesc& desc, int k);
 // bits (BF16). Row-sum factors -z likewise, or empty when packed.needs_row_sums is false.
 std::vector<uint32_t> CallBias(const PackedConv& packed, int32_t x_zp);
 std::vector<int32_t> CallRowSumScale(const PackedConv& packed);
+// The same words with block b = output channels 32 b ... 32 b + 31 whatever their groups (depthwise).
+std::vector<uint32_t> CallBiasByChannel(const PackedConv& packed, int32_t x_zp);
+std::vector<int32_t> CallRowSumScaleByChannel(const PackedConv& packed);
 
 // The call's input as the source of `band`: x with its pixel stride, and a fill row (the contract's padding
 // value, call.border, in the band's channels and `channel_pad` after them) kept in *fill and bound for the call.
