@@ -228,13 +228,20 @@ void PrepareQuad(const uint8_t* sram, const EmacItem* items, int count, bool is_
   q->groups = (count + 3) / 4;
   q->single = count % 4 == 1;
   int32_t wsum[kLanes] = {};
-  for (int e = 0; e < 4 * q->groups; ++e) {
-    const EmacItem& it = items[e < count ? e : 0];
-    q->offset[e] = it.a_addr, q->stride[e] = it.a_stride;
-    for (int j = 0; j < kLanes; ++j) {
-      const int8_t w = e < count ? static_cast<int8_t>(it.w[j]) : 0;
-      reinterpret_cast<uint8_t*>(q->w + (e / 4) * kLanes + j)[e % 4] = static_cast<uint8_t>(w);
-      wsum[j] += w;
+  // Lane loops innermost (the compiler vectorizes them): PrepareQuad runs once per batch, which on layers of
+  // few pixels is as often as the batch's rows are few.
+  for (int g = 0; g < q->groups; ++g) {
+    uint32_t* word = reinterpret_cast<uint32_t*>(q->w + g * kLanes);
+    for (int j = 0; j < kLanes; ++j) word[j] = 0;
+    for (int t = 0; t < 4; ++t) {
+      const int e = 4 * g + t;
+      const EmacItem& it = items[e < count ? e : 0];
+      q->offset[e] = it.a_addr, q->stride[e] = it.a_stride;
+      if (e >= count) continue;  // padding: zero weights
+      for (int j = 0; j < kLanes; ++j) {
+        word[j] |= (it.w[j] & 0xFFu) << (8 * t);
+        wsum[j] += static_cast<int8_t>(it.w[j]);
+      }
     }
   }
   for (int j = 0; j < kLanes; ++j) q->start[j] = is_signed ? -128 * wsum[j] : 0;

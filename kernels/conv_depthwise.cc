@@ -162,6 +162,8 @@ void Run(Machine& m, const ConvCall& call) {
   BandLayout band = MakeBandLayout(geo, band_rows, K, elem, 0);
   band.base = plan.Take("the input band", band.bytes());
   const uint32_t pb = band.pixel_bytes;
+  std::vector<uint32_t> tap_base(taps);  // each tap's address in the band, which every band reuses
+  for (int tap = 0; tap < taps; ++tap) tap_base[tap] = band.TapAddress(tap / d.kernel_w, tap % d.kernel_w);
 
   auto dma_in = [&](uint32_t sram, uint64_t dram, uint64_t bytes) {
     DmaIn in;
@@ -235,9 +237,7 @@ void Run(Machine& m, const ConvCall& call) {
         const uint32_t rows = std::min(chunk, band_total - r0);
         for (int b = blocks - 1; b >= 0; --b) {
           const int n0 = b * kLanes;
-          auto tap_addr = [&](int tap) {
-            return band.TapAddress(tap / d.kernel_w, tap % d.kernel_w) + static_cast<uint32_t>(n0 * elem) + r0 * pb;
-          };
+          auto tap_addr = [&](int tap) { return tap_base[tap] + static_cast<uint32_t>(n0 * elem) + r0 * pb; };
           if (row_sums) {
             AccZero z;
             z.row = sums_row, z.rows = rows;
