@@ -178,6 +178,64 @@ void RowPermRows(const BytePerm& p, uint8_t* sram, int64_t dst, int64_t ds, int6
 #endif
 }
 
+// A batch of RPERMs (PermPlan), rows [r0, r1). Every source byte is as it was before the batch and the rows'
+// windows are disjoint (SimdMachine::Do(const RowPerm&) admits no other batch), so rows run in any order.
+// A window of at least 64 bytes is stored as whole 64-byte chunks, the last one overlapping the one before
+// (the overlap is written twice with the same bytes): no masked store, which costs more on Zen 4.
+void RowPermBatch(const PermPlan& plan, uint8_t* sram, uint32_t r0, uint32_t r1) {
+  const PermChunk* chunks = plan.chunks.data();
+  const PermGroup* groups = plan.groups.data();
+  const size_t n = plan.chunks.size();
+#if HWY_TARGET == HWY_AVX3_DL
+  for (uint32_t r = r0; r < r1; ++r) {
+    const int64_t so = plan.src_stride * int64_t{r}, dof = plan.dst_stride * int64_t{r};
+    for (size_t c = 0; c < n; ++c) {
+      const PermChunk& k = chunks[c];
+      uint8_t* d = sram + k.dst + dof;
+      __m512i v = k.written == k.window ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi8(k.window, d);
+      for (uint32_t g = k.group_begin; g < k.group_end; ++g) {
+        const PermGroup& p = groups[g];
+        const uint8_t* s = sram + p.src + so;
+        const __m512i idx = _mm512_load_si512(p.index);
+        if (p.span <= 64) {
+          const __mmask64 in = p.span == 64 ? ~__mmask64{0} : (__mmask64{1} << p.span) - 1;
+          v = _mm512_mask_permutexvar_epi8(v, p.mask, idx, _mm512_maskz_loadu_epi8(in, s));
+        } else {
+          const __mmask64 in1 = p.span == 128 ? ~__mmask64{0} : (__mmask64{1} << (p.span - 64)) - 1;
+          const __m512i lo = _mm512_loadu_si512(s), hi = _mm512_maskz_loadu_epi8(in1, s + 64);
+          v = _mm512_mask_blend_epi8(p.mask, v, _mm512_permutex2var_epi8(lo, idx, hi));
+        }
+      }
+      if (k.window == ~uint64_t{0}) {
+        _mm512_storeu_si512(d, v);
+      } else {
+        _mm512_mask_storeu_epi8(d, k.window, v);
+      }
+    }
+  }
+#else
+  uint8_t buf[64];
+  for (uint32_t r = r0; r < r1; ++r) {
+    const int64_t so = plan.src_stride * int64_t{r}, dof = plan.dst_stride * int64_t{r};
+    for (size_t c = 0; c < n; ++c) {
+      const PermChunk& k = chunks[c];
+      uint8_t* d = sram + k.dst + dof;
+      for (int j = 0; j < 64; ++j) buf[j] = (k.window >> j) & 1 ? d[j] : 0;
+      for (uint32_t g = k.group_begin; g < k.group_end; ++g) {
+        const PermGroup& p = groups[g];
+        const uint8_t* s = sram + p.src + so;
+        for (int j = 0; j < 64; ++j) {
+          if ((p.mask >> j) & 1) buf[j] = s[p.index[j]];
+        }
+      }
+      for (int j = 0; j < 64; ++j) {
+        if ((k.window >> j) & 1) d[j] = buf[j];
+      }
+    }
+  }
+#endif
+}
+
 int64_t Target() { return HWY_TARGET; }
 
 }  // namespace HWY_NAMESPACE
@@ -190,11 +248,14 @@ namespace tile32 {
 HWY_EXPORT(AccLoadRows);
 HWY_EXPORT(AccAluRows);
 HWY_EXPORT(RowPermRows);
+HWY_EXPORT(RowPermBatch);
 HWY_EXPORT(Target);
 
 SimdMachine::SimdMachine(const AccelConfig& config)
     : ScalarMachine(config), canonical_stale_(config.tile_regs, 0), prepared_(config.tile_regs) {
   emacs_.reserve(kMaxEmacBatch);
+  perms_.resize(kMaxPermBatch);
+  plan_items_.resize(kMaxPermBatch);
 }
 
 SimdMachine::~SimdMachine() = default;
@@ -228,6 +289,7 @@ void SimdMachine::SettleWrites() {
 }
 
 void SimdMachine::BeforeHostSramWrite() {
+  FlushPerms();
   FlushEmacs();  // the deferred EMACs read SRAM as it is now
   SettleTiles({0, static_cast<__int128>(sram_.size())});
 }
@@ -468,6 +530,8 @@ bool SimdMachine::FusesRequant(const Requant& i) const {
 // not break the batch. A REQ of the batch's rows joins it when it can (FusesRequant); after that only QCFG
 // and register instructions wait. Everything else runs after the batch.
 void SimdMachine::BeforeInstruction(const Instr& next) {
+  // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).
+  if (perm_count_ != 0 && !std::holds_alternative<RowPerm>(next)) FlushPerms();
   if (std::holds_alternative<SetQuant>(next) || std::holds_alternative<VAlu>(next) ||
       std::holds_alternative<VPerm>(next)) {
     return;
@@ -484,7 +548,10 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
 }
 
 void SimdMachine::SettleAcc() const { const_cast<SimdMachine*>(this)->FlushEmacs(); }
-void SimdMachine::SettleSram() const { const_cast<SimdMachine*>(this)->FlushEmacs(); }
+void SimdMachine::SettleSram() const {
+  const_cast<SimdMachine*>(this)->FlushPerms();
+  const_cast<SimdMachine*>(this)->FlushEmacs();
+}
 
 void SimdMachine::Do(const Requant& i) {
   const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);
@@ -550,11 +617,63 @@ void SimdMachine::Do(const AccAlu& i) {
                                    i.imm);
 }
 
+namespace {
+bool Overlap(const ByteSpan& a, const ByteSpan& b) { return a.lo < a.hi && b.lo < b.hi && a.lo < b.hi && b.lo < a.hi; }
+ByteSpan Hull(const ByteSpan& a, const ByteSpan& b) {
+  if (a.lo >= a.hi) return b;
+  if (b.lo >= b.hi) return a;
+  return {std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
+}
+// Widest row window a batch is planned for (the plan holds one source per window byte); wider batches run
+// RPERM by RPERM within each row.
+constexpr int64_t kMaxPermWindow = 16 << 10;
+}  // namespace
+
+// Joins the batch when the result still has the properties FlushPerms relies on (see simd_machine.h):
+// same rows and strides, the written bytes of all rows (hull) apart from the read rows of all rows (hull),
+// and the rows' windows of written bytes no wider than the destination stride, so rows never share a byte.
 void SimdMachine::Do(const RowPerm& i) {
   const int size = SizeOf(i.type);
-  SettleWrites();
-  BytePerm perm;
-  perm.bytes = kLanes * size;
+  SettleWrites();  // tiles read in place copy their bytes now, before any deferred write
+  uint32_t lanes = 0;  // the lanes written
+  for (int l = 0; l < kLanes; ++l) lanes |= uint32_t{i.route[l] >= 0} << l;
+  const int first = lanes == 0 ? kLanes : __builtin_ctz(lanes), last = lanes == 0 ? -1 : 31 - __builtin_clz(lanes);
+  const int64_t lo = last < 0 ? 0 : int64_t{i.dst} + size * first, hi = last < 0 ? 0 : int64_t{i.dst} + size * (last + 1);
+  const uint64_t bytes = uint64_t{kLanes} * static_cast<uint64_t>(size);
+  const ByteSpan reads = SpanOf(i.src, i.src_stride, i.rows, bytes);
+  const ByteSpan writes = lo < hi ? SpanOf(lo, i.dst_stride, i.rows, static_cast<uint64_t>(hi - lo)) : ByteSpan{0, 0};
+  if (perm_count_ != 0) {
+    bool joins = perm_count_ < uint32_t{kMaxPermBatch} && i.rows == perm_rows_ &&
+                 i.src_stride == perm_src_stride_ && i.dst_stride == perm_dst_stride_ &&
+                 !Overlap(Hull(perm_reads_, reads), Hull(perm_writes_, writes));
+    if (joins && i.rows > 1 && lo < hi) {
+      const int64_t win_lo = perm_win_lo_ < perm_win_hi_ ? std::min(perm_win_lo_, lo) : lo;
+      const int64_t win_hi = perm_win_lo_ < perm_win_hi_ ? std::max(perm_win_hi_, hi) : hi;
+      joins = win_hi - win_lo <= std::abs(int64_t{i.dst_stride});
+    }
+    if (!joins) FlushPerms();
+  }
+  if (perm_count_ == 0) {
+    perm_rows_ = i.rows, perm_src_stride_ = i.src_stride, perm_dst_stride_ = i.dst_stride;
+    perm_reads_ = reads, perm_writes_ = writes, perm_win_lo_ = lo, perm_win_hi_ = hi;
+  } else {
+    perm_reads_ = Hull(perm_reads_, reads), perm_writes_ = Hull(perm_writes_, writes);
+    if (lo < hi) {
+      if (perm_win_lo_ == perm_win_hi_) perm_win_lo_ = lo, perm_win_hi_ = hi;
+      perm_win_lo_ = std::min(perm_win_lo_, lo), perm_win_hi_ = std::max(perm_win_hi_, hi);
+    }
+  }
+  // Every field written (the slot is reused: no zeroing of the whole item, which cost as much as the rest).
+  PermItem& item = perms_[perm_count_++];
+  item.src = i.src, item.dst = i.dst;
+  BytePerm& perm = item.perm;
+  perm.bytes = static_cast<int>(bytes);
+  perm.mask[0] = perm.mask[1] = 0;
+  if (size == 1) {
+    perm.mask[0] = lanes;
+    for (int l = 0; l < kLanes; ++l) perm.index[l] = static_cast<uint8_t>(i.route[l] < 0 ? 0 : i.route[l]);
+    return;
+  }
   for (int l = 0; l < kLanes; ++l) {
     for (int b = 0; b < size; ++b) {
       const int k = size * l + b;
@@ -562,7 +681,110 @@ void SimdMachine::Do(const RowPerm& i) {
       if (i.route[l] >= 0) perm.mask[k / 64] |= uint64_t{1} << (k % 64);
     }
   }
-  HWY_DYNAMIC_DISPATCH(RowPermRows)(perm, sram_.data(), i.dst, i.dst_stride, i.src, i.src_stride, i.rows);
+}
+
+namespace {
+bool SameItems(const PermItem* a, const PermItem* b, uint32_t n) {
+  for (uint32_t k = 0; k < n; ++k) {
+    const PermItem &x = a[k], &y = b[k];
+    if (x.src != y.src || x.dst != y.dst || x.perm.bytes != y.perm.bytes || x.perm.mask[0] != y.perm.mask[0] ||
+        x.perm.mask[1] != y.perm.mask[1] || std::memcmp(x.perm.index, y.perm.index, static_cast<size_t>(x.perm.bytes)) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+bool SimdMachine::PlanPerms() {
+  PermPlan& plan = perm_plan_;
+  // A kernel's loop issues the same batch band after band (the plan does not depend on rows).
+  if (plan_valid_ && plan.src_stride == perm_src_stride_ && plan.dst_stride == perm_dst_stride_ &&
+      plan_count_ == perm_count_ && SameItems(perms_.data(), plan_items_.data(), perm_count_)) {
+    return true;
+  }
+  plan_valid_ = false;
+  plan.chunks.clear(), plan.groups.clear();
+  plan.src_stride = perm_src_stride_, plan.dst_stride = perm_dst_stride_;
+  const int64_t base = perm_win_lo_, window = perm_win_hi_ - perm_win_lo_;
+  if (window > kMaxPermWindow) return false;
+  // The source of each window byte in row 0: its last writer's (later RPERMs of a row overwrite earlier ones).
+  std::vector<int64_t> from(static_cast<size_t>(window), -1);
+  for (uint32_t n = 0; n < perm_count_; ++n) {
+    const PermItem& it = perms_[n];
+    for (int k = 0; k < it.perm.bytes; ++k) {
+      if ((it.perm.mask[k / 64] >> (k % 64)) & 1) from[static_cast<size_t>(it.dst + k - base)] = it.src + it.perm.index[k];
+    }
+  }
+  std::pair<int64_t, int> bytes[64];  // (source, chunk byte)
+  auto add = [&](int64_t offset, uint64_t window_mask) {
+    PermChunk c;
+    c.dst = base + offset, c.window = window_mask;
+    int n = 0;
+    for (int j = 0; j < 64; ++j) {
+      if (((window_mask >> j) & 1) && from[static_cast<size_t>(offset + j)] >= 0) {
+        bytes[n++] = {from[static_cast<size_t>(offset + j)], j};
+        c.written |= uint64_t{1} << j;
+      }
+    }
+    if (n == 0) return;  // nothing written here: the chunk keeps its bytes
+    // The fewest groups of 128 consecutive source bytes covering the sources (greedy over sorted sources).
+    std::sort(bytes, bytes + n);
+    c.group_begin = static_cast<uint32_t>(plan.groups.size());
+    for (int k = 0; k < n;) {
+      PermGroup g;
+      g.src = bytes[k].first;
+      for (; k < n && bytes[k].first < g.src + 128; ++k) {
+        g.index[bytes[k].second] = static_cast<uint8_t>(bytes[k].first - g.src);
+        g.mask |= uint64_t{1} << bytes[k].second;
+        g.span = static_cast<uint32_t>(bytes[k].first - g.src + 1);
+      }
+      plan.groups.push_back(g);
+    }
+    c.group_end = static_cast<uint32_t>(plan.groups.size());
+    plan.chunks.push_back(c);
+  };
+  if (window < 64) {
+    if (window > 0) add(0, (uint64_t{1} << window) - 1);
+  } else {
+    for (int64_t o = 0; o + 64 <= window; o += 64) add(o, ~uint64_t{0});
+    if (window % 64 != 0) add(window - 64, ~uint64_t{0});
+  }
+  std::copy_n(perms_.data(), perm_count_, plan_items_.data());
+  plan_count_ = perm_count_;
+  plan_valid_ = true;
+  return true;
+}
+
+// Runs the deferred RPERMs. A batch of one that overlaps itself (in place) runs as the instruction reads.
+void SimdMachine::FlushPerms() {
+  if (perm_count_ == 0) return;
+  const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  uint8_t* sram = sram_.data();
+  const uint32_t rows = perm_rows_;
+  const int64_t ss = perm_src_stride_, ds = perm_dst_stride_;
+  const int64_t window = perm_win_hi_ - perm_win_lo_;
+  const bool apart = !Overlap(perm_reads_, perm_writes_) && (rows == 1 || window <= std::abs(ds));
+  if (!apart) {  // only a batch of one gets here (Do admits no second RPERM)
+    const PermItem& it = perms_[0];
+    HWY_DYNAMIC_DISPATCH(RowPermRows)(it.perm, sram, it.dst, ds, it.src, ss, rows);
+  } else if (PlanPerms()) {
+    ForRows(rows, static_cast<uint64_t>(std::max<int64_t>(window, 1)), ds, [&](uint32_t r0, uint32_t r1) {
+      HWY_DYNAMIC_DISPATCH(RowPermBatch)(perm_plan_, sram, r0, r1);
+    });
+  } else {
+    for (uint32_t r = 0; r < rows; ++r) {
+      for (uint32_t n = 0; n < perm_count_; ++n) {
+        const PermItem& it = perms_[n];
+        HWY_DYNAMIC_DISPATCH(RowPermRows)(it.perm, sram, it.dst + ds * r, ds, it.src + ss * r, ss, 1);
+      }
+    }
+  }
+  perm_count_ = 0;
+  if (host_timing_) {
+    const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+    AddHostSeconds(Instr(RowPerm{}).index(), spent.count());
+  }
 }
 
 SimdTargets ListSimdTargets() {
