@@ -178,38 +178,75 @@ void RowPermRows(const BytePerm& p, uint8_t* sram, int64_t dst, int64_t ds, int6
 #endif
 }
 
+#if HWY_TARGET == HWY_AVX3_DL
+// Rows [r0, r1) of one chunk of kG groups (kG = 0: any number), the groups' indices and masks in registers.
+template <int kG>
+HWY_INLINE void PermChunkRows(const PermPlan& plan, const PermChunk& k, uint8_t* sram, uint32_t r0, uint32_t r1) {
+  constexpr int kN = kG > 0 ? kG : 1;
+  const PermGroup* groups = plan.groups.data() + k.group_begin;
+  const int n = kG > 0 ? kG : static_cast<int>(k.group_end - k.group_begin);
+  __m512i idx[kN];
+  __mmask64 mask[kN], in0[kN], in1[kN];
+  const uint8_t* src[kN];
+  for (int g = 0; g < (kG > 0 ? kG : 0); ++g) {
+    const PermGroup& p = groups[g];
+    idx[g] = _mm512_load_si512(p.index), mask[g] = p.mask, src[g] = sram + p.src;
+    in0[g] = p.span >= 64 ? ~__mmask64{0} : (__mmask64{1} << p.span) - 1;
+    in1[g] = p.span <= 64 ? 0 : p.span == 128 ? ~__mmask64{0} : (__mmask64{1} << (p.span - 64)) - 1;
+  }
+  const bool old = k.written != k.window, whole = k.window == ~uint64_t{0};
+  const int64_t ss = plan.src_stride, ds = plan.dst_stride;
+  uint8_t* d = sram + k.dst + ds * int64_t{r0};
+  for (uint32_t r = r0; r < r1; ++r, d += ds) {
+    const int64_t so = ss * int64_t{r};
+    __m512i v = old ? _mm512_maskz_loadu_epi8(k.window, d) : _mm512_setzero_si512();
+    for (int g = 0; g < n; ++g) {
+      if constexpr (kG == 0) {  // loaded per row: only plans with many groups per chunk get here
+        const PermGroup& p = groups[g];
+        idx[0] = _mm512_load_si512(p.index), mask[0] = p.mask, src[0] = sram + p.src;
+        in0[0] = p.span >= 64 ? ~__mmask64{0} : (__mmask64{1} << p.span) - 1;
+        in1[0] = p.span <= 64 ? 0 : p.span == 128 ? ~__mmask64{0} : (__mmask64{1} << (p.span - 64)) - 1;
+      }
+      const int q = kG > 0 ? g : 0;
+      const uint8_t* s = src[q] + so;
+      if (in1[q] == 0) {
+        v = _mm512_mask_permutexvar_epi8(v, mask[q], idx[q], _mm512_maskz_loadu_epi8(in0[q], s));
+      } else {
+        const __m512i lo = _mm512_loadu_si512(s), hi = _mm512_maskz_loadu_epi8(in1[q], s + 64);
+        v = _mm512_mask_blend_epi8(mask[q], v, _mm512_permutex2var_epi8(lo, idx[q], hi));
+      }
+    }
+    if (whole) {
+      _mm512_storeu_si512(d, v);
+    } else {
+      _mm512_mask_storeu_epi8(d, k.window, v);
+    }
+  }
+}
+#endif
+
 // A batch of RPERMs (PermPlan), rows [r0, r1). Every source byte is as it was before the batch and the rows'
-// windows are disjoint (SimdMachine::Do(const RowPerm&) admits no other batch), so rows run in any order.
-// A window of at least 64 bytes is stored as whole 64-byte chunks, the last one overlapping the one before
-// (the overlap is written twice with the same bytes): no masked store, which costs more on Zen 4.
+// windows are disjoint (SimdMachine::Do(const RowPerm&) admits no other batch), so rows run in any order,
+// and so do chunks: chunks that overlap write the same bytes there. A window of at least 64 bytes is stored
+// as whole 64-byte chunks, the last one overlapping the one before (no masked store, which costs more on
+// Zen 4). AVX3_DL runs blocks of rows (a few KiB, in L1) chunk by chunk, each chunk's groups in registers.
 void RowPermBatch(const PermPlan& plan, uint8_t* sram, uint32_t r0, uint32_t r1) {
   const PermChunk* chunks = plan.chunks.data();
   const PermGroup* groups = plan.groups.data();
   const size_t n = plan.chunks.size();
 #if HWY_TARGET == HWY_AVX3_DL
-  for (uint32_t r = r0; r < r1; ++r) {
-    const int64_t so = plan.src_stride * int64_t{r}, dof = plan.dst_stride * int64_t{r};
+  (void)groups;
+  const int64_t row_bytes = std::max<int64_t>({64, std::abs(plan.src_stride), std::abs(plan.dst_stride)});
+  const uint32_t block = static_cast<uint32_t>(std::max<int64_t>(1, (8 << 10) / row_bytes));
+  for (uint32_t b0 = r0; b0 < r1; b0 += std::min(block, r1 - b0)) {
+    const uint32_t b1 = b0 + std::min(block, r1 - b0);
     for (size_t c = 0; c < n; ++c) {
-      const PermChunk& k = chunks[c];
-      uint8_t* d = sram + k.dst + dof;
-      __m512i v = k.written == k.window ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi8(k.window, d);
-      for (uint32_t g = k.group_begin; g < k.group_end; ++g) {
-        const PermGroup& p = groups[g];
-        const uint8_t* s = sram + p.src + so;
-        const __m512i idx = _mm512_load_si512(p.index);
-        if (p.span <= 64) {
-          const __mmask64 in = p.span == 64 ? ~__mmask64{0} : (__mmask64{1} << p.span) - 1;
-          v = _mm512_mask_permutexvar_epi8(v, p.mask, idx, _mm512_maskz_loadu_epi8(in, s));
-        } else {
-          const __mmask64 in1 = p.span == 128 ? ~__mmask64{0} : (__mmask64{1} << (p.span - 64)) - 1;
-          const __m512i lo = _mm512_loadu_si512(s), hi = _mm512_maskz_loadu_epi8(in1, s + 64);
-          v = _mm512_mask_blend_epi8(p.mask, v, _mm512_permutex2var_epi8(lo, idx, hi));
-        }
-      }
-      if (k.window == ~uint64_t{0}) {
-        _mm512_storeu_si512(d, v);
-      } else {
-        _mm512_mask_storeu_epi8(d, k.window, v);
+      switch (chunks[c].group_end - chunks[c].group_begin) {
+        case 1: PermChunkRows<1>(plan, chunks[c], sram, b0, b1); break;
+        case 2: PermChunkRows<2>(plan, chunks[c], sram, b0, b1); break;
+        case 3: PermChunkRows<3>(plan, chunks[c], sram, b0, b1); break;
+        case 4: PermChunkRows<4>(plan, chunks[c], sram, b0, b1); break;
+        default: PermChunkRows<0>(plan, chunks[c], sram, b0, b1);
       }
     }
   }
@@ -619,6 +656,11 @@ void SimdMachine::Do(const AccAlu& i) {
 
 namespace {
 bool Overlap(const ByteSpan& a, const ByteSpan& b) { return a.lo < a.hi && b.lo < b.hi && a.lo < b.hi && b.lo < a.hi; }
+// SpanOf for a validated RPERM (its rows lie inside SRAM, so the products fit int64), inlined.
+ByteSpan RowsSpan(int64_t base, int32_t stride, uint32_t rows, int64_t bytes) {
+  const int64_t reach = int64_t{stride} * (int64_t{rows} - 1);
+  return {base + std::min<int64_t>(reach, 0), base + std::max<int64_t>(reach, 0) + bytes};
+}
 ByteSpan Hull(const ByteSpan& a, const ByteSpan& b) {
   if (a.lo >= a.hi) return b;
   if (b.lo >= b.hi) return a;
@@ -635,13 +677,18 @@ constexpr int64_t kMaxPermWindow = 16 << 10;
 void SimdMachine::Do(const RowPerm& i) {
   const int size = SizeOf(i.type);
   SettleWrites();  // tiles read in place copy their bytes now, before any deferred write
-  uint32_t lanes = 0;  // the lanes written
-  for (int l = 0; l < kLanes; ++l) lanes |= uint32_t{i.route[l] >= 0} << l;
+  uint32_t lanes = 0;  // the lanes written: the sign bits of the route, 8 lanes per multiply (a loop of 32 shifts
+  for (int q = 0; q < kLanes / 8; ++q) {  // cost a third of this function)
+    uint64_t x;
+    std::memcpy(&x, i.route.data() + 8 * q, 8);
+    lanes |= static_cast<uint32_t>(((x & 0x8080808080808080u) * 0x0002040810204081u) >> 56) << (8 * q);
+  }
+  lanes = ~lanes;
   const int first = lanes == 0 ? kLanes : __builtin_ctz(lanes), last = lanes == 0 ? -1 : 31 - __builtin_clz(lanes);
   const int64_t lo = last < 0 ? 0 : int64_t{i.dst} + size * first, hi = last < 0 ? 0 : int64_t{i.dst} + size * (last + 1);
   const uint64_t bytes = uint64_t{kLanes} * static_cast<uint64_t>(size);
-  const ByteSpan reads = SpanOf(i.src, i.src_stride, i.rows, bytes);
-  const ByteSpan writes = lo < hi ? SpanOf(lo, i.dst_stride, i.rows, static_cast<uint64_t>(hi - lo)) : ByteSpan{0, 0};
+  const ByteSpan reads = RowsSpan(i.src, i.src_stride, i.rows, static_cast<int64_t>(bytes));
+  const ByteSpan writes = lo < hi ? RowsSpan(lo, i.dst_stride, i.rows, hi - lo) : ByteSpan{0, 0};
   if (perm_count_ != 0) {
     bool joins = perm_count_ < uint32_t{kMaxPermBatch} && i.rows == perm_rows_ &&
                  i.src_stride == perm_src_stride_ && i.dst_stride == perm_dst_stride_ &&
