@@ -62,6 +62,35 @@ struct BytePerm {
   int bytes = 0;
 };
 
+// Deferred RPERMs (internal to the SIMD machine). One RPERM of a batch: its route as bytes, where row 0
+// reads and writes.
+struct PermItem {
+  BytePerm perm;
+  int64_t src = 0, dst = 0;
+};
+// RPERMs of the same rows and strides run together, up to this many (a 464-channel groups-2 shuffle is 30).
+inline constexpr int kMaxPermBatch = 64;
+// The batch as the vector unit runs it, row by row (SimdMachine::FlushPerms builds it, docs/simd_machine.md
+// "RPERM"): a row's destination window is written as 64-byte chunks, each the bytes of its last writer
+// gathered from at most 128 source bytes per group (one vpermb or vpermt2b), kept where nothing writes.
+struct PermGroup {
+  alignas(64) uint8_t index[64] = {};  // chunk byte j <- source byte index[j] from `src` where bit j of mask
+  uint64_t mask = 0;
+  int64_t src = 0;  // row 0's first source byte of the group
+  uint32_t span = 0;  // source bytes read from src: 1..128
+};
+struct PermChunk {
+  int64_t dst = 0;        // row 0's first byte of the chunk
+  uint64_t window = 0;    // the chunk's bytes inside the row's window (all 64 unless the window is shorter)
+  uint64_t written = 0;   // the bytes some RPERM writes
+  uint32_t group_begin = 0, group_end = 0;
+};
+struct PermPlan {
+  std::vector<PermChunk> chunks;
+  std::vector<PermGroup> groups;
+  int64_t src_stride = 0, dst_stride = 0;
+};
+
 class SimdMachine : public ScalarMachine {
  public:
   explicit SimdMachine(const AccelConfig& config);
@@ -112,6 +141,25 @@ class SimdMachine : public ScalarMachine {
   mutable std::vector<char> canonical_stale_;
   std::vector<PreparedTile> prepared_;  // indexed by tile register, contiguous for TMAC chains
   std::vector<AmxPairBlock> amx_pairs_;  // the AMX path's staged weights, per machine (never shared by threads' TMACs)
+
+  // RPERM batch (docs/simd_machine.md, "RPERM"): consecutive RPERMs of the same rows and strides whose
+  // writes cannot reach any of the batch's reads and whose rows write disjoint windows. Then every read
+  // sees the bytes as they were before the batch, so the batch can run row by row (all RPERMs on one row
+  // at once), rows in any order or in parallel. Flushed before any other instruction, a host SRAM access
+  // or a read of SRAM.
+  void FlushPerms();
+  // Builds perm_plan_ for the pending batch; false when its window is too wide to plan.
+  bool PlanPerms();
+  std::vector<PermItem> perms_;  // kMaxPermBatch slots, the first perm_count_ pending
+  uint32_t perm_count_ = 0;
+  uint32_t perm_rows_ = 0;
+  int64_t perm_src_stride_ = 0, perm_dst_stride_ = 0;
+  ByteSpan perm_reads_{0, 0}, perm_writes_{0, 0};  // hulls over all rows: full source rows, written bytes
+  int64_t perm_win_lo_ = 0, perm_win_hi_ = 0;      // row 0's written bytes (hull); lo == hi: none
+  PermPlan perm_plan_;
+  std::vector<PermItem> plan_items_;  // the batch perm_plan_ was built for (plan_count_ of them), when plan_valid_
+  uint32_t plan_count_ = 0;
+  bool plan_valid_ = false;
 };
 
 // Highway targets: compiled into this binary, supported by this CPU (and compiled), and the one dynamic

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -15,6 +16,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <tbb/task_arena.h>
 
 #include "accel/cost.h"
 #include "accel/error.h"
@@ -391,6 +394,268 @@ TEST(ChannelShuffle, CountersMatchRoutes) {
       });
     }
   }
+}
+
+// ---- RPERM batches: the SIMD machine defers consecutive RPERMs (docs/simd_machine.md, "RPERM") ----
+
+// One step of a program: an instruction, or a host access to SRAM between instructions.
+struct Step {
+  enum Kind { kExecute, kHostRead, kHostWrite } kind = kExecute;
+  Instr instr;
+  uint32_t addr = 0;  // kHostWrite: the byte written (value)
+  uint8_t value = 0;
+};
+
+// Everything observable after a program: SRAM at each host read and at the end, ACC, each step's error,
+// the counters (host time aside).
+struct Outcome {
+  std::vector<std::vector<uint8_t>> reads;
+  std::vector<uint8_t> sram;
+  std::vector<uint32_t> acc;
+  std::vector<std::string> errors;
+  Counters counters;
+};
+
+Outcome RunProgram(ScalarMachine& m, const std::vector<Step>& steps, const std::vector<uint8_t>& init,
+                   std::vector<uint8_t>& dram) {
+  std::vector<uint8_t>& sram = m.sram();
+  std::copy(init.begin(), init.end(), sram.begin());
+  m.BindDramReadOnly(0, dram.data(), dram.size());
+  m.ResetCounters();
+  Outcome o;
+  for (const Step& s : steps) {
+    if (s.kind == Step::kHostRead) {
+      o.reads.push_back(std::as_const(m).sram());
+    } else if (s.kind == Step::kHostWrite) {
+      m.sram()[s.addr] = s.value;
+    } else {
+      try {
+        m.Execute(s.instr);
+        o.errors.emplace_back();
+      } catch (const Error& e) {
+        o.errors.emplace_back(e.what());
+      }
+    }
+  }
+  o.counters = m.counters();
+  o.sram = std::as_const(m).sram();
+  for (uint32_t r = 0; r < m.config().acc_rows; ++r) {
+    const uint32_t* row = m.acc_row(r);
+    o.acc.insert(o.acc.end(), row, row + kLanes);
+  }
+  m.UnbindDram(0);
+  return o;
+}
+
+void ExpectSameOutcome(const Outcome& want, const Outcome& got, const std::string& name) {
+  EXPECT_EQ(got.errors, want.errors) << "on " << name;
+  EXPECT_TRUE(got.reads == want.reads) << "on " << name << ": SRAM differs at a host read";
+  if (got.sram != want.sram) {
+    size_t i = 0;
+    while (got.sram[i] == want.sram[i]) ++i;
+    ADD_FAILURE() << "on " << name << ": SRAM byte " << i << " is " << int{got.sram[i]} << ", want " << int{want.sram[i]};
+  }
+  EXPECT_TRUE(got.acc == want.acc) << "on " << name << ": ACC differs";
+  const Counters &a = want.counters, &b = got.counters;
+  EXPECT_EQ(b.instructions, a.instructions) << "on " << name;
+  EXPECT_TRUE(std::equal(std::begin(a.per_opcode), std::end(a.per_opcode), std::begin(b.per_opcode))) << "on " << name;
+  EXPECT_EQ(b.total.cycles, a.total.cycles) << "on " << name;
+  EXPECT_EQ(b.total.sram_cycles, a.total.sram_cycles) << "on " << name;
+  EXPECT_EQ(b.total.mux_passes, a.total.mux_passes) << "on " << name;
+  EXPECT_EQ(b.total.dram_bytes, a.total.dram_bytes) << "on " << name;
+}
+
+// The program on the scalar machine, then on a fresh SIMD machine per target (in an arena of `threads`).
+void ExpectSimdMatchesScalar(const AccelConfig& config, const std::vector<Step>& steps, uint64_t seed,
+                             int threads = 1) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> init(config.sram_bytes), dram(4096);
+  for (auto& b : init) b = static_cast<uint8_t>(rng());
+  for (auto& b : dram) b = static_cast<uint8_t>(rng());
+  ScalarMachine scalar(config);
+  const Outcome want = RunProgram(scalar, steps, init, dram);
+  for (int64_t target : test::TargetsToTest()) {
+    test::ScopedTarget scoped(target);
+    SimdMachine simd(config);
+    Outcome got;
+    tbb::task_arena(threads).execute([&] { got = RunProgram(simd, steps, init, dram); });
+    ExpectSameOutcome(want, got, "simd/" + scoped.name());
+  }
+}
+
+Step Exec(const Instr& i) {
+  Step s;
+  s.instr = i;
+  return s;
+}
+
+RowPerm Perm(DType type, uint32_t rows, uint32_t dst, int32_t ds, uint32_t src, int32_t ss,
+             const std::array<int8_t, kLanes>& route) {
+  RowPerm p;
+  p.type = type, p.rows = rows, p.dst = dst, p.dst_stride = ds, p.src = src, p.src_stride = ss, p.route = route;
+  return p;
+}
+
+std::array<int8_t, kLanes> RandomRoute(std::mt19937_64& rng, double unwritten) {
+  std::array<int8_t, kLanes> r;
+  std::uniform_real_distribution<double> u(0, 1);
+  for (auto& l : r) l = u(rng) < unwritten ? -1 : static_cast<int8_t>(rng() % kLanes);
+  return r;
+}
+
+// A base such that `rows` rows of `bytes` at base + r * stride lie in [lo, hi), or -1.
+int64_t PlaceRows(std::mt19937_64& rng, int64_t lo, int64_t hi, int64_t stride, uint32_t rows, int64_t bytes) {
+  const int64_t reach = stride * (int64_t{rows} - 1);
+  const int64_t first = lo - std::min<int64_t>(reach, 0), last = hi - bytes - std::max<int64_t>(reach, 0);
+  if (last < first) return -1;
+  return first + static_cast<int64_t>(rng() % static_cast<uint64_t>(last - first + 1));
+}
+
+// Batches as a shuffle issues them (sources below half the SRAM, destinations above, each RPERM's written
+// lanes inside the rows' window: they join), and beside them RPERMs placed anywhere (in place, reading what
+// the batch writes, writing what it reads, rows sharing bytes: they must not join, or not change the result
+// if they do), bad RPERMs, and instructions and host accesses that must see the batch done.
+std::vector<Step> RandomBatchProgram(std::mt19937_64& rng, uint32_t sram) {
+  std::vector<Step> steps;
+  std::uniform_real_distribution<double> u(0, 1);
+  const DType types[] = {DType::kU8, DType::kI8, DType::kI16, DType::kBF16, DType::kI32};
+  for (int batch = 0; batch < 40; ++batch) {
+    const DType type = types[rng() % 5];
+    const int size = SizeOf(type), bytes = kLanes * size;
+    const uint32_t rows = std::array<uint32_t, 6>{1, 2, 3, 7, 16, 40}[rng() % 6];
+    const bool tidy = u(rng) < 0.6;
+    const int32_t ds = tidy ? bytes + static_cast<int32_t>(rng() % (3 * bytes)) : static_cast<int32_t>(rng() % 400) - 200;
+    const int32_t ss = u(rng) < 0.5 ? ds : static_cast<int32_t>(rng() % 600) - 100;
+    const int count = 1 + static_cast<int>(rng() % 12);
+    const int64_t src_region = tidy ? PlaceRows(rng, 0, sram / 2, ss, rows, ds + bytes) : 0;
+    // bytes of margin: an RPERM's unwritten lanes may reach out of the window on either side.
+    const int64_t dst_region = tidy ? PlaceRows(rng, sram / 2 + bytes, sram - bytes, ds, rows, ds) : 0;
+    if (src_region < 0 || dst_region < 0) continue;
+    for (int k = 0; k < count; ++k) {
+      const std::array<int8_t, kLanes> route = RandomRoute(rng, u(rng) < 0.5 ? 0.0 : 0.5);
+      int first = kLanes, last = -1;
+      for (int l = 0; l < kLanes; ++l) {
+        if (route[l] >= 0) first = std::min(first, l), last = l;
+      }
+      int64_t src, dst;
+      if (tidy) {  // the written lanes at [0, ds) of each destination row: they may overlap other RPERMs' lanes
+        src = src_region + static_cast<int64_t>(rng() % static_cast<uint64_t>(ds + 1));
+        const int64_t lo = last < 0 ? 0 : -int64_t{first} * size, hi = last < 0 ? ds - bytes : ds - int64_t{last + 1} * size;
+        dst = dst_region + lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+      } else {
+        src = PlaceRows(rng, 0, sram, ss, rows, bytes);
+        dst = u(rng) < 0.2 ? src : PlaceRows(rng, 0, sram, ds, rows, bytes);
+        if (src < 0 || dst < 0) continue;
+      }
+      steps.push_back(Exec(Perm(type, rows, static_cast<uint32_t>(dst), ds, static_cast<uint32_t>(src), ss, route)));
+      const double what = u(rng);
+      if (what < 0.03) {  // a bad route: refused, the batch before it unchanged
+        RowPerm bad = Perm(type, rows, static_cast<uint32_t>(dst), ds, static_cast<uint32_t>(src), ss, route);
+        bad.route[rng() % kLanes] = 32;
+        steps.push_back(Exec(bad));
+      } else if (what < 0.06) {
+        Step s;
+        s.kind = Step::kHostRead;
+        steps.push_back(s);
+      } else if (what < 0.09) {
+        Step s;
+        s.kind = Step::kHostWrite, s.addr = static_cast<uint32_t>(rng() % sram), s.value = static_cast<uint8_t>(rng());
+        steps.push_back(s);
+      } else if (what < 0.12) {  // a store into the sources or destinations
+        VStore v;
+        v.vs = static_cast<uint8_t>(rng() % 4), v.type = DType::kI32, v.addr = static_cast<uint32_t>(src);
+        if (v.addr + 4 * kLanes <= sram) steps.push_back(Exec(v));
+      } else if (what < 0.15) {
+        VLoad v;
+        v.vd = static_cast<uint8_t>(rng() % 4), v.type = DType::kI32, v.addr = static_cast<uint32_t>(dst);
+        if (v.addr + 4 * kLanes <= sram) steps.push_back(Exec(v));
+      } else if (what < 0.18) {
+        DmaIn d;
+        d.sram = static_cast<uint32_t>(src), d.rows = 2, d.row_bytes = 48, d.dram = rng() % 1024;
+        d.dram_stride = 100, d.sram_stride = 64;
+        if (d.sram + 64 + 48 <= sram) steps.push_back(Exec(d));
+      } else if (what < 0.21) {  // a tile read in place, overwritten by an RPERM, then used
+        TileLoad t;
+        t.td = 0, t.type = DType::kI8, t.addr = static_cast<uint32_t>(std::min<int64_t>(dst, sram - 1024));
+        steps.push_back(Exec(t));
+        steps.push_back(Exec(Perm(type, 1, t.addr + 100, ds, static_cast<uint32_t>(rng() % 1024), ss, route)));
+        TileMac m;
+        m.mode = MacMode::kU8S8, m.rows = 2, m.a_addr = static_cast<uint32_t>(rng() % (sram - 128));
+        steps.push_back(Exec(m));
+      } else if (what < 0.24) {
+        AccStore a;
+        a.row = 0, a.rows = 2, a.addr = static_cast<uint32_t>(src), a.row_stride = 128;
+        if (a.addr + 256 <= sram) steps.push_back(Exec(a));
+      }
+    }
+  }
+  return steps;
+}
+
+TEST(RpermBatch, RandomProgramsMatchScalar) {
+  AccelConfig config;
+  config.sram_bytes = 32 << 10;
+  for (uint64_t k = 0; k < 12; ++k) {
+    const uint64_t seed = TestSeed(7100 + k);
+    SCOPED_TRACE("seed " + std::to_string(seed) + " (TILE32_SEED overrides)");
+    std::mt19937_64 rng(seed);
+    ExpectSimdMatchesScalar(config, RandomBatchProgram(rng, config.sram_bytes), seed);
+  }
+}
+
+// Rows enough that the batch is split across an arena of 2 threads (64 KiB and more), the kernel's pattern.
+TEST(RpermBatch, SplitAcrossThreadsMatchesScalar) {
+  const uint64_t seed = TestSeed(7120);
+  for (int C : {116, 232, 464}) {
+    const PackedChannelShuffle p = PackChannelShuffle({C, 2, DType::kU8});
+    const uint32_t rows = 1500, out = static_cast<uint32_t>(C) * rows + 64;
+    std::vector<Step> steps;
+    for (const ShuffleRoute& r : p.routes) {
+      steps.push_back(Exec(Perm(DType::kU8, rows, out + 32 * r.out_block, C, r.src_channel, C, r.route)));
+    }
+    SCOPED_TRACE("channels " + std::to_string(C));
+    ExpectSimdMatchesScalar(AccelConfig::Default(), steps, seed, 2);
+  }
+}
+
+// A batch broken by an instruction that writes one of its sources, then continued; an RPERM reading what the
+// batch wrote; one writing what the batch reads; rows whose windows share bytes; host accesses in a batch.
+TEST(RpermBatch, OrderIsKeptWhereBatchesMustNotJoin) {
+  const uint64_t seed = TestSeed(7121);
+  AccelConfig config;
+  config.sram_bytes = 16 << 10;
+  std::mt19937_64 rng(seed);
+  auto route = [&] { return RandomRoute(rng, 0.3); };
+  std::vector<Step> steps;
+  steps.push_back(Exec(Perm(DType::kU8, 8, 8192, 64, 0, 64, route())));
+  VStore v;  // into the rows the first RPERM read: the second reads the new bytes
+  v.vs = 1, v.type = DType::kI32, v.addr = 70;
+  steps.push_back(Exec(v));
+  steps.push_back(Exec(Perm(DType::kU8, 8, 8192 + 32, 64, 16, 64, route())));
+  steps.push_back(Exec(Perm(DType::kU8, 8, 12000, 64, 8192, 64, route())));   // reads what the batch wrote
+  steps.push_back(Exec(Perm(DType::kU8, 8, 12000 + 40, 64, 12000, 64, route())));  // and itself
+  steps.push_back(Exec(Perm(DType::kU8, 8, 4000, 64, 12010, 64, route())));   // writes what it reads
+  steps.push_back(Exec(Perm(DType::kU8, 8, 4010, 64, 4020, 64, route())));
+  steps.push_back(Exec(Perm(DType::kI16, 6, 6000, 40, 100, 40, route())));  // 64-byte rows 40 apart
+  steps.push_back(Exec(Perm(DType::kI16, 6, 6020, 40, 300, 40, route())));
+  steps.push_back(Exec(Perm(DType::kU8, 5, 7000, 0, 200, 32, route())));  // every row onto the same bytes
+  steps.push_back(Exec(Perm(DType::kU8, 5, 7010, 0, 400, 32, route())));
+  steps.push_back(Exec(Perm(DType::kU8, 5, 7100, -96, 500, -40, route())));  // descending rows
+  steps.push_back(Exec(Perm(DType::kU8, 5, 7150, -96, 600, -40, route())));
+  Step read;
+  read.kind = Step::kHostRead;
+  steps.push_back(read);
+  steps.push_back(Exec(Perm(DType::kU8, 5, 7160, -96, 700, -40, route())));
+  Step write;
+  write.kind = Step::kHostWrite, write.addr = 710, write.value = 0x5A;  // a source of the pending RPERM
+  steps.push_back(write);
+  steps.push_back(Exec(Perm(DType::kU8, 5, 7170, -96, 710, -40, route())));
+  RowPerm bad = Perm(DType::kU8, 5, 7180, -96, 720, -40, route());
+  bad.rows = 0;
+  steps.push_back(Exec(bad));
+  steps.push_back(Exec(Perm(DType::kI32, 3, 9000, 512, 0, 512, route())));  // 128-byte rows
+  steps.push_back(Exec(Perm(DType::kI32, 3, 9100, 512, 20, 512, route())));
+  ExpectSimdMatchesScalar(config, steps, seed);
 }
 
 // ---- Errors ----
