@@ -8,18 +8,6 @@
 
 namespace tile32 {
 
-int SizeOf(DType t) {
-  switch (t) {
-    case DType::kI8:
-    case DType::kU8: return 1;
-    case DType::kI16:
-    case DType::kBF16: return 2;
-    case DType::kI32:
-    case DType::kF32: return 4;
-  }
-  return 0;
-}
-
 const char* NameOf(DType t) {
   switch (t) {
     case DType::kI8: return "i8";
@@ -31,8 +19,6 @@ const char* NameOf(DType t) {
   }
   return "?";
 }
-
-bool IsValid(DType t) { return static_cast<uint8_t>(t) <= static_cast<uint8_t>(DType::kF32); }
 
 ValueRange RangeOf(DType t) {
   switch (t) {
@@ -47,8 +33,6 @@ ValueRange RangeOf(DType t) {
 bool IsInt8(DType t) { return t == DType::kU8 || t == DType::kI8; }
 
 bool IsRequantOutput(DType t) { return t == DType::kI8 || t == DType::kU8 || t == DType::kI16; }
-
-bool IsValid(MacMode m) { return static_cast<uint8_t>(m) <= static_cast<uint8_t>(MacMode::kBF16); }
 
 bool IsIntegerMode(MacMode m) { return m != MacMode::kBF16; }
 
@@ -68,26 +52,6 @@ const char* NameOf(MacMode m) {
     case MacMode::kBF16: return "bf16";
   }
   return "?";
-}
-
-DType ActivationType(MacMode m) {
-  switch (m) {
-    case MacMode::kU8S8: return DType::kU8;
-    case MacMode::kS8S8: return DType::kI8;
-    case MacMode::kS16S16: return DType::kI16;
-    case MacMode::kBF16: return DType::kBF16;
-  }
-  return DType::kI8;
-}
-
-DType WeightType(MacMode m) {
-  switch (m) {
-    case MacMode::kU8S8:
-    case MacMode::kS8S8: return DType::kI8;
-    case MacMode::kS16S16: return DType::kI16;
-    case MacMode::kBF16: return DType::kBF16;
-  }
-  return DType::kI8;
 }
 
 const char* NameOf(RequantMode m) {
@@ -217,14 +181,6 @@ struct Printer {
 };
 
 }  // namespace
-
-const char* MnemonicOf(size_t index) {
-  static constexpr const char* kNames[] = {"DMA_IN", "DMA_OUT", "VLD",  "VST", "TLD",  "ACC_ZERO",     "ACC_LD",
-                                           "ACC_ST", "TMAC",    "EMAC", "QCFG", "REQ", "VALU", "VPERM",
-                                           "VMOV.FROMACC", "VMOV.TOACC", "AALU", "RPERM"};
-  static_assert(std::size(kNames) == kInstrKinds, "one mnemonic per instruction kind");
-  return index < std::size(kNames) ? kNames[index] : "?";
-}
 
 std::string ToString(const Instr& instr) {
   std::ostringstream os;

@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <string>
+#include <type_traits>
 #include <variant>
 
 #include "accel/config.h"
@@ -14,9 +16,21 @@ namespace tile32 {
 
 // §2 Data types. Sizes in bytes: 1, 1, 2, 2, 4, 4.
 enum class DType : uint8_t { kI8, kU8, kI16, kBF16, kI32, kF32 };
-int SizeOf(DType t);
+// (Inline, with the other facts every instruction's validation and footprint ask for.)
+inline int SizeOf(DType t) {
+  switch (t) {
+    case DType::kI8:
+    case DType::kU8: return 1;
+    case DType::kI16:
+    case DType::kBF16: return 2;
+    case DType::kI32:
+    case DType::kF32: return 4;
+  }
+  return 0;
+}
 const char* NameOf(DType t);
-bool IsValid(DType t);  // one of the enumerators (a value read from outside may not be)
+// One of the enumerators (a value read from outside may not be).
+inline bool IsValid(DType t) { return static_cast<uint8_t>(t) <= static_cast<uint8_t>(DType::kF32); }
 
 // The facts about types that every validator shares (the machine, the kernels' front ends, the tests):
 // the values of an integer type (kU8, kI8, kI16, kI32; used for zero points, clamps and data ranges).
@@ -36,9 +50,25 @@ enum class MacMode : uint8_t {
   kBF16,   // bf16 x bf16, fp32 accumulation by fused multiply-add, k ascending
 };
 const char* NameOf(MacMode m);
-bool IsValid(MacMode m);
-DType ActivationType(MacMode m);  // kU8, kI8, kI16, kBF16
-DType WeightType(MacMode m);      // kI8, kI8, kI16, kBF16
+inline bool IsValid(MacMode m) { return static_cast<uint8_t>(m) <= static_cast<uint8_t>(MacMode::kBF16); }
+inline DType ActivationType(MacMode m) {  // kU8, kI8, kI16, kBF16
+  switch (m) {
+    case MacMode::kU8S8: return DType::kU8;
+    case MacMode::kS8S8: return DType::kI8;
+    case MacMode::kS16S16: return DType::kI16;
+    case MacMode::kBF16: return DType::kBF16;
+  }
+  return DType::kI8;
+}
+inline DType WeightType(MacMode m) {  // kI8, kI8, kI16, kBF16
+  switch (m) {
+    case MacMode::kU8S8:
+    case MacMode::kS8S8: return DType::kI8;
+    case MacMode::kS16S16: return DType::kI16;
+    case MacMode::kBF16: return DType::kBF16;
+  }
+  return DType::kI8;
+}
 bool IsIntegerMode(MacMode m);    // every mode but kBF16 (int32 accumulation)
 // The MAC mode that multiplies activations of type `a` by weights of type `w` as a kernel sees them:
 // INT8 (a kU8 or kI8, w kI8 or kU8: uint8 weights are packed as int8 with the zero point moved by 128,
@@ -229,7 +259,25 @@ inline constexpr size_t kInstrKinds = std::variant_size_v<Instr>;
 // Assembly-like text of one instruction, for failure messages and traces.
 std::string ToString(const Instr& instr);
 // The mnemonic of the instruction kind at Instr::index() ("DMA_IN", "TMAC", "VMOV.FROMACC", ...).
-const char* MnemonicOf(size_t index);
+inline const char* MnemonicOf(size_t index) {
+  static constexpr const char* kNames[] = {"DMA_IN", "DMA_OUT", "VLD",  "VST", "TLD",  "ACC_ZERO",     "ACC_LD",
+                                           "ACC_ST", "TMAC",    "EMAC", "QCFG", "REQ", "VALU", "VPERM",
+                                           "VMOV.FROMACC", "VMOV.TOACC", "AALU", "RPERM"};
+  static_assert(std::size(kNames) == kInstrKinds, "one mnemonic per instruction kind");
+  return index < std::size(kNames) ? kNames[index] : "?";
+}
+// Instr::index() of the instruction kind T, at compile time.
+template <typename T, typename V = Instr>
+struct KindIndex;
+template <typename T, typename... Ts>
+struct KindIndex<T, std::variant<Ts...>> {
+  static constexpr size_t value = [] {
+    constexpr bool match[] = {std::is_same_v<T, Ts>...};
+    size_t i = 0;
+    while (!match[i]) ++i;
+    return i;
+  }();
+};
 
 // An identity route, and a rotation vd[i] = vs[(i + by) mod 32].
 std::array<int8_t, kLanes> IdentityRoute();

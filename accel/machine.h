@@ -23,7 +23,10 @@ namespace tile32 {
 struct ByteSpan {
   __int128 lo, hi;
 };
-ByteSpan SpanOf(int64_t base, int64_t stride, uint64_t count, uint64_t bytes);
+inline ByteSpan SpanOf(int64_t base, int64_t stride, uint64_t count, uint64_t bytes) {
+  const __int128 span = static_cast<__int128>(stride) * static_cast<__int128>(count - 1);
+  return {base + (span < 0 ? span : 0), base + (span > 0 ? span : 0) + static_cast<__int128>(bytes)};
+}
 
 class Machine {
  public:
@@ -114,9 +117,15 @@ class Machine {
   bool host_timing_ = false;
 
  private:
-  void Validate(const Instr& instr, const Footprint& fp) const;
+  struct FieldChecks;  // accel/machine.cc
+  // Execute for an instruction of kind T: one dispatch on the variant, then everything inline.
+  template <typename T>
+  void Step(const Instr& instr, const T& i);
+  // The ranges of the footprint: SRAM bytes, ACC rows, the DRAM rows of a DMA. `op` names the instruction.
+  void CheckRanges(const char* op, const Footprint& fp) const;
 
   AccelConfig config_;
+  CostTable cost_table_;  // from config_; ReserveSram changes nothing it holds
   uint32_t sram_total_ = 0;  // config_.sram_bytes before any reservation
   std::vector<Segment> segments_;
   QuantConfig quant_;

@@ -418,8 +418,8 @@ void SimdMachine::Do(const DmaOut& i) {
 void SimdMachine::Do(const VLoad& i) {
   const int size = SizeOf(i.type);
   if (i.stride != size) return ScalarMachine::Do(i);
-  const uint8_t* p = sram_at(i.addr);
-  uint32_t* v = vregs_[i.vd].data();
+  const uint8_t* __restrict p = sram_at(i.addr);  // SRAM and a register never overlap: no aliasing check
+  uint32_t* __restrict v = vregs_[i.vd].data();
   switch (i.type) {
     case DType::kU8:
       for (int l = 0; l < kLanes; ++l) v[l] = p[l];
@@ -569,6 +569,7 @@ bool SimdMachine::FusesRequant(const Requant& i) const {
 void SimdMachine::BeforeInstruction(const Instr& next) {
   // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).
   if (perm_count_ != 0 && !std::holds_alternative<RowPerm>(next)) FlushPerms();
+  if (emacs_.empty() && !seed_pending_) return;  // no EMAC batch: FlushEmacs would do nothing
   if (std::holds_alternative<SetQuant>(next) || std::holds_alternative<VAlu>(next) ||
       std::holds_alternative<VPerm>(next)) {
     return;
