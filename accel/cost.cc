@@ -13,6 +13,10 @@ uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 int Log2IfPowerOfTwo(uint64_t v) { return (v & (v - 1)) == 0 ? __builtin_ctzll(v) : -1; }
 
+// Cycles of one 32x32 pass at `rate` MACs per cycle. 0 for a rate of 0: a table is also made for
+// BankCyclesOf(AccelConfig), whose callers may fill in only the SRAM fields.
+uint64_t PassCycles(uint32_t rate) { return rate == 0 ? 0 : CeilDiv(uint64_t{kLanes} * kLanes, rate); }
+
 }  // namespace
 
 CostTable::CostTable(const AccelConfig& c)
@@ -20,9 +24,8 @@ CostTable::CostTable(const AccelConfig& c)
       banks(c.sram_banks),
       bank_shift(Log2IfPowerOfTwo(c.bank_bytes)),
       banks_shift(Log2IfPowerOfTwo(c.sram_banks)),
-      tile_cycles_per_pass{CeilDiv(uint64_t{kLanes} * kLanes, c.macs_per_cycle_int8),
-                           CeilDiv(uint64_t{kLanes} * kLanes, c.macs_per_cycle_int16),
-                           CeilDiv(uint64_t{kLanes} * kLanes, c.macs_per_cycle_bf16)},
+      tile_cycles_per_pass{PassCycles(c.macs_per_cycle_int8), PassCycles(c.macs_per_cycle_int16),
+                           PassCycles(c.macs_per_cycle_bf16)},
       dram_bytes_per_cycle(c.DramBytesPerCycle()),
       dram_latency_cycles(c.dram_latency_cycles) {}
 
