@@ -443,9 +443,23 @@ void SimdMachine::Do(const VLoad& i) {
   }
 }
 
+// Unit stride of an integer type or 32-bit words: one narrowing loop instead of a call per lane (lanes at
+// distinct addresses, so their order cannot show); bf16 rounding and other strides as the scalar machine.
 void SimdMachine::Do(const VStore& i) {
   SettleWrites();
-  ScalarMachine::Do(i);
+  const int size = SizeOf(i.type);
+  if (i.stride != size || i.type == DType::kBF16) return ScalarMachine::Do(i);
+  uint8_t* __restrict p = sram_at(i.addr);
+  const uint32_t* __restrict v = vregs_[i.vs].data();
+  if (size == 1) {
+    for (int l = 0; l < kLanes; ++l) p[l] = static_cast<uint8_t>(v[l]);
+  } else if (size == 2) {
+    uint16_t e[kLanes];
+    for (int l = 0; l < kLanes; ++l) e[l] = static_cast<uint16_t>(v[l]);
+    std::memcpy(p, e, sizeof(e));
+  } else {
+    std::memcpy(p, v, 4 * kLanes);
+  }
 }
 
 void SimdMachine::MaterializeTile(int t) const {
