@@ -142,6 +142,7 @@ void CheckPacked(const char* fn, const PackedConv& p) {
          p.bias_row.size() == size_t{kLanes} * f.blocks_per_group * d.groups &&
          p.w_sum.size() == (int8 ? size_t(d.out_channels) : 0) &&
          p.w_zero_points.size() == (int8 ? size_t(d.out_channels) : 0) &&
+         p.lane_bias.size() == (p.algorithm == ConvAlgorithm::kDepthwise ? size_t{kLanes} * Ceil32(d.out_channels) : 0) &&
          (!p.weights.empty() || !p.lane_weights.empty());
     bool any_z = false;
     for (int32_t z : p.w_zero_points) any_z |= z != 0;
@@ -249,10 +250,10 @@ int32_t ShiftedZeroPoint(const ConvDesc& d, int k) {
 
 namespace {
 
-// The per-call part of output channel k's seed word: - x_zp * w_sum + reduction * x_zp * z (INT8), else 0.
-uint32_t ZeroPointTerm(const PackedConv& p, const ConvFacts& f, int32_t x_zp, int k) {
-  if (!IsInt8(p.desc.x_type) || x_zp == 0) return 0;
-  return Wrap(-int64_t{x_zp} * p.w_sum[k]) + Wrap(f.reduction * x_zp * p.w_zero_points[k]);
+// The per-call part of output channel k's seed word (INT8 with x_zp != 0): - x_zp * w_sum + reduction * x_zp * z,
+// x_zp_r = reduction * x_zp.
+uint32_t ZeroPointTerm(const PackedConv& p, int64_t x_zp, int64_t x_zp_r, int k) {
+  return Wrap(-x_zp * p.w_sum[k]) + Wrap(x_zp_r * p.w_zero_points[k]);
 }
 
 int32_t RowSumFactor(const PackedConv& p, int k) { return static_cast<int32_t>(0u - static_cast<uint32_t>(p.w_zero_points[k])); }
@@ -263,7 +264,8 @@ std::vector<uint32_t> CallBias(const PackedConv& p, int32_t x_zp) {
   std::vector<uint32_t> bias(p.bias_row);
   if (!IsInt8(p.desc.x_type) || x_zp == 0) return bias;
   const ConvFacts f = FactsOf(p.desc);
-  for (int k = 0; k < p.desc.out_channels; ++k) bias[BiasWordOf(f, k)] += ZeroPointTerm(p, f, x_zp, k);
+  const int64_t x_zp_r = f.reduction * x_zp;
+  for (int k = 0; k < p.desc.out_channels; ++k) bias[BiasWordOf(f, k)] += ZeroPointTerm(p, x_zp, x_zp_r, k);
   return bias;
 }
 
@@ -275,20 +277,21 @@ std::vector<int32_t> CallRowSumScale(const PackedConv& p) {
   return scale;
 }
 
-std::vector<uint32_t> CallBiasByChannel(const PackedConv& p, int32_t x_zp) {
+std::vector<uint32_t> BiasByChannel(const PackedConv& p) {
   const ConvFacts f = FactsOf(p.desc);
   std::vector<uint32_t> bias(size_t{kLanes} * Ceil32(p.desc.out_channels), 0);
-  // Group by group rather than BiasWordOf per channel (its divisions cost microseconds at 960 channels),
-  // the zero-point terms in a loop of their own.
   const size_t group_words = size_t{kLanes} * f.blocks_per_group;
   for (int g = 0, k = 0; g < p.desc.groups; ++g) {
     for (int j = 0; j < f.group_outputs; ++j, ++k) bias[k] = p.bias_row[g * group_words + size_t(j)];
   }
+  return bias;
+}
+
+std::vector<uint32_t> CallBiasByChannel(const PackedConv& p, int32_t x_zp) {
+  std::vector<uint32_t> bias(p.lane_bias);
   if (IsInt8(p.desc.x_type) && x_zp != 0) {
-    const int64_t x_zp_r = int64_t{f.reduction} * x_zp;
-    for (int k = 0; k < p.desc.out_channels; ++k) {
-      bias[k] += Wrap(-int64_t{x_zp} * p.w_sum[k]) + Wrap(x_zp_r * p.w_zero_points[k]);
-    }
+    const int64_t x_zp_r = FactsOf(p.desc).reduction * x_zp;
+    for (int k = 0; k < p.desc.out_channels; ++k) bias[k] += ZeroPointTerm(p, x_zp, x_zp_r, k);
   }
   return bias;
 }

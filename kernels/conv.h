@@ -99,6 +99,9 @@ struct PackedConv {
   // Depthwise: per block of 32 output channels, per tap (ky, kx), the 32 weights as one VLD reads them
   // (one element of the weight type per lane), zero past the last channel.
   std::vector<uint8_t> lane_weights;
+  // Depthwise: bias_row's words in channel order (block b = output channels 32 b ... 32 b + 31), zero past K:
+  // read per call without touching bias_row's one block per group.
+  std::vector<uint32_t> lane_bias;
   // Winograd: per output channel, the sum over input channels of U at position (1, 1), the only position
   // where a constant input transforms to non-zero (4): the term that the activation zero point multiplies.
   std::vector<int32_t> u11_sums;

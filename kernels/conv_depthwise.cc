@@ -54,6 +54,7 @@ bool Accepts(const ConvDesc& d, const ConvFacts&, std::string* why) {
 
 void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   p->layout = ConvLayout::kTapMajor;
+  p->lane_bias = BiasByChannel(*p);
   const int K = d.out_channels, taps = d.kernel_h * d.kernel_w;
   const size_t welem = static_cast<size_t>(SizeOf(WeightType(f.mode)));
   p->lane_weights.assign(CheckedBytes("PackConv", "the lane weights", uint64_t(Ceil32(K)) * taps * kLanes, welem), 0);

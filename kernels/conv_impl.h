@@ -77,7 +77,9 @@ int32_t ShiftedZeroPoint(const ConvDesc& desc, int k);
 // bits (BF16). Row-sum factors -z likewise, or empty when packed.needs_row_sums is false.
 std::vector<uint32_t> CallBias(const PackedConv& packed, int32_t x_zp);
 std::vector<int32_t> CallRowSumScale(const PackedConv& packed);
-// The same words with block b = output channels 32 b ... 32 b + 31 whatever their groups (depthwise).
+// The same words with block b = output channels 32 b ... 32 b + 31 whatever their groups (depthwise): without
+// the call's terms (packed.lane_bias, made at pack time), and with them from packed.lane_bias.
+std::vector<uint32_t> BiasByChannel(const PackedConv& packed);
 std::vector<uint32_t> CallBiasByChannel(const PackedConv& packed, int32_t x_zp);
 std::vector<int32_t> CallRowSumScaleByChannel(const PackedConv& packed);
 

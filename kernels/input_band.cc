@@ -29,10 +29,12 @@ void ImageColumns(const BandLayout& b, int px, int* lo, int* hi) {
 std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8_t* border, const uint8_t* channel_pad) {
   const int e = elem_bytes;
   std::vector<uint8_t> row(size_t(band.pitch) * band.pixel_bytes);
-  // The first pixel byte by byte (a memcpy of e bytes per channel cost microseconds on wide layers), then
-  // copies of it.
-  const uint32_t data_bytes = static_cast<uint32_t>(band.channels) * e;
-  for (uint32_t b = 0; b < band.pixel_bytes; ++b) row[b] = (b < data_bytes ? border : channel_pad)[b % e];
+  // The first pixel element by element (a memcpy of e bytes per channel, or a modulo per byte, cost
+  // microseconds on wide layers), then copies of it.
+  for (uint32_t c = 0; c * e < band.pixel_bytes; ++c) {
+    const uint8_t* v = static_cast<int>(c) < band.channels ? border : channel_pad;
+    for (int i = 0; i < e; ++i) row[c * e + i] = v[i];
+  }
   for (size_t p = 1; p < size_t(band.pitch); ++p) {
     std::memcpy(row.data() + p * band.pixel_bytes, row.data(), band.pixel_bytes);
   }
