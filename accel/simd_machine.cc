@@ -581,6 +581,7 @@ bool SimdMachine::FusesRequant(const Requant& i) const {
 // not break the batch. A REQ of the batch's rows joins it when it can (FusesRequant); after that only QCFG
 // and register instructions wait. Everything else runs after the batch.
 void SimdMachine::BeforeInstruction(const Instr& next) {
+  req_joins_ = false;  // set below for a REQ that joins the batch, read by its Do
   // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).
   if (perm_count_ != 0 && !std::holds_alternative<RowPerm>(next)) FlushPerms();
   if (emacs_.empty() && !seed_pending_) return;  // no EMAC batch: FlushEmacs would do nothing
@@ -594,7 +595,10 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
       return;
     }
     const auto* req = std::get_if<Requant>(&next);
-    if (req != nullptr && !config().check_overflow && FusesRequant(*req)) return;
+    if (req != nullptr && !config().check_overflow && FusesRequant(*req)) {
+      req_joins_ = true;
+      return;
+    }
   }
   FlushEmacs();
 }
@@ -608,7 +612,8 @@ void SimdMachine::SettleSram() const {
 void SimdMachine::Do(const Requant& i) {
   const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);
   SettleWrites();
-  if (!config().check_overflow && FusesRequant(i)) {  // joins the batch (BeforeInstruction let it through)
+  if (req_joins_) {  // BeforeInstruction found that it joins the batch (FusesRequant) and let it through
+    req_joins_ = false;
     req_pending_ = true, req_ = i, req_quant_ = quant();
     return;
   }

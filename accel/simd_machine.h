@@ -133,6 +133,7 @@ class SimdMachine : public ScalarMachine {
   // The batch's rows may also start from a deferred ACC_LD broadcast (before any EMAC joins) and end in a
   // deferred REQ (after which only register instructions and QCFG wait for the flush).
   bool seed_pending_ = false, req_pending_ = false;
+  bool req_joins_ = false;  // the REQ being executed joins the batch (set by BeforeInstruction, once per REQ)
   alignas(64) uint32_t seed_[kLanes] = {};
   Requant req_;
   QuantConfig req_quant_;
