@@ -511,6 +511,9 @@ void TmacRows(const TmacJob& job) {
   // Rows in chunks whose activations stay in L2 across the passes.
   for (uint32_t c0 = job.row_begin; c0 < job.row_end; c0 += kChunkRows) {
     const uint32_t c1 = std::min(job.row_end, c0 + kChunkRows);
+    if (job.seed != nullptr) {
+      for (uint32_t r = c0; r < c1; ++r) std::memcpy(job.acc + size_t{r} * kLanes, job.seed, 4 * kLanes);
+    }
     for (int t0 = 0; t0 < job.ntiles; t0 += kPassTiles) {
       TmacJob pass = job;
       pass.tiles = job.tiles + t0;

@@ -23,6 +23,9 @@ struct TmacJob {
   // s8 activations made u8 (+128) on the quad paths: the sum of the tiles' comp128, per column (set by
   // TmacRows for each pass of tiles, so that a block of rows subtracts it with one load per vector).
   const int32_t* comp = nullptr;
+  // When set, the instruction's ACC rows start as this row (a deferred broadcast ACC_LD or ACC_ZERO of exactly
+  // them): each chunk of rows is seeded just before its first pass, by the thread that runs it, in L1.
+  const uint32_t* seed = nullptr;
 };
 
 // TMAC over rows [job.row_begin, job.row_end), on the calling thread.
