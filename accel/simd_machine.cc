@@ -157,6 +157,7 @@ HWY_EXPORT(Target);
 SimdMachine::SimdMachine(const AccelConfig& config)
     : ScalarMachine(config), canonical_stale_(config.tile_regs, 0), prepared_(config.tile_regs) {
   emacs_.reserve(kMaxEmacBatch);
+  tmac_job_ = std::make_unique<TmacJob>();
   perms_.resize(kMaxPermBatch);
   plan_items_.resize(kMaxPermBatch);
 }
@@ -192,6 +193,7 @@ void SimdMachine::SettleWrites() {
 }
 
 void SimdMachine::BeforeHostSramWrite() {
+  FlushTmac();
   FlushPerms();
   FlushEmacs();  // the deferred EMACs read SRAM as it is now
   SettleTiles({0, static_cast<__int128>(sram_.size())});
@@ -335,8 +337,16 @@ void SimdMachine::Do(const TileMac& i) {
     }
   }
   if (seeded) job.seed = seed_, seed_pending_ = false;
-  // Rows are independent (distinct ACC rows, read-only SRAM), so any split across threads is exact.
-  if (uint64_t{i.rows} * i.tiles < kTmacParallelWork || !ArenaHasThreads()) {
+  *tmac_job_ = job;
+  tmac_pending_ = true, tmac_acc_row_ = i.acc_row;
+  tmac_reads_ = SpanOf(i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
+}
+
+void SimdMachine::RunTmac(const TmacJob& job) {
+  const uint32_t rows = job.row_end;
+  // Rows are independent (distinct ACC rows, read-only SRAM, a tail writing rows apart from everything the
+  // TMAC reads), so any split across threads is exact.
+  if (uint64_t{rows} * job.ntiles < kTmacParallelWork || !ArenaHasThreads()) {
     RunTmacRows(job);
     return;
   }
@@ -346,15 +356,49 @@ void SimdMachine::Do(const TileMac& i) {
   // takes over its share if it is late. Weights are re-read per task from L2 only (a task's passes keep
   // them in L1).
   constexpr uint32_t kUnit = 24;
-  const uint32_t units = (i.rows + kUnit - 1) / kUnit;
+  const uint32_t units = (rows + kUnit - 1) / kUnit;
   tbb::parallel_for(
       tbb::blocked_range<uint32_t>(0, units, 2),
       [&](const tbb::blocked_range<uint32_t>& range) {
         TmacJob part = job;
         part.row_begin = kUnit * range.begin();
-        part.row_end = std::min(i.rows, kUnit * range.end());
+        part.row_end = std::min(rows, kUnit * range.end());
         RunTmacRows(part);
       });
+}
+
+void SimdMachine::RunTmacWithTail(const TmacTail& tail, int joined) {
+  const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  tmac_pending_ = false;
+  tmac_job_->tail = tail;
+  RunTmac(*tmac_job_);
+  if (host_timing_) {  // a joined REQ or ACC_ST counts as TMAC time in profiles (not also as its own)
+    const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
+    AddHostSeconds(Instr(TileMac{}).index(), spent.count());
+    if (joined >= 0) AddHostSeconds(static_cast<size_t>(joined), -spent.count());
+  }
+}
+
+void SimdMachine::FlushTmac() {
+  if (tmac_pending_) RunTmacWithTail(TmacTail{}, -1);
+}
+
+bool SimdMachine::TmacJoins(const Instr& next) const {
+  uint32_t row = 0, rows = 0;
+  int64_t addr = 0, stride = 0;
+  uint64_t row_bytes = 0;
+  if (const auto* r = std::get_if<Requant>(&next)) {
+    row = r->acc_row, rows = r->rows, addr = r->addr, stride = r->row_stride, row_bytes = uint64_t{kLanes} * SizeOf(r->out);
+  } else if (const auto* st = std::get_if<AccStore>(&next)) {
+    if (st->type != DType::kI32 && st->type != DType::kF32) return false;
+    row = st->row, rows = st->rows, addr = st->addr, stride = st->row_stride, row_bytes = 4 * kLanes;
+  } else {
+    return false;
+  }
+  if (row != tmac_acc_row_ || rows != tmac_job_->row_end) return false;
+  if (rows > 1 && static_cast<uint64_t>(stride < 0 ? -stride : stride) < row_bytes) return false;
+  const ByteSpan out = SpanOf(addr, stride, rows, row_bytes);
+  return !(out.lo < tmac_reads_.hi && tmac_reads_.lo < out.hi);
 }
 
 // A batch of EMACs is split across the arena's threads when it has at least this many row-EMACs: with the
@@ -431,6 +475,14 @@ bool SimdMachine::FusesRequant(const Requant& i) const {
 // not break the batch. A REQ of the batch's rows joins it when it can (FusesRequant); after that only QCFG
 // and register instructions wait. Everything else runs after the batch.
 void SimdMachine::BeforeInstruction(const Instr& next) {
+  tmac_joins_ = false;  // set for a REQ or ACC_ST that joins the deferred TMAC, read by its Do
+  if (tmac_pending_) {
+    if (!config().check_overflow && TmacJoins(next)) {
+      tmac_joins_ = true;
+      return;  // nothing else is pending: the TMAC's own BeforeInstruction ran every other batch
+    }
+    FlushTmac();
+  }
   req_joins_ = false;  // set below for a REQ that joins the batch, read by its Do
   // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).
   if (perm_count_ != 0 && !std::holds_alternative<RowPerm>(next)) FlushPerms();
@@ -456,8 +508,12 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
   FlushEmacs();
 }
 
-void SimdMachine::SettleAcc() const { const_cast<SimdMachine*>(this)->FlushEmacs(); }
+void SimdMachine::SettleAcc() const {
+  const_cast<SimdMachine*>(this)->FlushTmac();
+  const_cast<SimdMachine*>(this)->FlushEmacs();
+}
 void SimdMachine::SettleSram() const {
+  const_cast<SimdMachine*>(this)->FlushTmac();
   const_cast<SimdMachine*>(this)->FlushPerms();
   const_cast<SimdMachine*>(this)->FlushEmacs();
 }
@@ -465,6 +521,12 @@ void SimdMachine::SettleSram() const {
 void SimdMachine::Do(const Requant& i) {
   const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.out);
   SettleWrites();
+  if (tmac_joins_) {
+    tmac_joins_ = false;
+    TmacTail tail;
+    tail.quant = &quant(), tail.out = i.out, tail.sram = sram_.data(), tail.addr = i.addr, tail.stride = i.row_stride;
+    return RunTmacWithTail(tail, static_cast<int>(Instr(Requant{}).index()));
+  }
   if (req_joins_) {  // BeforeInstruction found that it joins the batch (FusesRequant) and let it through
     req_joins_ = false;
     req_pending_ = true, req_ = i, req_quant_ = quant();
@@ -513,6 +575,12 @@ void SimdMachine::Do(const AccLoad& i) {  // ACC rows never overlap; little-endi
 
 void SimdMachine::Do(const AccStore& i) {
   SettleWrites();
+  if (tmac_joins_) {
+    tmac_joins_ = false;
+    TmacTail tail;
+    tail.store = true, tail.sram = sram_.data(), tail.addr = i.addr, tail.stride = i.row_stride;
+    return RunTmacWithTail(tail, static_cast<int>(Instr(AccStore{}).index()));
+  }
   if (i.type == DType::kBF16) return ScalarMachine::Do(i);
   ForRows(i.rows, 4 * kLanes, i.row_stride, [&](uint32_t r0, uint32_t r1) {
     for (uint32_t r = r0; r < r1; ++r) {  // ascending rows: overlapping rows end as in the scalar machine

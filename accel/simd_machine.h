@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,9 @@ struct PermPlan {
   int64_t src_stride = 0, dst_stride = 0;
 };
 
+struct TmacJob;
+struct TmacTail;
+
 class SimdMachine : public ScalarMachine {
  public:
   explicit SimdMachine(const AccelConfig& config);
@@ -127,6 +131,18 @@ class SimdMachine : public ScalarMachine {
   void FlushEmacs();
   // Whether REQ i can join the batch: same rows, rows written apart, nothing written that an EMAC reads.
   bool FusesRequant(const Requant& i) const;
+  // A TMAC (vectorized path) is deferred by one instruction: a REQ or an ACC_ST (32-bit) of exactly its
+  // rows, rows written apart and nothing written that the TMAC reads, runs inside its pass, chunk by chunk
+  // on the thread that computed the rows (TmacJob::tail); anything else runs it first.
+  void RunTmac(const TmacJob& job);
+  void FlushTmac();
+  bool TmacJoins(const Instr& next) const;
+  // Runs the deferred TMAC with `tail`; `joined` is the index of the instruction whose Do runs it, or -1.
+  void RunTmacWithTail(const TmacTail& tail, int joined);
+  bool tmac_pending_ = false, tmac_joins_ = false;
+  uint32_t tmac_acc_row_ = 0;
+  std::unique_ptr<TmacJob> tmac_job_;  // (accel/simd_tmac.h, which includes this header)
+  ByteSpan tmac_reads_{};  // the SRAM bytes of its activation rows
   std::vector<EmacItem> emacs_;
   MacMode emac_mode_ = MacMode::kU8S8;
   uint32_t emac_row_ = 0, emac_rows_ = 0;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "accel/simd_rows.h"
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "accel/simd_tmac.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -526,6 +528,13 @@ void TmacRows(const TmacJob& job) {
       uint32_t r = c0;
       for (; r + kRowsWide <= c1; r += kRowsWide) TmacBlock<kRowsWide>(pass, r, i16_buf.data(), f32_buf.data());
       for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());
+    }
+    const TmacTail& t = job.tail;  // the rows are final: requantize or store them while they are in L1
+    if (t.quant != nullptr) {
+      RunRequantRows(*t.quant, job.acc + size_t{c0} * kLanes, c1 - c0, t.out, t.sram, t.addr + t.stride * int64_t{c0},
+                     t.stride);
+    } else if (t.store) {
+      for (uint32_t r = c0; r < c1; ++r) std::memcpy(t.sram + t.addr + t.stride * int64_t{r}, job.acc + size_t{r} * kLanes, 4 * kLanes);
     }
   }
 }

@@ -8,6 +8,18 @@
 
 namespace tile32 {
 
+// Work fused after a TMAC's last pass over each chunk of rows, on the thread that computed them (the SIMD
+// machine defers a TMAC by one instruction so that a REQ or ACC_ST of exactly its rows can join it):
+// with quant, REQ of the rows into `out` elements; with store, ACC_ST of their raw 32-bit words; row r at
+// sram + addr + r * stride.
+struct TmacTail {
+  const QuantConfig* quant = nullptr;
+  DType out = DType::kI8;
+  bool store = false;
+  uint8_t* sram = nullptr;
+  int64_t addr = 0, stride = 0;
+};
+
 // Arguments of one vectorized TMAC over a range of rows.
 struct TmacJob {
   const uint8_t* sram;
@@ -26,6 +38,7 @@ struct TmacJob {
   // When set, the instruction's ACC rows start as this row (a deferred broadcast ACC_LD or ACC_ZERO of exactly
   // them): each chunk of rows is seeded just before its first pass, by the thread that runs it, in L1.
   const uint32_t* seed = nullptr;
+  TmacTail tail = {};
 };
 
 // TMAC over rows [job.row_begin, job.row_end), on the calling thread.

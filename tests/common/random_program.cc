@@ -328,7 +328,7 @@ class Generator {
 
   void AccStoreOp() {
     AccStore i;
-    AccRows(8, &i.row, &i.rows);
+    BatchRows(8, &i.row, &i.rows);  // often a TMAC's rows: the SIMD machine then runs the store in its pass
     i.type = Pick<DType>(rng_, {DType::kI32, DType::kF32, DType::kBF16});
     const int64_t row_bytes = int64_t{kLanes} * SizeOf(i.type);
     int64_t stride = RowStride(row_bytes);
