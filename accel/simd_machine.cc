@@ -481,6 +481,12 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
       tmac_joins_ = true;
       return;  // nothing else is pending: the TMAC's own BeforeInstruction ran every other batch
     }
+    // Register instructions touch nothing the TMAC reads or writes (a kernel sets Q between its last TMAC
+    // and the REQ of the rows), and VLD only reads SRAM: the TMAC keeps waiting.
+    if (std::holds_alternative<SetQuant>(next) || std::holds_alternative<VAlu>(next) ||
+        std::holds_alternative<VPerm>(next) || std::holds_alternative<VLoad>(next)) {
+      return;
+    }
     FlushTmac();
   }
   req_joins_ = false;  // set below for a REQ that joins the batch, read by its Do

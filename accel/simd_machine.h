@@ -133,7 +133,8 @@ class SimdMachine : public ScalarMachine {
   bool FusesRequant(const Requant& i) const;
   // A TMAC (vectorized path) is deferred by one instruction: a REQ or an ACC_ST (32-bit) of exactly its
   // rows, rows written apart and nothing written that the TMAC reads, runs inside its pass, chunk by chunk
-  // on the thread that computed the rows (TmacJob::tail); anything else runs it first.
+  // on the thread that computed the rows (TmacJob::tail); register instructions and VLD may come between,
+  // anything else runs it first.
   void RunTmac(const TmacJob& job);
   void FlushTmac();
   bool TmacJoins(const Instr& next) const;

@@ -85,7 +85,15 @@ std::vector<Instr> Program(std::mt19937_64& rng, Place place) {
     }
     const ValueRange r = RangeOf(out);
     q.zero_point = 0, q.qmin = r.lo, q.qmax = r.hi;
-    p.insert(p.begin(), SetQuant{q});
+    // QCFG (and a VLD) may come between the TMAC and its REQ and the REQ still joins: a kernel sets Q there.
+    if (rng() % 2) {
+      p.push_back(SetQuant{q});
+      VLoad v;
+      v.vd = 3, v.type = DType::kI8, v.addr = kApart + 4096, v.stride = 1;
+      p.push_back(v);
+    } else {
+      p.insert(p.begin(), SetQuant{q});
+    }
     Requant rq;
     rq.acc_row = first, rq.rows = rows, rq.out = out, rq.addr = addr, rq.row_stride = static_cast<int32_t>(stride);
     p.push_back(rq);
