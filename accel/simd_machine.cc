@@ -336,7 +336,10 @@ void SimdMachine::Do(const TileMac& i) {
       return RunTmacAmx(job, amx_rows, engine, parallel, &amx_pairs_);
     }
   }
-  if (seeded) job.seed = seed_, seed_pending_ = false;
+  if (seeded) {  // its own copy: a seed of other rows may come while the TMAC waits (SeedBesideTmac)
+    std::memcpy(tmac_seed_, seed_, sizeof(tmac_seed_));
+    job.seed = tmac_seed_, seed_pending_ = false;
+  }
   *tmac_job_ = job;
   tmac_pending_ = true, tmac_acc_row_ = i.acc_row;
   tmac_reads_ = SpanOf(i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
@@ -381,6 +384,24 @@ void SimdMachine::RunTmacWithTail(const TmacTail& tail, int joined) {
 
 void SimdMachine::FlushTmac() {
   if (tmac_pending_) RunTmacWithTail(TmacTail{}, -1);
+}
+
+// A GEMM loop with two ACC sets seeds one set between the TMAC of the other and its store: a broadcast
+// ACC_LD or ACC_ZERO that Do defers as the seed, of rows apart from the TMAC's, when no seed is pending yet,
+// lets the TMAC wait for its store.
+bool SimdMachine::SeedBesideTmac(const Instr& next) const {
+  if (seed_pending_ || !emacs_.empty() || config().check_overflow) return false;
+  uint32_t row = 0, rows = 0;
+  if (const auto* z = std::get_if<AccZero>(&next)) {
+    row = z->row, rows = z->rows;
+  } else if (const auto* ld = std::get_if<AccLoad>(&next)) {
+    if (SizeOf(ld->type) != 4 || ld->row_stride != 0) return false;
+    row = ld->row, rows = ld->rows;
+  } else {
+    return false;
+  }
+  const uint64_t lo = row, hi = uint64_t{row} + rows, t_lo = tmac_acc_row_, t_hi = uint64_t{tmac_acc_row_} + tmac_job_->row_end;
+  return rows > 0 && (hi <= t_lo || t_hi <= lo);
 }
 
 bool SimdMachine::TmacJoins(const Instr& next) const {
@@ -476,20 +497,22 @@ bool SimdMachine::FusesRequant(const Requant& i) const {
 // and register instructions wait. Everything else runs after the batch.
 void SimdMachine::BeforeInstruction(const Instr& next) {
   tmac_joins_ = false;  // set for a REQ or ACC_ST that joins the deferred TMAC, read by its Do
+  req_joins_ = false;   // set below for a REQ that joins the EMAC batch, read by its Do
   if (tmac_pending_) {
+    // The TMAC's own BeforeInstruction ran every other batch; since then at most a seed of other ACC rows
+    // (SeedBesideTmac) is pending, which a store of the TMAC's rows does not touch.
     if (!config().check_overflow && TmacJoins(next)) {
       tmac_joins_ = true;
-      return;  // nothing else is pending: the TMAC's own BeforeInstruction ran every other batch
+      return;
     }
     // Register instructions touch nothing the TMAC reads or writes (a kernel sets Q between its last TMAC
     // and the REQ of the rows), and VLD only reads SRAM: the TMAC keeps waiting.
     if (std::holds_alternative<SetQuant>(next) || std::holds_alternative<VAlu>(next) ||
-        std::holds_alternative<VPerm>(next) || std::holds_alternative<VLoad>(next)) {
+        std::holds_alternative<VPerm>(next) || std::holds_alternative<VLoad>(next) || SeedBesideTmac(next)) {
       return;
     }
     FlushTmac();
   }
-  req_joins_ = false;  // set below for a REQ that joins the batch, read by its Do
   // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).
   if (perm_count_ != 0 && !std::holds_alternative<RowPerm>(next)) FlushPerms();
   if (emacs_.empty() && !seed_pending_) return;  // no EMAC batch: FlushEmacs would do nothing

@@ -138,10 +138,12 @@ class SimdMachine : public ScalarMachine {
   void RunTmac(const TmacJob& job);
   void FlushTmac();
   bool TmacJoins(const Instr& next) const;
+  bool SeedBesideTmac(const Instr& next) const;
   // Runs the deferred TMAC with `tail`; `joined` is the index of the instruction whose Do runs it, or -1.
   void RunTmacWithTail(const TmacTail& tail, int joined);
   bool tmac_pending_ = false, tmac_joins_ = false;
   uint32_t tmac_acc_row_ = 0;
+  alignas(64) uint32_t tmac_seed_[kLanes] = {};  // the seed the deferred TMAC starts its rows from
   std::unique_ptr<TmacJob> tmac_job_;  // (accel/simd_tmac.h, which includes this header)
   ByteSpan tmac_reads_{};  // the SRAM bytes of its activation rows
   std::vector<EmacItem> emacs_;

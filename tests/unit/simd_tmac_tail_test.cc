@@ -2,11 +2,13 @@
 // inside the TMAC's pass, chunk by chunk (docs/simd_machine.md, "TMAC"), and a broadcast ACC_LD or ACC_ZERO
 // of exactly its rows is where its rows start. These programs put the store where it may join (apart from
 // everything the TMAC reads, over a tile's SRAM, which the tile copies first) and where it may not (over the
-// activation rows, rows sharing bytes, other rows), with and without a seed, on one and two threads, and
+// activation rows, rows sharing bytes, other rows), with and without a seed before the TMAC or of other rows
+// between the TMAC and its store (as a GEMM loop with two ACC sets issues them), on one and two threads, and
 // compare the whole machine state with the scalar machine's on every target, AMX variants included.
 #include <gtest/gtest.h>
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -37,6 +39,9 @@ AccelConfig Config() {
 
 std::vector<Instr> Program(std::mt19937_64& rng, Place place) {
   std::vector<Instr> p;
+  AccLoad init;  // ACC from random SRAM, so that every seed shows
+  init.row = 0, init.rows = 1024, init.type = DType::kI32, init.addr = 0, init.row_stride = 4 * kLanes;
+  p.push_back(init);
   const MacMode modes[] = {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16};
   const MacMode mode = modes[rng() % 4];
   const DType wtype = WeightType(mode);
@@ -64,6 +69,29 @@ std::vector<Instr> Program(std::mt19937_64& rng, Place place) {
   m.a_addr = kRows, m.a_stride = static_cast<int32_t>(a_row + 32 * (rng() % 2));
   p.push_back(m);
 
+  // A GEMM loop with two ACC sets seeds the other set here; a seed of rows the TMAC uses must not wait.
+  const int between = static_cast<int>(rng() % 6);  // 0-1: a seed of other rows, 2: of some of the TMAC's
+  uint32_t other = acc_row + rows <= 1024 - rows ? acc_row + rows : (acc_row >= rows ? acc_row - rows : ~0u);
+  if (between == 2) other = acc_row + rows / 2;
+  const bool seed_between = between <= 2 && other != ~0u && other + rows <= 1024;
+  if (seed_between) {
+    if (between == 0) {
+      AccZero z;
+      z.row = other, z.rows = rows;
+      p.push_back(z);
+      // A second seed of yet other rows: the first one's rows must still be zeroed.
+      const uint32_t third = other > acc_row ? other + rows : other - std::min(other, rows);
+      if (rows <= 130 && third + rows <= 1024 && (third + rows <= acc_row || third >= acc_row + rows) && third != other) {
+        AccLoad ld;
+        ld.row = third, ld.rows = rows, ld.type = DType::kI32, ld.addr = kSeedRow, ld.row_stride = 0;
+        p.push_back(ld);
+      }
+    } else {
+      AccLoad ld;
+      ld.row = other, ld.rows = rows, ld.type = DType::kI32, ld.addr = kSeedRow, ld.row_stride = 0;
+      p.push_back(ld);
+    }
+  }
   const bool req = rng() % 2 == 0;
   const DType out = req ? (rng() % 2 ? DType::kI8 : DType::kI16) : (rng() % 2 ? DType::kI32 : DType::kF32);
   const uint32_t row_bytes = static_cast<uint32_t>(kLanes * SizeOf(out));
@@ -102,7 +130,9 @@ std::vector<Instr> Program(std::mt19937_64& rng, Place place) {
     st.row = first, st.rows = rows, st.type = out, st.addr = addr, st.row_stride = static_cast<int32_t>(stride);
     p.push_back(st);
   }
-  // The same tiles again: they must read what they held when loaded, whatever the store overwrote.
+  // The same tiles again: they must read what they held when loaded, whatever the store overwrote; on the
+  // seeded other rows when there are some.
+  if (seed_between) m.acc_row = other;
   p.push_back(m);
   return p;
 }
