@@ -362,10 +362,10 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   const uint32_t pitch = static_cast<uint32_t>(band.pitch);
   const uint32_t limit = static_cast<uint32_t>(dp.chunk_limit);
   const uint32_t chunk = pitch <= limit ? limit / pitch * pitch : limit;
-  const uint64_t block_w = uint64_t(taps) * kLanes * welem;
+  const uint64_t block_w = dp.block_weights;
   const bool requant = IsRequantOutput(s.out);
   const int out_unit = requant ? kRequant : kVector;
-  const uint64_t stage_row = uint64_t(K) * s.out_elem;
+  const uint64_t stage_row = dp.stage_row;
   const uint64_t req_row = k.Bank(uint64_t{kLanes} * s.out_elem);
   const uint64_t emac_row_bytes = uint64_t{kLanes} * s.elem;
   // VLDs of the weight vectors: the kernel's direct-mapped cache of (block, tap) over the V registers.
@@ -374,8 +374,8 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   holds.fill(-1);
   const uint64_t vld = k.Bank(uint64_t{kLanes} * welem);
 
-  if (dp.resident) P.dram_bytes += block_w * blocks;
-  uint64_t w_ready = dp.resident ? P.Run(kDma, k.Dma(block_w * blocks), 0) : 0;
+  if (dp.resident) P.dram_bytes += dp.weights;
+  uint64_t w_ready = dp.resident ? P.Run(kDma, k.Dma(dp.weights), 0) : 0;
   int w_block = -1;
   uint64_t w_read = 0;  // when the last VLD of the block's weights ended (not resident)
 

@@ -94,20 +94,22 @@ DepthwisePlan PlanDepthwise(const AccelConfig& c, const ConvGeometry& geo, int K
   // K run into the first channels of the rows after (block 0's: blocks go last to first, so block 0 writes
   // them afterwards; with a single block, K < 32, the rows after rewrite them, rows being converted in
   // ascending order) or, after the chunk's last row, into a slack of 32 elements.
-  const uint32_t stage_row = static_cast<uint32_t>(K * out_elem);
-  auto staging_bytes = [&](uint64_t rows) { return rows * stage_row + uint64_t{kLanes} * out_elem; };
+  dp.stage_row = static_cast<uint32_t>(K * out_elem);
+  auto staging_bytes = [&](uint64_t rows) { return rows * dp.stage_row + uint64_t{kLanes} * out_elem; };
   // Weights: every block resident if they fit beside the smallest staging and a band of one output row,
   // else one block at a time.
-  const uint64_t block_w = uint64_t(taps) * kLanes * welem;
-  const uint64_t all_w = block_w * blocks;
+  dp.block_weights = uint64_t(taps) * kLanes * welem;
+  const uint64_t all_w = dp.block_weights * blocks;
   const uint64_t one_row = BandBytes(geo, 1, K, elem);
   dp.resident = Align64(all_w) + Align64(staging_bytes(1)) + one_row <= plan.left();
-  plan.Take(dp.resident ? "the depthwise weights" : "one block of depthwise weights", dp.resident ? all_w : block_w);
+  dp.weights = dp.resident ? all_w : dp.block_weights;
+  plan.Take(dp.resident ? "the depthwise weights" : "one block of depthwise weights", dp.weights);
   // Chunk rows: kChunkRows, fewer when ACC or SRAM (beside a band of one output row) hold fewer.
   uint64_t chunk_limit = std::min<uint64_t>(kChunkRows, acc_chunk);
   while (chunk_limit > 1 && Align64(staging_bytes(chunk_limit)) + one_row > plan.left()) chunk_limit /= 2;
   dp.chunk_limit = chunk_limit;
-  plan.Take("the output rows", staging_bytes(chunk_limit));
+  dp.staging = staging_bytes(chunk_limit);
+  plan.Take("the output rows", dp.staging);
   for (int b = geo.out_h; b >= 1; b = b > 8 ? b * 7 / 8 : b - 1) {
     if (BandBytes(geo, b, K, elem) <= plan.left()) {
       dp.band_rows = b;
@@ -144,17 +146,14 @@ void Run(Machine& m, const ConvCall& call) {
   const int out_elem = SizeOf(x.y_type);
   const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
 
-  const uint32_t stage_row = static_cast<uint32_t>(K * out_elem);
-  auto staging_bytes = [&](uint64_t rows) { return rows * stage_row + uint64_t{kLanes} * out_elem; };
-  const uint64_t block_w = uint64_t(taps) * kLanes * welem;
-  const uint64_t all_w = block_w * blocks;
   const DepthwisePlan dp = PlanDepthwise(c, geo, K, taps, elem, welem, out_elem, row_sums, plan);
   const bool resident = dp.resident;
+  const uint32_t stage_row = dp.stage_row;
+  const uint64_t block_w = dp.block_weights;
   const uint32_t seg_w = call.dram->BindReadOnly(p.lane_weights.data(), p.lane_weights.size());
-  const uint32_t w_addr = plan.Take(resident ? "the depthwise weights" : "one block of depthwise weights",
-                                    resident ? all_w : block_w);
+  const uint32_t w_addr = plan.Take(resident ? "the depthwise weights" : "one block of depthwise weights", dp.weights);
   const uint64_t chunk_limit = dp.chunk_limit;
-  const uint32_t staging = plan.Take("the output rows", staging_bytes(chunk_limit));
+  const uint32_t staging = plan.Take("the output rows", dp.staging);
   const int band_rows = dp.band_rows;
   if (band_rows == 0) {
     Fail(call.fn, ": accelerator configuration too small for one output row: its input band needs ",
@@ -171,7 +170,7 @@ void Run(Machine& m, const ConvCall& call) {
     in.sram = sram, in.segment = seg_w, in.dram = dram, in.rows = 1, in.row_bytes = static_cast<uint32_t>(bytes);
     m.Execute(in);
   };
-  if (resident) dma_in(w_addr, 0, all_w);
+  if (resident) dma_in(w_addr, 0, dp.weights);
   int w_block = -1;  // the block whose weights sit at w_addr (not resident)
   auto weights_of = [&](int b) -> uint32_t {
     if (resident) return w_addr + static_cast<uint32_t>(block_w * b);

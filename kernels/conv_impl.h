@@ -164,6 +164,10 @@ struct DepthwisePlan {
   bool resident = false;
   uint64_t chunk_limit = 0;  // ACC rows per chunk at most
   int band_rows = 0;         // 0: not even one output row fits
+  uint64_t block_weights = 0;  // bytes of one block's weights (taps x 32 lanes)
+  uint64_t weights = 0;        // SRAM bytes the weights take: every block's (resident) or one block's
+  uint32_t stage_row = 0;      // bytes of one NHWC staging row (all output channels)
+  uint64_t staging = 0;        // SRAM bytes of the staging rows of a chunk, with their slack
 };
 DepthwisePlan PlanDepthwise(const AccelConfig& c, const ConvGeometry& geo, int out_channels, int taps, int elem,
                             int welem, int out_elem, bool row_sums, SramPlan plan);
