@@ -32,36 +32,37 @@ struct DmaTally {
   DmaCost last_cost[2] = {};
   // The last few DMAs: a DMA whose SRAM overlaps one of them waits until that one is done (strided DMAs
   // cover their whole span, so a gather's or a band's DMAs mostly wait for the one before).
-  static constexpr int kRecent = 8;
+  static constexpr uint64_t kRecent = 8;  // a power of two
   Written recent[kRecent] = {};
-  int recent_n = 0;
-  uint64_t first_lo = 0, first_hi = 0;
+  uint64_t recent_n = 0;
   uint64_t hi_most = 0;  // the end of every DMA's SRAM so far: one starting there overlaps none
-  std::function<void(const DmaIn&)> Sink() {
-    return [this](const DmaIn& d) {
-      const uint64_t b = uint64_t(d.rows) * d.row_bytes;
-      const int x = d.segment == kSegX;
-      if (last_bytes[x] != b) last_bytes[x] = b, last_cost[x] = x ? k.X(b) : k.Dma(b);
-      const uint64_t lo = d.sram, hi = d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
-      uint64_t after = 0;
-      for (int i = lo >= hi_most ? 0 : recent_n; i-- > std::max(0, recent_n - kRecent);) {
-        // Done by the time the engines are free, it holds up nothing; one done a DRAM latency before that is
-        // as old as any before it can be (a DMA within SRAM has none).
-        const Written& w = recent[i % kRecent];
-        if (w.end + k.c.dram_latency_cycles <= dmas.span) break;
-        if (w.end <= dmas.span) continue;
-        if (w.lo < hi && lo < w.hi) {
+  void operator()(const DmaIn& d) {
+    const uint64_t b = uint64_t(d.rows) * d.row_bytes;
+    const int x = d.segment == kSegX;
+    if (last_bytes[x] != b) last_bytes[x] = b, last_cost[x] = x ? k.X(b) : k.Dma(b);
+    const uint64_t lo = d.sram, hi = d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
+    uint64_t after = 0;
+    if (lo < hi_most) {
+      // Newest first. Done by the time the engines are free, a DMA holds up nothing; one done a DRAM latency
+      // before that is as old as any before it can be (a DMA within SRAM has none).
+      const uint64_t span = dmas.span, latency = k.c.dram_latency_cycles;
+      for (uint64_t i = recent_n, stop = recent_n > kRecent ? recent_n - kRecent : 0; i-- > stop;) {
+        const Written& w = recent[i & (kRecent - 1)];
+        if (w.end + latency <= span) break;
+        if (w.end > span && w.lo < hi && lo < w.hi) {
           after = w.end;
           break;
         }
       }
-      if (recent_n == 0) first_lo = lo, first_hi = hi;
-      const uint64_t done = dmas.Add(last_cost[x], after);
-      recent[recent_n++ % kRecent] = {lo, hi, done};
-      hi_most = std::max(hi_most, hi);
-      bytes += b;
-      if (written != nullptr) written->push_back({lo, hi, done});
-    };
+    }
+    const uint64_t done = dmas.Add(last_cost[x], after);
+    recent[recent_n++ & (kRecent - 1)] = {lo, hi, done};
+    hi_most = std::max(hi_most, hi);
+    bytes += b;
+    if (written != nullptr) written->push_back({lo, hi, done});
+  }
+  std::function<void(const DmaIn&)> Sink() {
+    return [this](const DmaIn& d) { (*this)(d); };
   }
 };
 

@@ -381,9 +381,14 @@ struct Dmas {
   }
   // On `unit` (the DMA engines unless said) after `ready`; returns when the last is done.
   uint64_t Run(Pipe& p, uint64_t ready, int unit = kDma) const {
+    // Oldest first: with kTail or more, the oldest is the slot written next (two stretches, no modulo).
     uint64_t tail[kTail];
-    const uint64_t kept = std::min(n, kTail);
-    for (uint64_t i = 0; i < kept; ++i) tail[i] = starts[(n - kept + i) % kTail];
+    if (n < kTail) {
+      std::copy(starts, starts + n, tail);
+    } else {
+      std::copy(starts + at, starts + kTail, tail);
+      std::copy(starts, starts + at, tail + (kTail - at));
+    }
     return p.RunPiece(unit, ready, n, busy, span, finish, tail);
   }
 };

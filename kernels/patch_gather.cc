@@ -75,13 +75,16 @@ class Gather {
     const int ia = static_cast<int>(std::clamp<int64_t>(first_ox(kxa, 0), xa, xb));
     const int ib = static_cast<int>(std::clamp<int64_t>(first_ox(kxb - 1, g.width), ia, xb));
     if (ia < ib) {
+      // Addresses step by a fixed amount from one DMA to the next (the same wrap as computed afresh).
+      uint32_t sram = sram_at(ya, ia, lo);
+      uint64_t dram = dram_at(ya, ia, lo);
       if (yb - ya <= ib - ia) {
-        for (int oy = ya; oy < yb; ++oy) {
-          Dma(sram_at(oy, ia, lo), s_.seg_x, dram_at(oy, ia, lo), ib - ia, bytes(lo, hi), across, stride_);
+        for (int oy = ya; oy < yb; ++oy, sram += row_pitch, dram += down) {
+          Dma(sram, s_.seg_x, dram, ib - ia, bytes(lo, hi), across, stride_);
         }
       } else {
-        for (int ox = ia; ox < ib; ++ox) {
-          Dma(sram_at(ya, ox, lo), s_.seg_x, dram_at(ya, ox, lo), yb - ya, bytes(lo, hi), down, row_pitch);
+        for (int ox = ia; ox < ib; ++ox, sram += stride_, dram += across) {
+          Dma(sram, s_.seg_x, dram, yb - ya, bytes(lo, hi), down, row_pitch);
         }
       }
     }
