@@ -53,7 +53,7 @@ class PatchIo : public GemmIo {
       }
     }
     DmaTally t{k_, {}, 0, nullptr};
-    GatherPatches(t.Sink(), src_, m0, rows, k0, cols, 0, stride);
+    GatherPatchesWith(t, src_, m0, rows, k0, cols, 0, stride);
     p.dram_bytes += t.bytes;
     if (inside) tallies_.push_back({col, rows, k0, cols, t.dmas, t.bytes});
     return t.dmas;
@@ -372,6 +372,9 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   const int slots = static_cast<int>(c.vector_regs);
   std::array<int64_t, 256> holds;  // vector_regs <= 256 (AccelConfig::Validate)
   holds.fill(-1);
+  // The register of (block b, tap 0); each next tap's is one further round: a division per block, not per tap.
+  auto first_slot = [&](int64_t b) { return static_cast<int>(b * taps % slots); };
+  auto next_slot = [&](int v) { return v + 1 == slots ? 0 : v + 1; };
   const uint64_t vld = k.Bank(uint64_t{kLanes} * welem);
 
   if (dp.resident) P.dram_bytes += dp.weights;
@@ -404,17 +407,16 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         uint64_t emac_end = seeded;
         // With every tap's weights in a V register and the band loaded, the block's EMACs run back to back.
         bool held_all = filling.all <= std::max(seeded, P.free[kTile]);
-        for (int tap = 0; tap < taps && held_all; ++tap) {
-          const int64_t key = int64_t{b} * taps + tap;
-          held_all = holds[size_t(key % slots)] == key;
+        for (int tap = 0, v = first_slot(b); tap < taps && held_all; ++tap, v = next_slot(v)) {
+          held_all = holds[size_t(v)] == int64_t{b} * taps + tap;
         }
         if (held_all) {
           emac_end = P.RunEach(kTile, k.Emac(rows, emac_row_bytes), seeded, uint64_t(taps));
           P.array_cycles += uint64_t(rows) * k.pass * uint64_t(taps);
         }
-        for (int tap = 0; tap < taps && !held_all; ++tap) {
+        for (int tap = 0, v = first_slot(b); tap < taps && !held_all; ++tap, v = next_slot(v)) {
           const int64_t key = int64_t{b} * taps + tap;
-          if (int64_t& held = holds[size_t(key % slots)]; held != key) {
+          if (int64_t& held = holds[size_t(v)]; held != key) {
             held = key;
             uint64_t ready = w_ready;
             if (!dp.resident && w_block != b) {
@@ -447,10 +449,10 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         std::copy_n(holds.begin(), slots, after.begin());
         int hits = 0;
         for (int bb = blocks - 1; bb >= 0; --bb) {
-          for (int tap = 0; tap < taps; ++tap) {
+          for (int tap = 0, v = first_slot(bb); tap < taps; ++tap, v = next_slot(v)) {
             const int64_t key = int64_t{bb} * taps + tap;
-            hits += after[size_t(key % slots)] == key;
-            after[size_t(key % slots)] = key;
+            hits += after[size_t(v)] == key;
+            after[size_t(v)] = key;
           }
         }
         if (hits == 0 || hits == blocks * taps) {
@@ -458,7 +460,9 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
               P, blocks - 1, [&] { block(b--); },
               [&](uint64_t shift, int64_t skipped) {
                 for (int64_t bb = b; bb > b - skipped; --bb) {
-                  for (int tap = 0; tap < taps; ++tap) holds[size_t((bb * taps + tap) % slots)] = bb * taps + tap;
+                  for (int tap = 0, v = first_slot(bb); tap < taps; ++tap, v = next_slot(v)) {
+                    holds[size_t(v)] = bb * taps + tap;
+                  }
                 }
                 b -= static_cast<int>(skipped);
                 if (!dp.resident && hits == 0) w_block = b + 1;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "kernels/analytic_impl.h"
@@ -61,9 +60,6 @@ struct DmaTally {
     bytes += b;
     if (written != nullptr) written->push_back({lo, hi, done});
   }
-  std::function<void(const DmaIn&)> Sink() {
-    return [this](const DmaIn& d) { (*this)(d); };
-  }
 };
 
 // A band buffer filling: the DMAs of its loads since the last one that began it, with absolute ends, so that
@@ -115,7 +111,7 @@ class BandLoads {
     }
     const size_t from = f.dmas.size();
     DmaTally t{k_, {}, 0, &f.dmas};
-    LoadBand(t.Sink(), band_, src_, n, oy0, part, parts);
+    LoadBandWith(t, band_, src_, n, oy0, part, parts);
     p.dram_bytes += t.bytes;
     if (inside) tallies_.push_back({part, parts, t.dmas, t.bytes, {f.dmas.begin() + long(from), f.dmas.end()}});
     return t.dmas;

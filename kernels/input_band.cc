@@ -4,27 +4,6 @@
 #include <cstring>
 
 namespace tile32 {
-namespace {
-
-void Dma(const std::function<void(const DmaIn&)>& m, uint32_t sram, uint32_t seg, uint64_t dram, uint32_t rows, uint32_t row_bytes,
-         uint64_t dram_stride, uint32_t sram_stride) {
-  if (rows == 0 || row_bytes == 0) return;
-  DmaIn d;
-  d.sram = sram, d.segment = seg, d.dram = dram, d.rows = rows, d.row_bytes = row_bytes;
-  d.dram_stride = dram_stride, d.sram_stride = sram_stride;
-  m(d);
-}
-
-// Plane columns [lo, hi) whose padded X = c*sw + px falls on image columns [0, W).
-void ImageColumns(const BandLayout& b, int px, int* lo, int* hi) {
-  const ConvGeometry& g = b.g;
-  const int first_x = g.pad_left, end_x = g.pad_left + g.width;  // padded X of the image
-  auto first_c = [&](int x) { return x <= px ? 0 : (x - px + g.stride_w - 1) / g.stride_w; };
-  *lo = std::min(first_c(first_x), b.pitch);
-  *hi = std::max(*lo, std::min(first_c(end_x), b.pitch));
-}
-
-}  // namespace
 
 std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8_t* border, const uint8_t* channel_pad) {
   const int e = elem_bytes;
@@ -42,92 +21,8 @@ std::vector<uint8_t> FillRow(const BandLayout& band, int elem_bytes, const uint8
 }
 
 void LoadBand(Machine& m, const BandLayout& b, const BandSource& s, int n, int oy0, int part, int parts) {
-  LoadBand([&m](const DmaIn& in) { m.Execute(in); }, b, s, n, oy0, part, parts);
-}
-
-void LoadBand(const std::function<void(const DmaIn&)>& m, const BandLayout& b, const BandSource& s, int n, int oy0,
-              int part, int parts) {
-  const ConvGeometry& g = b.g;
-  const uint32_t pb = b.pixel_bytes, row_bytes = static_cast<uint32_t>(b.pitch) * pb;
-  const uint32_t data_bytes = static_cast<uint32_t>(b.channels * s.elem_bytes);
-  const uint32_t pad_bytes = pb - data_bytes;
-  const uint64_t x_pixel = uint64_t(s.pixel_stride) * s.elem_bytes;
-  const uint64_t image = uint64_t(n) * g.height * g.width * x_pixel;
-  // One DMA carries every image pixel of a run of plane rows when a plane row of the image is one
-  // contiguous run in both memories.
-  const int rep = s.replicate;
-  const bool dense = rep == 1 && pad_bytes == 0 && g.stride_w == 1 && s.pixel_stride == b.channels;
-  // Replicated: the tensor's channels of a band pixel, and whether the pixels of a plane row follow each
-  // other without a gap in both memories (then one DMA per copy takes the whole plane row).
-  const int tensor_channels = b.channels / rep;
-  const uint64_t e = static_cast<uint64_t>(s.elem_bytes);
-  const bool flat = rep > 1 && g.stride_w == 1 && s.pixel_stride == tensor_channels && pad_bytes == 0;
-  // The image pixels [0, count) of one plane row at sram (band) and dram (the first pixel's channel 0).
-  auto replicated = [&](uint32_t sram, uint64_t dram, uint32_t count) {
-    const uint32_t rep_stride = static_cast<uint32_t>(rep * e);
-    for (int i = 0; i < rep; ++i) {
-      const uint32_t copy = sram + static_cast<uint32_t>(i * e);
-      if (flat) {
-        Dma(m, copy, s.segment, dram, count * static_cast<uint32_t>(tensor_channels), static_cast<uint32_t>(e), e,
-            rep_stride);
-      } else if (count <= static_cast<uint32_t>(tensor_channels)) {
-        for (uint32_t p = 0; p < count; ++p) {
-          Dma(m, copy + p * pb, s.segment, dram + uint64_t(p) * g.stride_w * x_pixel,
-              static_cast<uint32_t>(tensor_channels), static_cast<uint32_t>(e), e, rep_stride);
-        }
-      } else {
-        for (int c = 0; c < tensor_channels; ++c) {
-          Dma(m, copy + static_cast<uint32_t>(c) * rep_stride, s.segment, dram + uint64_t(c) * e, count,
-              static_cast<uint32_t>(e), uint64_t(g.stride_w) * x_pixel, pb);
-        }
-      }
-    }
-  };
-  for (int py = 0; py < g.stride_h; ++py) {
-    for (int px = 0; px < g.stride_w; ++px) {
-      const uint32_t plane = b.base + static_cast<uint32_t>(py * g.stride_w + px) * b.plane_bytes;
-      // Plane rows [q_lo, q_hi) of the part hold image rows; the others are padding (or past the padded image).
-      auto image_row = [&](int q) { return (oy0 + q) * g.stride_h + py - g.pad_top; };
-      const int r0 = static_cast<int>(int64_t{b.plane_rows} * part / parts);
-      const int r1 = static_cast<int>(int64_t{b.plane_rows} * (part + 1) / parts);
-      int q_lo = r0, q_hi = r1;
-      while (q_lo < q_hi && image_row(q_lo) < 0) ++q_lo;
-      while (q_hi > q_lo && image_row(q_hi - 1) >= g.height) --q_hi;
-      Dma(m, plane + static_cast<uint32_t>(r0) * row_bytes, s.fill_segment, 0, static_cast<uint32_t>(q_lo - r0),
-          row_bytes, 0, row_bytes);
-      Dma(m, plane + static_cast<uint32_t>(q_hi) * row_bytes, s.fill_segment, 0, static_cast<uint32_t>(r1 - q_hi),
-          row_bytes, 0, row_bytes);
-      if (q_lo == q_hi) continue;
-      int c_lo, c_hi;
-      ImageColumns(b, px, &c_lo, &c_hi);
-      const uint32_t rows = static_cast<uint32_t>(q_hi - q_lo);
-      const uint32_t first = plane + static_cast<uint32_t>(q_lo) * row_bytes;
-      // Left and right padding columns of every image row.
-      Dma(m, first, s.fill_segment, 0, rows, static_cast<uint32_t>(c_lo) * pb, 0, row_bytes);
-      Dma(m, first + static_cast<uint32_t>(c_hi) * pb, s.fill_segment, 0, rows,
-          static_cast<uint32_t>(b.pitch - c_hi) * pb, 0, row_bytes);
-      if (c_lo == c_hi) continue;
-      const uint32_t count = static_cast<uint32_t>(c_hi - c_lo);
-      const int ix0 = c_lo * g.stride_w + px - g.pad_left;
-      const uint64_t dram0 = image + (uint64_t(image_row(q_lo)) * g.width + uint64_t(ix0)) * x_pixel +
-                             uint64_t(s.channel_offset) * s.elem_bytes;
-      const uint32_t sram0 = first + static_cast<uint32_t>(c_lo) * pb;
-      if (dense) {
-        Dma(m, sram0, s.segment, dram0, rows, count * pb, uint64_t(g.stride_h) * g.width * x_pixel, row_bytes);
-        continue;
-      }
-      for (uint32_t q = 0; q < rows; ++q) {
-        // Channel padding of the image pixels (the fill row's first pixel holds it after its real channels).
-        if (pad_bytes != 0) Dma(m, sram0 + q * row_bytes + data_bytes, s.fill_segment, data_bytes, count, pad_bytes, 0, pb);
-        const uint64_t dram_row = dram0 + uint64_t(q) * g.stride_h * g.width * x_pixel;
-        if (rep > 1) {
-          replicated(sram0 + q * row_bytes, dram_row, count);
-          continue;
-        }
-        Dma(m, sram0 + q * row_bytes, s.segment, dram_row, count, data_bytes, uint64_t(g.stride_w) * x_pixel, pb);
-      }
-    }
-  }
+  auto issue = [&m](const DmaIn& in) { m.Execute(in); };
+  LoadBandWith(issue, b, s, n, oy0, part, parts);
 }
 
 }  // namespace tile32
