@@ -144,8 +144,17 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     t0 += run.taps;
   }
   const uint64_t weights_tld = k.Tld(tile_bytes);
-  // Chunks [c0, c1) as one chain of TLDs and TMACs: their sums, and the cycles of the last kTail.
-  auto ChainOf = [&](size_t c0, size_t c1) {
+  // Chunks [c0, c1) as one chain of TLDs and TMACs: their sums, and the cycles of the last kTail. The same
+  // stretches come back block after block: each worked out once per band height (`chains`, cleared with it).
+  struct Chain {
+    size_t c0, c1;
+    Dmas d;
+  };
+  std::vector<Chain> chains;
+  auto ChainOf = [&](size_t c0, size_t c1) -> const Dmas& {
+    for (const Chain& ch : chains) {
+      if (ch.c0 == c0 && ch.c1 == c1) return ch.d;
+    }
     uint64_t tail[kTail], kept = 0;
     for (size_t i = c1; i-- > c0 && kept < kTail;) {
       tail[kTail - ++kept] = chunks[i].tmac;
@@ -157,7 +166,8 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     Dmas d;
     d.n = last.sum_n - before_n - kept, d.busy = d.span = d.finish = before, d.at = d.n % kTail;
     for (uint64_t i = kTail - kept; i < kTail; ++i) d.Add(tail[i]);
-    return d;
+    chains.push_back({c0, c1, d});
+    return chains.back().d;
   };
   Dmas rest;
   uint64_t rest_array = 0, rest_rows = 0;
@@ -243,7 +253,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       // After a block's first chunk, with the weights resident and in SRAM and the band loaded, the rest are
       // TLDs and TMACs back to back on the arrays: one chain, the same for every block of the band.
       if (rest_rows != rows) {
-        rest_rows = rows;
+        rest_rows = rows, chains.clear();
         uint64_t sum_cycles = 0, sum_n = 0, sum_array = 0;
         for (Chunk& ch : chunks) {
           const uint64_t tiles = uint64_t(ch.tiles), row_bytes = uint64_t{kLanes} * tiles * s.elem;

@@ -106,7 +106,8 @@ struct Pipe {
       const uint64_t back = last - kDepth;
       entry = std::max(entry, back >= j0 ? start + (back - j0) * each : ring[back % kDepth]);
     }
-    for (uint64_t i = last + 1 - std::min(n, kDepth); i <= last; ++i) ring[i % kDepth] = start + (i - j0) * each;
+    const uint64_t kept = std::min(n, kDepth), first_kept = last + 1 - kept;
+    Keep(ring, first_kept, kept, [&](uint64_t i) { return start + (first_kept + i - j0) * each; });
     count[unit] = last + 1;
     return Finish(unit, start, each * n, 0);
   }
@@ -125,12 +126,20 @@ struct Pipe {
       entry = std::max(entry, back >= first_kept ? start + starts_from_first[(back - first_kept) % kTail]
                                                  : ring[back % kDepth]);
     }
-    for (uint64_t i = kept > kDepth ? 1 : 0; i < kept; ++i) ring[(first_kept + i) % kDepth] = start + starts_from_first[i];
+    const uint64_t skip = kept > kDepth ? kept - kDepth : 0;  // starts the ring has no room for
+    Keep(ring, first_kept + skip, kept - skip, [&](uint64_t i) { return start + starts_from_first[skip + i]; });
     count[unit] = last + 1;
     free[unit] = start + span;
     busy[unit] += busy_cycles;
     end = std::max(end, start + finish);
     return start + finish;
+  }
+  // ring[(first + i) % kDepth] = start_of(i) for i < count <= kDepth: two stretches, no modulo per entry.
+  template <class F>
+  static void Keep(uint64_t* ring, uint64_t first, uint64_t count, F start_of) {
+    const uint64_t at = first % kDepth, head = std::min(count, kDepth - at);
+    for (uint64_t i = 0; i < head; ++i) ring[at + i] = start_of(i);
+    for (uint64_t i = head; i < count; ++i) ring[i - head] = start_of(i);
   }
   uint64_t Finish(int unit, uint64_t start, uint64_t cycles, uint64_t latency) {
     free[unit] = start + cycles;
