@@ -34,14 +34,16 @@ struct DmaTally {
   static constexpr uint64_t kRecent = 8;  // a power of two
   Written recent[kRecent] = {};
   uint64_t recent_n = 0;
-  uint64_t hi_most = 0;  // the end of every DMA's SRAM so far: one starting there overlaps none
+  // The end of the last kRecent DMAs' SRAM: one starting there overlaps none of them and waits for nothing (a
+  // band's rows come in ascending order).
+  uint64_t hi_recent = 0;
   void operator()(const DmaIn& d) {
     const uint64_t b = uint64_t(d.rows) * d.row_bytes;
     const int x = d.segment == kSegX;
     if (last_bytes[x] != b) last_bytes[x] = b, last_cost[x] = x ? k.X(b) : k.Dma(b);
     const uint64_t lo = d.sram, hi = d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
     uint64_t after = 0;
-    if (lo < hi_most) {
+    if (lo < hi_recent) {
       // Newest first. Done by the time the engines are free, a DMA holds up nothing; one done a DRAM latency
       // before that is as old as any before it can be (a DMA within SRAM has none).
       const uint64_t span = dmas.span, latency = k.c.dram_latency_cycles;
@@ -55,8 +57,15 @@ struct DmaTally {
       }
     }
     const uint64_t done = dmas.Add(last_cost[x], after);
-    recent[recent_n++ & (kRecent - 1)] = {lo, hi, done};
-    hi_most = std::max(hi_most, hi);
+    Written& slot = recent[recent_n & (kRecent - 1)];
+    const bool evicts_end = recent_n++ >= kRecent && slot.hi == hi_recent && hi < hi_recent;
+    slot = {lo, hi, done};
+    if (evicts_end) {  // the end moves down: that of the entries now held
+      hi_recent = 0;
+      for (const Written& w : recent) hi_recent = std::max(hi_recent, w.hi);
+    } else {
+      hi_recent = std::max(hi_recent, hi);
+    }
     bytes += b;
     if (written != nullptr) written->push_back({lo, hi, done});
   }
