@@ -165,6 +165,7 @@ SimdMachine::SimdMachine(const AccelConfig& config)
 SimdMachine::~SimdMachine() = default;
 
 void SimdMachine::Do(const TileLoad& i) {
+  if (tmac_pending_) DetachTmacTiles();  // BeforeInstruction let it through: a TMAC may chain (TmacMayChain)
   PreparedTile& p = prepared_[i.td];
   p.sram_addr = i.addr;
   p.bytes = static_cast<uint32_t>(size_t{kLanes} * kLanes * SizeOf(i.type));
@@ -329,6 +330,13 @@ void SimdMachine::Do(const TileMac& i) {
   TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0, i.rows, tiles, i.tiles, i.mode,
               acc_at(i.acc_row), false, false, false};
   PrepareTmac(tiles, &job);
+  const ByteSpan reads =
+      SpanOf(i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
+  if (tmac_pending_) {  // BeforeInstruction found that it chains (TmacChains)
+    tmac_chain_.push_back(job);
+    tmac_reads_ = {std::min(tmac_reads_.lo, reads.lo), std::max(tmac_reads_.hi, reads.hi)};
+    return;
+  }
   if (const uint32_t amx_rows = AmxTmacRows(i.mode, i.rows, i.tiles)) {
     if (const AmxEngine engine = CurrentAmxEngine(); engine != AmxEngine::kNone) {
       FlushEmacs();
@@ -342,15 +350,18 @@ void SimdMachine::Do(const TileMac& i) {
   }
   *tmac_job_ = job;
   tmac_pending_ = true, tmac_acc_row_ = i.acc_row;
-  tmac_reads_ = SpanOf(i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
+  tmac_reads_ = reads;
 }
 
-void SimdMachine::RunTmac(const TmacJob& job) {
-  const uint32_t rows = job.row_end;
-  // Rows are independent (distinct ACC rows, read-only SRAM, a tail writing rows apart from everything the
-  // TMAC reads), so any split across threads is exact.
-  if (uint64_t{rows} * job.ntiles < kTmacParallelWork || !ArenaHasThreads()) {
-    RunTmacRows(job);
+namespace {
+
+// Rows [0, rows) of a TMAC or chain of `tiles` tiles in all, through body(r0, r1) on the arena's threads.
+// Rows are independent (distinct ACC rows, read-only SRAM, a tail writing rows apart from everything the
+// TMACs read), so any split across threads is exact.
+template <class Body>
+void SplitTmacRows(uint32_t rows, uint64_t tiles, const Body& body) {
+  if (uint64_t{rows} * tiles < kTmacParallelWork || !ArenaHasThreads()) {
+    body(0u, rows);
     return;
   }
   // Tasks of whole 24-row units (a multiple of every target's row block: 3 on AVX2, 8 on AVX-512, 4 on
@@ -360,21 +371,92 @@ void SimdMachine::RunTmac(const TmacJob& job) {
   // them in L1).
   constexpr uint32_t kUnit = 24;
   const uint32_t units = (rows + kUnit - 1) / kUnit;
-  tbb::parallel_for(
-      tbb::blocked_range<uint32_t>(0, units, 2),
-      [&](const tbb::blocked_range<uint32_t>& range) {
-        TmacJob part = job;
-        part.row_begin = kUnit * range.begin();
-        part.row_end = std::min(rows, kUnit * range.end());
+  tbb::parallel_for(tbb::blocked_range<uint32_t>(0, units, 2), [&](const tbb::blocked_range<uint32_t>& range) {
+    body(kUnit * range.begin(), std::min(rows, kUnit * range.end()));
+  });
+}
+
+// Rows per chunk of a chain: each chunk's ACC rows (16 KiB) stay in L1 through every TMAC of the chain.
+constexpr uint32_t kChainChunkRows = 128;
+// TMACs of fewer rows do not chain: the weight layouts a chained TMAC copies (up to 4 KiB a tile, BF16)
+// would cost more than the pass it saves.
+constexpr uint32_t kChainRows = 48;
+constexpr size_t kMaxTmacChain = 16;
+
+// What a TMAC reads of a tile register, into a copy that a TLD of the register leaves as it is. The image
+// stays where it is (SRAM, or the register's `image`): nothing writes either while the TMAC waits.
+void CopyPreparedTile(const PreparedTile& from, PreparedTile* to) {
+  to->data = from.data, to->sram_addr = from.sram_addr, to->bytes = from.bytes;
+  to->narrow = from.narrow, to->built = from.built;
+  if (from.built & PreparedTile::kComp) std::memcpy(to->comp128, from.comp128, sizeof(to->comp128));
+  if (from.built & PreparedTile::kPairs) std::memcpy(to->pairs, from.pairs, sizeof(to->pairs));
+  if (from.built & PreparedTile::kF32) std::memcpy(to->f32, from.f32, sizeof(to->f32));
+}
+
+}  // namespace
+
+void SimdMachine::RunTmac(const TmacJob& job) {
+  SplitTmacRows(job.row_end, uint64_t(job.ntiles), [&](uint32_t r0, uint32_t r1) {
+    TmacJob part = job;
+    part.row_begin = r0, part.row_end = r1;
+    RunTmacRows(part);
+  });
+}
+
+bool SimdMachine::TmacMayChain() const {
+  return tmac_pending_ && !config().check_overflow && tmac_job_->row_end >= kChainRows &&
+         tmac_chain_.size() + 1 < kMaxTmacChain;
+}
+
+bool SimdMachine::TmacChains(const TileMac& next) const {
+  if (!TmacMayChain() || !emacs_.empty()) return false;
+  if (next.acc_row != tmac_acc_row_ || next.rows != tmac_job_->row_end || next.mode != tmac_job_->mode) return false;
+  return AmxTmacRows(next.mode, next.rows, next.tiles) == 0 || CurrentAmxEngine() == AmxEngine::kNone;
+}
+
+void SimdMachine::DetachTmacTiles() {
+  const auto lo = reinterpret_cast<uintptr_t>(prepared_.data());
+  const auto hi = reinterpret_cast<uintptr_t>(prepared_.data() + prepared_.size());
+  auto detach = [&](TmacJob& job, size_t j) {
+    const auto at = reinterpret_cast<uintptr_t>(job.tiles);
+    if (at < lo || at >= hi) return;  // copied already
+    if (chain_tiles_.size() <= j) chain_tiles_.resize(j + 1);
+    std::vector<PreparedTile>& copies = chain_tiles_[j];
+    if (copies.size() < size_t(job.ntiles)) copies.resize(size_t(job.ntiles));
+    for (int t = 0; t < job.ntiles; ++t) CopyPreparedTile(job.tiles[t], &copies[size_t(t)]);
+    job.tiles = copies.data();
+  };
+  detach(*tmac_job_, 0);
+  for (size_t j = 0; j < tmac_chain_.size(); ++j) detach(tmac_chain_[j], j + 1);
+}
+
+void SimdMachine::RunTmacChain(const TmacTail& tail) {
+  const size_t n = tmac_chain_.size() + 1;
+  auto job_at = [&](size_t j) -> const TmacJob& { return j == 0 ? *tmac_job_ : tmac_chain_[j - 1]; };
+  uint64_t tiles = 0;
+  for (size_t j = 0; j < n; ++j) tiles += uint64_t(job_at(j).ntiles);
+  SplitTmacRows(tmac_job_->row_end, tiles, [&](uint32_t r0, uint32_t r1) {
+    for (uint32_t c0 = r0; c0 < r1; c0 += kChainChunkRows) {
+      for (size_t j = 0; j < n; ++j) {  // in issue order: a BF16 row's fma chain runs k ascending
+        TmacJob part = job_at(j);
+        part.row_begin = c0, part.row_end = std::min(r1, c0 + kChainChunkRows);
+        if (j + 1 == n) part.tail = tail;
         RunTmacRows(part);
-      });
+      }
+    }
+  });
+  tmac_chain_.clear();
 }
 
 void SimdMachine::RunTmacWithTail(const TmacTail& tail, int joined) {
   const auto start = host_timing_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   tmac_pending_ = false;
-  tmac_job_->tail = tail;
-  RunTmac(*tmac_job_);
+  if (!tmac_chain_.empty()) {
+    RunTmacChain(tail);
+  } else {
+    tmac_job_->tail = tail;
+    RunTmac(*tmac_job_);
+  }
   if (host_timing_) {  // a joined REQ or ACC_ST counts as TMAC time in profiles (not also as its own)
     const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
     AddHostSeconds(Instr(TileMac{}).index(), spent.count());
@@ -511,6 +593,10 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
         std::holds_alternative<VPerm>(next) || std::holds_alternative<VLoad>(next) || SeedBesideTmac(next)) {
       return;
     }
+    // The TLDs of a TMAC that may chain onto it, and that TMAC (Do(const TileLoad&), Do(const TileMac&)).
+    if (std::holds_alternative<TileLoad>(next) && TmacMayChain()) return;
+    // (A seed pending meanwhile is of other rows (SeedBesideTmac): it waits for its own TMAC.)
+    if (const auto* tmac = std::get_if<TileMac>(&next); tmac != nullptr && TmacChains(*tmac)) return;
     FlushTmac();
   }
   // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).

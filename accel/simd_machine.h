@@ -141,6 +141,17 @@ class SimdMachine : public ScalarMachine {
   bool SeedBesideTmac(const Instr& next) const;
   // Runs the deferred TMAC with `tail`; `joined` is the index of the instruction whose Do runs it, or -1.
   void RunTmacWithTail(const TmacTail& tail, int joined);
+  // A TMAC of the deferred TMAC's rows and mode chains onto it (a reduction over more tiles than the
+  // registers hold: TLDs, TMAC, TLDs, TMAC, ...), and the chain runs as one pass: each chunk of rows through
+  // every TMAC while it is in L1, and split across threads as a whole (a TMAC of few rows alone is not
+  // worth splitting). A TLD lets a TMAC that may chain wait; what the waiting TMACs read of the registers
+  // it overwrites is copied first (DetachTmacTiles).
+  bool TmacMayChain() const;
+  bool TmacChains(const TileMac& next) const;
+  void DetachTmacTiles();
+  void RunTmacChain(const TmacTail& tail);
+  std::vector<TmacJob> tmac_chain_;                     // the TMACs after *tmac_job_, in issue order
+  std::vector<std::vector<PreparedTile>> chain_tiles_;  // per TMAC of the chain: its tiles, once copied
   bool tmac_pending_ = false, tmac_joins_ = false;
   uint32_t tmac_acc_row_ = 0;
   alignas(64) uint32_t tmac_seed_[kLanes] = {};  // the seed the deferred TMAC starts its rows from

@@ -1,0 +1,155 @@
+// The SIMD machine chains TMACs of the same ACC rows and mode, with TLDs between them, into one pass
+// (docs/simd_machine.md, "TMAC"): each TMAC must still read the tiles its registers held when it was issued,
+// the activations as they were, and add into its rows in issue order. These programs reload the same
+// registers from other SRAM before each TMAC of a chain, put a seed before the first, a seed of other rows
+// or register instructions between (which let the chain go on), or an instruction that ends it (a write over
+// an earlier TMAC's tile bytes or activation rows, a TMAC of other rows, a read of the rows), and end in a
+// store that may join. They compare the whole machine state with the scalar machine's on every target, AMX
+// variants included, on one and two threads.
+#include <gtest/gtest.h>
+#include <tbb/task_arena.h>
+
+#include <random>
+#include <vector>
+
+#include "accel/simd_machine.h"
+#include "tests/common/machine_state.h"
+#include "tests/common/targets.h"
+#include "tests/common/test_util.h"
+
+namespace tile32 {
+namespace {
+
+using testing::TestSeed;
+
+constexpr uint32_t kTiles = 0;          // tile images, 2 KiB apart (up to 64)
+constexpr uint32_t kRows = 128 << 10;   // activation rows
+constexpr uint32_t kApart = 400 << 10;  // outputs away from everything a TMAC reads
+constexpr uint32_t kSeedRow = 480 << 10;
+constexpr uint32_t kAccRows = 1024;
+
+AccelConfig Config() {
+  AccelConfig c = AccelConfig::Default();
+  c.sram_bytes = 512 << 10;
+  c.acc_rows = kAccRows;
+  return c;
+}
+
+std::vector<Instr> Program(std::mt19937_64& rng) {
+  std::vector<Instr> p;
+  AccLoad init;  // ACC from random SRAM, so that every seed and every missing MAC shows
+  init.row = 0, init.rows = kAccRows, init.type = DType::kI32, init.addr = 0, init.row_stride = 4 * kLanes;
+  p.push_back(init);
+  const MacMode modes[] = {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16};
+  const MacMode mode = modes[rng() % 4];
+  const DType wtype = WeightType(mode);
+  const uint32_t rows_choice[] = {20, 48, 100, 300};  // below, at and above the rows a chain needs
+  const uint32_t rows = rows_choice[rng() % 4];
+  const uint32_t acc_row = static_cast<uint32_t>(rng() % (kAccRows - rows + 1));
+  const uint32_t other = acc_row >= rows ? 0 : kAccRows - rows;  // rows apart from the chain's
+  const int chain = 2 + static_cast<int>(rng() % 4) + (rng() % 8 == 0 ? 16 : 0);  // sometimes past the limit
+  const int elem = SizeOf(ActivationType(mode));
+  if (rng() % 2) {  // a seed of the chain's rows before its first TMAC
+    AccLoad ld;
+    ld.row = acc_row, ld.rows = rows, ld.type = DType::kI32, ld.addr = kSeedRow, ld.row_stride = 0;
+    p.push_back(ld);
+  }
+  for (int c = 0; c < chain; ++c) {
+    const int tiles = 1 + static_cast<int>(rng() % 4);
+    for (int t = 0; t < tiles; ++t) {  // the same registers, other bytes, for every TMAC of the chain
+      TileLoad tl;
+      tl.td = static_cast<uint8_t>(t), tl.type = wtype;
+      tl.addr = kTiles + 2048 * static_cast<uint32_t>(rng() % 64);
+      p.push_back(tl);
+    }
+    TileMac m;
+    m.mode = mode, m.acc_row = acc_row, m.rows = rows, m.tile = 0, m.tiles = static_cast<uint8_t>(tiles);
+    m.a_addr = kRows + static_cast<uint32_t>(rng() % 4096) * 32;
+    m.a_stride = kLanes * tiles * elem + 32 * static_cast<int32_t>(rng() % 2);
+    p.push_back(m);
+    switch (rng() % 8) {
+      case 0: {  // a seed of other rows (a GEMM loop's other ACC set): the chain goes on
+        AccZero z;
+        z.row = other, z.rows = rows;
+        p.push_back(z);
+        break;
+      }
+      case 1: {  // register instructions: the chain goes on
+        VLoad v;
+        v.vd = 3, v.type = DType::kI8, v.addr = kApart + 4096, v.stride = 1;
+        p.push_back(v);
+        break;
+      }
+      case 2: {  // over the tile bytes this TMAC read: it runs first
+        VStore v;
+        v.vs = 3, v.type = DType::kI32, v.addr = kTiles + 2048 * static_cast<uint32_t>(rng() % 64), v.stride = 4;
+        p.push_back(v);
+        break;
+      }
+      case 3: {  // over its activation rows
+        DmaIn d;
+        d.sram = m.a_addr + static_cast<uint32_t>(rows / 2) * static_cast<uint32_t>(m.a_stride), d.segment = 0;
+        d.rows = 1, d.row_bytes = 64;
+        p.push_back(d);
+        break;
+      }
+      case 4: {  // a TMAC of other rows
+        TileMac o = m;
+        o.acc_row = other;
+        p.push_back(o);
+        break;
+      }
+      case 5: {  // a read of some of the chain's rows
+        AccStore st;
+        st.row = acc_row + rows / 3, st.rows = 1, st.type = DType::kI32, st.addr = kApart, st.row_stride = 128;
+        p.push_back(st);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  AccStore st;  // joins the chain when it is still waiting
+  st.row = acc_row, st.rows = rows, st.type = DType::kI32, st.addr = kApart, st.row_stride = 4 * kLanes;
+  p.push_back(st);
+  return p;
+}
+
+TEST(SimdTmacChain, EveryTmacReadsWhatItsRegistersHeld) {
+  const AccelConfig config = Config();
+  std::vector<uint8_t> dram(4096);
+  for (size_t i = 0; i < dram.size(); ++i) dram[i] = static_cast<uint8_t>(i * 37 + 11);
+  for (int trial = 0; trial < 64; ++trial) {
+    const uint64_t seed = TestSeed(7201) + trial;
+    std::mt19937_64 rng(seed);
+    const std::vector<Instr> program = Program(rng);
+    std::vector<uint8_t> sram(config.sram_bytes);
+    for (auto& b : sram) b = static_cast<uint8_t>(rng());
+    // bf16 tiles and activations of moderate values, so that most sums are not Inf or NaN.
+    for (size_t i = 1; i < sram.size(); i += 2) sram[i] = static_cast<uint8_t>(0x38 + (sram[i] & 0x0F)) | (sram[i] & 0x80);
+    auto run = [&](ScalarMachine& m) {
+      m.sram() = sram;
+      m.BindDramReadOnly(0, dram.data(), dram.size());
+      m.Run(program);
+      m.UnbindDram(0);
+    };
+    ScalarMachine want(config);
+    run(want);
+    std::vector<int64_t> targets = test::TargetsToTest();
+    for (int64_t t : test::AmxVariantsToTest()) targets.push_back(t);
+    for (int64_t target : targets) {
+      test::ScopedTarget scoped(target);
+      for (int threads : {1, 2}) {
+        SimdMachine got(config);
+        tbb::task_arena arena(threads);
+        arena.execute([&] { run(got); });
+        const std::string diff = test::FirstDifference(got, want);
+        ASSERT_EQ(diff, "") << scoped.name() << ", " << threads << " threads; replay: TILE32_SEED=" << seed - trial
+                            << " (trial " << trial << ")";
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tile32
