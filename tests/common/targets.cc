@@ -1,6 +1,7 @@
 #include "tests/common/targets.h"
 
 #include <hwy/targets.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -10,6 +11,7 @@
 
 #include "accel/host_cpu.h"
 #include "accel/simd_machine.h"
+#include "tests/common/machine_state.h"
 
 namespace tile32::test {
 
@@ -68,6 +70,23 @@ ScopedTarget::ScopedTarget(int64_t target) : target_(target), path_before_(Force
 ScopedTarget::~ScopedTarget() {
   ForceSimdTarget(0);
   ForceTmacPath(path_before_);
+}
+
+std::string FirstDifferenceOnEveryPath(const AccelConfig& config, const std::function<void(ScalarMachine&)>& run,
+                                       const ScalarMachine& want) {
+  std::vector<int64_t> targets = TargetsToTest();
+  for (int64_t t : AmxVariantsToTest()) targets.push_back(t);
+  for (int64_t target : targets) {
+    ScopedTarget scoped(target);
+    for (int threads : {1, 2}) {
+      SimdMachine got(config);
+      tbb::task_arena arena(threads);
+      arena.execute([&] { run(got); });
+      const std::string diff = FirstDifference(got, want);
+      if (!diff.empty()) return scoped.name() + ", " + std::to_string(threads) + " threads: " + diff;
+    }
+  }
+  return "";
 }
 
 }  // namespace tile32::test

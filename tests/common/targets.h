@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,5 +63,11 @@ class ScopedTarget {
   int64_t target_;
   TmacPath path_before_;
 };
+
+// Runs `run` on a fresh SimdMachine(config) under every target of TargetsToTest and AmxVariantsToTest, on one
+// and on two threads; the first difference from `want` (test::FirstDifference), prefixed with the target and
+// the threads, or "" when every run matches.
+std::string FirstDifferenceOnEveryPath(const AccelConfig& config, const std::function<void(ScalarMachine&)>& run,
+                                       const ScalarMachine& want);
 
 }  // namespace tile32::test

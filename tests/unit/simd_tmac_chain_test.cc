@@ -7,7 +7,6 @@
 // store that may join. They compare the whole machine state with the scalar machine's on every target, AMX
 // variants included, on one and two threads.
 #include <gtest/gtest.h>
-#include <tbb/task_arena.h>
 
 #include <random>
 #include <vector>
@@ -135,19 +134,8 @@ TEST(SimdTmacChain, EveryTmacReadsWhatItsRegistersHeld) {
     };
     ScalarMachine want(config);
     run(want);
-    std::vector<int64_t> targets = test::TargetsToTest();
-    for (int64_t t : test::AmxVariantsToTest()) targets.push_back(t);
-    for (int64_t target : targets) {
-      test::ScopedTarget scoped(target);
-      for (int threads : {1, 2}) {
-        SimdMachine got(config);
-        tbb::task_arena arena(threads);
-        arena.execute([&] { run(got); });
-        const std::string diff = test::FirstDifference(got, want);
-        ASSERT_EQ(diff, "") << scoped.name() << ", " << threads << " threads; replay: TILE32_SEED=" << seed - trial
-                            << " (trial " << trial << ")";
-      }
-    }
+    ASSERT_EQ(test::FirstDifferenceOnEveryPath(config, run, want), "")
+        << "replay: TILE32_SEED=" << seed - trial << " (trial " << trial << ")";
   }
 }
 

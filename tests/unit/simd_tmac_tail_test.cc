@@ -6,7 +6,6 @@
 // between the TMAC and its store (as a GEMM loop with two ACC sets issues them), on one and two threads, and
 // compare the whole machine state with the scalar machine's on every target, AMX variants included.
 #include <gtest/gtest.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstring>
@@ -153,19 +152,8 @@ void Check(Place place, uint64_t fixed_seed) {
     };
     ScalarMachine want(config);
     run(want);
-    std::vector<int64_t> targets = test::TargetsToTest();
-    for (int64_t t : test::AmxVariantsToTest()) targets.push_back(t);  // the AMX path runs its TMACs at once
-    for (int64_t target : targets) {
-      test::ScopedTarget scoped(target);
-      for (int threads : {1, 2}) {
-        SimdMachine got(config);
-        tbb::task_arena arena(threads);
-        arena.execute([&] { run(got); });
-        const std::string diff = test::FirstDifference(got, want);
-        ASSERT_EQ(diff, "") << scoped.name() << ", " << threads << " threads; replay: TILE32_SEED=" << seed - trial
-                            << " (trial " << trial << ")";
-      }
-    }
+    ASSERT_EQ(test::FirstDifferenceOnEveryPath(config, run, want), "")
+        << "replay: TILE32_SEED=" << seed - trial << " (trial " << trial << ")";
   }
 }
 
