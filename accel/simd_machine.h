@@ -134,7 +134,7 @@ class SimdMachine : public ScalarMachine {
   // A TMAC (vectorized path) is deferred by one instruction: a REQ or an ACC_ST (32-bit) of exactly its
   // rows, rows written apart and nothing written that the TMAC reads, runs inside its pass, chunk by chunk
   // on the thread that computed the rows (TmacJob::tail); register instructions and VLD may come between,
-  // anything else runs it first.
+  // and the TLDs and TMACs of a chain (below); anything else runs it first.
   void RunTmac(const TmacJob& job);
   void FlushTmac();
   bool TmacJoins(const Instr& next) const;
@@ -170,7 +170,7 @@ class SimdMachine : public ScalarMachine {
   // Decoding the canonical tile costs more than the MACs of a GEMV, so TLD leaves it stale and the
   // canonical tile is built only when something reads it (tests, scalar fallbacks).
   mutable std::vector<char> canonical_stale_;
-  std::vector<PreparedTile> prepared_;  // indexed by tile register, contiguous for TMAC chains
+  std::vector<PreparedTile> prepared_;  // indexed by tile register: a TMAC reads [tile, tile + tiles) in place
   std::vector<AmxPairBlock> amx_pairs_;  // the AMX path's staged weights, per machine (never shared by threads' TMACs)
 
   // RPERM batch (docs/simd_machine.md, "RPERM"): consecutive RPERMs of the same rows and strides whose
