@@ -315,7 +315,8 @@ void SimdMachine::MaterializeTile(int t) const {
 
 // TMACs of at least this many row-tiles (2 M MACs) are split across the arena's threads. Below it waking
 // a worker cost more than it saved on the 2-vCPU development host: Winograd's TMACs (256 tile rows x 2
-// tiles) ran 2 threads slower than 1 with a threshold of 256.
+// tiles) ran 2 threads slower than 1 with a threshold of 256. Smaller TMACs on rows apart run as a group
+// instead (TmacChains), spread over the threads whole.
 constexpr uint64_t kTmacParallelWork = 2048;
 
 void SimdMachine::Do(const TileMac& i) {
@@ -333,6 +334,9 @@ void SimdMachine::Do(const TileMac& i) {
   const ByteSpan reads =
       SpanOf(i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
   if (tmac_pending_) {  // BeforeInstruction found that it chains (TmacChains)
+    if (i.acc_row != tmac_acc_row_) tmac_group_ = true;
+    tmac_acc_lo_ = std::min<uint64_t>(tmac_acc_lo_, i.acc_row);
+    tmac_acc_hi_ = std::max<uint64_t>(tmac_acc_hi_, uint64_t{i.acc_row} + i.rows);
     tmac_chain_.push_back(job);
     tmac_reads_ = {std::min(tmac_reads_.lo, reads.lo), std::max(tmac_reads_.hi, reads.hi)};
     return;
@@ -349,7 +353,8 @@ void SimdMachine::Do(const TileMac& i) {
     job.seed = tmac_seed_, seed_pending_ = false;
   }
   *tmac_job_ = job;
-  tmac_pending_ = true, tmac_acc_row_ = i.acc_row;
+  tmac_pending_ = true, tmac_acc_row_ = i.acc_row, tmac_group_ = false;
+  tmac_acc_lo_ = i.acc_row, tmac_acc_hi_ = uint64_t{i.acc_row} + i.rows;
   tmac_reads_ = reads;
 }
 
@@ -410,7 +415,14 @@ bool SimdMachine::TmacMayChain() const {
 
 bool SimdMachine::TmacChains(const TileMac& next) const {
   if (!TmacMayChain() || !emacs_.empty()) return false;
-  if (next.acc_row != tmac_acc_row_ || next.rows != tmac_job_->row_end || next.mode != tmac_job_->mode) return false;
+  if (next.rows != tmac_job_->row_end || next.mode != tmac_job_->mode) return false;
+  const bool apart = uint64_t{next.acc_row} >= tmac_acc_hi_ || uint64_t{next.acc_row} + next.rows <= tmac_acc_lo_;
+  if (next.acc_row != tmac_acc_row_ || tmac_group_) {
+    // A group: of TMACs each too small to split, on rows apart from the waiting ones', where there are threads.
+    // (Not while a seed waits beside the TMACs: it may be of the new one's rows, which must start from it.)
+    if (!apart || seed_pending_ || (!tmac_group_ && !tmac_chain_.empty()) || !ArenaHasThreads()) return false;
+    if (uint64_t{tmac_job_->row_end} * uint64_t(tmac_job_->ntiles) >= kTmacParallelWork) return false;
+  }
   return AmxTmacRows(next.mode, next.rows, next.tiles) == 0 || CurrentAmxEngine() == AmxEngine::kNone;
 }
 
@@ -435,6 +447,19 @@ void SimdMachine::RunTmacChain(const TmacTail& tail) {
   auto job_at = [&](size_t j) -> const TmacJob& { return j == 0 ? *tmac_job_ : tmac_chain_[j - 1]; };
   uint64_t tiles = 0;
   for (size_t j = 0; j < n; ++j) tiles += uint64_t(job_at(j).ntiles);
+  if (tmac_group_) {  // whole TMACs over the threads, each with its tiles in L1 (rows apart: any order); no tail
+    auto run = [&](size_t j0, size_t j1) {
+      for (size_t j = j0; j < j1; ++j) RunTmacRows(job_at(j));
+    };
+    if (uint64_t{tmac_job_->row_end} * tiles < kTmacParallelWork) {
+      run(0, n);
+    } else {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 1),
+                        [&](const tbb::blocked_range<size_t>& r) { run(r.begin(), r.end()); });
+    }
+    tmac_chain_.clear();
+    return;
+  }
   SplitTmacRows(tmac_job_->row_end, tiles, [&](uint32_t r0, uint32_t r1) {
     for (uint32_t c0 = r0; c0 < r1; c0 += kChainChunkRows) {
       for (size_t j = 0; j < n; ++j) {  // in issue order: a BF16 row's fma chain runs k ascending
@@ -482,7 +507,7 @@ bool SimdMachine::SeedBesideTmac(const Instr& next) const {
   } else {
     return false;
   }
-  const uint64_t lo = row, hi = uint64_t{row} + rows, t_lo = tmac_acc_row_, t_hi = uint64_t{tmac_acc_row_} + tmac_job_->row_end;
+  const uint64_t lo = row, hi = uint64_t{row} + rows, t_lo = tmac_acc_lo_, t_hi = tmac_acc_hi_;
   return rows > 0 && (hi <= t_lo || t_hi <= lo);
 }
 
@@ -498,7 +523,7 @@ bool SimdMachine::TmacJoins(const Instr& next) const {
   } else {
     return false;
   }
-  if (row != tmac_acc_row_ || rows != tmac_job_->row_end) return false;
+  if (tmac_group_ || row != tmac_acc_row_ || rows != tmac_job_->row_end) return false;
   if (rows > 1 && static_cast<uint64_t>(stride < 0 ? -stride : stride) < row_bytes) return false;
   const ByteSpan out = SpanOf(addr, stride, rows, row_bytes);
   return !(out.lo < tmac_reads_.hi && tmac_reads_.lo < out.hi);
@@ -540,9 +565,9 @@ void SimdMachine::FlushEmacs() {
   };
   // Rows are independent: distinct ACC rows, EMACs only read SRAM, a fused REQ writes rows that neither
   // overlap each other nor anything an EMAC reads (FusesRequant).
-  // A seed alone (the next instruction was no EMAC: a TMAC, say) is a copy, split as ForRows splits copies.
-  const bool split = count > 0 ? uint64_t{emac_rows_} * count >= kEmacParallelWork
-                               : uint64_t{emac_rows_} * 4 * kLanes >= kParallelBytes;
+  // A seed alone (the next instruction was no EMAC, nor a TMAC of its rows) runs on the calling thread: split,
+  // its rows came back from the other core's cache to the TMACs that add into them (Winograd's ring).
+  const bool split = count > 0 && uint64_t{emac_rows_} * count >= kEmacParallelWork;
   if (!split || !ArenaHasThreads()) {
     rows(0, emac_rows_);
   } else {

@@ -154,6 +154,10 @@ class SimdMachine : public ScalarMachine {
   std::vector<std::vector<PreparedTile>> chain_tiles_;  // per TMAC of the chain: its tiles, once copied
   bool tmac_pending_ = false, tmac_joins_ = false;
   uint32_t tmac_acc_row_ = 0;
+  // A group: TMACs too small to split, on ACC rows apart from every waiting one's (Winograd's positions),
+  // spread over the threads whole (RunTmacChain).
+  bool tmac_group_ = false;
+  uint64_t tmac_acc_lo_ = 0, tmac_acc_hi_ = 0;  // the ACC rows of the waiting TMACs lie in [lo, hi)
   alignas(64) uint32_t tmac_seed_[kLanes] = {};  // the seed the deferred TMAC starts its rows from
   std::unique_ptr<TmacJob> tmac_job_;  // (accel/simd_tmac.h, which includes this header)
   ByteSpan tmac_reads_{};  // the SRAM bytes of its activation rows

@@ -5,7 +5,7 @@
 // or register instructions between (which let the chain go on), or an instruction that ends it (a write over
 // an earlier TMAC's tile bytes or activation rows, a TMAC of other rows, a read of the rows), and end in a
 // store that may join. They compare the whole machine state with the scalar machine's on every target, AMX
-// variants included, on one and two threads.
+// variants included, on one and two threads. Groups of TMACs on rows apart (GroupProgram) likewise.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -34,6 +34,24 @@ AccelConfig Config() {
   return c;
 }
 
+// TLDs of tiles 0 .. tiles-1 from random images (the same registers, other bytes, every time), then a TMAC of
+// them on `rows` rows from acc_row, appended to p; returns the TMAC.
+TileMac AppendTmac(std::vector<Instr>& p, std::mt19937_64& rng, MacMode mode, int tiles, uint32_t acc_row,
+                   uint32_t rows) {
+  for (int t = 0; t < tiles; ++t) {
+    TileLoad tl;
+    tl.td = static_cast<uint8_t>(t), tl.type = WeightType(mode);
+    tl.addr = kTiles + 2048 * static_cast<uint32_t>(rng() % 64);
+    p.push_back(tl);
+  }
+  TileMac m;
+  m.mode = mode, m.acc_row = acc_row, m.rows = rows, m.tile = 0, m.tiles = static_cast<uint8_t>(tiles);
+  m.a_addr = kRows + static_cast<uint32_t>(rng() % 4096) * 32;
+  m.a_stride = kLanes * tiles * SizeOf(ActivationType(mode)) + 32 * static_cast<int32_t>(rng() % 2);
+  p.push_back(m);
+  return m;
+}
+
 std::vector<Instr> Program(std::mt19937_64& rng) {
   std::vector<Instr> p;
   AccLoad init;  // ACC from random SRAM, so that every seed and every missing MAC shows
@@ -41,13 +59,11 @@ std::vector<Instr> Program(std::mt19937_64& rng) {
   p.push_back(init);
   const MacMode modes[] = {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16};
   const MacMode mode = modes[rng() % 4];
-  const DType wtype = WeightType(mode);
   const uint32_t rows_choice[] = {20, 48, 100, 300};  // below, at and above the rows a chain needs
   const uint32_t rows = rows_choice[rng() % 4];
   const uint32_t acc_row = static_cast<uint32_t>(rng() % (kAccRows - rows + 1));
   const uint32_t other = acc_row >= rows ? 0 : kAccRows - rows;  // rows apart from the chain's
   const int chain = 2 + static_cast<int>(rng() % 4) + (rng() % 8 == 0 ? 16 : 0);  // sometimes past the limit
-  const int elem = SizeOf(ActivationType(mode));
   if (rng() % 2) {  // a seed of the chain's rows before its first TMAC
     AccLoad ld;
     ld.row = acc_row, ld.rows = rows, ld.type = DType::kI32, ld.addr = kSeedRow, ld.row_stride = 0;
@@ -55,17 +71,7 @@ std::vector<Instr> Program(std::mt19937_64& rng) {
   }
   for (int c = 0; c < chain; ++c) {
     const int tiles = 1 + static_cast<int>(rng() % 4);
-    for (int t = 0; t < tiles; ++t) {  // the same registers, other bytes, for every TMAC of the chain
-      TileLoad tl;
-      tl.td = static_cast<uint8_t>(t), tl.type = wtype;
-      tl.addr = kTiles + 2048 * static_cast<uint32_t>(rng() % 64);
-      p.push_back(tl);
-    }
-    TileMac m;
-    m.mode = mode, m.acc_row = acc_row, m.rows = rows, m.tile = 0, m.tiles = static_cast<uint8_t>(tiles);
-    m.a_addr = kRows + static_cast<uint32_t>(rng() % 4096) * 32;
-    m.a_stride = kLanes * tiles * elem + 32 * static_cast<int32_t>(rng() % 2);
-    p.push_back(m);
+    const TileMac m = AppendTmac(p, rng, mode, tiles, acc_row, rows);
     switch (rng() % 8) {
       case 0: {  // a seed of other rows (a GEMM loop's other ACC set): the chain goes on
         AccZero z;
@@ -114,14 +120,74 @@ std::vector<Instr> Program(std::mt19937_64& rng) {
   return p;
 }
 
-TEST(SimdTmacChain, EveryTmacReadsWhatItsRegistersHeld) {
-  const AccelConfig config = Config();
+// A group: TMACs each too small to split, on ACC rows apart from the waiting ones' (Winograd's positions), with
+// TLDs between, run together on two threads. Some TMACs come back to a set of the group or overlap one (the
+// group must end first: they add into its rows in issue order), some are too large to join.
+std::vector<Instr> GroupProgram(std::mt19937_64& rng) {
+  std::vector<Instr> p;
+  AccLoad init;
+  init.row = 0, init.rows = kAccRows, init.type = DType::kI32, init.addr = 0, init.row_stride = 4 * kLanes;
+  p.push_back(init);
+  const MacMode modes[] = {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16};
+  const MacMode mode = modes[rng() % 4];
+  const uint32_t rows_choice[] = {20, 48, 60, 100};
+  const uint32_t rows = rows_choice[rng() % 4];
+  const uint32_t sets = kAccRows / rows;
+  const int count = 2 + static_cast<int>(rng() % 20);
+  uint32_t next_set = 0;
+  std::vector<uint32_t> used;
+  for (int c = 0; c < count; ++c) {
+    const int tiles = 1 + static_cast<int>(rng() % (rng() % 8 == 0 ? 16 : 4));
+    uint32_t acc_row = rows * (next_set++ % sets);
+    const uint32_t pick = static_cast<uint32_t>(rng() % 8);
+    if (pick == 0 && !used.empty()) acc_row = used[rng() % used.size()];  // a set of the group again
+    if (pick == 1 && !used.empty()) acc_row = std::min(kAccRows - rows, used.back() + rows / 2);  // overlapping
+    used.push_back(acc_row);
+    AppendTmac(p, rng, mode, tiles, acc_row, rows);
+    switch (rng() % 8) {
+      case 0: {  // a seed of rows no TMAC uses: the group goes on
+        AccZero z;
+        z.row = kAccRows - 8, z.rows = 8;
+        if (kAccRows - 8 >= sets * rows) p.push_back(z);
+        break;
+      }
+      case 1: {  // over the tile bytes this TMAC read: it runs first
+        VStore v;
+        v.vs = 3, v.type = DType::kI32, v.addr = kTiles + 2048 * static_cast<uint32_t>(rng() % 64), v.stride = 4;
+        p.push_back(v);
+        break;
+      }
+      case 2: {  // a read of some of its rows
+        AccStore st;
+        st.row = acc_row + rows / 3, st.rows = 1, st.type = DType::kI32, st.addr = kApart, st.row_stride = 128;
+        p.push_back(st);
+        break;
+      }
+      case 3: {  // a seed of a set of the group: the group runs first
+        AccZero z;
+        z.row = used[rng() % used.size()], z.rows = rows;
+        p.push_back(z);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  AccStore st;  // the first or the last TMAC's rows (the machine state compared holds all of ACC)
+  st.row = rng() % 2 ? used.front() : used.back(), st.rows = rows, st.type = DType::kI32, st.addr = kApart;
+  st.row_stride = 4 * kLanes;
+  p.push_back(st);
+  return p;
+}
+
+void ExpectEveryPathAsScalar(const AccelConfig& config, uint64_t base,
+                             std::vector<Instr> (*program_of)(std::mt19937_64&)) {
   std::vector<uint8_t> dram(4096);
   for (size_t i = 0; i < dram.size(); ++i) dram[i] = static_cast<uint8_t>(i * 37 + 11);
   for (int trial = 0; trial < 64; ++trial) {
-    const uint64_t seed = TestSeed(7201) + trial;
+    const uint64_t seed = TestSeed(base) + trial;
     std::mt19937_64 rng(seed);
-    const std::vector<Instr> program = Program(rng);
+    const std::vector<Instr> program = program_of(rng);
     std::vector<uint8_t> sram(config.sram_bytes);
     for (auto& b : sram) b = static_cast<uint8_t>(rng());
     // bf16 tiles and activations of moderate values, so that most sums are not Inf or NaN.
@@ -138,6 +204,10 @@ TEST(SimdTmacChain, EveryTmacReadsWhatItsRegistersHeld) {
         << "replay: TILE32_SEED=" << seed - trial << " (trial " << trial << ")";
   }
 }
+
+TEST(SimdTmacChain, GroupsOfTmacsOnRowsApart) { ExpectEveryPathAsScalar(Config(), 7202, GroupProgram); }
+
+TEST(SimdTmacChain, EveryTmacReadsWhatItsRegistersHeld) { ExpectEveryPathAsScalar(Config(), 7201, Program); }
 
 }  // namespace
 }  // namespace tile32
