@@ -333,10 +333,21 @@ void SimdMachine::Do(const TileMac& i) {
   PrepareTmac(tiles, &job);
   const ByteSpan reads =
       SpanOf(i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
+  ByteSpan tile_bytes{0, 0};
+  for (int t = 0; t < i.tiles; ++t) {
+    const PreparedTile& p = tiles[t];
+    if (p.data == p.image || p.data == nullptr) continue;  // a copy of its own: no SRAM write reaches it
+    const ByteSpan b{p.sram_addr, __int128{p.sram_addr} + p.bytes};
+    tile_bytes = tile_bytes.hi == 0 ? b : ByteSpan{std::min(tile_bytes.lo, b.lo), std::max(tile_bytes.hi, b.hi)};
+  }
   if (tmac_pending_) {  // BeforeInstruction found that it chains (TmacChains)
+    if (tile_bytes.hi != 0) {
+      tmac_tile_bytes_ = tmac_tile_bytes_.hi == 0 ? tile_bytes
+                                                  : ByteSpan{std::min(tmac_tile_bytes_.lo, tile_bytes.lo),
+                                                             std::max(tmac_tile_bytes_.hi, tile_bytes.hi)};
+    }
     if (i.acc_row != tmac_acc_row_) tmac_group_ = true;
-    tmac_acc_lo_ = std::min<uint64_t>(tmac_acc_lo_, i.acc_row);
-    tmac_acc_hi_ = std::max<uint64_t>(tmac_acc_hi_, uint64_t{i.acc_row} + i.rows);
+    tmac_acc_rows_.push_back({i.acc_row, i.rows});
     tmac_chain_.push_back(job);
     tmac_reads_ = {std::min(tmac_reads_.lo, reads.lo), std::max(tmac_reads_.hi, reads.hi)};
     return;
@@ -354,8 +365,8 @@ void SimdMachine::Do(const TileMac& i) {
   }
   *tmac_job_ = job;
   tmac_pending_ = true, tmac_acc_row_ = i.acc_row, tmac_group_ = false;
-  tmac_acc_lo_ = i.acc_row, tmac_acc_hi_ = uint64_t{i.acc_row} + i.rows;
-  tmac_reads_ = reads;
+  tmac_acc_rows_.assign(1, {i.acc_row, i.rows});
+  tmac_reads_ = reads, tmac_tile_bytes_ = tile_bytes;
 }
 
 namespace {
@@ -416,11 +427,13 @@ bool SimdMachine::TmacMayChain() const {
 bool SimdMachine::TmacChains(const TileMac& next) const {
   if (!TmacMayChain() || !emacs_.empty()) return false;
   if (next.rows != tmac_job_->row_end || next.mode != tmac_job_->mode) return false;
-  const bool apart = uint64_t{next.acc_row} >= tmac_acc_hi_ || uint64_t{next.acc_row} + next.rows <= tmac_acc_lo_;
+  const bool apart = AccRowsApartFromTmacs(next.acc_row, uint64_t{next.acc_row} + next.rows);
   if (next.acc_row != tmac_acc_row_ || tmac_group_) {
     // A group: of TMACs each too small to split, on rows apart from the waiting ones', where there are threads.
-    // (Not while a seed waits beside the TMACs: it may be of the new one's rows, which must start from it.)
-    if (!apart || seed_pending_ || (!tmac_group_ && !tmac_chain_.empty()) || !ArenaHasThreads()) return false;
+    // (Not beside a waiting seed of its rows, which it must start from.)
+    const bool seed_apart = !seed_pending_ || uint64_t{next.acc_row} >= uint64_t{emac_row_} + emac_rows_ ||
+                            uint64_t{next.acc_row} + next.rows <= emac_row_;
+    if (!apart || !seed_apart || (!tmac_group_ && !tmac_chain_.empty()) || !ArenaHasThreads()) return false;
     if (uint64_t{tmac_job_->row_end} * uint64_t(tmac_job_->ntiles) >= kTmacParallelWork) return false;
   }
   return AmxTmacRows(next.mode, next.rows, next.tiles) == 0 || CurrentAmxEngine() == AmxEngine::kNone;
@@ -507,8 +520,45 @@ bool SimdMachine::SeedBesideTmac(const Instr& next) const {
   } else {
     return false;
   }
-  const uint64_t lo = row, hi = uint64_t{row} + rows, t_lo = tmac_acc_lo_, t_hi = tmac_acc_hi_;
-  return rows > 0 && (hi <= t_lo || t_hi <= lo);
+  return rows > 0 && AccRowsApartFromTmacs(row, uint64_t{row} + rows);
+}
+
+bool SimdMachine::AccRowsApartFromTmacs(uint64_t lo, uint64_t hi) const {
+  for (const auto& [row, rows] : tmac_acc_rows_) {
+    if (lo < uint64_t{row} + rows && row < hi) return false;
+  }
+  return true;
+}
+
+// Nor over a register's tile bytes: their copy into its image (SettleTiles) could overwrite the image a waiting
+// TMAC reads.
+bool SimdMachine::SramWriteApartFromTmacs(const ByteSpan& w) const {
+  auto apart = [&](const ByteSpan& r) { return r.hi <= w.lo || w.hi <= r.lo; };
+  for (const PreparedTile& p : prepared_) {
+    if (p.data == p.image || p.data == nullptr) continue;
+    if (!apart({p.sram_addr, __int128{p.sram_addr} + p.bytes})) return false;
+  }
+  return apart(tmac_reads_) && apart(tmac_tile_bytes_);
+}
+
+bool SimdMachine::ReqApartFromTmacs(const Instr& next) const {
+  const auto* r = std::get_if<Requant>(&next);
+  if (r == nullptr || r->rows == 0) return false;
+  const bool rows_apart = AccRowsApartFromTmacs(r->acc_row, uint64_t{r->acc_row} + r->rows);
+  const ByteSpan out = SpanOf(r->addr, r->row_stride, r->rows, uint64_t{kLanes} * SizeOf(r->out));
+  return rows_apart && SramWriteApartFromTmacs(out);
+}
+
+bool SimdMachine::AaluApartFromTmacs(const Instr& next) const {
+  const auto* a = std::get_if<AccAlu>(&next);
+  if (a == nullptr || a->rows == 0) return false;
+  auto apart = [&](uint32_t base, int32_t stride) {
+    const int64_t end = int64_t{base} + int64_t{stride} * (int64_t{a->rows} - 1);
+    if (end < 0) return false;  // out of range: it throws
+    const uint64_t lo = uint64_t(std::min<int64_t>(base, end)), hi = uint64_t(std::max<int64_t>(base, end)) + 1;
+    return AccRowsApartFromTmacs(lo, hi);
+  };
+  return apart(a->dst, a->dst_stride) && apart(a->a, a->a_stride) && apart(a->b, a->b_stride);
 }
 
 bool SimdMachine::TmacJoins(const Instr& next) const {
@@ -614,15 +664,35 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
     }
     // Register instructions touch nothing the TMAC reads or writes (a kernel sets Q between its last TMAC
     // and the REQ of the rows), and VLD only reads SRAM: the TMAC keeps waiting.
+    // Beside a group, a seed already waiting is written now (its rows are apart from the group's), so that the
+    // next one can wait too (Winograd zeroes the sets of a quad of its ring in one to three seeds).
+    if (tmac_group_ && seed_pending_ && emacs_.empty() &&
+        (std::holds_alternative<AccZero>(next) || std::holds_alternative<AccLoad>(next))) {
+      FlushEmacs();
+    }
     if (std::holds_alternative<SetQuant>(next) || std::holds_alternative<VAlu>(next) ||
         std::holds_alternative<VPerm>(next) || std::holds_alternative<VLoad>(next) || SeedBesideTmac(next)) {
       return;
     }
+    // A group also waits through a DMA_IN of SRAM bytes apart from everything its TMACs read (Winograd's loads
+    // of the next band come among the positions' TMACs).
+    if (const auto* d = std::get_if<DmaIn>(&next); d != nullptr && tmac_group_ && d->rows > 0 &&
+        SramWriteApartFromTmacs(SpanOf(d->sram, d->sram_stride, d->rows, d->row_bytes))) {
+      return;
+    }
     // The TLDs of a TMAC that may chain onto it, and that TMAC (Do(const TileLoad&), Do(const TileMac&)).
     if (std::holds_alternative<TileLoad>(next) && TmacMayChain()) return;
-    // (A seed pending meanwhile is of other rows (SeedBesideTmac): it waits for its own TMAC.)
-    if (const auto* tmac = std::get_if<TileMac>(&next); tmac != nullptr && TmacChains(*tmac)) return;
-    FlushTmac();
+    // (A seed pending meanwhile is of other rows (SeedBesideTmac): it waits for its own TMAC. Beside a group
+    // it is written now, rows apart from the group's, so that the TMAC may join whatever its rows.)
+    if (const auto* tmac = std::get_if<TileMac>(&next); tmac != nullptr) {
+      if (tmac_group_ && seed_pending_ && emacs_.empty()) FlushEmacs();
+      if (TmacChains(*tmac)) return;
+    }
+    // A group also waits through a DMA_OUT (TMACs write no SRAM, read no DRAM) and an AALU on ACC rows apart
+    // from its own (Winograd's output transform of the block before comes among the positions' TMACs), and a
+    // REQ of none of its rows into SRAM apart; they run now, after the other batches below.
+    const bool waits = std::holds_alternative<DmaOut>(next) || AaluApartFromTmacs(next) || ReqApartFromTmacs(next);
+    if (!tmac_group_ || !waits) FlushTmac();
   }
   // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).
   if (perm_count_ != 0 && !std::holds_alternative<RowPerm>(next)) FlushPerms();
@@ -672,11 +742,14 @@ void SimdMachine::Do(const Requant& i) {
     req_pending_ = true, req_ = i, req_quant_ = quant();
     return;
   }
+  // A group of TMACs still waiting is on other rows (BeforeInstruction let it wait: ReqApartFromTmacs).
+  FlushEmacs();
+  if (!tmac_group_) FlushTmac();
   ForRows(
       i.rows, row_bytes, i.row_stride,
       [&](uint32_t r0, uint32_t r1) {
-        RunRequantRows(quant(), acc_row(i.acc_row + r0), r1 - r0, i.out, sram_.data(),
-                                          int64_t{i.addr} + int64_t{i.row_stride} * r0, i.row_stride);
+        RunRequantRows(quant(), acc_at(i.acc_row + r0), r1 - r0, i.out, sram_.data(),
+                       int64_t{i.addr} + int64_t{i.row_stride} * r0, i.row_stride);
       },
       4 * kLanes);
 }

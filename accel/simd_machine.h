@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "accel/scalar_machine.h"
@@ -139,6 +140,12 @@ class SimdMachine : public ScalarMachine {
   void FlushTmac();
   bool TmacJoins(const Instr& next) const;
   bool SeedBesideTmac(const Instr& next) const;
+  // What a group of TMACs waits through (BeforeInstruction): an SRAM write apart from all they read, an AALU on
+  // none of their ACC rows, a REQ from none of them into SRAM apart.
+  bool AccRowsApartFromTmacs(uint64_t lo, uint64_t hi) const;  // ACC rows [lo, hi)
+  bool SramWriteApartFromTmacs(const ByteSpan& w) const;
+  bool AaluApartFromTmacs(const Instr& next) const;
+  bool ReqApartFromTmacs(const Instr& next) const;
   // Runs the deferred TMAC with `tail`; `joined` is the index of the instruction whose Do runs it, or -1.
   void RunTmacWithTail(const TmacTail& tail, int joined);
   // A TMAC of the deferred TMAC's rows and mode chains onto it (a reduction over more tiles than the
@@ -157,7 +164,8 @@ class SimdMachine : public ScalarMachine {
   // A group: TMACs too small to split, on ACC rows apart from every waiting one's (Winograd's positions),
   // spread over the threads whole (RunTmacChain).
   bool tmac_group_ = false;
-  uint64_t tmac_acc_lo_ = 0, tmac_acc_hi_ = 0;  // the ACC rows of the waiting TMACs lie in [lo, hi)
+  std::vector<std::pair<uint32_t, uint32_t>> tmac_acc_rows_;  // the waiting TMACs' ACC rows: first row, rows
+  ByteSpan tmac_tile_bytes_{};  // the SRAM bytes their tiles read (a DMA_IN apart lets a group wait on)
   alignas(64) uint32_t tmac_seed_[kLanes] = {};  // the seed the deferred TMAC starts its rows from
   std::unique_ptr<TmacJob> tmac_job_;  // (accel/simd_tmac.h, which includes this header)
   ByteSpan tmac_reads_{};  // the SRAM bytes of its activation rows

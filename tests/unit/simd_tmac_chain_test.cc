@@ -8,6 +8,7 @@
 // variants included, on one and two threads. Groups of TMACs on rows apart (GroupProgram) likewise.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -35,14 +36,27 @@ AccelConfig Config() {
 }
 
 // TLDs of tiles 0 .. tiles-1 from random images (the same registers, other bytes, every time), then a TMAC of
-// them on `rows` rows from acc_row, appended to p; returns the TMAC.
+// them on `rows` rows from acc_row, appended to p; returns the TMAC. Between them, `over` changes tile 0's
+// bytes in SRAM (the register keeps what it loaded: a copy of its own, which a waiting TMAC may read): 1 by a
+// VST, 2 by a DMA_IN. *tile0: tile 0's address.
 TileMac AppendTmac(std::vector<Instr>& p, std::mt19937_64& rng, MacMode mode, int tiles, uint32_t acc_row,
-                   uint32_t rows) {
+                   uint32_t rows, int over = 0, uint32_t* tile0 = nullptr) {
   for (int t = 0; t < tiles; ++t) {
     TileLoad tl;
     tl.td = static_cast<uint8_t>(t), tl.type = WeightType(mode);
     tl.addr = kTiles + 2048 * static_cast<uint32_t>(rng() % 64);
     p.push_back(tl);
+    if (t == 0 && tile0 != nullptr) *tile0 = tl.addr;
+  }
+  const uint32_t first = std::get<TileLoad>(p[p.size() - size_t(tiles)]).addr;
+  if (over == 1) {
+    VStore v;
+    v.vs = 3, v.type = DType::kI32, v.addr = first, v.stride = 4;
+    p.push_back(v);
+  } else if (over == 2) {
+    DmaIn d;
+    d.sram = first, d.segment = 0, d.rows = 2, d.row_bytes = 64, d.sram_stride = 512;
+    p.push_back(d);
   }
   TileMac m;
   m.mode = mode, m.acc_row = acc_row, m.rows = rows, m.tile = 0, m.tiles = static_cast<uint8_t>(tiles);
@@ -122,19 +136,23 @@ std::vector<Instr> Program(std::mt19937_64& rng) {
 
 // A group: TMACs each too small to split, on ACC rows apart from the waiting ones' (Winograd's positions), with
 // TLDs between, run together on two threads. Some TMACs come back to a set of the group or overlap one (the
-// group must end first: they add into its rows in issue order), some are too large to join.
+// group must end first: they add into its rows in issue order), some are too large to join; seeds, reads,
+// AALUs, REQs, DMA_INs and DMA_OUTs come between, some of which the group waits through.
 std::vector<Instr> GroupProgram(std::mt19937_64& rng) {
   std::vector<Instr> p;
   AccLoad init;
-  init.row = 0, init.rows = kAccRows, init.type = DType::kI32, init.addr = 0, init.row_stride = 4 * kLanes;
+  init.row = 0, init.rows = kAccRows, init.type = DType::kI8, init.addr = 0, init.row_stride = kLanes;
   p.push_back(init);
+  SetQuant q;  // REQ outputs that show whether the TMACs added into the rows they read (x / 2^15)
+  q.q.mode = RequantMode::kTflDouble, q.q.multiplier.fill(1 << 30), q.q.shift.fill(-14);
+  p.push_back(q);
   const MacMode modes[] = {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16};
   const MacMode mode = modes[rng() % 4];
-  const uint32_t rows_choice[] = {20, 48, 60, 100};
+  const uint32_t rows_choice[] = {20, 60, 100, 120};  // 20: too few to wait; 120 x 4 tiles: 4 TMACs to split
   const uint32_t rows = rows_choice[rng() % 4];
   const uint32_t sets = kAccRows / rows;
   const int count = 2 + static_cast<int>(rng() % 20);
-  uint32_t next_set = 0;
+  uint32_t next_set = 0, tile0 = 0;
   std::vector<uint32_t> used;
   for (int c = 0; c < count; ++c) {
     const int tiles = 1 + static_cast<int>(rng() % (rng() % 8 == 0 ? 16 : 4));
@@ -143,8 +161,9 @@ std::vector<Instr> GroupProgram(std::mt19937_64& rng) {
     if (pick == 0 && !used.empty()) acc_row = used[rng() % used.size()];  // a set of the group again
     if (pick == 1 && !used.empty()) acc_row = std::min(kAccRows - rows, used.back() + rows / 2);  // overlapping
     used.push_back(acc_row);
-    AppendTmac(p, rng, mode, tiles, acc_row, rows);
-    switch (rng() % 8) {
+    const uint32_t last_tile0 = tile0;  // a waiting TMAC's tile that no register holds any more
+    AppendTmac(p, rng, mode, tiles, acc_row, rows, static_cast<int>(rng() % 6) % 3, &tile0);
+    switch (rng() % 11) {
       case 0: {  // a seed of rows no TMAC uses: the group goes on
         AccZero z;
         z.row = kAccRows - 8, z.rows = 8;
@@ -169,10 +188,50 @@ std::vector<Instr> GroupProgram(std::mt19937_64& rng) {
         p.push_back(z);
         break;
       }
+      case 4: {  // a seed of the next set: the TMAC there starts from it, so it does not join
+        AccZero z;
+        z.row = rows * (next_set % sets), z.rows = rows;
+        p.push_back(z);
+        break;
+      }
+      case 6: {  // an AALU apart from every set (the group waits on) or on a set of it (it runs first)
+        AccAlu a;
+        a.op = AluOp::kAdd, a.rows = 8, a.dst = kAccRows - 8, a.a = kAccRows - 8, a.b = kAccRows - 8;
+        if (kAccRows - 8 < sets * rows || rng() % 2) a.b = used[rng() % used.size()];
+        p.push_back(a);
+        break;
+      }
+      case 7: {  // a DMA_OUT of activation rows (TMACs write no SRAM: the group waits on)
+        DmaOut d;
+        d.sram = kRows + static_cast<uint32_t>(rng() % 4096) * 32, d.segment = 1, d.dram = 64 * (rng() % 32);
+        d.rows = 2, d.row_bytes = 64, d.sram_stride = 128, d.dram_stride = 64;
+        p.push_back(d);
+        break;
+      }
+      case 8: {  // a REQ of rows apart into SRAM apart (the group waits on), of a set, or over what it reads
+        Requant r;
+        r.acc_row = kAccRows - 8, r.rows = 8, r.out = DType::kI8, r.row_stride = 32;
+        if (kAccRows - 8 < sets * rows || rng() % 3 == 0) r.acc_row = used[rng() % used.size()];
+        const uint32_t where[] = {kApart + 8192, tile0, last_tile0, kRows + static_cast<uint32_t>(rng() % 4096) * 32};
+        r.addr = where[rng() % 4];
+        p.push_back(r);
+        break;
+      }
+      case 5: {  // a DMA_IN: apart (the group waits on), or over tile bytes or activation rows (it runs first)
+        DmaIn d;
+        const uint32_t where[] = {kApart + 8192, kTiles + 2048 * static_cast<uint32_t>(rng() % 64),
+                                  kRows + static_cast<uint32_t>(rng() % 4096) * 32, tile0, last_tile0};
+        d.sram = where[rng() % 5], d.segment = 0, d.rows = 2, d.row_bytes = 64, d.sram_stride = 1024;
+        p.push_back(d);
+        break;
+      }
       default:
         break;
     }
   }
+  DmaIn back;  // what the DMA_OUTs wrote, into the state compared
+  back.sram = kApart + 16384, back.segment = 1, back.rows = 1, back.row_bytes = 4096;
+  p.push_back(back);
   AccStore st;  // the first or the last TMAC's rows (the machine state compared holds all of ACC)
   st.row = rng() % 2 ? used.front() : used.back(), st.rows = rows, st.type = DType::kI32, st.addr = kApart;
   st.row_stride = 4 * kLanes;
@@ -180,11 +239,11 @@ std::vector<Instr> GroupProgram(std::mt19937_64& rng) {
   return p;
 }
 
-void ExpectEveryPathAsScalar(const AccelConfig& config, uint64_t base,
-                             std::vector<Instr> (*program_of)(std::mt19937_64&)) {
+void ExpectEveryPathAsScalar(const AccelConfig& config, uint64_t base, int trials,
+                             const std::function<std::vector<Instr>(std::mt19937_64&)>& program_of) {
   std::vector<uint8_t> dram(4096);
   for (size_t i = 0; i < dram.size(); ++i) dram[i] = static_cast<uint8_t>(i * 37 + 11);
-  for (int trial = 0; trial < 64; ++trial) {
+  for (int trial = 0; trial < trials; ++trial) {
     const uint64_t seed = TestSeed(base) + trial;
     std::mt19937_64 rng(seed);
     const std::vector<Instr> program = program_of(rng);
@@ -193,10 +252,12 @@ void ExpectEveryPathAsScalar(const AccelConfig& config, uint64_t base,
     // bf16 tiles and activations of moderate values, so that most sums are not Inf or NaN.
     for (size_t i = 1; i < sram.size(); i += 2) sram[i] = static_cast<uint8_t>(0x38 + (sram[i] & 0x0F)) | (sram[i] & 0x80);
     auto run = [&](ScalarMachine& m) {
+      std::vector<uint8_t> out(4096);
       m.sram() = sram;
       m.BindDramReadOnly(0, dram.data(), dram.size());
+      m.BindDram(1, out.data(), out.size());
       m.Run(program);
-      m.UnbindDram(0);
+      m.UnbindDram(0), m.UnbindDram(1);
     };
     ScalarMachine want(config);
     run(want);
@@ -205,9 +266,58 @@ void ExpectEveryPathAsScalar(const AccelConfig& config, uint64_t base,
   }
 }
 
-TEST(SimdTmacChain, GroupsOfTmacsOnRowsApart) { ExpectEveryPathAsScalar(Config(), 7202, GroupProgram); }
+// Between a group's TMACs (S16S16, which reads the tiles' bytes as it runs), what must end it: a DMA_IN over the
+// tile of its first TMAC (whose register holds another by then), a REQ or an AALU of the first TMAC's rows; and
+// what it waits through: two seeds apart from it, the first of the next TMAC's rows.
+std::vector<Instr> BetweenGroupTmacs(int what) {
+  std::vector<Instr> p;
+  SetQuant q;
+  q.q.mode = RequantMode::kTflDouble, q.q.multiplier.fill(1 << 30), q.q.shift.fill(-14);
+  p.push_back(q);
+  const uint32_t tile_at[] = {kTiles, kTiles + 4096, kTiles + 8192};
+  for (uint32_t k = 0; k < 3; ++k) {
+    TileLoad tl;
+    tl.td = 0, tl.type = DType::kI16, tl.addr = tile_at[k];
+    p.push_back(tl);
+    if (k == 2 && what == 0) {
+      DmaIn d;
+      d.sram = tile_at[0], d.segment = 0, d.rows = 1, d.row_bytes = 256;
+      p.push_back(d);
+    } else if (k == 2 && what == 1) {
+      Requant r;
+      r.acc_row = 0, r.rows = 4, r.out = DType::kI8, r.addr = kApart, r.row_stride = 32;
+      p.push_back(r);
+    } else if (k == 2 && what == 2) {
+      AccAlu a;
+      a.op = AluOp::kAdd, a.rows = 4, a.dst = kAccRows - 4, a.a = kAccRows - 4, a.b = 0;
+      p.push_back(a);
+    } else if (k == 2 && what == 3) {
+      AccLoad seed;  // a bias row broadcast over the next TMAC's rows, then a zero seed of others
+      seed.row = 200, seed.rows = 100, seed.type = DType::kI32, seed.addr = kApart + 4096, seed.row_stride = 0;
+      p.push_back(seed);
+      AccZero z;
+      z.row = 300, z.rows = 100;
+      p.push_back(z);
+    }
+    TileMac m;
+    m.mode = MacMode::kS16S16, m.acc_row = 100 * k, m.rows = 100, m.tile = 0, m.tiles = 1;
+    m.a_addr = kRows + 65536 * k, m.a_stride = 64;
+    p.push_back(m);
+  }
+  return p;
+}
 
-TEST(SimdTmacChain, EveryTmacReadsWhatItsRegistersHeld) { ExpectEveryPathAsScalar(Config(), 7201, Program); }
+TEST(SimdTmacChain, BetweenTheTmacsOfAGroup) {
+  const char* what_name[] = {"DMA_IN over a tile", "REQ of a TMAC's rows", "AALU reading them", "two seeds"};
+  for (int what = 0; what < 4; ++what) {
+    SCOPED_TRACE(what_name[what]);
+    ExpectEveryPathAsScalar(Config(), 7203, 1, [what](std::mt19937_64&) { return BetweenGroupTmacs(what); });
+  }
+}
+
+TEST(SimdTmacChain, GroupsOfTmacsOnRowsApart) { ExpectEveryPathAsScalar(Config(), 7202, 96, GroupProgram); }
+
+TEST(SimdTmacChain, EveryTmacReadsWhatItsRegistersHeld) { ExpectEveryPathAsScalar(Config(), 7201, 64, Program); }
 
 }  // namespace
 }  // namespace tile32
