@@ -495,6 +495,7 @@ void SimdMachine::RunTmacWithTail(const TmacTail& tail, int joined) {
     tmac_job_->tail = tail;
     RunTmac(*tmac_job_);
   }
+  tmac_group_ = false;
   if (host_timing_) {  // a joined REQ or ACC_ST counts as TMAC time in profiles (not also as its own)
     const std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start;
     AddHostSeconds(Instr(TileMac{}).index(), spent.count());
@@ -744,7 +745,7 @@ void SimdMachine::Do(const Requant& i) {
   }
   // A group of TMACs still waiting is on other rows (BeforeInstruction let it wait: ReqApartFromTmacs).
   FlushEmacs();
-  if (!tmac_group_) FlushTmac();
+  if (!(tmac_pending_ && tmac_group_)) FlushTmac();
   ForRows(
       i.rows, row_bytes, i.row_stride,
       [&](uint32_t r0, uint32_t r1) {
