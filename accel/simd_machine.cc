@@ -663,14 +663,14 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
       tmac_joins_ = true;
       return;
     }
-    // Register instructions touch nothing the TMAC reads or writes (a kernel sets Q between its last TMAC
-    // and the REQ of the rows), and VLD only reads SRAM: the TMAC keeps waiting.
     // Beside a group, a seed already waiting is written now (its rows are apart from the group's), so that the
     // next one can wait too (Winograd zeroes the sets of a quad of its ring in one to three seeds).
     if (tmac_group_ && seed_pending_ && emacs_.empty() &&
         (std::holds_alternative<AccZero>(next) || std::holds_alternative<AccLoad>(next))) {
       FlushEmacs();
     }
+    // Register instructions touch nothing the TMAC reads or writes (a kernel sets Q between its last TMAC
+    // and the REQ of the rows), and VLD only reads SRAM: the TMAC keeps waiting.
     if (std::holds_alternative<SetQuant>(next) || std::holds_alternative<VAlu>(next) ||
         std::holds_alternative<VPerm>(next) || std::holds_alternative<VLoad>(next) || SeedBesideTmac(next)) {
       return;
