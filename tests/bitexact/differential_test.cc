@@ -194,12 +194,14 @@ void RunRandomPrograms(const std::string& target, const char* test, bool batched
               batched ? "at checkpoints" : "after every step");
 }
 
-// On the AMX variants, the programs' TMACs must have reached the AMX path.
+// On the AMX variants, the programs' TMACs must have reached the AMX path (all of them together: one program
+// replayed by TILE32_SEED may have no TMAC the AMX path takes).
 void ExpectAmxRan(int64_t param, uint64_t amx_rows_before) {
   if ((param & (kAmxBit | kAmxSoftwareBit)) == 0) return;
   ReportAmxCoverage();
   std::printf("[ %s ] %llu TMAC rows on the AMX path\n", TargetName(param).c_str(),
               static_cast<unsigned long long>(AmxTmacRowsRun() - amx_rows_before));
+  if (EnvU64("TILE32_SEED")) return;
   EXPECT_GT(AmxTmacRowsRun(), amx_rows_before) << "no TMAC reached the AMX path";
 }
 
