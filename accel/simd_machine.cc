@@ -333,19 +333,18 @@ void SimdMachine::Do(const TileMac& i) {
   PrepareTmac(tiles, &job);
   const ByteSpan reads =
       SpanOf(i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));
+  // The SRAM bytes its tiles read ({0, 0}: none; a tile with a copy of its own is out of reach of SRAM writes).
+  auto hull = [](const ByteSpan& a, const ByteSpan& b) {
+    return a.hi == 0 ? b : b.hi == 0 ? a : ByteSpan{std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
+  };
   ByteSpan tile_bytes{0, 0};
   for (int t = 0; t < i.tiles; ++t) {
     const PreparedTile& p = tiles[t];
-    if (p.data == p.image || p.data == nullptr) continue;  // a copy of its own: no SRAM write reaches it
-    const ByteSpan b{p.sram_addr, __int128{p.sram_addr} + p.bytes};
-    tile_bytes = tile_bytes.hi == 0 ? b : ByteSpan{std::min(tile_bytes.lo, b.lo), std::max(tile_bytes.hi, b.hi)};
+    if (p.data == p.image || p.data == nullptr) continue;
+    tile_bytes = hull(tile_bytes, {p.sram_addr, __int128{p.sram_addr} + p.bytes});
   }
   if (tmac_pending_) {  // BeforeInstruction found that it chains (TmacChains)
-    if (tile_bytes.hi != 0) {
-      tmac_tile_bytes_ = tmac_tile_bytes_.hi == 0 ? tile_bytes
-                                                  : ByteSpan{std::min(tmac_tile_bytes_.lo, tile_bytes.lo),
-                                                             std::max(tmac_tile_bytes_.hi, tile_bytes.hi)};
-    }
+    tmac_tile_bytes_ = hull(tmac_tile_bytes_, tile_bytes);
     if (i.acc_row != tmac_acc_row_) tmac_group_ = true;
     tmac_acc_rows_.push_back({i.acc_row, i.rows});
     tmac_chain_.push_back(job);
@@ -664,9 +663,11 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
       return;
     }
     // Beside a group, a seed already waiting is written now (its rows are apart from the group's), so that the
-    // next one can wait too (Winograd zeroes the sets of a quad of its ring in one to three seeds).
+    // next seed can wait too (Winograd zeroes the sets of a quad of its ring in one to three seeds) and the next
+    // TMAC may join whatever its rows.
     if (tmac_group_ && seed_pending_ && emacs_.empty() &&
-        (std::holds_alternative<AccZero>(next) || std::holds_alternative<AccLoad>(next))) {
+        (std::holds_alternative<AccZero>(next) || std::holds_alternative<AccLoad>(next) ||
+         std::holds_alternative<TileMac>(next))) {
       FlushEmacs();
     }
     // Register instructions touch nothing the TMAC reads or writes (a kernel sets Q between its last TMAC
@@ -683,12 +684,8 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
     }
     // The TLDs of a TMAC that may chain onto it, and that TMAC (Do(const TileLoad&), Do(const TileMac&)).
     if (std::holds_alternative<TileLoad>(next) && TmacMayChain()) return;
-    // (A seed pending meanwhile is of other rows (SeedBesideTmac): it waits for its own TMAC. Beside a group
-    // it is written now, rows apart from the group's, so that the TMAC may join whatever its rows.)
-    if (const auto* tmac = std::get_if<TileMac>(&next); tmac != nullptr) {
-      if (tmac_group_ && seed_pending_ && emacs_.empty()) FlushEmacs();
-      if (TmacChains(*tmac)) return;
-    }
+    // (A seed pending meanwhile is of other rows (SeedBesideTmac): it waits for its own TMAC.)
+    if (const auto* tmac = std::get_if<TileMac>(&next); tmac != nullptr && TmacChains(*tmac)) return;
     // A group also waits through a DMA_OUT (TMACs write no SRAM, read no DRAM) and an AALU on ACC rows apart
     // from its own (Winograd's output transform of the block before comes among the positions' TMACs), and a
     // REQ of none of its rows into SRAM apart; they run now, after the other batches below.

@@ -35,6 +35,13 @@ AccelConfig Config() {
   return c;
 }
 
+// A VST over the 128 bytes of SRAM at addr (a tile's bytes, which a TLD of them has read).
+VStore StoreOver(uint32_t addr) {
+  VStore v;
+  v.vs = 3, v.type = DType::kI32, v.addr = addr, v.stride = 4;
+  return v;
+}
+
 // TLDs of tiles 0 .. tiles-1 from random images (the same registers, other bytes, every time), then a TMAC of
 // them on `rows` rows from acc_row, appended to p; returns the TMAC. Between them, `over` changes tile 0's
 // bytes in SRAM (the register keeps what it loaded: a copy of its own, which a waiting TMAC may read): 1 by a
@@ -50,9 +57,7 @@ TileMac AppendTmac(std::vector<Instr>& p, std::mt19937_64& rng, MacMode mode, in
   }
   const uint32_t first = std::get<TileLoad>(p[p.size() - size_t(tiles)]).addr;
   if (over == 1) {
-    VStore v;
-    v.vs = 3, v.type = DType::kI32, v.addr = first, v.stride = 4;
-    p.push_back(v);
+    p.push_back(StoreOver(first));
   } else if (over == 2) {
     DmaIn d;
     d.sram = first, d.segment = 0, d.rows = 2, d.row_bytes = 64, d.sram_stride = 512;
@@ -100,9 +105,7 @@ std::vector<Instr> Program(std::mt19937_64& rng) {
         break;
       }
       case 2: {  // over the tile bytes this TMAC read: it runs first
-        VStore v;
-        v.vs = 3, v.type = DType::kI32, v.addr = kTiles + 2048 * static_cast<uint32_t>(rng() % 64), v.stride = 4;
-        p.push_back(v);
+        p.push_back(StoreOver(kTiles + 2048 * static_cast<uint32_t>(rng() % 64)));
         break;
       }
       case 3: {  // over its activation rows
@@ -171,9 +174,7 @@ std::vector<Instr> GroupProgram(std::mt19937_64& rng) {
         break;
       }
       case 1: {  // over the tile bytes this TMAC read: it runs first
-        VStore v;
-        v.vs = 3, v.type = DType::kI32, v.addr = kTiles + 2048 * static_cast<uint32_t>(rng() % 64), v.stride = 4;
-        p.push_back(v);
+        p.push_back(StoreOver(kTiles + 2048 * static_cast<uint32_t>(rng() % 64)));
         break;
       }
       case 2: {  // a read of some of its rows
