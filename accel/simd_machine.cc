@@ -686,11 +686,13 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
     if (std::holds_alternative<TileLoad>(next) && TmacMayChain()) return;
     // (A seed pending meanwhile is of other rows (SeedBesideTmac): it waits for its own TMAC.)
     if (const auto* tmac = std::get_if<TileMac>(&next); tmac != nullptr && TmacChains(*tmac)) return;
-    // A group also waits through a DMA_OUT (TMACs write no SRAM, read no DRAM) and an AALU on ACC rows apart
-    // from its own (Winograd's output transform of the block before comes among the positions' TMACs), and a
-    // REQ of none of its rows into SRAM apart; they run now, after the other batches below.
-    const bool waits = std::holds_alternative<DmaOut>(next) || AaluApartFromTmacs(next) || ReqApartFromTmacs(next);
-    if (!tmac_group_ || !waits) FlushTmac();
+    // Any TMAC waits through a DMA_OUT (TMACs write no SRAM, read no DRAM): a direct convolution stores the
+    // block before between the first TMAC of a block and the next, which then chains onto it. A group also
+    // waits through an AALU on ACC rows apart from its own (Winograd's output transform of the block before
+    // comes among the positions' TMACs) and a REQ of none of its rows into SRAM apart. These run now, after
+    // the other batches below.
+    const bool dma_out = std::holds_alternative<DmaOut>(next);
+    if (!dma_out && (!tmac_group_ || !(AaluApartFromTmacs(next) || ReqApartFromTmacs(next)))) FlushTmac();
   }
   // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).
   if (perm_count_ != 0 && !std::holds_alternative<RowPerm>(next)) FlushPerms();

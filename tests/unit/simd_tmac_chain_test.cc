@@ -1,8 +1,8 @@
 // The SIMD machine chains TMACs of the same ACC rows and mode, with TLDs between them, into one pass
 // (docs/simd_machine.md, "TMAC"): each TMAC must still read the tiles its registers held when it was issued,
 // the activations as they were, and add into its rows in issue order. These programs reload the same
-// registers from other SRAM before each TMAC of a chain, put a seed before the first, a seed of other rows
-// or register instructions between (which let the chain go on), or an instruction that ends it (a write over
+// registers from other SRAM before each TMAC of a chain, put a seed before the first, a seed of other rows,
+// register instructions or a DMA_OUT between (which let the chain go on), or an instruction that ends it (a write over
 // an earlier TMAC's tile bytes or activation rows, a TMAC of other rows, a read of the rows), and end in a
 // store that may join. They compare the whole machine state with the scalar machine's on every target, AMX
 // variants included, on one and two threads. Groups of TMACs on rows apart (GroupProgram) likewise.
@@ -91,7 +91,7 @@ std::vector<Instr> Program(std::mt19937_64& rng) {
   for (int c = 0; c < chain; ++c) {
     const int tiles = 1 + static_cast<int>(rng() % 4);
     const TileMac m = AppendTmac(p, rng, mode, tiles, acc_row, rows);
-    switch (rng() % 8) {
+    switch (rng() % 9) {
       case 0: {  // a seed of other rows (a GEMM loop's other ACC set): the chain goes on
         AccZero z;
         z.row = other, z.rows = rows;
@@ -125,6 +125,14 @@ std::vector<Instr> Program(std::mt19937_64& rng) {
         AccStore st;
         st.row = acc_row + rows / 3, st.rows = 1, st.type = DType::kI32, st.addr = kApart, st.row_stride = 128;
         p.push_back(st);
+        break;
+      }
+      case 6: {  // a DMA_OUT of the SRAM it reads, its activation rows or a tile (a direct convolution storing
+                 // the block before): the chain goes on
+        DmaOut d;
+        d.sram = rng() % 2 ? m.a_addr : kTiles + 2048 * static_cast<uint32_t>(rng() % 64), d.segment = 1;
+        d.dram = 64 * (rng() % 32), d.rows = 4, d.row_bytes = 64, d.sram_stride = 128, d.dram_stride = 128;
+        p.push_back(d);
         break;
       }
       default:
