@@ -828,6 +828,58 @@ TEST_P(ExtremeTest, BatchedRequantOverMacSources) {
   }
 }
 
+// INT8 EMACs three of a kind (one stride, rows one row apart: a depthwise kernel row at stride 1), which the
+// SIMD machine runs as slides (docs/simd_machine.md, "EMAC"), beside a three that is not one (the third
+// a byte off) and a fourth alone, so that slides, a padded quad and a single share a batch: every row count
+// around the slides' two-row steps and the row blocks, strides up, zero, down and not a multiple of 32, the
+// last slide reading the last bytes of SRAM (a read past what the EMACs read would leave it: ASan).
+TEST_P(ExtremeTest, EmacSlides) {
+  ScopedTarget target(GetParam());
+  constexpr uint32_t kSram = 1u << 18;
+  AccelConfig config = ExtremeConfig(false);
+  config.sram_bytes = kSram;
+  for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8}) {
+    for (int32_t stride : {160, 48, 32, 0, -64}) {
+      for (uint32_t rows : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 9u, 130u, 255u}) {
+        Builder b(kSram);
+        std::mt19937 rng(rows * 7 + static_cast<uint32_t>(stride + 100));
+        for (uint32_t a = kAct; a < kSram; ++a) b.p.sram[a] = static_cast<uint8_t>(rng());
+        for (uint32_t a = kAccInit; a < kAccInit + 128; ++a) b.p.sram[a] = static_cast<uint8_t>(rng());
+        for (int v = 0; v < 4; ++v) {
+          VLoad ld;
+          ld.vd = static_cast<uint8_t>(v), ld.type = DType::kI8, ld.addr = kVecInit + 32 * v, ld.stride = 1;
+          b.Emit(ld);
+        }
+        AccLoad seed;
+        seed.row = 0, seed.rows = rows, seed.addr = kAccInit, seed.row_stride = 0;
+        b.Emit(seed);
+        // Regions of the rows the EMACs read, going down from the top of each when the stride does; the last
+        // slide reaches the end of SRAM exactly (its third EMAC's last row, or going down its first one's first).
+        const int64_t span = int64_t{stride} * (int64_t{rows} + 1);  // the first EMAC's row 0 to the third's last
+        const int64_t region = (span < 0 ? -span : span) + 128;
+        auto base = [&](int k) { return kAct + k * region + (stride < 0 ? region - 64 : 0); };
+        const int64_t bases[3] = {base(0), base(1), stride >= 0 ? int64_t{kSram} - 32 - span : int64_t{kSram} - 32};
+        auto emac = [&](int64_t addr, int vw) {
+          ElemMac e;
+          e.mode = mode, e.acc_row = 0, e.rows = rows, e.vw = static_cast<uint8_t>(vw);
+          e.a_addr = static_cast<uint32_t>(addr), e.a_stride = stride;
+          b.Emit(e);
+        };
+        for (int k = 0; k < 3; ++k) emac(bases[0] + int64_t{k} * stride, k);      // a slide
+        for (int k = 0; k < 3; ++k) emac(bases[1] + int64_t{k} * stride + (k == 2), k);  // not one
+        emac(bases[1] + 3, 3);                                                    // alone
+        for (int k = 0; k < 3; ++k) emac(bases[2] + int64_t{k} * stride, 2 - k);  // a slide to the end of SRAM
+        const std::string label = std::string("EMAC.") + NameOf(mode) + " slides, stride " + std::to_string(stride) +
+                                  ", rows " + std::to_string(rows) + ", target " + target.name();
+        for (int threads : {1, 2}) {
+          tbb::task_arena arena(threads);
+          arena.execute([&] { EXPECT_EQ(RunAndCompare(config, b.p, label, nullptr, kCompareAtEnd), ""); });
+        }
+      }
+    }
+  }
+}
+
 TEST_P(ExtremeTest, EmacBf16Specials) {
   std::mt19937_64 rng(3);
   const std::vector<uint16_t> ex = Bf16Extremes();
