@@ -16,8 +16,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <type_traits>
 #include <cstring>
+#include <type_traits>
 
 #include "accel/numeric.h"
 #include "accel/simd_amx.h"
