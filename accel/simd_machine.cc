@@ -177,7 +177,7 @@ void SimdMachine::Do(const TileLoad& i) {
 
 void SimdMachine::SettleTiles(ByteSpan span) {
   for (PreparedTile& p : prepared_) {
-    if (p.data == p.image || p.data == nullptr) continue;
+    if (!p.ReadsSram()) continue;
     if (p.sram_addr < span.hi && span.lo < __int128{p.sram_addr} + p.bytes) {
       std::memcpy(p.image, p.data, p.bytes);
       p.data = p.image;
@@ -353,7 +353,7 @@ void SimdMachine::Do(const TileMac& i) {
   ByteSpan tile_bytes{0, 0};
   for (int t = 0; t < i.tiles; ++t) {
     const PreparedTile& p = tiles[t];
-    if (p.data == p.image || p.data == nullptr) continue;
+    if (!p.ReadsSram()) continue;
     tile_bytes = hull(tile_bytes, {p.sram_addr, __int128{p.sram_addr} + p.bytes});
   }
   if (tmac_pending_) {  // BeforeInstruction found that it chains (TmacChains)
@@ -548,7 +548,7 @@ bool SimdMachine::AccRowsApartFromTmacs(uint64_t lo, uint64_t hi) const {
 bool SimdMachine::SramWriteApartFromTmacs(const ByteSpan& w) const {
   auto apart = [&](const ByteSpan& r) { return r.hi <= w.lo || w.hi <= r.lo; };
   for (const PreparedTile& p : prepared_) {
-    if (p.data == p.image || p.data == nullptr) continue;
+    if (!p.ReadsSram()) continue;
     if (!apart({p.sram_addr, __int128{p.sram_addr} + p.bytes})) return false;
   }
   return apart(tmac_reads_) && apart(tmac_tile_bytes_);
@@ -704,8 +704,9 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
     // waits through an AALU on ACC rows apart from its own (Winograd's output transform of the block before
     // comes among the positions' TMACs) and a REQ of none of its rows into SRAM apart. These run now, after
     // the other batches below.
-    const bool dma_out = std::holds_alternative<DmaOut>(next);
-    if (!dma_out && (!tmac_group_ || !(AaluApartFromTmacs(next) || ReqApartFromTmacs(next)))) FlushTmac();
+    const bool waits = std::holds_alternative<DmaOut>(next) ||
+                       (tmac_group_ && (AaluApartFromTmacs(next) || ReqApartFromTmacs(next)));
+    if (!waits) FlushTmac();
   }
   // The RPERM batch (FlushPerms) first: only another RPERM may join it, in Do(const RowPerm&).
   if (perm_count_ != 0 && !std::holds_alternative<RowPerm>(next)) FlushPerms();

@@ -30,6 +30,8 @@ struct alignas(64) PreparedTile {
   bool narrow;    // int8 tile with every weight in [-64, 63]: pmaddubsw cannot saturate (valid with kNarrow)
   uint8_t built;  // PreparedTile::k* bits: what above is valid beyond `data`
   static constexpr uint8_t kNarrow = 1, kComp = 2, kPairs = 4, kF32 = 8;
+  // Still reading its SRAM bytes in place (not its own `image`): a write there must copy them first.
+  bool ReadsSram() const { return data != nullptr && data != image; }
 };
 
 // One deferred EMAC (internal to the SIMD machine): where its rows read, and its weight lanes as they were
