@@ -100,6 +100,18 @@ void LoadAcc(Builder& b, uint32_t rows) {
   b.Emit(i);
 }
 
+// V0 .. V(count-1) <- the 32-bit lanes of their images at kVecInit, 128 bytes apart, as `type`.
+void LoadVectors(Builder& b, int count, DType type) {
+  for (int v = 0; v < count; ++v) {
+    VLoad ld;
+    ld.vd = static_cast<uint8_t>(v);
+    ld.type = type;
+    ld.addr = kVecInit + 128 * v;
+    ld.stride = 4;
+    b.Emit(ld);
+  }
+}
+
 TileMac Tmac(MacMode mode, uint32_t acc_row, uint32_t rows, int32_t a_stride, int tiles) {
   TileMac i;
   i.mode = mode;
@@ -450,14 +462,7 @@ TEST_P(ExtremeTest, EmacIntegerExtremes) {
   b.Fill32(kAccInit + 128, 32, 0x40000000u);  // 2^30: + 2^30 = 2^31 wraps
   b.Fill32(kAccInit + 256, 32, 0x80000000u);
   LoadAcc(b, 3);
-  for (int v = 0; v < 3; ++v) {
-    VLoad ld;
-    ld.vd = static_cast<uint8_t>(v);
-    ld.type = DType::kI32;
-    ld.addr = kVecInit + 128 * v;
-    ld.stride = 4;
-    b.Emit(ld);
-  }
+  LoadVectors(b, 3, DType::kI32);
   auto emac = [&](MacMode m, uint32_t acc, uint32_t rows, uint32_t a, int32_t stride, uint8_t vw) {
     ElemMac e;
     e.mode = m, e.acc_row = acc, e.rows = rows, e.a_addr = a, e.a_stride = stride, e.vw = vw;
@@ -596,14 +601,7 @@ TEST_P(ExtremeTest, EmacBf16Specials) {
                                0x7F7FFFFFu, 0x3F800000u, 0x7FA00001u, 0xC2F70000u};
   for (int e = 0; e < 32 * 8; ++e) b.Put32(kAccInit + 4 * e, acc_init[rng() % 10]);
   LoadAcc(b, 8);
-  for (int v = 0; v < 4; ++v) {
-    VLoad ld;
-    ld.vd = static_cast<uint8_t>(v);
-    ld.type = DType::kF32;
-    ld.addr = kVecInit + 128 * v;
-    ld.stride = 4;
-    b.Emit(ld);
-  }
+  LoadVectors(b, 4, DType::kF32);
   for (uint8_t v = 0; v < 4; ++v) {
     ElemMac e;
     e.mode = MacMode::kBF16, e.acc_row = 0, e.rows = 16, e.a_addr = kAct, e.a_stride = 64, e.vw = v;
