@@ -2,10 +2,11 @@
 // (docs/simd_machine.md, "TMAC"): each TMAC must still read the tiles its registers held when it was issued,
 // the activations as they were, and add into its rows in issue order. These programs reload the same
 // registers from other SRAM before each TMAC of a chain, put a seed before the first, a seed of other rows,
-// register instructions or a DMA_OUT between (which let the chain go on), or an instruction that ends it (a write over
-// an earlier TMAC's tile bytes or activation rows, a TMAC of other rows, a read of the rows), and end in a
-// store that may join. They compare the whole machine state with the scalar machine's on every target, AMX
-// variants included, on one and two threads. Groups of TMACs on rows apart (GroupProgram) likewise.
+// register instructions or a DMA_OUT between (which let the chain go on), or an instruction that ends it (a
+// write over an earlier TMAC's tile bytes or activation rows, a TMAC of other rows, a read of the rows), and
+// end in a store that may join. They compare the whole machine state, and the DRAM the DMA_OUTs wrote, with
+// the scalar machine's on every target, AMX variants included, on one and two threads. Groups of TMACs on
+// rows apart (GroupProgram) likewise.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -260,6 +261,10 @@ void ExpectEveryPathAsScalar(const AccelConfig& config, uint64_t base, int trial
     for (auto& b : sram) b = static_cast<uint8_t>(rng());
     // bf16 tiles and activations of moderate values, so that most sums are not Inf or NaN.
     for (size_t i = 1; i < sram.size(); i += 2) sram[i] = static_cast<uint8_t>(0x38 + (sram[i] & 0x0F)) | (sram[i] & 0x80);
+    // The DRAM that DMA_OUTs wrote is compared too (the machine state holds none of it): the scalar run's,
+    // then each path's against it.
+    std::vector<uint8_t> want_out;
+    std::string dram_difference;
     auto run = [&](ScalarMachine& m) {
       std::vector<uint8_t> out(4096);
       m.sram() = sram;
@@ -267,11 +272,17 @@ void ExpectEveryPathAsScalar(const AccelConfig& config, uint64_t base, int trial
       m.BindDram(1, out.data(), out.size());
       m.Run(program);
       m.UnbindDram(0), m.UnbindDram(1);
+      if (want_out.empty()) {
+        want_out = out;
+      } else if (dram_difference.empty()) {
+        dram_difference = test::FirstDifference(want_out, out, "DRAM segment 1");
+      }
     };
     ScalarMachine want(config);
     run(want);
     ASSERT_EQ(test::FirstDifferenceOnEveryPath(config, run, want), "")
         << "replay: TILE32_SEED=" << seed - trial << " (trial " << trial << ")";
+    ASSERT_EQ(dram_difference, "") << "replay: TILE32_SEED=" << seed - trial << " (trial " << trial << ")";
   }
 }
 
