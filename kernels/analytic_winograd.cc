@@ -582,8 +582,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
     // Bands of one shape in a row (a window's bands inside the image) repeat once the pipeline has settled,
     // every `period` bands (the buffers and the staging come round again): the middle ones in closed form.
     int period = 1;
-    while (period % sc.in_bufs != 0 || period % v_bufs != 0 || (period * kb) % sc.staging_bufs != 0 ||
-           (cached > 0 && period % 2 != 0)) {
+    while ((period * kb) % sc.staging_bufs != 0 || (cached > 0 && period % 2 != 0)) {
       ++period;
     }
     auto shape = [&](int kk) {
@@ -603,6 +602,12 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
             [&](uint64_t shift, int64_t periods) {
               const int bands_on = static_cast<int>(periods * period);
               filling[0].Shift(shift), filling[1].Shift(shift);
+              // Bands alternate their input and V buffers: an odd count of them moves each buffer's state
+              // to the other.
+              if (bands_on % 2 != 0) {
+                if (sc.in_bufs == 2) std::swap(filling[0], filling[1]), std::swap(buf_read[0], buf_read[1]);
+                if (v_bufs == 2) std::swap(v_ready[0], v_ready[1]), std::swap(v_read[0], v_read[1]);
+              }
               for (uint64_t* t : {&buf_read[0], &buf_read[1], &v_read[0], &v_read[1], &stored_first}) *t += shift;
               for (uint64_t* a : {req_done, column_done, v_ready[0], v_ready[1]}) {
                 for (int i = 0; i < kPositions; ++i) a[i] += shift;
