@@ -10,6 +10,9 @@ ratio (tile32 / oneDNN), and tile32 as a fraction of the host's peak for that dt
 vpdpbusd zmm and pmaddubsw+pmaddwd; int16 the best of vpdpwssd zmm and pmaddwd; bf16 vfmadd231ps (one exact
 fp32 FMA per MAC is the contract). Without peak/ benchmarks in the input that column is empty.
 
+TMAC table (tmac/simd/... benchmarks, bench/tmac_bench.cc), one row per mode x rows x tiles x threads: the
+SIMD machine's TMAC in GMAC/s and as a fraction of the same peak.
+
 Convolution table (conv/... benchmarks), one row per layer x kind x threads: tile32 and its peer in GMAC/s
 (GB/s for shuffle), their ratio, and tile32 against a second reference: its own gemm kind for direct, its
 own direct-s16 for winograd, memcpy for shuffle; then the 2-thread / 1-thread speed-up of
@@ -34,6 +37,8 @@ PEAKS = {"u8s8": ["tdpbusd", "vpdpbusd_zmm", "pmaddubsw+pmaddwd"],
          "s8s8": ["tdpbssd", "vpdpbusd_zmm", "pmaddubsw+pmaddwd"],
          "s16": ["vpdpwssd_zmm", "pmaddwd"],
          "bf16": ["vfmadd231ps"]}
+TMAC_NAME = re.compile(
+    r"^tmac/(?P<impl>simd)/(?P<mode>[\w-]+)/rows:(?P<rows>\d+)/tiles:(?P<tiles>\d+)/threads:(?P<t>\d+)(?:/.*)?$")
 CONV_NAME = re.compile(
     r"^conv/(?P<impl>tile32|onednn|memcpy)/(?P<kind>[\w-]+)/(?P<layer>[^/]+)/threads:(?P<t>\d+)(?:/.*)?$")
 DTYPES = ["s8s8", "u8s8", "s16", "bf16"]
@@ -147,6 +152,24 @@ def gemm_table(runs, ctx, peaks):
     print_notes(notes)
 
 
+def tmac_table(runs, ctx, peaks):
+    print("| TMAC mode | rows × tiles | threads | GMAC/s | / peak (its instruction) |")
+    print("|---|---|---:|---:|---|")
+    notes = {}
+    for key in runs:
+        mode, rows, tiles, t = key
+        r = runs[key]
+        tile = r["rate"].get("simd")
+        # u8s8-w8: the same dtype, weights over the full int8 range.
+        peak, instr = peak_of(peaks, {"s16s16": "s16"}.get(mode.split("-")[0], mode.split("-")[0]), t)
+        frac = f"{100 * tile / peak:.1f} % ({instr} {rate(peak)})" if tile and peak else "—"
+        print(f"| {mode} | {rows} × {tiles} | {t} | {cell(r, 'simd', notes, f'{mode} {rows}x{tiles}/{t}')} | {frac} |")
+    print()
+    print(f"Host: {host(ctx)}. One TMAC of rows × 32·tiles × 32 MACs on the SIMD machine, repeated (its tiles "
+          "loaded once); peaks: this run's peak/ benchmarks at the same thread count.")
+    print_notes(notes)
+
+
 def conv_table(runs, ctx):
     layers = list(dict.fromkeys(key[0] for key in runs))
     order = sorted(runs, key=lambda k: (layers.index(k[0]), KINDS.index(k[1]) if k[1] in KINDS else 99, k[2]))
@@ -198,19 +221,21 @@ def main():
     gemm = collect(data, GEMM_NAME, lambda m: (int(m["m"]), int(m["n"]), int(m["k"]), m["dtype"], int(m["t"])))
     conv = collect(data, CONV_NAME, lambda m: (m["layer"], m["kind"], int(m["t"])))
     peaks = collect(data, PEAK_NAME, lambda m: (m["impl"], int(m["t"])))
-    if not gemm and not conv and not peaks:
-        sys.exit("compare.py: no gemm/<impl>/<dtype>/M:/N:/K:/threads:, conv/<impl>/<kind>/<layer>/threads: "
-                 "or peak/<instruction>/threads: benchmarks in the input")
-    if peaks:
-        peak_table(peaks, ctx)
-        if gemm or conv:
-            print()
+    tmac = collect(data, TMAC_NAME, lambda m: (m["mode"], int(m["rows"]), int(m["tiles"]), int(m["t"])))
+    if not gemm and not conv and not peaks and not tmac:
+        sys.exit("compare.py: no gemm/<impl>/<dtype>/M:/N:/K:/threads:, conv/<impl>/<kind>/<layer>/threads:, "
+                 "tmac/simd/<mode>/rows:/tiles:/threads: or peak/<instruction>/threads: benchmarks in the input")
+    tables = [lambda: peak_table(peaks, ctx)] if peaks else []
     if gemm:
-        gemm_table(gemm, ctx, peaks)
-    if gemm and conv:
-        print()
+        tables.append(lambda: gemm_table(gemm, ctx, peaks))
+    if tmac:
+        tables.append(lambda: tmac_table(tmac, ctx, peaks))
     if conv:
-        conv_table(conv, ctx)
+        tables.append(lambda: conv_table(conv, ctx))
+    for i, table in enumerate(tables):
+        if i:
+            print()
+        table()
 
 
 if __name__ == "__main__":

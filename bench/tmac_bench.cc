@@ -1,9 +1,12 @@
 // Microbenchmarks of the SIMD machine's TMAC per MAC mode, the instruction that bounds every GEMM and
-// convolution: rows x (32*tiles) x 32 MACs, weight-stationary. Reports GMACs (1e9 MAC/s).
-// Names: tmac/<machine>/<mode>/rows:<r>/tiles:<t>. Weights are 48..63 (int8 modes: 7-bit, the SIMD machine's
-// pmaddubsw path on AVX2/AVX3); tmac/simd/<mode>-w8/... runs int8 weights over the full range -128..127
-// (the pmaddwd path on AVX2/AVX3; VNNI alike either way).
+// convolution: rows x (32*tiles) x 32 MACs, weight-stationary. Reports GMACs (1e9 MAC/s over all threads).
+// Names: tmac/<machine>/<mode>/rows:<r>/tiles:<t>/threads:<n>, run in an arena of n threads (a TMAC of
+// enough rows splits over them, as in a GEMM's arena; bench/compare.py divides by the peak/ of the same n).
+// Weights are 48..63 (int8 modes: 7-bit, the SIMD machine's pmaddubsw path on AVX2/AVX3);
+// tmac/simd/<mode>-w8/... runs int8 weights over the full range -128..127 (the pmaddwd path on AVX2/AVX3;
+// VNNI alike either way).
 #include <benchmark/benchmark.h>
+#include <tbb/task_arena.h>
 
 #include <memory>
 #include <random>
@@ -18,6 +21,8 @@ template <class M>
 void BM_Tmac(benchmark::State& state, MacMode mode, bool full_range_weights) {
   const auto rows = static_cast<uint32_t>(state.range(0));
   const auto tiles = static_cast<uint8_t>(state.range(1));
+  // Without an arena of its own the TMAC took every thread of the process's default arena.
+  tbb::task_arena arena(static_cast<int>(state.range(2)));
   AccelConfig config;
   config.acc_rows = std::max<uint32_t>(config.acc_rows, rows);
   auto m = std::make_unique<M>(config);
@@ -33,10 +38,12 @@ void BM_Tmac(benchmark::State& state, MacMode mode, bool full_range_weights) {
   const uint32_t a_addr = 16 * tile_bytes;
   const int32_t a_stride = kLanes * tiles * SizeOf(ActivationType(mode));
   m->Execute(AccZero{0, rows});
-  for (auto _ : state) {
-    m->Execute(TileMac{mode, 0, rows, a_addr, a_stride, 0, tiles});
-    benchmark::ClobberMemory();
-  }
+  arena.execute([&] {
+    for (auto _ : state) {
+      m->Execute(TileMac{mode, 0, rows, a_addr, a_stride, 0, tiles});
+      benchmark::ClobberMemory();
+    }
+  });
   const double macs = static_cast<double>(rows) * tiles * kLanes * kLanes;
   state.counters["GMACs"] = benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(M(AccelConfig{}).name() + std::string("/") + ListSimdTargets().dispatched.name);
@@ -46,22 +53,23 @@ void Register() {
   for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16}) {
     const std::string m = NameOf(mode);
     benchmark::RegisterBenchmark(("tmac/simd/" + m).c_str(), BM_Tmac<SimdMachine>, mode, false)
-        ->ArgNames({"rows", "tiles"})
-        ->Args({1, 16})
-        ->Args({256, 16})
-        ->Args({2048, 16})
-        ->Args({2048, 1})
+        ->ArgNames({"rows", "tiles", "threads"})
+        ->Args({1, 16, 1})
+        ->Args({256, 16, 1})
+        ->Args({2048, 16, 1})
+        ->Args({2048, 1, 1})
+        ->Args({2048, 16, 2})
         ->UseRealTime();
     if (mode == MacMode::kU8S8 || mode == MacMode::kS8S8) {
       benchmark::RegisterBenchmark(("tmac/simd/" + m + "-w8").c_str(), BM_Tmac<SimdMachine>, mode, true)
-          ->ArgNames({"rows", "tiles"})
-          ->Args({1, 16})
-          ->Args({2048, 16})
+          ->ArgNames({"rows", "tiles", "threads"})
+          ->Args({1, 16, 1})
+          ->Args({2048, 16, 1})
           ->UseRealTime();
     }
     benchmark::RegisterBenchmark(("tmac/scalar/" + m).c_str(), BM_Tmac<ScalarMachine>, mode, false)
-        ->ArgNames({"rows", "tiles"})
-        ->Args({64, 1})
+        ->ArgNames({"rows", "tiles", "threads"})
+        ->Args({64, 1, 1})
         ->UseRealTime();
   }
 }
