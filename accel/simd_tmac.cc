@@ -374,7 +374,9 @@ TILE32_VNNI void TmacVnniRows(const TmacJob& job, uint32_t r0) {
   for (int t = 0; t < job.ntiles; ++t) {
     const int32_t* tile = S == VnniStep::kS16 ? PairLanes(job.tiles[t], MacMode::kS16S16) : QuadLanes(job.tiles[t]);
     for (int i = 0; i < kSteps; ++i) {
-      const __m512i w0 = _mm512_loadu_si512(tile + i * kLanes), w1 = _mm512_loadu_si512(tile + i * kLanes + 16);
+      __m512i w0 = _mm512_loadu_si512(tile + i * kLanes), w1 = _mm512_loadu_si512(tile + i * kLanes + 16);
+      // In registers: GCC folded each load into every row's vpdpbusd, loading the weights R times.
+      if constexpr (R > 1) asm("" : "+v"(w0), "+v"(w1));
       const uint8_t* p = base + 4 * (kSteps * t + i);
       for (int r = 0; r < R; ++r) {
         int32_t lane;
@@ -456,6 +458,19 @@ HWY_INLINE void SumComp128(const PreparedTile* tiles, int ntiles, int32_t* out) 
   }
 }
 
+#if HWY_TARGET == HWY_AVX3_DL
+template <int R>
+HWY_INLINE void TmacVnniBlock(const TmacJob& job, uint32_t r0) {
+  if (job.mode == MacMode::kS16S16) {
+    TmacVnniRows<R, VnniStep::kS16>(job, r0);
+  } else if (job.mode == MacMode::kS8S8) {
+    TmacVnniRows<R, VnniStep::kS8>(job, r0);
+  } else {
+    TmacVnniRows<R, VnniStep::kU8>(job, r0);
+  }
+}
+#endif
+
 template <int R>
 HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, float* f32_buf) {
   const int depth = kLanes * job.ntiles;
@@ -477,14 +492,7 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
     if (job.direct) return TmacDirectRows<R>(job, r0);
   }
 #if HWY_TARGET == HWY_AVX3_DL
-  if (job.mode == MacMode::kS16S16) {
-    TmacVnniRows<R, VnniStep::kS16>(job, r0);
-  } else if (job.mode == MacMode::kS8S8) {
-    TmacVnniRows<R, VnniStep::kS8>(job, r0);
-  } else {
-    TmacVnniRows<R, VnniStep::kU8>(job, r0);
-  }
-  return;
+  return TmacVnniBlock<R>(job, r0);
 #endif
   const uint8_t* base = job.sram + job.a_addr + job.a_stride * int64_t{r0};
   uint8_t* buf = reinterpret_cast<uint8_t*>(i16_buf);  // R rows of up to 2 * depth bytes
@@ -527,6 +535,15 @@ void TmacRows(const TmacJob& job) {
       }
       uint32_t r = c0;
       for (; r + kRowsWide <= c1; r += kRowsWide) TmacBlock<kRowsWide>(pass, r, i16_buf.data(), f32_buf.data());
+#if HWY_TARGET == HWY_AVX3_DL
+      // The rows after the last block of 8 in blocks of 4, 3 or 2 on the VNNI paths: one at a time, 4 rows
+      // took as long as 8.
+      if (pass.mode != MacMode::kBF16 && !pass.direct) {
+        if (r + 4 <= c1) TmacVnniBlock<4>(pass, r), r += 4;
+        if (r + 3 == c1) TmacVnniBlock<3>(pass, r), r += 3;
+        if (r + 2 == c1) TmacVnniBlock<2>(pass, r), r += 2;
+      }
+#endif
       for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());
     }
     const TmacTail& t = job.tail;  // the rows are final: requantize or store them while they are in L1
