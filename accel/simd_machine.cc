@@ -350,12 +350,15 @@ void SimdMachine::Do(const TileMac& i) {
   auto hull = [](const ByteSpan& a, const ByteSpan& b) {
     return a.hi == 0 ? b : b.hi == 0 ? a : ByteSpan{std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
   };
-  ByteSpan tile_bytes{0, 0};
+  // In 64 bits (SRAM addresses): the 128-bit hull per tile was half the machine's own work on a GEMV's TMAC.
+  uint64_t tiles_lo = UINT64_MAX, tiles_hi = 0;
   for (int t = 0; t < i.tiles; ++t) {
     const PreparedTile& p = tiles[t];
     if (!p.ReadsSram()) continue;
-    tile_bytes = hull(tile_bytes, {p.sram_addr, __int128{p.sram_addr} + p.bytes});
+    tiles_lo = std::min<uint64_t>(tiles_lo, p.sram_addr);
+    tiles_hi = std::max<uint64_t>(tiles_hi, uint64_t{p.sram_addr} + p.bytes);
   }
+  const ByteSpan tile_bytes = tiles_hi == 0 ? ByteSpan{0, 0} : ByteSpan{tiles_lo, tiles_hi};
   if (tmac_pending_) {  // BeforeInstruction found that it chains (TmacChains)
     tmac_tile_bytes_ = hull(tmac_tile_bytes_, tile_bytes);
     if (i.acc_row != tmac_acc_row_) tmac_group_ = true;
