@@ -13,8 +13,9 @@ TILE32_DEB_PACKAGES=(
   libdnnl-dev ocl-icd-opencl-dev
 )
 
-# What only the tests need: a browser to render the report's SVG charts (tests/cli/svg_renders.sh).
-TILE32_TEST_DEB_PACKAGES=(chromium)
+# What only the tests need: a browser to render the report's SVG charts (tests/cli/svg_renders.sh), and
+# Python to run bench/compare.py on a fixed benchmark JSON (tests/cli/compare_tables.sh).
+TILE32_TEST_DEB_PACKAGES=(chromium python3)
 
 tile32_log() { printf '==> %s\n' "$*"; }
 tile32_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
