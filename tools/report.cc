@@ -107,8 +107,22 @@ std::string RunnerUp(const LayerPlan& p, LayerKind kind) {
   return buf;
 }
 
+// The kernel as the table's column holds it: "direct tap-major u8s8, 18 weight tiles per 32 outputs" cut at 32
+// characters read "..., 18 weight til"; the legend says what "18 tiles" counts.
+std::string KernelColumn(std::string k) {
+  for (const char* long_form : {" weight tiles per 32 outputs and position", " weight tiles per 32 outputs"}) {
+    const size_t at = k.find(long_form);
+    if (at != std::string::npos) k.replace(at, std::strlen(long_form), " tiles");
+  }
+  const size_t next = k.find(" into the next layer");
+  if (next != std::string::npos) k.replace(next, 20, " into next layer");
+  const size_t groups = k.find(" groups, ");
+  if (groups != std::string::npos) k.replace(groups, 9, "g, ");  // "3 groups, 2 tiles" -> "3g, 2 tiles"
+  return k.size() <= 38 ? k : k.substr(0, 37) + "~";
+}
+
 void PrintTable(const std::vector<LayerReport>& reports, const std::vector<LayerPlan>& plan) {
-  std::printf("%-26s %-32s %-4s %-24s %14s %11s %5s  %-11s", "layer", "kernel (the plan)", "sram", "runner-up", "MACs",
+  std::printf("%-26s %-38s %-4s %-24s %14s %11s %5s  %-11s", "layer", "kernel (the plan)", "sram", "runner-up", "MACs",
               "cycles", "util", "bound");
   for (int p = 0; p < kParts; ++p) {
     static const char* kShort[kParts] = {"use", "pad", "dwl", "wino", "edge", "move", "feed", "tld", "dram", "vec", "req"};
@@ -119,8 +133,8 @@ void PrintTable(const std::vector<LayerReport>& reports, const std::vector<Layer
     const LayerReport& r = reports[i];
     const LayerChoice& c = r.run->choice;
     const char* kept = c.input_in_sram ? (c.output_in_sram ? "both" : "in") : (c.output_in_sram ? "out" : "-");
-    std::printf("%-26s %-32s %-4s %-24s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
-                r.run->kernel.substr(0, 32).c_str(), kept, RunnerUp(plan[i], r.run->layer->kind).substr(0, 24).c_str(),
+    std::printf("%-26s %-38s %-4s %-24s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
+                KernelColumn(r.run->kernel).c_str(), kept, RunnerUp(plan[i], r.run->layer->kind).substr(0, 24).c_str(),
                 Thousands(r.macs).c_str(), Thousands(r.cycles).c_str(), 100 * r.utilization, NameOf(r.bound));
     for (int p = 0; p < kParts; ++p) std::printf(" %4s", Share(r.part[p], r.cycles).c_str());
     std::printf("  %s\n", r.hint.c_str());
@@ -253,6 +267,8 @@ int ReportCommand(const ReportRequest& req) {
               NameOf(req.precision), req.batch, req.no_winograd ? ", planned without Winograd" : "");
   std::printf("Per layer: modeled cycles, utilization of the tile arrays, what bounds it, and where the cycles go (%% of "
               "the layer's cycles; they add up to 100):\n"
+              "kernel: the plan's kernel (N tiles: weight tiles per 32 outputs, per position for Winograd; Ng: N "
+              "groups; ~: cut short, --json has it whole);\n"
               "sram: tensors kept in SRAM between layers (in: the input the layer before left there, out: the output "
               "for the next layer, both, or - for DRAM);\n"
               "use useful MACs, pad channel padding to 32, dwl depthwise lanes, wino Winograd (negative: saved), edge "
