@@ -82,17 +82,24 @@ struct PermGroup {
   uint64_t mask = 0;
   int64_t src = 0;  // row 0's first source byte of the group
   uint32_t span = 0;  // source bytes read from src: 1..128
+  // The same gather as lookups within 16-byte source blocks (pshufb, for targets without vpermb): byte j of
+  // block b's lookup is index[j] - 16 b where the source lies in block b, else 0x80 (a zero); used[q]: the
+  // blocks that chunk bytes [16 q, 16 q + 16) read.
+  alignas(64) uint8_t block_index[8][64];
+  uint8_t used[4] = {};
 };
 struct PermChunk {
   int64_t dst = 0;        // row 0's first byte of the chunk
   uint64_t window = 0;    // the chunk's bytes inside the row's window (all 64 unless the window is shorter)
   uint64_t written = 0;   // the bytes some RPERM writes
   uint32_t group_begin = 0, group_end = 0;
+  alignas(64) uint8_t kept[64] = {};  // 0xFF where nothing writes (the bytes of `written` as a vector, inverted)
 };
 struct PermPlan {
   std::vector<PermChunk> chunks;
   std::vector<PermGroup> groups;
   int64_t src_stride = 0, dst_stride = 0;
+  int64_t read_end = 0;  // the end of the bytes the batch reads in all rows, which no RPERM of it writes
 };
 
 struct TmacJob;

@@ -102,6 +102,78 @@ HWY_INLINE void PermChunkRows(const PermPlan& plan, const PermChunk& k, uint8_t*
 }
 #endif
 
+// Rows [r0, r1) of one chunk, byte by byte: the bytes of the window nothing writes stay as they are.
+void ScalarChunkRows(const PermPlan& plan, const PermChunk& k, const PermGroup* groups, uint8_t* sram, uint32_t r0,
+                     uint32_t r1) {
+  uint8_t buf[64];
+  for (uint32_t r = r0; r < r1; ++r) {
+    uint8_t* d = sram + k.dst + plan.dst_stride * int64_t{r};
+    for (int j = 0; j < 64; ++j) buf[j] = (k.window >> j) & 1 ? d[j] : 0;
+    for (uint32_t g = k.group_begin; g < k.group_end; ++g) {
+      const PermGroup& p = groups[g];
+      const uint8_t* s = sram + p.src + plan.src_stride * int64_t{r};
+      for (int j = 0; j < 64; ++j) {
+        if ((p.mask >> j) & 1) buf[j] = s[p.index[j]];
+      }
+    }
+    for (int j = 0; j < 64; ++j) {
+      if ((k.window >> j) & 1) d[j] = buf[j];
+    }
+  }
+}
+
+#if HWY_TARGET != HWY_AVX3_DL && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+// Rows [r0, r1) of a chunk of a whole 64-byte window, for targets without vpermb, in vectors of 16, 32 or 64
+// bytes: per group and 16-byte source block the vector reads, one broadcast of the block and one byte lookup
+// (index 0x80 gives 0, so the groups' bytes combine by OR), then the bytes nothing writes as they were. The
+// (group, block) pairs of each vector are found once for all rows. A block that reaches past the bytes the
+// batch reads is copied first: no load touches a byte an RPERM of the batch writes (another thread may be
+// writing it) or one past SRAM.
+void LookupChunkRows(const PermPlan& plan, const PermChunk& k, const PermGroup* groups, uint8_t* sram, uint32_t r0,
+                     uint32_t r1) {
+  const hn::ScalableTag<uint8_t> d8;
+  const size_t N = hn::Lanes(d8);
+  struct Pair {
+    int64_t src;           // row 0's first byte of the block
+    uint32_t bytes;        // of the block that are the group's sources (16 unless the group's span ends in it)
+    const uint8_t* index;  // the block's lookup for this vector's bytes
+  };
+  Pair pairs[4][64];
+  int count[4] = {};
+  const int64_t ss = plan.src_stride, ds = plan.dst_stride;
+  const int64_t far = ss * int64_t{ss >= 0 ? r1 - 1 : r0};  // the row offset reaching furthest up
+  bool near_end = false;
+  for (size_t p = 0, v = 0; p < 64; p += N, ++v) {
+    for (uint32_t g = k.group_begin; g < k.group_end; ++g) {
+      const PermGroup& grp = groups[g];
+      unsigned used = 0;
+      for (size_t q = p / 16; q < (p + N) / 16; ++q) used |= grp.used[q];
+      for (; used != 0; used &= used - 1) {
+        const uint32_t b = static_cast<uint32_t>(__builtin_ctz(used));
+        const int64_t src = grp.src + 16 * b;
+        pairs[v][count[v]++] = {src, std::min<uint32_t>(16, grp.span - 16 * b), grp.block_index[b] + p};
+        near_end = near_end || src + far + 16 > plan.read_end;
+      }
+    }
+  }
+  alignas(16) uint8_t tail[16] = {};
+  for (uint32_t r = r0; r < r1; ++r) {
+    const int64_t so = ss * int64_t{r};
+    uint8_t* dst = sram + k.dst + ds * int64_t{r};
+    for (size_t p = 0, v = 0; p < 64; p += N, ++v) {
+      auto acc = hn::Zero(d8);
+      for (int e = 0; e < count[v]; ++e) {
+        const uint8_t* from = sram + pairs[v][e].src + so;
+        if (near_end && pairs[v][e].src + so + 16 > plan.read_end) from = static_cast<const uint8_t*>(std::memcpy(tail, from, pairs[v][e].bytes));
+        acc = hn::Or(acc, hn::TableLookupBytesOr0(hn::LoadDup128(d8, from), hn::Load(d8, pairs[v][e].index)));
+      }
+      if (k.written != ~uint64_t{0}) acc = hn::Or(acc, hn::And(hn::Load(d8, k.kept + p), hn::LoadU(d8, dst + p)));
+      hn::StoreU(acc, d8, dst + p);
+    }
+  }
+}
+#endif
+
 // A batch of RPERMs (PermPlan), rows [r0, r1). Every source byte is as it was before the batch and the rows'
 // windows are disjoint (SimdMachine::Do(const RowPerm&) admits no other batch), so rows run in any order,
 // and so do chunks: chunks that overlap write the same bytes there. A window of at least 64 bytes is stored
@@ -127,26 +199,21 @@ void RowPermBatch(const PermPlan& plan, uint8_t* sram, uint32_t r0, uint32_t r1)
       }
     }
   }
-#else
-  uint8_t buf[64];
-  for (uint32_t r = r0; r < r1; ++r) {
-    const int64_t so = plan.src_stride * int64_t{r}, dof = plan.dst_stride * int64_t{r};
+#elif HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+  const int64_t row_bytes = std::max<int64_t>({64, std::abs(plan.src_stride), std::abs(plan.dst_stride)});
+  const uint32_t block = static_cast<uint32_t>(std::max<int64_t>(1, (8 << 10) / row_bytes));
+  for (uint32_t b0 = r0; b0 < r1; b0 += std::min(block, r1 - b0)) {
+    const uint32_t b1 = b0 + std::min(block, r1 - b0);
     for (size_t c = 0; c < n; ++c) {
-      const PermChunk& k = chunks[c];
-      uint8_t* d = sram + k.dst + dof;
-      for (int j = 0; j < 64; ++j) buf[j] = (k.window >> j) & 1 ? d[j] : 0;
-      for (uint32_t g = k.group_begin; g < k.group_end; ++g) {
-        const PermGroup& p = groups[g];
-        const uint8_t* s = sram + p.src + so;
-        for (int j = 0; j < 64; ++j) {
-          if ((p.mask >> j) & 1) buf[j] = s[p.index[j]];
-        }
-      }
-      for (int j = 0; j < 64; ++j) {
-        if ((k.window >> j) & 1) d[j] = buf[j];
+      if (chunks[c].window == ~uint64_t{0}) {
+        LookupChunkRows(plan, chunks[c], groups, sram, b0, b1);
+      } else {
+        ScalarChunkRows(plan, chunks[c], groups, sram, b0, b1);
       }
     }
   }
+#else
+  for (size_t c = 0; c < n; ++c) ScalarChunkRows(plan, chunks[c], groups, sram, r0, r1);
 #endif
 }
 
@@ -287,14 +354,19 @@ bool SimdMachine::PlanPerms() {
     for (int k = 0; k < n;) {
       PermGroup g;
       g.src = bytes[k].first;
+      std::memset(g.block_index, 0x80, sizeof(g.block_index));
       for (; k < n && bytes[k].first < g.src + 128; ++k) {
-        g.index[bytes[k].second] = static_cast<uint8_t>(bytes[k].first - g.src);
-        g.mask |= uint64_t{1} << bytes[k].second;
-        g.span = static_cast<uint32_t>(bytes[k].first - g.src + 1);
+        const int j = bytes[k].second, from_src = static_cast<int>(bytes[k].first - g.src);
+        g.index[j] = static_cast<uint8_t>(from_src);
+        g.mask |= uint64_t{1} << j;
+        g.span = static_cast<uint32_t>(from_src + 1);
+        g.block_index[from_src / 16][j] = static_cast<uint8_t>(from_src % 16);
+        g.used[j / 16] = static_cast<uint8_t>(g.used[j / 16] | 1 << (from_src / 16));
       }
       plan.groups.push_back(g);
     }
     c.group_end = static_cast<uint32_t>(plan.groups.size());
+    for (int j = 0; j < 64; ++j) c.kept[j] = (c.written >> j) & 1 ? 0 : 0xFF;
     plan.chunks.push_back(c);
   };
   if (window < 64) {
@@ -322,6 +394,7 @@ void SimdMachine::FlushPerms() {
     const PermItem& it = perms_[0];
     HWY_DYNAMIC_DISPATCH(RowPermRows)(it.perm, sram, it.dst, ds, it.src, ss, rows);
   } else if (PlanPerms()) {
+    perm_plan_.read_end = perm_reads_.hi;
     ForRows(rows, static_cast<uint64_t>(std::max<int64_t>(window, 1)), ds, [&](uint32_t r0, uint32_t r1) {
       HWY_DYNAMIC_DISPATCH(RowPermBatch)(perm_plan_, sram, r0, r1);
     });
