@@ -8,6 +8,8 @@
 #include <benchmark/benchmark.h>
 #include <tbb/task_arena.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -79,4 +81,27 @@ const int registered = (Register(), 0);
 }  // namespace
 }  // namespace tile32
 
-BENCHMARK_MAIN();
+// TILE32_BENCH_TARGET=AVX2 (a Highway target name, as `tile32 targets` lists them) runs the SIMD machine on
+// that target instead of the best one: the figures of an AVX2 host's paths on a host with AVX-512. The labels
+// name the target run; oneDNN's own dispatch is limited with ONEDNN_MAX_CPU_ISA (bench/README.md).
+int main(int argc, char** argv) {
+  if (const char* want = std::getenv("TILE32_BENCH_TARGET"); want != nullptr && *want != '\0') {
+    int64_t chosen = 0;
+    std::string names;
+    for (const tile32::SimdTarget& t : tile32::ListSimdTargets().supported) {
+      names += (names.empty() ? "" : ", ") + t.name;
+      if (t.name == want) chosen = t.bits;
+    }
+    if (chosen == 0) {
+      std::fprintf(stderr, "tile32_bench: TILE32_BENCH_TARGET = '%s' is not a target compiled in and supported here (%s)\n",
+                   want, names.c_str());
+      return 2;
+    }
+    tile32::ForceSimdTarget(chosen);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
