@@ -54,6 +54,11 @@ class Checker {
     }
   }
   void Route(const std::array<int8_t, kLanes>& route) const {
+    // All lanes at once first (a loop without a call in it vectorizes: a tenth of the lane-by-lane check,
+    // which was a fifth of a shuffle's RPERM issue), then the first bad lane for the message.
+    uint8_t bad = 0;  // route[l] in [-1, 31] is route[l] + 1 in [0, 32] as a byte
+    for (int l = 0; l < kLanes; ++l) bad |= static_cast<uint8_t>(static_cast<uint8_t>(route[l] + 1) > kLanes);
+    if (bad == 0) return;
     for (int l = 0; l < kLanes; ++l) {
       if (route[l] < -1 || route[l] >= kLanes) Fail(op_, ": route[", l, "] = ", int{route[l]}, " is outside [-1, 31]");
     }
