@@ -116,6 +116,7 @@ int MuxPasses(const int8_t* route) {
   for (int i = 0; i < kLanes; ++i) {  // vectorizes
     slot[i] = static_cast<uint8_t>(route[i] < 0 ? kLanes : (route[i] - i) & (kLanes - 1));
   }
+#pragma GCC unroll 32
   for (int i = 0; i < kLanes; ++i) seen[slot[i]] = 1;
   int passes = 0;
   for (int d = 0; d < kLanes; ++d) passes += seen[d];
