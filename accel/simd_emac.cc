@@ -202,9 +202,12 @@ TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_
     const uint8_t* base = q.sram + q.slide_offset[s] + S * int64_t{r};
     if constexpr (kRows % 2 == 0) {  // rows r+h .. r+h+3 serve rows r+h and r+h+1
       const __m512i o0 = _mm512_load_si512(q.slide_w[s][1]), o1 = _mm512_load_si512(q.slide_w[s][1] + 16);
+      // Rows h+2, h+3 are the next pair's first two: each pair of rows is loaded once per slide.
+      __m512i c = QuadLoad(base, base + S);
       for (uint32_t h = 0; h < kRows; h += 2) {
         const uint8_t* p = base + S * int64_t{h};
-        const __m512i a = QuadLoad(p, p + S), c = QuadLoad(p + 2 * S, p + 3 * S);
+        const __m512i a = c;
+        c = QuadLoad(p + 2 * S, p + 3 * S);
         __m512i x0 = _mm512_permutex2var_epi8(a, idx_lo, c), x1 = _mm512_permutex2var_epi8(a, idx_hi, c);
         if constexpr (kSigned) x0 = _mm512_xor_si512(x0, flip), x1 = _mm512_xor_si512(x1, flip);
         sum[h][0] = _mm512_dpbusd_epi32(sum[h][0], x0, e0);
