@@ -395,6 +395,7 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   BandSource src;
   src.segment = kSegX, src.fill_segment = kSegFill;
   src.pixel_stride = s.C, src.elem_bytes = s.elem, src.channels = s.C, src.band_channels = K, src.replicate = mult;
+  src.pad_channels = false;  // as kernels/conv_depthwise.cc loads it
   uint64_t acc_free = 0, band_free = 0;
   std::vector<std::pair<uint32_t, uint64_t>> stores;  // the last chunk's DMAs: first staging row, when done
   bool quant_set = false;

@@ -207,6 +207,7 @@ void Run(Machine& m, const ConvCall& call) {
   src.channels = d.in_channels;
   src.band_channels = K;
   src.replicate = mult;
+  src.pad_channels = false;  // lane k reads channel k only: lanes past K are computed and never stored
   // Chunks of whole plane rows when one fits (each output row then leaves in one DMA).
   const uint32_t pitch = static_cast<uint32_t>(band.pitch);
   const uint32_t limit = static_cast<uint32_t>(chunk_limit);

@@ -25,6 +25,10 @@ struct BandSource {
   // its band holds m * C channels and lane k of an EMAC meets output channel k's input). The band's
   // BandLayout::channels must be a multiple of replicate. 1: the channels as they are.
   int replicate = 1;
+  // false: the band's channel padding (pixel bytes past band_channels) is left as SRAM holds it, one DMA per
+  // plane row fewer. For kernels whose lanes never mix channels (depthwise: a padding lane's outputs are never
+  // stored); a reduction over channels (TMAC) needs the padding zero.
+  bool pad_channels = true;
 };
 
 // One plane row of pixels outside the image: `border` (the padding value of the numeric contract, as the
@@ -143,7 +147,9 @@ void LoadBandWith(Issue& m, const BandLayout& b, const BandSource& s, int n, int
       }
       for (uint32_t q = 0; q < rows; ++q) {
         // Channel padding of the image pixels (the fill row's first pixel holds it after its real channels).
-        if (pad_bytes != 0) Dma(m, sram0 + q * row_bytes + data_bytes, s.fill_segment, data_bytes, count, pad_bytes, 0, pb);
+        if (pad_bytes != 0 && s.pad_channels) {
+          Dma(m, sram0 + q * row_bytes + data_bytes, s.fill_segment, data_bytes, count, pad_bytes, 0, pb);
+        }
         const uint64_t dram_row = dram0 + uint64_t(q) * g.stride_h * g.width * x_pixel;
         if (rep > 1) {
           replicated(sram0 + q * row_bytes, dram_row, count);

@@ -254,6 +254,24 @@ std::unique_ptr<ConvPrepared> PrepareConv(const ConvCase& c, uint64_t seed) {
                                        << os.str();
 }
 
+void RunConvOnStaleSram(Machines& machines, const ConvPrepared& p, std::mt19937_64& rng) {
+  SCOPED_TRACE(Describe(p.c, p.seed));
+  std::vector<uint64_t> words;
+  machines.ForEach([&](Machine& machine, const std::string& name) {
+    if (words.empty()) {
+      words.resize((machine.config().sram_bytes + 7) / 8);
+      for (auto& w : words) w = rng();
+    }
+    const uint8_t* noise = reinterpret_cast<const uint8_t*>(words.data());
+    machine.BindDramReadOnly(0, noise, machine.config().sram_bytes);
+    DmaIn fill;
+    fill.sram = 0, fill.segment = 0, fill.dram = 0, fill.rows = 1, fill.row_bytes = machine.config().sram_bytes;
+    machine.Execute(fill);
+    machine.UnbindDram(0);
+    EXPECT_TRUE(RunConvOn(machine, p, p.c.threads)) << "on " << name << " with random SRAM";
+  });
+}
+
 void RunConvEverywhere(Machines& machines, const ConvPrepared& p) {
   SCOPED_TRACE(Describe(p.c, p.seed));
   machines.ForEach([&](Machine& machine, const std::string& name) {

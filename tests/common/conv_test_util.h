@@ -80,6 +80,9 @@ std::unique_ptr<ConvPrepared> PrepareConv(const ConvCase& c, uint64_t seed);
 
 // p on the scalar machine and the SIMD machine under every target.
 void RunConvEverywhere(Machines& machines, const ConvPrepared& p);
+// The same with every SRAM byte random (rng) before each machine runs p: what a kernel reads it must have
+// written (a padding it relies on, zeroed), or must not matter (bf16 NaN and Inf patterns among the bytes).
+void RunConvOnStaleSram(Machines& machines, const ConvPrepared& p, std::mt19937_64& rng);
 inline void RunConvEverywhere(Machines& machines, const ConvCase& c, uint64_t seed) {
   RunConvEverywhere(machines, *PrepareConv(c, seed));
 }

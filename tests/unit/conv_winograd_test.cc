@@ -65,6 +65,24 @@ TEST(ConvWinograd, ChannelGrid) {
   }
 }
 
+// Every SRAM byte random before each run: the input band's channel padding and everything else Winograd
+// reads it writes first (channel counts that pad, zero points at both ends, per-channel weight zero points).
+TEST(ConvWinograd, StaleSramInChannelPadding) {
+  Machines machines(AccelConfig::Default());
+  const uint64_t seed = TestSeed(9017);
+  std::mt19937_64 rng(seed);
+  int index = 0;
+  for (int C : {33, 47, 70}) {
+    if (HasFailure()) return;
+    ConvCase c;
+    c.s = Shape(C, 40, 9, 8);
+    c.algorithm = ConvAlgorithm::kWinograd;
+    Vary(c, index);
+    c.w_zp = WeightZp::kPerChannel;
+    RunConvOnStaleSram(machines, *PrepareConv(c, seed + index++), rng);
+  }
+}
+
 // Sizes from a single pixel to odd, with every padding 0..2 on each side (asymmetric), so that tiles stick
 // out of the output on the right and at the bottom, and bands start inside the padding.
 TEST(ConvWinograd, SpatialGrid) {
