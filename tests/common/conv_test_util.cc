@@ -272,6 +272,14 @@ void RunConvOnStaleSram(Machines& machines, const ConvPrepared& p, std::mt19937_
   });
 }
 
+void StaleSramFamily(ConvCase& c, int family) {
+  c.w_zp = WeightZp::kPerChannel;
+  if (family == 0) return;
+  const DType t = family == 1 ? DType::kI16 : DType::kBF16;
+  c.x_type = c.w_type = t, c.x_zp = 0, c.w_zp = WeightZp::kNone;
+  c.y_type = family == 1 ? DType::kI32 : DType::kF32;
+}
+
 void RunConvEverywhere(Machines& machines, const ConvPrepared& p) {
   SCOPED_TRACE(Describe(p.c, p.seed));
   machines.ForEach([&](Machine& machine, const std::string& name) {

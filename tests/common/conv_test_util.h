@@ -83,6 +83,9 @@ void RunConvEverywhere(Machines& machines, const ConvPrepared& p);
 // The same with every SRAM byte random (rng) before each machine runs p: what a kernel reads it must have
 // written (a padding it relies on, zeroed), or must not matter (bf16 NaN and Inf patterns among the bytes).
 void RunConvOnStaleSram(Machines& machines, const ConvPrepared& p, std::mt19937_64& rng);
+// The numeric family of a stale-SRAM case: 0 keeps c's INT8 types with per-channel weight zero points (their
+// row sums read every lane), 1 INT16 into int32, 2 BF16 into fp32.
+void StaleSramFamily(ConvCase& c, int family);
 inline void RunConvEverywhere(Machines& machines, const ConvCase& c, uint64_t seed) {
   RunConvEverywhere(machines, *PrepareConv(c, seed));
 }

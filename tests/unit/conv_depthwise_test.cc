@@ -376,12 +376,7 @@ TEST(ConvDepthwise, StaleSramInChannelPadding) {
       c.s.stride_h = c.s.stride_w = stride;
       c.algorithm = ConvAlgorithm::kDepthwise;
       Vary(c, index);
-      c.w_zp = WeightZp::kPerChannel;
-      if (family > 0) {
-        const DType t = family == 1 ? DType::kI16 : DType::kBF16;
-        c.x_type = c.w_type = t, c.x_zp = 0, c.w_zp = WeightZp::kNone;
-        c.y_type = family == 1 ? DType::kI32 : DType::kF32;
-      }
+      StaleSramFamily(c, family);
       auto p = PrepareConv(c, seed + index++);
       ASSERT_EQ(p->packed.algorithm, ConvAlgorithm::kDepthwise) << Describe(c, p->seed);
       RunConvOnStaleSram(machines, *p, rng);

@@ -161,12 +161,7 @@ TEST_P(ConvDirect, StaleSramInChannelPadding) {
       c.s.stride_h = c.s.stride_w = 1 + index % 2;
       c.algorithm = ConvAlgorithm::kDirect, c.layout = GetParam();
       Vary(c, index);
-      c.w_zp = WeightZp::kPerChannel;
-      if (family > 0) {
-        const DType t = family == 1 ? DType::kI16 : DType::kBF16;
-        c.x_type = c.w_type = t, c.x_zp = 0, c.w_zp = WeightZp::kNone;
-        c.y_type = family == 1 ? DType::kI32 : DType::kF32;
-      }
+      StaleSramFamily(c, family);
       RunConvOnStaleSram(machines, *PrepareConv(c, seed + index++), rng);
     }
   }
