@@ -180,6 +180,7 @@ void ModelWinograd(Pipe& P, const Costs& k, const ConvShape& s) {
   BandSource src;
   src.segment = kSegX, src.fill_segment = kSegFill;
   src.pixel_stride = s.C, src.elem_bytes = 1;
+  src.pad_channels = false;  // as kernels/conv_winograd.cc loads it
   // Band loads per window (its own left padding), tallied once per interior band.
   std::vector<std::pair<uint32_t, BandLayout>> layouts;
   std::vector<std::unique_ptr<BandLoads>> loaders;

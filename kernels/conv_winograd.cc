@@ -346,6 +346,7 @@ void Run(Machine& m, const ConvCall& call) {
 
   std::vector<uint8_t> fill;
   BandSource src = InputBandSource(call, band[0], 1, kZeroChannelPad, &fill);
+  src.pad_channels = false;  // a padding lane's transformed input meets U's zero rows: its bytes add 0
   const int out_elem = SizeOf(x.y_type);
   const uint64_t y_pixel = uint64_t(call.y_pixel_stride) * out_elem;
   const uint32_t pb = band[0].pixel_bytes;
