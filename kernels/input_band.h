@@ -26,8 +26,9 @@ struct BandSource {
   // BandLayout::channels must be a multiple of replicate. 1: the channels as they are.
   int replicate = 1;
   // false: the band's channel padding (pixel bytes past band_channels) is left as SRAM holds it, one DMA per
-  // plane row fewer. For kernels whose lanes never mix channels (depthwise: a padding lane's outputs are never
-  // stored); a reduction over channels (TMAC) needs the padding zero.
+  // plane row fewer. For kernels where a padding byte adds nothing whatever it holds: depthwise (lanes never
+  // mix channels), Winograd (a padding lane's transformed input meets U's zero rows). The direct
+  // convolution's reductions over channels (zero-point row sums, BF16's NaN times zero) need it zero.
   bool pad_channels = true;
 };
 
