@@ -107,6 +107,24 @@ std::string RunnerUp(const LayerPlan& p, LayerKind kind) {
   return buf;
 }
 
+// The runner-up as its 24-character column holds it: the ratio (or cycles) at the end stays whole, the plan
+// before it is cut with "~" ("direct tap-major on the unshuffled 116 1.22x" used to read "direct tap-major on
+// the", the ratio gone).
+std::string RunnerUpColumn(std::string r) {
+  constexpr size_t kWidth = 24;
+  const size_t unshuffled = r.find(" on the unshuffled ");
+  if (unshuffled != std::string::npos) r.replace(unshuffled, 19, " unshuffled ");
+  if (r.size() <= kWidth) return r;
+  const size_t space = r.rfind(' ');
+  if (space == std::string::npos || r.size() - space > kWidth / 2) return r.substr(0, kWidth - 1) + "~";
+  std::string plan = r.substr(0, std::min(space, kWidth - (r.size() - space) - 1));
+  while (!plan.empty() && plan.back() == ' ') plan.pop_back();
+  return plan + "~" + r.substr(space);
+}
+
+// What bounds a layer, or "-" for one of no cycles (a shuffle folded into the next layer).
+const char* BoundColumn(const LayerReport& r) { return r.cycles == 0 ? "-" : NameOf(r.bound); }
+
 // The kernel as the table's column holds it: "direct tap-major u8s8, 18 weight tiles per 32 outputs" cut at 32
 // characters read "..., 18 weight til"; the legend says what "18 tiles" counts.
 std::string KernelColumn(std::string k) {
@@ -134,8 +152,8 @@ void PrintTable(const std::vector<LayerReport>& reports, const std::vector<Layer
     const LayerChoice& c = r.run->choice;
     const char* kept = c.input_in_sram ? (c.output_in_sram ? "both" : "in") : (c.output_in_sram ? "out" : "-");
     std::printf("%-26s %-38s %-4s %-24s %14s %11s %4.0f%%  %-11.11s", r.run->layer->name.substr(0, 26).c_str(),
-                KernelColumn(r.run->kernel).c_str(), kept, RunnerUp(plan[i], r.run->layer->kind).substr(0, 24).c_str(),
-                Thousands(r.macs).c_str(), Thousands(r.cycles).c_str(), 100 * r.utilization, NameOf(r.bound));
+                KernelColumn(r.run->kernel).c_str(), kept, RunnerUpColumn(RunnerUp(plan[i], r.run->layer->kind)).c_str(),
+                Thousands(r.macs).c_str(), Thousands(r.cycles).c_str(), 100 * r.utilization, BoundColumn(r));
     for (int p = 0; p < kParts; ++p) std::printf(" %4s", Share(r.part[p], r.cycles).c_str());
     std::printf("  %s\n", r.hint.c_str());
   }
@@ -191,7 +209,7 @@ void WriteJson(const std::string& path, const Network& net, const AccelConfig& c
     o["cycles"] = r.cycles;
     o["serial_cycles"] = run.cost.cycles;
     o["utilization"] = r.utilization;
-    o["bound"] = NameOf(r.bound);
+    o["bound"] = BoundColumn(r);
     o["parts"] = PartsJson(r.part);
     o["hint"] = r.hint;
     o["tile_cycles"] = run.cost.tile_cycles;
@@ -265,10 +283,12 @@ int ReportCommand(const ReportRequest& req) {
   std::printf("%s on %s (%u arrays, %.0f %s MACs/cycle at %.0f MHz), %s, batch %d%s\n", net.name.c_str(),
               config_name.c_str(), config.tile_units, peak, NameOf(req.precision), config.clock_mhz,
               NameOf(req.precision), req.batch, req.no_winograd ? ", planned without Winograd" : "");
-  std::printf("Per layer: modeled cycles, utilization of the tile arrays, what bounds it, and where the cycles go (%% of "
+  std::printf("Per layer: modeled cycles, utilization of the tile arrays, what bounds it (- for a layer of no cycles), and "
+              "where the cycles go (%% of "
               "the layer's cycles; they add up to 100):\n"
               "kernel: the plan's kernel (N tiles: weight tiles per 32 outputs, per position for Winograd; Ng: N "
               "groups; ~: cut short, --json has it whole);\n"
+              "runner-up: the plan the model ranked next, with its cycles over the plan's (~: cut short);\n"
               "sram: tensors kept in SRAM between layers (in: the input the layer before left there, out: the output "
               "for the next layer, both, or - for DRAM);\n"
               "use useful MACs, pad channel padding to 32, dwl depthwise lanes, wino Winograd (negative: saved), edge "
