@@ -56,14 +56,17 @@ HWY_INLINE VI EmacAdd(VI acc, VI x, VI w) { return WrapAdd(acc, PairDot(x, w)); 
 // batch, so independent rows side by side keep the multiply units busy instead of waiting on one chain.
 constexpr uint32_t kEmacRowBlock = 4;
 
+// Rows r .. r + kRows - 1 start as they are in ACC, or as `seed` when there is one (a fused ACC_LD): the seed
+// is not stored into the rows first only to be loaded back.
 template <MacMode M, uint32_t kRows>
 TILE32_EMAC_ATTR HWY_INLINE void EmacIntBlock(const uint8_t* sram, const EmacItem* items, int count, const int32_t* w16,
-                                              uint32_t r, uint32_t* acc) {
+                                              const uint32_t* seed, uint32_t r, uint32_t* acc) {
   const DI di;
   constexpr size_t kElem = M == MacMode::kS16S16 ? 2 : 1;
   VI sum[kRows][kNV];
   for (uint32_t b = 0; b < kRows; ++b) {
-    for (size_t v = 0; v < kNV; ++v) sum[b][v] = hn::Load(di, reinterpret_cast<int32_t*>(acc + size_t{r + b} * kLanes) + v * kN);
+    const uint32_t* row = seed != nullptr ? seed : acc + size_t{r + b} * kLanes;
+    for (size_t v = 0; v < kNV; ++v) sum[b][v] = hn::LoadU(di, reinterpret_cast<const int32_t*>(row) + v * kN);
   }
   for (int e = 0; e < count; ++e) {
     const uint8_t* p = sram + items[e].a_addr + items[e].a_stride * int64_t{r};
@@ -81,22 +84,24 @@ TILE32_EMAC_ATTR HWY_INLINE void EmacIntBlock(const uint8_t* sram, const EmacIte
 
 template <MacMode M>
 TILE32_EMAC_ATTR HWY_NOINLINE void EmacBatchIntRows(const uint8_t* sram, const EmacItem* items, int count,
-                                                    const int32_t* w16, uint32_t r0, uint32_t r1, uint32_t* acc) {
+                                                    const int32_t* w16, const uint32_t* seed, uint32_t r0, uint32_t r1,
+                                                    uint32_t* acc) {
   uint32_t r = r0;
-  for (; r + kEmacRowBlock <= r1; r += kEmacRowBlock) EmacIntBlock<M, kEmacRowBlock>(sram, items, count, w16, r, acc);
-  for (; r < r1; ++r) EmacIntBlock<M, 1>(sram, items, count, w16, r, acc);
+  for (; r + kEmacRowBlock <= r1; r += kEmacRowBlock) EmacIntBlock<M, kEmacRowBlock>(sram, items, count, w16, seed, r, acc);
+  for (; r < r1; ++r) EmacIntBlock<M, 1>(sram, items, count, w16, seed, r, acc);
 }
 #undef TILE32_EMAC_ATTR
 
 template <uint32_t kRows>
-HWY_INLINE void EmacBf16Block(const uint8_t* sram, const EmacItem* items, int count, const float* wf, uint32_t r,
-                              uint32_t* acc) {
+HWY_INLINE void EmacBf16Block(const uint8_t* sram, const EmacItem* items, int count, const float* wf,
+                              const uint32_t* seed, uint32_t r, uint32_t* acc) {
   const DF df;
   const DU du;
   const hn::Rebind<uint16_t, DU> d16;
   VF sum[kRows][kNV];
   for (uint32_t b = 0; b < kRows; ++b) {
-    for (size_t v = 0; v < kNV; ++v) sum[b][v] = hn::Load(df, reinterpret_cast<float*>(acc + size_t{r + b} * kLanes) + v * kN);
+    const uint32_t* row = seed != nullptr ? seed : acc + size_t{r + b} * kLanes;
+    for (size_t v = 0; v < kNV; ++v) sum[b][v] = hn::LoadU(df, reinterpret_cast<const float*>(row) + v * kN);
   }
   for (int e = 0; e < count; ++e) {  // in issue order: each lane's fma chain
     const uint8_t* p = sram + items[e].a_addr + items[e].a_stride * int64_t{r};
@@ -115,10 +120,10 @@ HWY_INLINE void EmacBf16Block(const uint8_t* sram, const EmacItem* items, int co
 }
 
 HWY_NOINLINE void EmacBatchBf16Rows(const uint8_t* sram, const EmacItem* items, int count, const float* wf,
-                                    uint32_t r0, uint32_t r1, uint32_t* acc) {
+                                    const uint32_t* seed, uint32_t r0, uint32_t r1, uint32_t* acc) {
   uint32_t r = r0;
-  for (; r + kEmacRowBlock <= r1; r += kEmacRowBlock) EmacBf16Block<kEmacRowBlock>(sram, items, count, wf, r, acc);
-  for (; r < r1; ++r) EmacBf16Block<1>(sram, items, count, wf, r, acc);
+  for (; r + kEmacRowBlock <= r1; r += kEmacRowBlock) EmacBf16Block<kEmacRowBlock>(sram, items, count, wf, seed, r, acc);
+  for (; r < r1; ++r) EmacBf16Block<1>(sram, items, count, wf, seed, r, acc);
 }
 
 #if HWY_TARGET == HWY_AVX3_DL
@@ -352,14 +357,16 @@ void EmacBatchRows(MacMode mode, const uint8_t* sram, const EmacItem* items, int
         }
       }
     }
-    macs = [&](uint32_t t0, uint32_t t1) {
+    const uint32_t* start = tail.seed;
+    macs = [&, start](uint32_t t0, uint32_t t1) {
       switch (mode) {
-        case MacMode::kU8S8: return EmacBatchIntRows<MacMode::kU8S8>(sram, items, count, w, t0, t1, acc);
-        case MacMode::kS8S8: return EmacBatchIntRows<MacMode::kS8S8>(sram, items, count, w, t0, t1, acc);
-        case MacMode::kS16S16: return EmacBatchIntRows<MacMode::kS16S16>(sram, items, count, w, t0, t1, acc);
-        default: return EmacBatchBf16Rows(sram, items, count, reinterpret_cast<const float*>(w), t0, t1, acc);
+        case MacMode::kU8S8: return EmacBatchIntRows<MacMode::kU8S8>(sram, items, count, w, start, t0, t1, acc);
+        case MacMode::kS8S8: return EmacBatchIntRows<MacMode::kS8S8>(sram, items, count, w, start, t0, t1, acc);
+        case MacMode::kS16S16: return EmacBatchIntRows<MacMode::kS16S16>(sram, items, count, w, start, t0, t1, acc);
+        default: return EmacBatchBf16Rows(sram, items, count, reinterpret_cast<const float*>(w), start, t0, t1, acc);
       }
     };
+    seed = nullptr;  // the row loops start from the seed themselves
   }
   for (uint32_t t0 = r0; t0 < r1; t0 += kTailRows) {
     const uint32_t t1 = std::min(r1, t0 + kTailRows);
