@@ -243,15 +243,18 @@ void RequantRowsWith(const QuantConfig& q, const RequantParams& p, const uint32_
     const VI lim = hn::Set(di, 1 << 20), neg_lim = hn::Set(di, -(1 << 20));
     return by_out(unclamped, zp, [&](size_t, VI x) { return hn::Min(hn::Max(x, neg_lim), lim); });
   }
+  // A copy of the constants on the stack: the stores through uint8_t* may alias `p` as far as the compiler
+  // knows, which reloaded and re-broadcast every constant for every vector; the copy's address never escapes.
+  const RequantParams lp = p;
   switch (q.mode) {
     case RequantMode::kTflDouble:
-      return by_out(unclamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflDouble>(q, p, j0, x); });
+      return by_out(unclamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflDouble>(q, lp, j0, x); });
     case RequantMode::kTflSingle:
-      return by_out(unclamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflSingle>(q, p, j0, x); });
+      return by_out(unclamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kTflSingle>(q, lp, j0, x); });
     case RequantMode::kFloatRne:
-      return by_out(clamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatRne>(q, p, j0, x); });
+      return by_out(clamped, zp, [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatRne>(q, lp, j0, x); });
     default:  // FLOAT_ZP_FIRST: the zero point is inside y
-      return by_out(clamped, hn::Zero(di), [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatZpFirst>(q, p, j0, x); });
+      return by_out(clamped, hn::Zero(di), [&](size_t j0, VI x) { return RequantY<RequantMode::kFloatZpFirst>(q, lp, j0, x); });
   }
 #endif
 }
