@@ -656,10 +656,14 @@ bool SimdMachine::FusesRequant(const Requant& i) const {
   const uint64_t apart = static_cast<uint64_t>(i.row_stride < 0 ? -int64_t{i.row_stride} : int64_t{i.row_stride});
   if (i.rows > 1 && apart < row_bytes) return false;
   const ByteSpan out = SpanOf(i.addr, i.row_stride, i.rows, row_bytes);
-  const uint64_t in_bytes = uint64_t{kLanes} * SizeOf(ActivationType(emac_mode_));
+  const int64_t in_bytes = int64_t{kLanes} * SizeOf(ActivationType(emac_mode_));
+  // The EMACs passed validation, so their spans lie in SRAM: int64 holds them (SpanOf's int128 took ~60
+  // instructions an EMAC, a depthwise block's nine ~550 a REQ).
+  const int64_t last = int64_t{emac_rows_} - 1;
   for (const EmacItem& e : emacs_) {
-    const ByteSpan in = SpanOf(static_cast<uint32_t>(e.a_addr), static_cast<int32_t>(e.a_stride), emac_rows_, in_bytes);
-    if (in.lo < out.hi && out.lo < in.hi) return false;
+    const int64_t reach = e.a_stride * last, lo = e.a_addr + std::min<int64_t>(reach, 0);
+    const int64_t hi = e.a_addr + std::max<int64_t>(reach, 0) + in_bytes;
+    if (lo < out.hi && out.lo < hi) return false;
   }
   return true;
 }

@@ -489,14 +489,18 @@ TEST_P(ExtremeTest, EmacIntegerExtremes) {
 // across threads when the arena has them), the REQ writing SRAM that the MACs read on later rows: the REQ
 // must not join the batch (it would overwrite activations of rows not yet multiplied), while the same
 // batch with the REQ elsewhere fuses. The TMAC variant holds the machine to the same for TMACs. Compared
-// only after the last instruction, so that the batch forms.
+// only after the last instruction, so that the batch forms. In the third case only the first EMAC reads
+// under the REQ, the others past it (a test of the whole batch's reads, not the last EMAC's).
 TEST_P(ExtremeTest, BatchedRequantOverMacSources) {
   ScopedTarget target(GetParam());
   for (bool tmac : {false, true}) {
-    for (uint32_t out_addr : {kAct + 4096, kTiles + 16384}) {  // over the sources of rows 128.. / apart
+    for (uint32_t out_addr : {kAct + 4096, kTiles + 16384, kAct + 4096 + 1}) {  // over rows 128.. / apart / first only
+      const bool first_only = out_addr == kAct + 4096 + 1;
+      if (first_only && tmac) continue;
+      if (first_only) out_addr = kAct + 4096;
       Builder b;
       std::mt19937 rng(7);
-      for (uint32_t a = kAct; a < kAct + 12288; ++a) b.p.sram[a] = static_cast<uint8_t>(rng());
+      for (uint32_t a = kAct; a < kAct + 20544; ++a) b.p.sram[a] = static_cast<uint8_t>(rng());
       for (uint32_t a = kTiles; a < kTiles + 4 * 1024; ++a) b.p.sram[a] = static_cast<uint8_t>(rng() % 64);
       for (int j = 0; j < kLanes; ++j) b.Put32(kVecInit + 4 * j, static_cast<uint32_t>(j - 16));
       b.Put32(kAccInit, 12345);
@@ -517,6 +521,8 @@ TEST_P(ExtremeTest, BatchedRequantOverMacSources) {
         for (int e = 0; e < 5; ++e) {
           ElemMac m;
           m.mode = MacMode::kU8S8, m.acc_row = 0, m.rows = 256, m.vw = 0, m.a_addr = kAct + 8 * e, m.a_stride = 32;
+          // First only: the REQ's [36 KiB, 44 KiB) covers EMAC 0's rows 128.. and none of [44 KiB, 52 KiB).
+          if (first_only && e > 0) m.a_addr = kAct + 12288 + 8 * e;
           b.Emit(m);
         }
       }
@@ -527,7 +533,7 @@ TEST_P(ExtremeTest, BatchedRequantOverMacSources) {
       rq.acc_row = 0, rq.rows = 256, rq.out = DType::kI8, rq.addr = out_addr, rq.row_stride = 32;
       b.Emit(rq);
       const std::string label = std::string(tmac ? "TMAC" : "EMAC") + " batch, REQ at " + std::to_string(out_addr) +
-                                ", target " + target.name();
+                                (first_only ? " over the first EMAC's reads only" : "") + ", target " + target.name();
       for (int threads : {1, 2}) {
         tbb::task_arena arena(threads);
         arena.execute([&] { EXPECT_EQ(RunAndCompare(ExtremeConfig(false), b.p, label, nullptr, kCompareAtEnd), ""); });
