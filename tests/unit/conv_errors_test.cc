@@ -148,6 +148,11 @@ TEST(ConvErrors, CallNamesTheArgumentAndWritesNothing) {
     broken.desc.groups = 3;
     c.Expect(c.Args(), "packed weights are not the result of PackConv", &broken);
   }
+  {  // row sums claimed for weights whose zero points are all 0 (or the other way round)
+    PackedConv broken = c.packed;
+    broken.needs_row_sums = !broken.needs_row_sums;
+    c.Expect(c.Args(), "packed weights are not the result of PackConv", &broken);
+  }
   // A machine too small for one output row of the band.
   {
     AccelConfig tiny;
