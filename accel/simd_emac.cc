@@ -189,6 +189,20 @@ TILE32_QUAD_ATTR HWY_INLINE __m512i QuadLoad(const uint8_t* p0, const uint8_t* p
   return _mm512_mask_inserti64x4(lo, 0xFF, lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1)), 1);
 }
 
+// One pair of rows of a slide: x holds the dwords of rows h .. h+3 (a: rows h, h+1; c: rows h+2, h+3) lane
+// by lane; row h takes them under the weights w0 w1 w2 0 (e), row h+1 under 0 w0 w1 w2 (o).
+template <bool kSigned>
+TILE32_QUAD_ATTR HWY_INLINE void SlidePair(__m512i a, __m512i c, __m512i idx_lo, __m512i idx_hi, __m512i flip,
+                                          __m512i e0, __m512i e1, __m512i o0, __m512i o1, __m512i* row_h,
+                                          __m512i* row_h1) {
+  __m512i x0 = _mm512_permutex2var_epi8(a, idx_lo, c), x1 = _mm512_permutex2var_epi8(a, idx_hi, c);
+  if constexpr (kSigned) x0 = _mm512_xor_si512(x0, flip), x1 = _mm512_xor_si512(x1, flip);
+  row_h[0] = _mm512_dpbusd_epi32(row_h[0], x0, e0);
+  row_h[1] = _mm512_dpbusd_epi32(row_h[1], x1, e1);
+  row_h1[0] = _mm512_dpbusd_epi32(row_h1[0], x0, o0);
+  row_h1[1] = _mm512_dpbusd_epi32(row_h1[1], x1, o1);
+}
+
 // Rows r .. r + kRows - 1 start as they are in ACC, or as `seed` when there is one (a fused ACC_LD).
 template <bool kSigned, uint32_t kRows>
 TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_t* seed, uint32_t r, uint32_t* acc) {
@@ -213,12 +227,7 @@ TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_
         const uint8_t* p = base + S * int64_t{h};
         const __m512i a = c;
         c = QuadLoad(p + 2 * S, p + 3 * S);
-        __m512i x0 = _mm512_permutex2var_epi8(a, idx_lo, c), x1 = _mm512_permutex2var_epi8(a, idx_hi, c);
-        if constexpr (kSigned) x0 = _mm512_xor_si512(x0, flip), x1 = _mm512_xor_si512(x1, flip);
-        sum[h][0] = _mm512_dpbusd_epi32(sum[h][0], x0, e0);
-        sum[h][1] = _mm512_dpbusd_epi32(sum[h][1], x1, e1);
-        sum[h + 1][0] = _mm512_dpbusd_epi32(sum[h + 1][0], x0, o0);
-        sum[h + 1][1] = _mm512_dpbusd_epi32(sum[h + 1][1], x1, o1);
+        SlidePair<kSigned>(a, c, idx_lo, idx_hi, flip, e0, e1, o0, o1, sum[h], sum[h + 1]);
       }
     } else {  // a row alone: rows r, r+1, r+2 and r again under the zero weight (no row the EMACs do not read)
       for (uint32_t b = 0; b < kRows; ++b) {
@@ -312,9 +321,59 @@ void PrepareQuad(const uint8_t* sram, const EmacItem* items, int count, bool is_
   for (int j = 0; j < kLanes; ++j) q->start[j] = is_signed ? -128 * wsum[j] : 0;
 }
 
+// A batch of slides only (a 3x3 depthwise kernel at stride 1: three of them): the slides' weights stay in
+// registers across the blocks and their row pointers advance by a block at a time, where EmacQuadBlock
+// reloaded both per block of 4 rows (its scalar set-up was as many instructions as its multiplies). Measured
+// in one process on Ice Lake (a depthwise band of 2048 rows, five blocks of 32 channels): 7.48 -> 5.79 ns a
+// row for the nine EMACs, 11.06 -> 8.67 with the fused REQ.
+template <bool kSigned, int kSlides>
+TILE32_QUAD_ATTR HWY_NOINLINE void EmacSlideRows(const QuadBatch& q, const uint32_t* seed, uint32_t r0, uint32_t r1,
+                                                uint32_t* acc) {
+  __m512i e0[kSlides], e1[kSlides], o0[kSlides], o1[kSlides];
+  const uint8_t* p[kSlides];
+  int64_t S[kSlides];
+  for (int s = 0; s < kSlides; ++s) {
+    e0[s] = _mm512_load_si512(q.slide_w[s][0]), e1[s] = _mm512_load_si512(q.slide_w[s][0] + 16);
+    o0[s] = _mm512_load_si512(q.slide_w[s][1]), o1[s] = _mm512_load_si512(q.slide_w[s][1] + 16);
+    S[s] = q.slide_stride[s];
+    p[s] = q.sram + q.slide_offset[s] + S[s] * int64_t{r0};
+  }
+  const __m512i start0 = _mm512_load_si512(q.start), start1 = _mm512_load_si512(q.start + 16);
+  const __m512i idx_lo = _mm512_load_si512(kQuadIndex.lo), idx_hi = _mm512_load_si512(kQuadIndex.hi);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  uint32_t r = r0;
+  for (; r + kQuadRowBlock <= r1; r += kQuadRowBlock) {
+    __m512i sum[kQuadRowBlock][2];
+    for (uint32_t b = 0; b < kQuadRowBlock; ++b) {
+      const uint32_t* row = seed != nullptr ? seed : acc + size_t{r + b} * kLanes;
+      sum[b][0] = _mm512_add_epi32(_mm512_loadu_si512(row), start0);
+      sum[b][1] = _mm512_add_epi32(_mm512_loadu_si512(row + 16), start1);
+    }
+    for (int s = 0; s < kSlides; ++s) {
+      const uint8_t* base = p[s];
+      const int64_t st = S[s];
+      __m512i c = QuadLoad(base, base + st);
+      for (uint32_t h = 0; h < kQuadRowBlock; h += 2) {
+        const uint8_t* pp = base + st * int64_t{h};
+        const __m512i a = c;
+        c = QuadLoad(pp + 2 * st, pp + 3 * st);
+        SlidePair<kSigned>(a, c, idx_lo, idx_hi, flip, e0[s], e1[s], o0[s], o1[s], sum[h], sum[h + 1]);
+      }
+      p[s] = base + st * int64_t{kQuadRowBlock};
+    }
+    for (uint32_t b = 0; b < kQuadRowBlock; ++b) {
+      uint32_t* row = acc + size_t{r + b} * kLanes;
+      _mm512_storeu_si512(row, sum[b][0]);
+      _mm512_storeu_si512(row + 16, sum[b][1]);
+    }
+  }
+  for (; r < r1; ++r) EmacQuadBlock<kSigned, 1>(q, seed, r, acc);
+}
+
 template <bool kSigned>
 TILE32_QUAD_ATTR HWY_NOINLINE void EmacQuadRows(const QuadBatch& q, const uint32_t* seed, uint32_t r0, uint32_t r1,
                                                uint32_t* acc) {
+  if (q.groups == 0 && !q.single && q.slides == 3) return EmacSlideRows<kSigned, 3>(q, seed, r0, r1, acc);
   uint32_t r = r0;
   for (; r + kQuadRowBlock <= r1; r += kQuadRowBlock) EmacQuadBlock<kSigned, kQuadRowBlock>(q, seed, r, acc);
   for (; r < r1; ++r) EmacQuadBlock<kSigned, 1>(q, seed, r, acc);
