@@ -395,8 +395,8 @@ void SplitTmacRows(uint32_t rows, uint64_t tiles, const Body& body) {
     body(0u, rows);
     return;
   }
-  // Tasks of whole 24-row units (a multiple of every target's row block: 3 on AVX2, 8 on AVX-512, 4 on
-  // SSE; with 8-row units a third of AVX2's tasks ended in single rows, each 2-3x slower), at least 2 units
+  // Tasks of whole 24-row units (a multiple of every target's row block: 3 on AVX2, 8 on AVX-512, 12 on VNNI,
+  // 4 on SSE; with 8-row units a third of AVX2's tasks ended in single rows, each 2-3x slower), at least 2 units
   // each, balanced by work stealing: the calling thread starts at once while a sleeping worker wakes, and
   // takes over its share if it is late. Weights are re-read per task from L2 only (a task's passes keep
   // them in L1).
