@@ -203,16 +203,32 @@ TILE32_QUAD_ATTR HWY_INLINE void SlidePair(__m512i a, __m512i c, __m512i idx_lo,
   row_h1[1] = _mm512_dpbusd_epi32(row_h1[1], x1, o1);
 }
 
-// Rows r .. r + kRows - 1 start as they are in ACC, or as `seed` when there is one (a fused ACC_LD).
-template <bool kSigned, uint32_t kRows>
-TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_t* seed, uint32_t r, uint32_t* acc) {
-  __m512i sum[kRows][2];
+// A block's rows as they start (from ACC, or all from `seed` when there is one: a fused ACC_LD), plus the
+// batch's s8 offset; and the block's rows stored back.
+template <uint32_t kRows>
+TILE32_QUAD_ATTR HWY_INLINE void QuadStartRows(const QuadBatch& q, const uint32_t* seed, uint32_t r, const uint32_t* acc,
+                                              __m512i (*sum)[2]) {
   const __m512i start0 = _mm512_load_si512(q.start), start1 = _mm512_load_si512(q.start + 16);
   for (uint32_t b = 0; b < kRows; ++b) {
     const uint32_t* row = seed != nullptr ? seed : acc + size_t{r + b} * kLanes;
     sum[b][0] = _mm512_add_epi32(_mm512_loadu_si512(row), start0);
     sum[b][1] = _mm512_add_epi32(_mm512_loadu_si512(row + 16), start1);
   }
+}
+template <uint32_t kRows>
+TILE32_QUAD_ATTR HWY_INLINE void QuadStoreRows(const __m512i (*sum)[2], uint32_t r, uint32_t* acc) {
+  for (uint32_t b = 0; b < kRows; ++b) {
+    uint32_t* row = acc + size_t{r + b} * kLanes;
+    _mm512_storeu_si512(row, sum[b][0]);
+    _mm512_storeu_si512(row + 16, sum[b][1]);
+  }
+}
+
+// Rows r .. r + kRows - 1 start as they are in ACC, or as `seed` when there is one (a fused ACC_LD).
+template <bool kSigned, uint32_t kRows>
+TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_t* seed, uint32_t r, uint32_t* acc) {
+  __m512i sum[kRows][2];
+  QuadStartRows<kRows>(q, seed, r, acc, sum);
   const __m512i idx_lo = _mm512_load_si512(kQuadIndex.lo), idx_hi = _mm512_load_si512(kQuadIndex.hi);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   for (int s = 0; s < q.slides; ++s) {
@@ -269,11 +285,7 @@ TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_
       sum[b][1] = _mm512_dpbusd_epi32(sum[b][1], x1, w1);
     }
   }
-  for (uint32_t b = 0; b < kRows; ++b) {
-    uint32_t* row = acc + size_t{r + b} * kLanes;
-    _mm512_storeu_si512(row, sum[b][0]);
-    _mm512_storeu_si512(row + 16, sum[b][1]);
-  }
+  QuadStoreRows<kRows>(sum, r, acc);
 }
 
 void PrepareQuad(const uint8_t* sram, const EmacItem* items, int count, bool is_signed, QuadBatch* q) {
@@ -338,17 +350,12 @@ TILE32_QUAD_ATTR HWY_NOINLINE void EmacSlideRows(const QuadBatch& q, const uint3
     S[s] = q.slide_stride[s];
     p[s] = q.sram + q.slide_offset[s] + S[s] * int64_t{r0};
   }
-  const __m512i start0 = _mm512_load_si512(q.start), start1 = _mm512_load_si512(q.start + 16);
   const __m512i idx_lo = _mm512_load_si512(kQuadIndex.lo), idx_hi = _mm512_load_si512(kQuadIndex.hi);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   uint32_t r = r0;
   for (; r + kQuadRowBlock <= r1; r += kQuadRowBlock) {
     __m512i sum[kQuadRowBlock][2];
-    for (uint32_t b = 0; b < kQuadRowBlock; ++b) {
-      const uint32_t* row = seed != nullptr ? seed : acc + size_t{r + b} * kLanes;
-      sum[b][0] = _mm512_add_epi32(_mm512_loadu_si512(row), start0);
-      sum[b][1] = _mm512_add_epi32(_mm512_loadu_si512(row + 16), start1);
-    }
+    QuadStartRows<kQuadRowBlock>(q, seed, r, acc, sum);
     for (int s = 0; s < kSlides; ++s) {
       const uint8_t* base = p[s];
       const int64_t st = S[s];
@@ -361,11 +368,7 @@ TILE32_QUAD_ATTR HWY_NOINLINE void EmacSlideRows(const QuadBatch& q, const uint3
       }
       p[s] = base + st * int64_t{kQuadRowBlock};
     }
-    for (uint32_t b = 0; b < kQuadRowBlock; ++b) {
-      uint32_t* row = acc + size_t{r + b} * kLanes;
-      _mm512_storeu_si512(row, sum[b][0]);
-      _mm512_storeu_si512(row + 16, sum[b][1]);
-    }
+    QuadStoreRows<kQuadRowBlock>(sum, r, acc);
   }
   for (; r < r1; ++r) EmacQuadBlock<kSigned, 1>(q, seed, r, acc);
 }

@@ -493,11 +493,15 @@ TEST_P(ExtremeTest, EmacIntegerExtremes) {
 // under the REQ, the others past it (a test of the whole batch's reads, not the last EMAC's).
 TEST_P(ExtremeTest, BatchedRequantOverMacSources) {
   ScopedTarget target(GetParam());
+  struct Case {
+    uint32_t out_addr;
+    bool first_only;
+  };
+  // The REQ over the sources of rows 128.., apart from them, and over the first EMAC's only.
+  const Case cases[] = {{kAct + 4096, false}, {kTiles + 16384, false}, {kAct + 4096, true}};
   for (bool tmac : {false, true}) {
-    for (uint32_t out_addr : {kAct + 4096, kTiles + 16384, kAct + 4096 + 1}) {  // over rows 128.. / apart / first only
-      const bool first_only = out_addr == kAct + 4096 + 1;
+    for (const auto& [out_addr, first_only] : cases) {
       if (first_only && tmac) continue;
-      if (first_only) out_addr = kAct + 4096;
       Builder b;
       std::mt19937 rng(7);
       for (uint32_t a = kAct; a < kAct + 20544; ++a) b.p.sram[a] = static_cast<uint8_t>(rng());
