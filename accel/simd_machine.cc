@@ -391,16 +391,19 @@ namespace {
 // TMACs read), so any split across threads is exact.
 template <class Body>
 void SplitTmacRows(uint32_t rows, uint64_t tiles, const Body& body) {
-  if (uint64_t{rows} * tiles < kTmacParallelWork || !ArenaHasThreads()) {
-    body(0u, rows);
-    return;
-  }
   // Tasks of whole 24-row units (a multiple of every target's row block: 3 on AVX2, 8 on AVX-512, 12 on VNNI,
   // 4 on SSE; with 8-row units a third of AVX2's tasks ended in single rows, each 2-3x slower), at least 2 units
   // each, balanced by work stealing: the calling thread starts at once while a sleeping worker wakes, and
   // takes over its share if it is late. Weights are re-read per task from L2 only (a task's passes keep
   // them in L1).
   constexpr uint32_t kUnit = 24;
+  // Fewer than 4 units make fewer than two whole tasks: a 7x7x512 3x3 layer's 63 rows ran as tasks of 48 and
+  // 15 rows, each reading all 144 weight tiles (the worker from the other core's cache), and 2 threads took
+  // 3-15 % longer than 1 on the Ice Lake host. Such TMACs run on the calling thread alone.
+  if (uint64_t{rows} * tiles < kTmacParallelWork || rows < 4 * kUnit || !ArenaHasThreads()) {
+    body(0u, rows);
+    return;
+  }
   const uint32_t units = (rows + kUnit - 1) / kUnit;
   tbb::parallel_for(tbb::blocked_range<uint32_t>(0, units, 2), [&](const tbb::blocked_range<uint32_t>& range) {
     body(kUnit * range.begin(), std::min(rows, kUnit * range.end()));
