@@ -699,9 +699,11 @@ void SimdMachine::BeforeInstruction(const Instr& next) {
         std::holds_alternative<VPerm>(next) || std::holds_alternative<VLoad>(next) || SeedBesideTmac(next)) {
       return;
     }
-    // A group also waits through a DMA_IN of SRAM bytes apart from everything its TMACs read (Winograd's loads
-    // of the next band come among the positions' TMACs).
-    if (const auto* d = std::get_if<DmaIn>(&next); d != nullptr && tmac_group_ && d->rows > 0 &&
+    // A DMA_IN of SRAM bytes apart from everything the TMACs read runs beside them (Winograd's loads of the
+    // next band come among the positions' TMACs; a direct convolution loads the next band in parts between
+    // the TMACs of a block, which then still chain: on a 14x14x1024 1x1 layer two threads went from 8 %
+    // slower than one to 5 % faster).
+    if (const auto* d = std::get_if<DmaIn>(&next); d != nullptr && d->rows > 0 &&
         SramWriteApartFromTmacs(SpanOf(d->sram, d->sram_stride, d->rows, d->row_bytes))) {
       return;
     }

@@ -143,14 +143,15 @@ class SimdMachine : public ScalarMachine {
   bool FusesRequant(const Requant& i) const;
   // A TMAC (vectorized path) is deferred by one instruction: a REQ or an ACC_ST (32-bit) of exactly its
   // rows, rows written apart and nothing written that the TMAC reads, runs inside its pass, chunk by chunk
-  // on the thread that computed the rows (TmacJob::tail); register instructions and VLD may come between,
-  // and the TLDs and TMACs of a chain (below); anything else runs it first.
+  // on the thread that computed the rows (TmacJob::tail); register instructions, VLD, a DMA_IN of SRAM bytes
+  // apart from all it reads, a DMA_OUT, and the TLDs and TMACs of a chain (below) may come between; anything
+  // else runs it first.
   void RunTmac(const TmacJob& job);
   void FlushTmac();
   bool TmacJoins(const Instr& next) const;
   bool SeedBesideTmac(const Instr& next) const;
-  // What a group of TMACs waits through (BeforeInstruction): an SRAM write apart from all they read, an AALU on
-  // none of their ACC rows, a REQ from none of them into SRAM apart.
+  // What a group of TMACs waits through (BeforeInstruction), besides what one TMAC does: an AALU on none of
+  // their ACC rows, a REQ from none of them into SRAM apart.
   bool AccRowsApartFromTmacs(uint64_t lo, uint64_t hi) const;  // ACC rows [lo, hi)
   bool SramWriteApartFromTmacs(const ByteSpan& w) const;
   bool AaluApartFromTmacs(const Instr& next) const;
@@ -174,7 +175,7 @@ class SimdMachine : public ScalarMachine {
   // spread over the threads whole (RunTmacChain).
   bool tmac_group_ = false;
   std::vector<std::pair<uint32_t, uint32_t>> tmac_acc_rows_;  // the waiting TMACs' ACC rows: first row, rows
-  ByteSpan tmac_tile_bytes_{};  // the SRAM bytes their tiles read (a DMA_IN apart lets a group wait on)
+  ByteSpan tmac_tile_bytes_{};  // the SRAM bytes their tiles read (a DMA_IN apart lets them wait on)
   alignas(64) uint32_t tmac_seed_[kLanes] = {};  // the seed the deferred TMAC starts its rows from
   std::unique_ptr<TmacJob> tmac_job_;  // (accel/simd_tmac.h, which includes this header)
   ByteSpan tmac_reads_{};  // the SRAM bytes of its activation rows

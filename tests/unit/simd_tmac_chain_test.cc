@@ -2,7 +2,7 @@
 // (docs/simd_machine.md, "TMAC"): each TMAC must still read the tiles its registers held when it was issued,
 // the activations as they were, and add into its rows in issue order. These programs reload the same
 // registers from other SRAM before each TMAC of a chain, put a seed before the first, a seed of other rows,
-// register instructions or a DMA_OUT between (which let the chain go on), or an instruction that ends it (a
+// register instructions, a DMA_OUT or a DMA_IN apart between (which let the chain go on), or an instruction that ends it (a
 // write over an earlier TMAC's tile bytes or activation rows, a TMAC of other rows, a read of the rows), and
 // end in a store that may join. They compare the whole machine state, and the DRAM the DMA_OUTs wrote, with
 // the scalar machine's on every target, AMX variants included, on one and two threads. Groups of TMACs on
@@ -133,6 +133,14 @@ std::vector<Instr> Program(std::mt19937_64& rng) {
         DmaOut d;
         d.sram = rng() % 2 ? m.a_addr : kTiles + 2048 * static_cast<uint32_t>(rng() % 64), d.segment = 1;
         d.dram = 64 * (rng() % 32), d.rows = 4, d.row_bytes = 64, d.sram_stride = 128, d.dram_stride = 128;
+        p.push_back(d);
+        break;
+      }
+      case 7: {  // a DMA_IN apart from all the chain reads (a direct convolution loading its next band in
+                 // parts): the chain goes on
+        DmaIn d;
+        d.sram = kApart + 1024 * static_cast<uint32_t>(rng() % 16), d.segment = 0;
+        d.rows = 3, d.row_bytes = 96, d.sram_stride = 128;
         p.push_back(d);
         break;
       }
