@@ -2,9 +2,9 @@
 // (docs/simd_machine.md, "TMAC"): each TMAC must still read the tiles its registers held when it was issued,
 // the activations as they were, and add into its rows in issue order. These programs reload the same
 // registers from other SRAM before each TMAC of a chain, put a seed before the first, a seed of other rows,
-// register instructions, a DMA_OUT or a DMA_IN apart between (which let the chain go on), or an instruction that ends it (a
-// write over an earlier TMAC's tile bytes or activation rows, a TMAC of other rows, a read of the rows), and
-// end in a store that may join. They compare the whole machine state, and the DRAM the DMA_OUTs wrote, with
+// register instructions, a DMA_OUT or a DMA_IN apart between (which let the chain go on), or an instruction
+// that ends it (a write over an earlier TMAC's tile bytes or activation rows, a TMAC of other rows, a read of
+// the rows), and end in a store that may join. They compare the whole machine state, and the DRAM the DMA_OUTs wrote, with
 // the scalar machine's on every target, AMX variants included, on one and two threads. Groups of TMACs on
 // rows apart (GroupProgram) likewise.
 #include <gtest/gtest.h>
