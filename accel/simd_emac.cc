@@ -203,6 +203,21 @@ TILE32_QUAD_ATTR HWY_INLINE void SlidePair(__m512i a, __m512i c, __m512i idx_lo,
   row_h1[1] = _mm512_dpbusd_epi32(row_h1[1], x1, o1);
 }
 
+// One slide over an even number of rows from base (row stride S), in pairs: rows h+2, h+3 are the next pair's
+// first two, so each pair of rows is loaded once per slide.
+template <bool kSigned, uint32_t kRows>
+TILE32_QUAD_ATTR HWY_INLINE void SlideRows(const uint8_t* base, int64_t S, __m512i idx_lo, __m512i idx_hi,
+                                          __m512i flip, __m512i e0, __m512i e1, __m512i o0, __m512i o1,
+                                          __m512i (*sum)[2]) {
+  __m512i c = QuadLoad(base, base + S);
+  for (uint32_t h = 0; h < kRows; h += 2) {
+    const uint8_t* p = base + S * int64_t{h};
+    const __m512i a = c;
+    c = QuadLoad(p + 2 * S, p + 3 * S);
+    SlidePair<kSigned>(a, c, idx_lo, idx_hi, flip, e0, e1, o0, o1, sum[h], sum[h + 1]);
+  }
+}
+
 // A block's rows as they start (from ACC, or all from `seed` when there is one: a fused ACC_LD), plus the
 // batch's s8 offset; and the block's rows stored back.
 template <uint32_t kRows>
@@ -237,14 +252,7 @@ TILE32_QUAD_ATTR HWY_INLINE void EmacQuadBlock(const QuadBatch& q, const uint32_
     const uint8_t* base = q.sram + q.slide_offset[s] + S * int64_t{r};
     if constexpr (kRows % 2 == 0) {  // rows r+h .. r+h+3 serve rows r+h and r+h+1
       const __m512i o0 = _mm512_load_si512(q.slide_w[s][1]), o1 = _mm512_load_si512(q.slide_w[s][1] + 16);
-      // Rows h+2, h+3 are the next pair's first two: each pair of rows is loaded once per slide.
-      __m512i c = QuadLoad(base, base + S);
-      for (uint32_t h = 0; h < kRows; h += 2) {
-        const uint8_t* p = base + S * int64_t{h};
-        const __m512i a = c;
-        c = QuadLoad(p + 2 * S, p + 3 * S);
-        SlidePair<kSigned>(a, c, idx_lo, idx_hi, flip, e0, e1, o0, o1, sum[h], sum[h + 1]);
-      }
+      SlideRows<kSigned, kRows>(base, S, idx_lo, idx_hi, flip, e0, e1, o0, o1, sum);
     } else {  // a row alone: rows r, r+1, r+2 and r again under the zero weight (no row the EMACs do not read)
       for (uint32_t b = 0; b < kRows; ++b) {
         const uint8_t* p = base + S * int64_t{b};
@@ -357,16 +365,8 @@ TILE32_QUAD_ATTR HWY_NOINLINE void EmacSlideRows(const QuadBatch& q, const uint3
     __m512i sum[kQuadRowBlock][2];
     QuadStartRows<kQuadRowBlock>(q, seed, r, acc, sum);
     for (int s = 0; s < kSlides; ++s) {
-      const uint8_t* base = p[s];
-      const int64_t st = S[s];
-      __m512i c = QuadLoad(base, base + st);
-      for (uint32_t h = 0; h < kQuadRowBlock; h += 2) {
-        const uint8_t* pp = base + st * int64_t{h};
-        const __m512i a = c;
-        c = QuadLoad(pp + 2 * st, pp + 3 * st);
-        SlidePair<kSigned>(a, c, idx_lo, idx_hi, flip, e0[s], e1[s], o0[s], o1[s], sum[h], sum[h + 1]);
-      }
-      p[s] = base + st * int64_t{kQuadRowBlock};
+      SlideRows<kSigned, kQuadRowBlock>(p[s], S[s], idx_lo, idx_hi, flip, e0[s], e1[s], o0[s], o1[s], sum);
+      p[s] += S[s] * int64_t{kQuadRowBlock};
     }
     QuadStoreRows<kQuadRowBlock>(sum, r, acc);
   }

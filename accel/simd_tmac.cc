@@ -555,7 +555,7 @@ void TmacRows(const TmacJob& job) {
       }
       uint32_t r = c0;
 #if HWY_TARGET == HWY_AVX3_DL
-      if (pass.mode != MacMode::kBF16 && !pass.direct) {
+      if (vnni) {
         for (; r + 12 <= c1; r += 12) TmacVnniBlock<12>(pass, r);
       }
 #endif
