@@ -650,6 +650,34 @@ TEST_P(ExtremeTest, DmaEveryRowSize) {
   RunBoth(b, "DMA rows of 1..130 bytes");
 }
 
+// A DMA_OUT of one row, which the SIMD machine copies in 16 KiB pieces over the arena's threads from 64 KiB
+// on (a kernel's dense output band): sizes below, at and past the threshold and a piece, odd offsets on both
+// sides, on 1 and 2 threads. Each row lands on DRAM that earlier rows wrote, so a piece left out shows.
+TEST_P(ExtremeTest, DmaOutOneLongRow) {
+  ScopedTarget target(GetParam());
+  constexpr uint32_t kSram = 1u << 19;
+  AccelConfig config = ExtremeConfig(false);
+  config.sram_bytes = kSram;
+  Builder b(kSram);
+  b.p.dram_rw.resize(300000);
+  for (size_t i = 0; i < b.p.dram_rw.size(); ++i) b.p.dram_rw[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (size_t i = 0; i < b.p.sram.size(); ++i) b.p.sram[i] = static_cast<uint8_t>(i * 13 + 1 + i / 251);
+  uint32_t k = 0;
+  for (uint32_t n : {(64u << 10) - 1, 64u << 10, (64u << 10) + 1, 80u << 10, (200u << 10) + 37, 290000u}) {
+    DmaOut out;
+    out.sram = 5 + 64 * k, out.segment = kDramRwSegment, out.dram = 3 + 7 * k++, out.rows = 1, out.row_bytes = n;
+    out.dram_stride = 0, out.sram_stride = 0;
+    b.Emit(out);
+  }
+  for (int threads : {1, 2}) {
+    tbb::task_arena arena(threads);
+    arena.execute([&] {
+      EXPECT_EQ(RunAndCompare(config, b.p, "DMA_OUT of one long row, target " + target.name(), nullptr, kCompareAtEnd),
+                "");
+    });
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Targets, ExtremeTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
 INSTANTIATE_TEST_SUITE_P(Amx, ExtremeTest, ::testing::ValuesIn(AmxVariantsToTest()), TargetParamName);
 
