@@ -657,8 +657,9 @@ void SimdMachine::FlushEmacs() {
   } else {
     const uint32_t grain = std::max<uint32_t>(
         64, emac_rows_ / (4 * static_cast<uint32_t>(tbb::this_task_arena::max_concurrency())));
-    tbb::parallel_for(tbb::blocked_range<uint32_t>(0, emac_rows_, grain),
-                      [&](const tbb::blocked_range<uint32_t>& r) { rows(r.begin(), r.end()); });
+    tbb::parallel_for(
+        tbb::blocked_range<uint32_t>(0, emac_rows_, grain),
+        [&](const tbb::blocked_range<uint32_t>& r) { rows(r.begin(), r.end()); }, tbb::static_partitioner());
   }
   emacs_.clear();
   seed_pending_ = req_pending_ = false;

@@ -4,6 +4,7 @@
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -19,7 +20,11 @@ namespace tile32 {
 // else in one call, in ascending order, as the scalar machine does. Many-row copies come between TMACs
 // of the same kernel, which keep the arena's workers awake; a single row (a whole weight matrix, say) is
 // never split: a worker asleep since the last parallel instruction took longer to wake than the copy of
-// 1 MiB of GEMV weights.
+// 1 MiB of GEMV weights. The rows are dealt out in equal parts, the same part to the same thread call after
+// call (static_partitioner, as FlushEmacs does): a band's DMA_IN, its EMACs and their REQ then mostly touch
+// rows in the cache of the thread that runs them. Measured in one process on the Ice Lake host, medians of
+// 40-64 calls on 2 threads: depthwise 112x112x32 175 -> 150 us, 56x56x144 241 -> 218, 28x28x192 74 -> 65,
+// ResNet-50 14x14x256 3x3 direct 648 -> 586; no layer slower beyond the host's noise.
 inline constexpr uint64_t kParallelBytes = 64 << 10;
 // (A parallel_for in a one-thread arena cost up to 25 us per piece here, so one thread never splits.)
 inline bool ArenaHasThreads() { return tbb::this_task_arena::max_concurrency() > 1; }
@@ -34,8 +39,9 @@ void ForRows(uint32_t rows, uint64_t row_bytes, int64_t dst_stride, const F& bod
     return body(0u, rows);
   }
   const uint32_t grain = static_cast<uint32_t>(std::max<uint64_t>(1, (16 << 10) / std::max<uint64_t>(work, 1)));
-  tbb::parallel_for(tbb::blocked_range<uint32_t>(0, rows, grain),
-                    [&](const tbb::blocked_range<uint32_t>& r) { body(r.begin(), r.end()); });
+  tbb::parallel_for(
+      tbb::blocked_range<uint32_t>(0, rows, grain),
+      [&](const tbb::blocked_range<uint32_t>& r) { body(r.begin(), r.end()); }, tbb::static_partitioner());
 }
 
 
