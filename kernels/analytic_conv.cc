@@ -482,13 +482,16 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         }
       }
       for (; b >= 0; --b) block(b);
-      // The chunk's valid outputs: one DMA, or one per plane row piece. The next chunk's REQs write staging
-      // rows [0, its rows): they wait for the DMAs that read those rows only.
+      // The chunk's valid outputs: one DMA (a network's output is dense), or one per plane row piece. The next
+      // chunk's REQs write staging rows [0, its rows): they wait for the DMAs that read those rows only.
       Dmas d;
       uint64_t bytes = 0;
       stores.clear();
       if (pitch == static_cast<uint32_t>(geo.out_w)) {
         bytes = uint64_t(rows) * stage_row;
+        stores.push_back({0, d.Add(k.Y(bytes))});
+      } else if (r0 % pitch == 0 && rows % pitch == 0) {  // whole plane rows of a dense output: one DMA
+        bytes = uint64_t(rows / pitch) * uint64_t(geo.out_w) * stage_row;
         stores.push_back({0, d.Add(k.Y(bytes))});
       } else {
         for (uint32_t q = r0 / pitch; q * pitch < r0 + rows; ++q) {

@@ -14,7 +14,8 @@
 // Per band and chunk of its rows, for each block (last to first): the ACC rows are seeded with the block's
 // bias row, one EMAC per tap in (ky, kx) order (BF16's fma chain of the contract; the padding value +0.0
 // takes part like any pixel), and the epilogue converts them into the block's columns of NHWC staging
-// rows that hold all K channels; then one DMA_OUT per output row (or per chunk) writes the valid outputs.
+// rows that hold all K channels; then one DMA_OUT per chunk (or per output row when the output's pixels are
+// not dense) writes the valid outputs.
 //
 // INT8 zero points (kernels/conv.cc): acc = sum x w' - z sum x + [bias - x_zp sum w' + R x_zp z], R =
 // kernel_h * kernel_w. The bracket is CallBias; the term z sum x differs per lane (per output channel's
@@ -229,6 +230,7 @@ void Run(Machine& m, const ConvCall& call) {
     m.Execute(o);
   };
 
+  const bool whole_rows_out = y_pixel == stage_row;
   for (int n = 0; n < x.batch; ++n) {
     for (int oy0 = 0; oy0 < geo.out_h; oy0 += band_rows) {
       const int rows_here = std::min(band_rows, geo.out_h - oy0);
@@ -254,6 +256,17 @@ void Run(Machine& m, const ConvCall& call) {
         // The valid outputs of the chunk: per plane row its first out_w pixels.
         if (pitch == static_cast<uint32_t>(geo.out_w)) {
           dma_out(n, oy0, r0, r0, r0 + rows);
+          continue;
+        }
+        if (whole_rows_out && r0 % pitch == 0 && rows % pitch == 0) {
+          // Output rows dense in both memories: one DMA, an output row per DMA row (the SIMD machine splits
+          // it across threads where it would not split one output row's DMA).
+          DmaOut o;
+          o.sram = staging, o.segment = call.seg_y;
+          o.dram = (uint64_t(n) * geo.out_h + oy0 + r0 / pitch) * geo.out_w * y_pixel;
+          o.rows = rows / pitch, o.row_bytes = static_cast<uint32_t>(geo.out_w) * stage_row;
+          o.dram_stride = uint64_t(geo.out_w) * y_pixel, o.sram_stride = pitch * stage_row;
+          m.Execute(o);
           continue;
         }
         for (uint32_t q = r0 / pitch; q * pitch < r0 + rows; ++q) {
