@@ -30,21 +30,24 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
   const int64_t window = WeightTiles::WindowTiles(total, k_tiles, s.tile_bytes, p.w_resident, p.chunk_tiles, false,
                                                   p.w_budget, p.rows >= kLanes);
   Weights weights(P, k, total, k_tiles, s.tile_bytes, window, p.w_resident);
-  const int col_period = weights.ColumnPeriod(p.sets);
+  // Column blocks of 1-byte outputs convert in pairs into one staging region (kernels/gemm_loop.cc).
+  const int pair = GemmStagingPair(s.out);
+  const int64_t pairs_per_block = (n_tiles + pair - 1) / pair;
+  const int col_period = weights.ColumnPeriod(p.sets * pair);
   const uint64_t elem = SizeOf(ActivationType(s.mode)), out_elem = SizeOf(s.out);
   const bool requant = IsRequantOutput(s.out);
   const int out_unit = requant ? kRequant : kVector;
 
   // When each ACC set is free to seed (its last block converted), each staging region free to convert into
-  // (its last block stored), each A buffer loaded and last read.
+  // (its last blocks stored), each A buffer loaded and last read.
   uint64_t set_free[2] = {}, staging_free[2] = {}, buf_ready[2] = {}, buf_free[2] = {};
   bool quant_set = false;
   struct Pending {
     bool any = false;
     uint64_t at = 0;  // TMACs done (to convert) or converted (to store)
     uint32_t rows = 0;
-    int nt = 0, set = 0;
-    int64_t bi = 0;  // the row block
+    int nt = 0, set = 0, region = 0;  // column block, ACC set, staging region
+    int64_t bi = 0;                   // the row block
   } to_convert, to_store;
   uint64_t stored = 0;  // when the last store is done
   int64_t stored_bi = -1;
@@ -62,15 +65,17 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
   };
   auto store = [&] {
     if (!to_store.any) return;
-    const uint64_t cols = std::min(kLanes, s.N - kLanes * to_store.nt);
+    to_store.any = false;
+    if (to_store.nt % pair != pair - 1 && to_store.nt != n_tiles - 1) return;  // stored with the second of its pair
+    const int nt0 = to_store.nt - to_store.nt % pair;
+    const uint64_t cols = std::min(kLanes * pair, s.N - kLanes * nt0);
     const uint64_t bytes = to_store.rows * cols * out_elem;
     P.dram_bytes += bytes;
     // C's rows are N apart: the column blocks of one row block write within each other's span, and a DMA
     // waits for one whose DRAM it overlaps to be done (one row does not).
     const uint64_t after = to_store.bi == stored_bi && to_store.rows > 1 ? stored : 0;
-    stored = staging_free[to_store.set] = P.Run(kDma, k.Y(bytes), std::max(to_store.at, after));
+    stored = staging_free[to_store.region] = P.Run(kDma, k.Y(bytes), std::max(to_store.at, after));
     stored_bi = to_store.bi;
-    to_store.any = false;
   };
   auto convert = [&] {
     if (!to_convert.any) return;
@@ -78,7 +83,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     if (requant && !quant_set) P.Run(kRequant, 4, 0), quant_set = true;
     const uint64_t rows = to_convert.rows * k.Bank(uint64_t{kLanes} * out_elem);
     const uint64_t done = P.Run(out_unit, requant ? k.Requant(rows) : k.Vector(rows),
-                                std::max(to_convert.at, staging_free[to_convert.set]));
+                                std::max(to_convert.at, staging_free[to_convert.region]));
     set_free[to_convert.set] = done;
     to_store = to_convert, to_store.at = done;
     to_convert.any = false;
@@ -150,7 +155,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
           }
         }
       }
-      to_convert = {true, tmac_end, rows, nt, set, bi};
+      to_convert = {true, tmac_end, rows, nt, set, static_cast<int>((bi * pairs_per_block + nt / pair) % p.sets), bi};
     };
     // Column blocks repeat with a period of whole weight windows and ACC sets (none in the middle of the row
     // block's next A load): the last period runs as it is, the partial block and the end of the prefetches.

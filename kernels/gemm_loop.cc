@@ -179,24 +179,30 @@ void RunGemmLoop(Machine& m, DramBindings& dram, const GemmLoopArgs& g) {
     }
   };
 
-  // A column block whose TMACs are issued: requantized (or stored as is) into its set's staging rows
-  // after the next block's seed, stored after the next block's first TMAC.
+  // A column block whose TMACs are issued: requantized (or stored as is) into staging rows after the next
+  // block's seed, stored after the next block's first TMAC. Blocks of 1-byte outputs (32 bytes a row) go in
+  // pairs (GemmStagingPair): both into one 64-byte staging row, stored together after the second.
   struct Unit {
     int64_t m0;
     uint32_t rows;
-    int nt, set;
+    int nt, set, region;  // column block, ACC set, staging region
   };
+  const int pair = GemmStagingPair(ea.out);
+  const int pairs_per_block = (n_tiles + pair - 1) / pair;
   std::vector<Unit> to_convert, to_store;  // at most one of each
   auto store = [&]() {
     for (const Unit& q : to_store) {
-      g.store_c(q.m0, q.rows, kLanes * q.nt, std::min(kLanes, N - kLanes * q.nt), out_addr[q.set], out_row);
+      if (q.nt % pair != pair - 1 && q.nt != n_tiles - 1) continue;  // the first of a pair: left with the second
+      const int nt0 = q.nt - q.nt % pair;
+      g.store_c(q.m0, q.rows, kLanes * nt0, std::min(kLanes * pair, N - kLanes * nt0), out_addr[q.region], out_row);
     }
     to_store.clear();
   };
   auto convert = [&]() {
     for (const Unit& q : to_convert) {
       store();  // its staging rows are free once their last block left
-      epilogue.Convert(q.set * p.rows, q.rows, kLanes * q.nt, N, out_addr[q.set], static_cast<int32_t>(out_row));
+      const uint32_t at = out_addr[q.region] + static_cast<uint32_t>((q.nt % pair) * kLanes * SizeOf(ea.out));
+      epilogue.Convert(q.set * p.rows, q.rows, kLanes * q.nt, N, at, static_cast<int32_t>(out_row));
       to_store.push_back(q);
     }
     to_convert.clear();
@@ -215,7 +221,7 @@ void RunGemmLoop(Machine& m, DramBindings& dram, const GemmLoopArgs& g) {
       chain(m0, rows, buf, sums_row, -1, [] {});
     }
     for (int nt = 0; nt < n_tiles; ++nt) {
-      const Unit u{m0, rows, nt, units++ % p.sets};
+      const Unit u{m0, rows, nt, units++ % p.sets, static_cast<int>((bi * pairs_per_block + nt / pair) % p.sets)};
       if (!to_convert.empty() && to_convert[0].set == u.set) convert();  // one set: it is needed now
       if (row_sums) {
         epilogue.SeedWithRowSums(u.set * p.rows, rows, nt, sums_row, spare_rows);

@@ -28,13 +28,19 @@ struct GemmLoopArgs {
   // Issue the DMAs that put A[m0 + r][k0 + c] (r < rows, c < cols) at SRAM sram + r*sram_stride + c*e,
   // e = SizeOf(ActivationType(mode)) bytes per element.
   std::function<void(int64_t m0, uint32_t rows, int k0, int cols, uint32_t sram, uint32_t sram_stride)> load_a;
-  // Issue the DMAs that write C[m0 + r][n0 + c] (r < rows, c < cols <= 32) from SRAM
+  // Issue the DMAs that write C[m0 + r][n0 + c] (r < rows, c < cols <= 32 * GemmStagingPair(out)) from SRAM
   // sram + r*sram_stride + c*SizeOf(epilogue.out).
   std::function<void(int64_t m0, uint32_t rows, int n0, int cols, uint32_t sram, uint32_t sram_stride)> store_c;
 };
 
 // What the loop's SRAM and ACC plan depends on: the GEMM's shape, the MAC mode, the output type and the
 // epilogue's SRAM (Epilogue::SramBytes). The analytic model (kernels/analytic.h) plans from it too.
+// Column blocks that share a 64-byte staging row and leave in one DMA: 2 for 1-byte outputs (a block's row
+// is 32 bytes), else 1. Whole 64-byte rows of C are whole cache lines for the host; on the SIMD machine a
+// 32-byte row of a 1024-wide C cost a read for ownership of its line, twice per line (1024^3 u8s8: 18 % of
+// the GEMM in DMA_OUT).
+inline int GemmStagingPair(DType out) { return SizeOf(out) == 1 ? 2 : 1; }
+
 struct GemmLoopShape {
   const char* fn = "";
   int64_t M = 0, row_quantum = 1;
