@@ -41,6 +41,10 @@
 namespace tile32::bench {
 namespace {
 
+// C of every implementation, 64-byte aligned as a runtime's tensors are (whole cache lines per row of 16 int32
+// columns: the SIMD machine streams such rows past the caches).
+using Output = std::vector<uint8_t, Aligned64<uint8_t>>;
+
 enum class Impl { kTile32, kOneDnn };
 const char* NameOf(Impl impl) { return impl == Impl::kTile32 ? "tile32" : "onednn"; }
 
@@ -135,14 +139,14 @@ class Problem {
   }
 
   // Impl's output with one thread (computed once).
-  const std::vector<uint8_t>& Output(Impl impl);
+  const Output& OutputOf(Impl impl);
 
  private:
   GemmShape shape_;
   const DtypeSpec& d_;
   std::vector<uint8_t> a_, b_;
   std::unique_ptr<PackedGemmWeights> packed_;
-  std::unique_ptr<std::vector<uint8_t>> out_[2];
+  std::unique_ptr<Output> out_[2];
 };
 
 Problem& GetProblem(const GemmShape& shape, const DtypeSpec& d) {
@@ -179,10 +183,10 @@ std::unique_ptr<OneDnnMatmul> MakeOneDnn(Problem& p, int threads) {
   return std::make_unique<OneDnnMatmul>(p.dtype().onednn_type, s.M, s.N, s.K, p.b());
 }
 
-const std::vector<uint8_t>& Problem::Output(Impl impl) {
+const Output& Problem::OutputOf(Impl impl) {
   auto& out = out_[static_cast<int>(impl)];
   if (!out) {
-    auto c = std::make_unique<std::vector<uint8_t>>(c_bytes());
+    auto c = std::make_unique<Output>(c_bytes());
     if (impl == Impl::kTile32) {
       SimdMachine machine(Tile32Config(shape_));
       Gemm(machine, packed(), Tile32Args(*this, c->data(), 1));
@@ -196,16 +200,16 @@ const std::vector<uint8_t>& Problem::Output(Impl impl) {
 
 // Compares `mine` (impl's output) with the other implementation's. Returns "" when they are equal, else
 // a message naming the first difference; *note says what was checked.
-std::string Guard(Problem& p, Impl impl, const std::vector<uint8_t>& mine, std::string* note) {
+std::string Guard(Problem& p, Impl impl, const Output& mine, std::string* note) {
   const DtypeSpec& d = p.dtype();
   const Impl other = impl == Impl::kTile32 ? Impl::kOneDnn : Impl::kTile32;
   if (!d.onednn || !OneDnnCompiledIn()) {
     *note = "unguarded (no oneDNN peer)";
     return "";
   }
-  const std::vector<uint8_t>* theirs = nullptr;
+  const Output* theirs = nullptr;
   try {
-    theirs = &p.Output(other);
+    theirs = &p.OutputOf(other);
   } catch (const std::exception& e) {
     if (d.c == DType::kF32) {  // oneDNN has no bf16 matmul on CPUs without AVX-512: nothing to compare
       *note = std::string("unguarded: ") + e.what();
@@ -251,7 +255,7 @@ void SetGMACs(benchmark::State& state, const GemmShape& s) {
 void BM_GemmTile32(benchmark::State& state, const GemmShape& shape, const DtypeSpec& d, int threads) {
   std::unique_ptr<SimdMachine> machine;
   const PackedGemmWeights* packed = nullptr;
-  std::vector<uint8_t> c;
+  Output c;
   GemmArgs args;
   std::string error, note;
   bool amx = false;  // the TMACs' AMX rows ran (where the host runs them): "simd/AVX3_DL+AMX"
@@ -286,7 +290,7 @@ void BM_GemmTile32(benchmark::State& state, const GemmShape& shape, const DtypeS
 
 void BM_GemmOneDnn(benchmark::State& state, const GemmShape& shape, const DtypeSpec& d, int threads) {
   std::unique_ptr<OneDnnMatmul> peer;
-  std::vector<uint8_t> c;
+  Output c;
   const void* a = nullptr;
   std::string error, note;
   try {

@@ -678,6 +678,41 @@ TEST_P(ExtremeTest, DmaOutOneLongRow) {
   }
 }
 
+// DMA_OUTs of whole 64-byte lines into a DRAM segment of more than 1 MiB, which the SIMD machine writes with
+// non-temporal stores where the destination is 64-byte aligned: rows of 64, 128 and 192 bytes at DRAM
+// offsets 0, 16, 32 and 48 (the host buffer is 16-byte aligned, so one of them is a 64-byte line), strides
+// of whole lines, zero and not, enough rows to be split across threads; on 1 and 2 threads.
+TEST_P(ExtremeTest, DmaOutWholeLines) {
+  ScopedTarget target(GetParam());
+  constexpr uint32_t kSram = 1u << 19;
+  AccelConfig config = ExtremeConfig(false);
+  config.sram_bytes = kSram;
+  Builder b(kSram);
+  b.p.dram_rw.resize((1u << 20) + 4096);
+  for (size_t i = 0; i < b.p.dram_rw.size(); ++i) b.p.dram_rw[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (size_t i = 0; i < b.p.sram.size(); ++i) b.p.sram[i] = static_cast<uint8_t>(i * 13 + 1 + i / 251);
+  uint64_t at = 0;
+  for (uint32_t row_bytes : {64u, 128u, 192u}) {
+    for (uint64_t offset : {0u, 16u, 32u, 48u}) {
+      for (uint64_t stride : {uint64_t{row_bytes}, uint64_t{row_bytes} + 64, uint64_t{0}}) {
+        DmaOut out;
+        out.rows = stride == 0 ? 3 : (80u << 10) / row_bytes;
+        out.sram = 64 + (at % 7) * 4096, out.segment = kDramRwSegment, out.dram = at + offset;
+        out.row_bytes = row_bytes, out.dram_stride = stride, out.sram_stride = row_bytes + 32;
+        b.Emit(out);
+        at = (at + 64 * 1024 + 4096) % (b.p.dram_rw.size() - 200 * 1024) / 64 * 64;
+      }
+    }
+  }
+  for (int threads : {1, 2}) {
+    tbb::task_arena arena(threads);
+    arena.execute([&] {
+      EXPECT_EQ(RunAndCompare(config, b.p, "DMA_OUT of whole lines, target " + target.name(), nullptr, kCompareAtEnd),
+                "");
+    });
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Targets, ExtremeTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
 INSTANTIATE_TEST_SUITE_P(Amx, ExtremeTest, ::testing::ValuesIn(AmxVariantsToTest()), TargetParamName);
 
