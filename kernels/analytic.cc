@@ -32,7 +32,6 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
   Weights weights(P, k, total, k_tiles, s.tile_bytes, window, p.w_resident);
   // Column blocks of 1-byte outputs convert in pairs into one staging region (kernels/gemm_loop.cc).
   const int pair = GemmStagingPair(s.out);
-  const int64_t pairs_per_block = (n_tiles + pair - 1) / pair;
   const int col_period = weights.ColumnPeriod(p.sets * pair);
   const uint64_t elem = SizeOf(ActivationType(s.mode)), out_elem = SizeOf(s.out);
   const bool requant = IsRequantOutput(s.out);
@@ -66,7 +65,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
   auto store = [&] {
     if (!to_store.any) return;
     to_store.any = false;
-    if (to_store.nt % pair != pair - 1 && to_store.nt != n_tiles - 1) return;  // stored with the second of its pair
+    if (!GemmStagingComplete(to_store.nt, n_tiles, pair)) return;  // stored with the second of its pair
     const int nt0 = to_store.nt - to_store.nt % pair;
     const uint64_t cols = std::min(kLanes * pair, s.N - kLanes * nt0);
     const uint64_t bytes = to_store.rows * cols * out_elem;
@@ -155,7 +154,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
           }
         }
       }
-      to_convert = {true, tmac_end, rows, nt, set, static_cast<int>((bi * pairs_per_block + nt / pair) % p.sets), bi};
+      to_convert = {true, tmac_end, rows, nt, set, GemmStagingRegion(bi, nt, n_tiles, pair, p.sets), bi};
     };
     // Column blocks repeat with a period of whole weight windows and ACC sets (none in the middle of the row
     // block's next A load): the last period runs as it is, the partial block and the end of the prefetches.

@@ -188,11 +188,10 @@ void RunGemmLoop(Machine& m, DramBindings& dram, const GemmLoopArgs& g) {
     int nt, set, region;  // column block, ACC set, staging region
   };
   const int pair = GemmStagingPair(ea.out);
-  const int pairs_per_block = (n_tiles + pair - 1) / pair;
   std::vector<Unit> to_convert, to_store;  // at most one of each
   auto store = [&]() {
     for (const Unit& q : to_store) {
-      if (q.nt % pair != pair - 1 && q.nt != n_tiles - 1) continue;  // the first of a pair: left with the second
+      if (!GemmStagingComplete(q.nt, n_tiles, pair)) continue;  // the first of a pair: left with the second
       const int nt0 = q.nt - q.nt % pair;
       g.store_c(q.m0, q.rows, kLanes * nt0, std::min(kLanes * pair, N - kLanes * nt0), out_addr[q.region], out_row);
     }
@@ -221,7 +220,7 @@ void RunGemmLoop(Machine& m, DramBindings& dram, const GemmLoopArgs& g) {
       chain(m0, rows, buf, sums_row, -1, [] {});
     }
     for (int nt = 0; nt < n_tiles; ++nt) {
-      const Unit u{m0, rows, nt, units++ % p.sets, static_cast<int>((bi * pairs_per_block + nt / pair) % p.sets)};
+      const Unit u{m0, rows, nt, units++ % p.sets, GemmStagingRegion(bi, nt, n_tiles, pair, p.sets)};
       if (!to_convert.empty() && to_convert[0].set == u.set) convert();  // one set: it is needed now
       if (row_sums) {
         epilogue.SeedWithRowSums(u.set * p.rows, rows, nt, sums_row, spare_rows);

@@ -40,6 +40,14 @@ struct GemmLoopArgs {
 // larger than the host's L2 cost a read for ownership of its line, twice per line (1024^3 u8s8 -> u8, one
 // thread, best/median of 24 calls: 8087/8447 -> 6956/8215 us).
 inline int GemmStagingPair(DType out) { return SizeOf(out) == 1 ? 2 : 1; }
+// The staging region (of `sets`) that column block nt of row block bi converts into: pairs take turns.
+inline int GemmStagingRegion(int64_t bi, int nt, int n_tiles, int pair, int sets) {
+  const int64_t pairs_per_block = (n_tiles + pair - 1) / pair;
+  return static_cast<int>((bi * pairs_per_block + nt / pair) % sets);
+}
+// Whether column block nt's conversion completes its staging rows (the last of its pair, or of the row), so
+// that they are stored after it.
+inline bool GemmStagingComplete(int nt, int n_tiles, int pair) { return nt % pair == pair - 1 || nt == n_tiles - 1; }
 
 struct GemmLoopShape {
   const char* fn = "";
