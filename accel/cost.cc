@@ -110,17 +110,12 @@ BankCycles BankCyclesOfRange(const AccelConfig& c, uint64_t addr, uint64_t bytes
 }
 
 int MuxPasses(const int8_t* route) {
-  // The distinct rotations (route[i] - i) mod 32 of the routed lanes, marked branch-free (an unrouted lane
-  // marks a slot past them), then counted: every RPERM's cost asks.
-  uint8_t slot[kLanes], seen[kLanes + 1] = {};
-  for (int i = 0; i < kLanes; ++i) {  // vectorizes
-    slot[i] = static_cast<uint8_t>(route[i] < 0 ? kLanes : (route[i] - i) & (kLanes - 1));
-  }
+  // The distinct rotations (route[i] - i) mod 32 of the routed lanes, as bits of one word, counted: every
+  // RPERM's cost asks (a byte array marked and summed took 37-41 ns against 20-32, in one process).
+  uint32_t rotations = 0;
 #pragma GCC unroll 32
-  for (int i = 0; i < kLanes; ++i) seen[slot[i]] = 1;
-  int passes = 0;
-  for (int d = 0; d < kLanes; ++d) passes += seen[d];
-  return std::max(passes, 1);
+  for (int i = 0; i < kLanes; ++i) rotations |= route[i] < 0 ? 0u : 1u << ((route[i] - i) & (kLanes - 1));
+  return std::max(__builtin_popcount(rotations), 1);
 }
 
 }  // namespace tile32
