@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <tbb/task_arena.h>
 
+#include <functional>
+
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -650,32 +652,37 @@ TEST_P(ExtremeTest, DmaEveryRowSize) {
   RunBoth(b, "DMA rows of 1..130 bytes");
 }
 
+// DMA_OUTs that `emit` adds to a program of 512 KiB of SRAM and `dram_bytes` of DRAM, both patterned, compared
+// at the end on 1 and 2 threads.
+void RunLongDmaOuts(const std::string& what, size_t dram_bytes, const std::function<void(Builder&)>& emit) {
+  constexpr uint32_t kSram = 1u << 19;
+  AccelConfig config = ExtremeConfig(false);
+  config.sram_bytes = kSram;
+  Builder b(kSram);
+  b.p.dram_rw.resize(dram_bytes);
+  for (size_t i = 0; i < b.p.dram_rw.size(); ++i) b.p.dram_rw[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (size_t i = 0; i < b.p.sram.size(); ++i) b.p.sram[i] = static_cast<uint8_t>(i * 13 + 1 + i / 251);
+  emit(b);
+  for (int threads : {1, 2}) {
+    tbb::task_arena arena(threads);
+    arena.execute([&] { EXPECT_EQ(RunAndCompare(config, b.p, what, nullptr, kCompareAtEnd), ""); });
+  }
+}
+
 // A DMA_OUT of one row, which the SIMD machine copies in 16 KiB pieces over the arena's threads from 64 KiB
 // on (a kernel's dense output band): sizes below, at and past the threshold and a piece, odd offsets on both
 // sides, on 1 and 2 threads. Each row lands on DRAM that earlier rows wrote, so a piece left out shows.
 TEST_P(ExtremeTest, DmaOutOneLongRow) {
   ScopedTarget target(GetParam());
-  constexpr uint32_t kSram = 1u << 19;
-  AccelConfig config = ExtremeConfig(false);
-  config.sram_bytes = kSram;
-  Builder b(kSram);
-  b.p.dram_rw.resize(300000);
-  for (size_t i = 0; i < b.p.dram_rw.size(); ++i) b.p.dram_rw[i] = static_cast<uint8_t>(i * 7 + 3);
-  for (size_t i = 0; i < b.p.sram.size(); ++i) b.p.sram[i] = static_cast<uint8_t>(i * 13 + 1 + i / 251);
-  uint32_t k = 0;
-  for (uint32_t n : {(64u << 10) - 1, 64u << 10, (64u << 10) + 1, 80u << 10, (200u << 10) + 37, 290000u}) {
-    DmaOut out;
-    out.sram = 5 + 64 * k, out.segment = kDramRwSegment, out.dram = 3 + 7 * k++, out.rows = 1, out.row_bytes = n;
-    out.dram_stride = 0, out.sram_stride = 0;
-    b.Emit(out);
-  }
-  for (int threads : {1, 2}) {
-    tbb::task_arena arena(threads);
-    arena.execute([&] {
-      EXPECT_EQ(RunAndCompare(config, b.p, "DMA_OUT of one long row, target " + target.name(), nullptr, kCompareAtEnd),
-                "");
-    });
-  }
+  RunLongDmaOuts("DMA_OUT of one long row, target " + target.name(), 300000, [](Builder& b) {
+    uint32_t k = 0;
+    for (uint32_t n : {(64u << 10) - 1, 64u << 10, (64u << 10) + 1, 80u << 10, (200u << 10) + 37, 290000u}) {
+      DmaOut out;
+      out.sram = 5 + 64 * k, out.segment = kDramRwSegment, out.dram = 3 + 7 * k++, out.rows = 1, out.row_bytes = n;
+      out.dram_stride = 0, out.sram_stride = 0;
+      b.Emit(out);
+    }
+  });
 }
 
 // DMA_OUTs of whole 64-byte lines into a DRAM segment of more than 1 MiB, which the SIMD machine writes with
@@ -684,33 +691,21 @@ TEST_P(ExtremeTest, DmaOutOneLongRow) {
 // of whole lines, zero and not, enough rows to be split across threads; on 1 and 2 threads.
 TEST_P(ExtremeTest, DmaOutWholeLines) {
   ScopedTarget target(GetParam());
-  constexpr uint32_t kSram = 1u << 19;
-  AccelConfig config = ExtremeConfig(false);
-  config.sram_bytes = kSram;
-  Builder b(kSram);
-  b.p.dram_rw.resize((1u << 20) + 4096);
-  for (size_t i = 0; i < b.p.dram_rw.size(); ++i) b.p.dram_rw[i] = static_cast<uint8_t>(i * 7 + 3);
-  for (size_t i = 0; i < b.p.sram.size(); ++i) b.p.sram[i] = static_cast<uint8_t>(i * 13 + 1 + i / 251);
-  uint64_t at = 0;
-  for (uint32_t row_bytes : {64u, 128u, 192u}) {
-    for (uint64_t offset : {0u, 16u, 32u, 48u}) {
-      for (uint64_t stride : {uint64_t{row_bytes}, uint64_t{row_bytes} + 64, uint64_t{0}}) {
-        DmaOut out;
-        out.rows = stride == 0 ? 3 : (80u << 10) / row_bytes;
-        out.sram = 64 + (at % 7) * 4096, out.segment = kDramRwSegment, out.dram = at + offset;
-        out.row_bytes = row_bytes, out.dram_stride = stride, out.sram_stride = row_bytes + 32;
-        b.Emit(out);
-        at = (at + 64 * 1024 + 4096) % (b.p.dram_rw.size() - 200 * 1024) / 64 * 64;
+  RunLongDmaOuts("DMA_OUT of whole lines, target " + target.name(), (1u << 20) + 4096, [](Builder& b) {
+    uint64_t at = 0;
+    for (uint32_t row_bytes : {64u, 128u, 192u}) {
+      for (uint64_t offset : {0u, 16u, 32u, 48u}) {
+        for (uint64_t stride : {uint64_t{row_bytes}, uint64_t{row_bytes} + 64, uint64_t{0}}) {
+          DmaOut out;
+          out.rows = stride == 0 ? 3 : (80u << 10) / row_bytes;
+          out.sram = 64 + (at % 7) * 4096, out.segment = kDramRwSegment, out.dram = at + offset;
+          out.row_bytes = row_bytes, out.dram_stride = stride, out.sram_stride = row_bytes + 32;
+          b.Emit(out);
+          at = (at + 64 * 1024 + 4096) % (b.p.dram_rw.size() - 200 * 1024) / 64 * 64;
+        }
       }
     }
-  }
-  for (int threads : {1, 2}) {
-    tbb::task_arena arena(threads);
-    arena.execute([&] {
-      EXPECT_EQ(RunAndCompare(config, b.p, "DMA_OUT of whole lines, target " + target.name(), nullptr, kCompareAtEnd),
-                "");
-    });
-  }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, ExtremeTest, ::testing::ValuesIn(TargetsToTest()), TargetParamName);
