@@ -69,6 +69,40 @@ struct DmaTally {
     bytes += b;
     if (written != nullptr) written->push_back({lo, hi, done});
   }
+  // `count` DMAs like `d`, each `sram_step` bytes on in SRAM (kernels/dma_run.h), in closed form where the
+  // rule above settles every one after the first alike: spans apart and ascending, none waits; each span
+  // overlapping the one before, each waits for that one's data (its latency) and for nothing older.
+  void Run(DmaIn d, uint32_t count, uint32_t sram_step, uint64_t dram_step) {
+    (*this)(d);
+    const uint64_t len = uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
+    const int x = d.segment == kSegX;
+    const DmaCost cost = last_cost[x];
+    const bool chained = sram_step > 0 && sram_step < len && cost.latency > 0;
+    const bool apart = sram_step >= len && hi_recent == d.sram + len;
+    if (count < 3 || !(chained || apart)) {
+      for (uint32_t i = 1; i < count; ++i) d.sram += sram_step, d.dram += dram_step, (*this)(d);
+      return;
+    }
+    const uint64_t more = count - 1, gap = chained ? cost.latency : 0;
+    dmas.AddChained(cost, more, gap);
+    bytes += more * d.rows * d.row_bytes;
+    // The last kRecent of them, newest last: DMA j (1 <= j <= more) starts at sram + j * sram_step.
+    const uint64_t step_end = cost.occupied + gap, last_done = dmas.span + cost.latency;
+    if (written != nullptr) {
+      for (uint64_t j = 1; j <= more; ++j) {
+        const uint64_t lo = d.sram + j * sram_step;
+        written->push_back({lo, lo + len, last_done - (more - j) * step_end});
+      }
+    }
+    const uint64_t kept = std::min<uint64_t>(more, kRecent);
+    recent_n += more - kept;
+    for (uint64_t j = more - kept + 1; j <= more; ++j) {
+      const uint64_t lo = d.sram + j * sram_step;
+      recent[recent_n++ & (kRecent - 1)] = {lo, lo + len, last_done - (more - j) * step_end};
+    }
+    hi_recent = 0;
+    for (const Written& w : recent) hi_recent = std::max(hi_recent, w.hi);
+  }
 };
 
 // A band buffer filling: the DMAs of its loads since the last one that began it, with absolute ends, so that

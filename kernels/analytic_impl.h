@@ -375,12 +375,14 @@ struct Dmas {
   // A DMA not started before `not_before`; returns when it is done.
   uint64_t Add(DmaCost d, uint64_t not_before = 0) { return Place(std::max(span, not_before), d.occupied, d.latency); }
   void Add(uint64_t c, uint64_t times) { AddTimes(DmaCost{c, 0}, times); }
-  void AddTimes(DmaCost d, uint64_t times) {
+  void AddTimes(DmaCost d, uint64_t times) { AddChained(d, times, 0); }
+  // `times` DMAs, each started `gap` after the one before leaves the engines.
+  void AddChained(DmaCost d, uint64_t times, uint64_t gap) {
     if (times > kTail) {
       const uint64_t skipped = times - kTail;
-      n += skipped, busy += d.occupied * skipped, span += d.occupied * skipped, at = n % kTail, times = kTail;
+      n += skipped, busy += d.occupied * skipped, span += (d.occupied + gap) * skipped, at = n % kTail, times = kTail;
     }
-    for (; times > 0; --times) Place(span, d.occupied, d.latency);
+    for (; times > 0; --times) Place(span + gap, d.occupied, d.latency);
   }
   uint64_t Place(uint64_t start, uint64_t occupied, uint64_t latency) {
     starts[at] = start, ++n, busy += occupied, span = start + occupied;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "accel/machine.h"
+#include "kernels/dma_run.h"
 #include "kernels/operator.h"
 #include "layout/band.h"
 
@@ -144,6 +145,13 @@ void LoadBandWith(Issue& m, const BandLayout& b, const BandSource& s, int n, int
       const uint32_t sram0 = first + static_cast<uint32_t>(c_lo) * pb;
       if (dense) {
         Dma(m, sram0, s.segment, dram0, rows, count * pb, uint64_t(g.stride_h) * g.width * x_pixel, row_bytes);
+        continue;
+      }
+      if (rep == 1 && !(pad_bytes != 0 && s.pad_channels)) {  // one plane row a DMA, as the loop below
+        DmaIn in;
+        in.sram = sram0, in.segment = s.segment, in.dram = dram0, in.rows = count, in.row_bytes = data_bytes;
+        in.dram_stride = uint64_t(g.stride_w) * x_pixel, in.sram_stride = pb;
+        IssueRun(m, in, rows, row_bytes, uint64_t(g.stride_h) * g.width * x_pixel);
         continue;
       }
       for (uint32_t q = 0; q < rows; ++q) {

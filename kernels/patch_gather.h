@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "accel/machine.h"
+#include "kernels/dma_run.h"
 #include "layout/band.h"
 
 namespace tile32 {
@@ -114,18 +115,17 @@ class Gather {
     };
     const int ia = static_cast<int>(std::clamp<int64_t>(first_ox(kxa, 0), xa, xb));
     const int ib = static_cast<int>(std::clamp<int64_t>(first_ox(kxb - 1, g.width), ia, xb));
-    if (ia < ib) {
-      // Addresses step by a fixed amount from one DMA to the next (the same wrap as computed afresh).
-      uint32_t sram = sram_at(ya, ia, lo);
-      uint64_t dram = dram_at(ya, ia, lo);
+    if (ia < ib && lo < hi) {
+      // One run of DMAs whose addresses step by a fixed amount (the same wrap as computed afresh).
+      DmaIn in;
+      in.sram = sram_at(ya, ia, lo), in.segment = s_.seg_x, in.dram = dram_at(ya, ia, lo);
+      in.row_bytes = static_cast<uint32_t>(bytes(lo, hi));
       if (yb - ya <= ib - ia) {
-        for (int oy = ya; oy < yb; ++oy, sram += row_pitch, dram += down) {
-          Dma(sram, s_.seg_x, dram, ib - ia, bytes(lo, hi), across, stride_);
-        }
+        in.rows = static_cast<uint32_t>(ib - ia), in.dram_stride = across, in.sram_stride = stride_;
+        IssueRun(issue_, in, static_cast<uint32_t>(yb - ya), row_pitch, down);
       } else {
-        for (int ox = ia; ox < ib; ++ox, sram += stride_, dram += across) {
-          Dma(sram, s_.seg_x, dram, yb - ya, bytes(lo, hi), down, row_pitch);
-        }
+        in.rows = static_cast<uint32_t>(yb - ya), in.dram_stride = down, in.sram_stride = row_pitch;
+        IssueRun(issue_, in, static_cast<uint32_t>(ib - ia), stride_, across);
       }
     }
     // Edge columns: their taps inside the image from DRAM, the others padding, each down all rows at once.
