@@ -70,15 +70,22 @@ struct DmaTally {
     if (written != nullptr) written->push_back({lo, hi, done});
   }
   // `count` DMAs like `d`, each `sram_step` bytes on in SRAM (kernels/dma_run.h), in closed form where the
-  // rule above settles every one after the first alike: spans apart and ascending, none waits; each span
-  // overlapping the one before, each waits for that one's data (its latency) and for nothing older.
+  // rule above settles every one after the first alike: spans apart and ascending, none waits (when nothing
+  // older can hold them up); each span overlapping the one before, each waits for that one's data (its
+  // latency) and for nothing older.
   void Run(DmaIn d, uint32_t count, uint32_t sram_step, uint64_t dram_step) {
     (*this)(d);
     const uint64_t len = uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
     const int x = d.segment == kSegX;
     const DmaCost cost = last_cost[x];
     const bool chained = sram_step > 0 && sram_step < len && cost.latency > 0;
-    const bool apart = sram_step >= len && hi_recent == d.sram + len;
+    // Apart: no held DMA but the first reaches past its span (the rest start above it), or every other held
+    // one is done by the time the first leaves the engines (then none can hold up a later one).
+    bool apart = sram_step >= len;
+    if (apart && hi_recent != d.sram + len) {
+      const uint64_t newest = (recent_n - 1) & (kRecent - 1);
+      for (uint64_t i = 0; i < kRecent && apart; ++i) apart = i == newest || recent[i].end <= dmas.span;
+    }
     if (count < 3 || !(chained || apart)) {
       for (uint32_t i = 1; i < count; ++i) d.sram += sram_step, d.dram += dram_step, (*this)(d);
       return;
