@@ -19,8 +19,9 @@ own direct-s16 for winograd, memcpy for shuffle; then the 2-thread / 1-thread sp
 resnet50.3x3.56 direct and the path every run took (SIMD target and packing, oneDNN kernel).
 
 The host is named from the JSON context (cpu_model, which the benchmark binary reads from the kernel's CPU description).
-With --benchmark_repetitions, the median of the repetitions is used; on a shared host add
---benchmark_enable_random_interleaving=true so that tile32 and its peer meet the same stretches of it.
+With --benchmark_repetitions, the median of the repetitions is used; on a shared host, for the few benchmarks
+a ratio needs, add --benchmark_enable_random_interleaving=true so that tile32 and its peer meet the same
+stretches of it (bench/README.md).
 """
 
 import argparse
