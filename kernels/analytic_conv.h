@@ -93,20 +93,19 @@ struct DmaTally {
     const uint64_t more = count - 1, gap = chained ? cost.latency : 0;
     dmas.AddChained(cost, more, gap);
     bytes += more * d.rows * d.row_bytes;
-    // The last kRecent of them, newest last: DMA j (1 <= j <= more) starts at sram + j * sram_step.
+    // What DMA j of the run (1 <= j <= more) writes, and when it is done: each ends step_end after the one before.
     const uint64_t step_end = cost.occupied + gap, last_done = dmas.span + cost.latency;
+    auto nth = [&](uint64_t j) {
+      const uint64_t lo = d.sram + j * sram_step;
+      return Written{lo, lo + len, last_done - (more - j) * step_end};
+    };
     if (written != nullptr) {
-      for (uint64_t j = 1; j <= more; ++j) {
-        const uint64_t lo = d.sram + j * sram_step;
-        written->push_back({lo, lo + len, last_done - (more - j) * step_end});
-      }
+      for (uint64_t j = 1; j <= more; ++j) written->push_back(nth(j));
     }
+    // The last kRecent of them held, newest last.
     const uint64_t kept = std::min<uint64_t>(more, kRecent);
     recent_n += more - kept;
-    for (uint64_t j = more - kept + 1; j <= more; ++j) {
-      const uint64_t lo = d.sram + j * sram_step;
-      recent[recent_n++ & (kRecent - 1)] = {lo, lo + len, last_done - (more - j) * step_end};
-    }
+    for (uint64_t j = more - kept + 1; j <= more; ++j) recent[recent_n++ & (kRecent - 1)] = nth(j);
     hi_recent = 0;
     for (const Written& w : recent) hi_recent = std::max(hi_recent, w.hi);
   }
