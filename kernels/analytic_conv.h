@@ -37,11 +37,13 @@ struct DmaTally {
   // The end of the last kRecent DMAs' SRAM: one starting there overlaps none of them and waits for nothing (a
   // band's rows come in ascending order).
   uint64_t hi_recent = 0;
+  // The SRAM bytes from a DMA's first written byte to its last (a strided DMA covers its whole span).
+  static uint64_t SpanBytes(const DmaIn& d) { return uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes; }
   void operator()(const DmaIn& d) {
     const uint64_t b = uint64_t(d.rows) * d.row_bytes;
     const int x = d.segment == kSegX;
     if (last_bytes[x] != b) last_bytes[x] = b, last_cost[x] = x ? k.X(b) : k.Dma(b);
-    const uint64_t lo = d.sram, hi = d.sram + uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
+    const uint64_t lo = d.sram, hi = d.sram + SpanBytes(d);
     uint64_t after = 0;
     if (lo < hi_recent) {
       // Newest first. Done by the time the engines are free, a DMA holds up nothing; one done a DRAM latency
@@ -75,7 +77,7 @@ struct DmaTally {
   // latency) and for nothing older.
   void Run(DmaIn d, uint32_t count, uint32_t sram_step, uint64_t dram_step) {
     (*this)(d);
-    const uint64_t len = uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes;
+    const uint64_t len = SpanBytes(d);
     const int x = d.segment == kSegX;
     const DmaCost cost = last_cost[x];
     const bool chained = sram_step > 0 && sram_step < len && cost.latency > 0;

@@ -33,8 +33,6 @@ struct GemmLoopArgs {
   std::function<void(int64_t m0, uint32_t rows, int n0, int cols, uint32_t sram, uint32_t sram_stride)> store_c;
 };
 
-// What the loop's SRAM and ACC plan depends on: the GEMM's shape, the MAC mode, the output type and the
-// epilogue's SRAM (Epilogue::SramBytes). The analytic model (kernels/analytic.h) plans from it too.
 // Column blocks that share a 64-byte staging row and leave in one DMA: 2 for 1-byte outputs (a block's row
 // is 32 bytes), else 1. Half the DMAs, and on the SIMD machine whole cache lines of C: a 32-byte row of a C
 // larger than the host's L2 cost a read for ownership of its line, twice per line (1024^3 u8s8 -> u8, one
@@ -49,6 +47,8 @@ inline int GemmStagingRegion(int64_t bi, int nt, int n_tiles, int pair, int sets
 // that they are stored after it.
 inline bool GemmStagingComplete(int nt, int n_tiles, int pair) { return nt % pair == pair - 1 || nt == n_tiles - 1; }
 
+// What the loop's SRAM and ACC plan depends on: the GEMM's shape, the MAC mode, the output type and the
+// epilogue's SRAM (Epilogue::SramBytes). The analytic model (kernels/analytic.h) plans from it too.
 struct GemmLoopShape {
   const char* fn = "";
   int64_t M = 0, row_quantum = 1;
