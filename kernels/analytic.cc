@@ -52,14 +52,8 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
   int64_t stored_bi = -1;
   int64_t units = 0;
 
-  auto pad_dma = [&](Dmas d, uint32_t rows, uint64_t from, uint64_t to) {
-    if (from >= to) return d;
-    P.dram_bytes += rows * (to - from) * elem;
-    d.Add(k.Dma(rows * (to - from) * elem), d.finish);  // its span overlaps the rows' DMAs: after them
-    return d;
-  };
   auto load_a_rows = [&](int64_t m0, uint32_t rows, int buf) {
-    const Dmas d = pad_dma(io.LoadA(P, m0, rows, 0, s.K, p.a_row), rows, uint64_t(s.K), uint64_t{kLanes} * k_tiles);
+    const Dmas d = io.LoadA(P, m0, rows, 0, s.K, kLanes * k_tiles, p.a_row);
     buf_ready[buf] = d.Run(P, buf_free[buf]);
   };
   auto store = [&] {
@@ -136,7 +130,7 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
           if (a.m0 != m0) {
             const uint64_t bytes = P.dram_bytes;
             const int cols = std::min(s.K - kLanes * kt0, kLanes * tiles);
-            a.dmas = pad_dma(io.LoadA(P, m0, rows, kLanes * kt0, cols, p.a_row), rows, uint64_t(cols), uint64_t{kLanes} * tiles);
+            a.dmas = io.LoadA(P, m0, rows, kLanes * kt0, cols, kLanes * tiles, p.a_row);
             a.bytes = P.dram_bytes - bytes, a.m0 = m0;
           } else {
             P.dram_bytes += a.bytes;
@@ -204,10 +198,16 @@ namespace {
 class MatrixIo : public GemmIo {
  public:
   MatrixIo(const Costs& k, uint64_t elem) : k_(k), elem_(elem) {}
-  Dmas LoadA(Pipe& p, int64_t, uint32_t rows, int, int cols, uint32_t) const override {
+  Dmas LoadA(Pipe& p, int64_t, uint32_t rows, int, int cols, int padded, uint32_t) const override {
     p.dram_bytes += uint64_t(rows) * cols * elem_;
     Dmas d;
     d.Add(k_.X(uint64_t(rows) * cols * elem_));
+    if (cols < padded) {
+      const uint64_t pad = uint64_t(rows) * uint64_t(padded - cols) * elem_;
+      p.dram_bytes += pad;
+      // Rows apart, the rows' span holds the pad's first rows: after them. A single row's pad lies past it.
+      d.Add(k_.Dma(pad), rows > 1 ? d.finish : 0);
+    }
     return d;
   }
 

@@ -37,7 +37,7 @@ ConvShape ShapeOf(const Layer& l, const LayerChoice& choice, const RunOptions& o
 class PatchIo : public GemmIo {
  public:
   PatchIo(const Costs& k, const PatchSource& src) : k_(k), src_(src) {}
-  Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, uint32_t stride) const override {
+  Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, int padded, uint32_t stride) const override {
     const ConvGeometry& g = src_.geo;
     const int64_t image = int64_t{g.out_h} * g.out_w, first = m0 % image;
     const int64_t oy0 = first / g.out_w, oy1 = (first + rows - 1) / g.out_w;
@@ -46,16 +46,22 @@ class PatchIo : public GemmIo {
     const int col = static_cast<int>(first % g.out_w);
     if (inside) {
       for (const Tally& t : tallies_) {
-        if (t.col == col && t.rows == rows && t.k0 == k0 && t.cols == cols) {
+        if (t.col == col && t.rows == rows && t.k0 == k0 && t.cols == cols && t.padded == padded) {
           p.dram_bytes += t.bytes;
           return t.dmas;
         }
       }
     }
-    DmaTally t{k_, {}, 0, nullptr};
+    DmaTally t(k_);
     GatherPatchesWith(t, src_, m0, rows, k0, cols, 0, stride);
+    if (cols < padded) {  // the pad of kernels/gemm_loop.cc, in the same tally: it waits for what it overlaps
+      DmaIn pad;
+      pad.sram = static_cast<uint32_t>(uint64_t(cols) * src_.elem), pad.segment = kSegFill, pad.rows = rows;
+      pad.row_bytes = static_cast<uint32_t>(uint64_t(padded - cols) * src_.elem), pad.sram_stride = stride;
+      t(pad);
+    }
     p.dram_bytes += t.bytes;
-    if (inside) tallies_.push_back({col, rows, k0, cols, t.dmas, t.bytes});
+    if (inside) tallies_.push_back({col, rows, k0, cols, padded, t.dmas, t.bytes});
     return t.dmas;
   }
 
@@ -63,7 +69,7 @@ class PatchIo : public GemmIo {
   struct Tally {
     int col;
     uint32_t rows;
-    int k0, cols;
+    int k0, cols, padded;
     Dmas dmas;
     uint64_t bytes;
   };

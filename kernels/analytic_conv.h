@@ -21,56 +21,48 @@ struct Written {
 
 // A tally of DMAs: their cycles on the engines, one after the other, and their bytes; with `written`, what
 // each writes (so that an instruction reading part of a band waits only for the DMAs it reads).
-struct DmaTally {
-  const Costs& k;
+class DmaTally {
+ public:
+  explicit DmaTally(const Costs& k, std::vector<Written>* written = nullptr) : k_(k), written_(written) {
+    // At most a DRAM latency and one more DMAs follow the oldest one still under way (each holds the engines a
+    // cycle at least): the ring holds them all, in place up to the presets' latency.
+    const uint64_t need = uint64_t{k.c.dram_latency_cycles} + 2;
+    if (need > kInline) {
+      uint64_t cap = kInline;
+      while (cap < need) cap *= 2;
+      heap_.resize(cap);
+    }
+    mask_ = (heap_.empty() ? kInline : heap_.size()) - 1;
+  }
+  DmaTally(const DmaTally&) = delete;
+  DmaTally& operator=(const DmaTally&) = delete;
+
   Dmas dmas;
   uint64_t bytes = 0;
-  std::vector<Written>* written = nullptr;
-  // The last DMA's size and cost per segment kind (most come in runs of one size).
-  uint64_t last_bytes[2] = {~0ull, ~0ull};
-  DmaCost last_cost[2] = {};
-  // The last few DMAs: a DMA whose SRAM overlaps one of them waits until that one is done (strided DMAs
-  // cover their whole span, so a gather's or a band's DMAs mostly wait for the one before).
-  static constexpr uint64_t kRecent = 8;  // a power of two
-  Written recent[kRecent] = {};
-  uint64_t recent_n = 0;
-  // The end of the last kRecent DMAs' SRAM: one starting there overlaps none of them and waits for nothing (a
-  // band's rows come in ascending order).
-  uint64_t hi_recent = 0;
+
   // The SRAM bytes from a DMA's first written byte to its last (a strided DMA covers its whole span).
   static uint64_t SpanBytes(const DmaIn& d) { return uint64_t(d.rows - 1) * d.sram_stride + d.row_bytes; }
+
+  // One DMA: it waits for the last to end of the DMAs still under way whose SRAM it overlaps (as the model
+  // machine orders DMAs by footprint: one from DRAM may end after a later one within SRAM).
   void operator()(const DmaIn& d) {
     const uint64_t b = uint64_t(d.rows) * d.row_bytes;
     const int x = d.segment == kSegX;
-    if (last_bytes[x] != b) last_bytes[x] = b, last_cost[x] = x ? k.X(b) : k.Dma(b);
+    if (last_bytes_[x] != b) last_bytes_[x] = b, last_cost_[x] = x ? k_.X(b) : k_.Dma(b);
     const uint64_t lo = d.sram, hi = d.sram + SpanBytes(d);
+    Prune();
     uint64_t after = 0;
-    if (lo < hi_recent) {
-      // Newest first. Done by the time the engines are free, a DMA holds up nothing; one done a DRAM latency
-      // before that is as old as any before it can be (a DMA within SRAM has none).
-      const uint64_t span = dmas.span, latency = k.c.dram_latency_cycles;
-      for (uint64_t i = recent_n, stop = recent_n > kRecent ? recent_n - kRecent : 0; i-- > stop;) {
-        const Written& w = recent[i & (kRecent - 1)];
-        if (w.end + latency <= span) break;
-        if (w.end > span && w.lo < hi && lo < w.hi) {
-          after = w.end;
-          break;
-        }
+    if (lo < hi_live_) {
+      const Written* ring = Ring();
+      for (uint64_t i = live_from_; i < end_; ++i) {
+        const Written& w = ring[i & mask_];
+        if (w.end > after && w.lo < hi && lo < w.hi) after = w.end;
       }
     }
-    const uint64_t done = dmas.Add(last_cost[x], after);
-    Written& slot = recent[recent_n & (kRecent - 1)];
-    const bool evicts_end = recent_n++ >= kRecent && slot.hi == hi_recent && hi < hi_recent;
-    slot = {lo, hi, done};
-    if (evicts_end) {  // the end moves down: that of the entries now held
-      hi_recent = 0;
-      for (const Written& w : recent) hi_recent = std::max(hi_recent, w.hi);
-    } else {
-      hi_recent = std::max(hi_recent, hi);
-    }
+    Push({lo, hi, dmas.Add(last_cost_[x], after)});
     bytes += b;
-    if (written != nullptr) written->push_back({lo, hi, done});
   }
+
   // `count` DMAs like `d`, each `sram_step` bytes on in SRAM (kernels/dma_run.h), in closed form where the
   // rule above settles every one after the first alike: spans apart and ascending, none waits (when nothing
   // older can hold them up); each span overlapping the one before, each waits for that one's data (its
@@ -79,14 +71,14 @@ struct DmaTally {
     (*this)(d);
     const uint64_t len = SpanBytes(d);
     const int x = d.segment == kSegX;
-    const DmaCost cost = last_cost[x];
+    const DmaCost cost = last_cost_[x];
     const bool chained = sram_step > 0 && sram_step < len && cost.latency > 0;
-    // Apart: no held DMA but the first reaches past its span (the rest start above it), or every other held
-    // one is done by the time the first leaves the engines (then none can hold up a later one).
+    // Apart: no DMA still under way but the first reaches past its span (the rest start above it), or every
+    // other one is done by the time the first leaves the engines (then none can hold up a later one).
     bool apart = sram_step >= len;
-    if (apart && hi_recent != d.sram + len) {
-      const uint64_t newest = (recent_n - 1) & (kRecent - 1);
-      for (uint64_t i = 0; i < kRecent && apart; ++i) apart = i == newest || recent[i].end <= dmas.span;
+    if (apart && hi_live_ != d.sram + len) {
+      const Written* ring = Ring();
+      for (uint64_t i = live_from_; i + 1 < end_ && apart; ++i) apart = ring[i & mask_].end <= dmas.span;
     }
     if (count < 3 || !(chained || apart)) {
       for (uint32_t i = 1; i < count; ++i) d.sram += sram_step, d.dram += dram_step, (*this)(d);
@@ -101,16 +93,68 @@ struct DmaTally {
       const uint64_t lo = d.sram + j * sram_step;
       return Written{lo, lo + len, last_done - (more - j) * step_end};
     };
-    if (written != nullptr) {
-      for (uint64_t j = 1; j <= more; ++j) written->push_back(nth(j));
+    if (written_ != nullptr) {
+      for (uint64_t j = 1; j <= more; ++j) written_->push_back(nth(j));
     }
-    // The last kRecent of them held, newest last.
-    const uint64_t kept = std::min<uint64_t>(more, kRecent);
-    recent_n += more - kept;
-    for (uint64_t j = more - kept + 1; j <= more; ++j) recent[recent_n++ & (kRecent - 1)] = nth(j);
-    hi_recent = 0;
-    for (const Written& w : recent) hi_recent = std::max(hi_recent, w.hi);
+    // The ring keeps what is still under way once the engines are free: the DMAs before the run that are, then
+    // those of the run that are (the last ends a latency after, each one before it step_end earlier).
+    Written* ring = Ring();
+    uint64_t to = live_from_;
+    for (uint64_t i = live_from_; i < end_; ++i) {
+      if (ring[i & mask_].end > dmas.span) ring[to++ & mask_] = ring[i & mask_];
+    }
+    end_ = to, hi_live_ = 0;
+    for (uint64_t i = live_from_; i < end_; ++i) hi_live_ = std::max(hi_live_, ring[i & mask_].hi);
+    const uint64_t live = std::min<uint64_t>(more, cost.latency / std::max<uint64_t>(step_end, 1) + 1);
+    for (uint64_t j = more - live + 1; j <= more; ++j) Push(nth(j), false);
   }
+
+  // The DMAs still under way once the engines are free, oldest first: what can hold up a later one (tests).
+  std::vector<Written> UnderWay() {
+    std::vector<Written> out;
+    for (uint64_t i = live_from_; i < end_; ++i) {
+      if (Ring()[i & mask_].end > dmas.span) out.push_back(Ring()[i & mask_]);
+    }
+    return out;
+  }
+
+ private:
+  static constexpr uint64_t kInline = 128;  // a power of two
+
+  Written* Ring() { return heap_.empty() ? inline_ : heap_.data(); }
+  void Push(const Written& w, bool record = true) {
+    if (record && written_ != nullptr) written_->push_back(w);
+    if (end_ - live_from_ > mask_) ++live_from_;  // full: the oldest held (never under way by then)
+    Ring()[end_++ & mask_] = w;
+    hi_live_ = std::max(hi_live_, w.hi);
+  }
+  // Drops the oldest DMAs done by the time the engines are free: none of them holds up a later DMA. (The ones
+  // after the oldest still under way stay, done or not: at most a latency's worth.) The highest SRAM byte of
+  // those left is recounted when a dropped one held it.
+  void Prune() {
+    const Written* ring = Ring();
+    bool top = false;
+    for (; live_from_ < end_ && ring[live_from_ & mask_].end <= dmas.span; ++live_from_) {
+      top = top || ring[live_from_ & mask_].hi == hi_live_;
+    }
+    if (!top) return;
+    hi_live_ = 0;
+    for (uint64_t i = live_from_; i < end_; ++i) hi_live_ = std::max(hi_live_, ring[i & mask_].hi);
+  }
+
+  const Costs& k_;
+  std::vector<Written>* written_;
+  // The last DMA's size and cost per segment kind (most come in runs of one size).
+  uint64_t last_bytes_[2] = {~0ull, ~0ull};
+  DmaCost last_cost_[2] = {};
+  // The ring of DMAs, [live_from_, end_) of it held, oldest first; past the presets' DRAM latency on the heap.
+  // Left uninitialized: only held entries are read.
+  Written inline_[kInline];
+  std::vector<Written> heap_;
+  uint64_t mask_ = 0, end_ = 0, live_from_ = 0;
+  // The end of the held DMAs' SRAM: one starting there overlaps none of them and waits for nothing (a band's
+  // rows come in ascending order).
+  uint64_t hi_live_ = 0;
 };
 
 // A band buffer filling: the DMAs of its loads since the last one that began it, with absolute ends, so that
@@ -161,7 +205,7 @@ class BandLoads {
       }
     }
     const size_t from = f.dmas.size();
-    DmaTally t{k_, {}, 0, &f.dmas};
+    DmaTally t(k_, &f.dmas);
     LoadBandWith(t, band_, src_, n, oy0, part, parts);
     p.dram_bytes += t.bytes;
     if (inside) tallies_.push_back({part, parts, t.dmas, t.bytes, {f.dmas.begin() + long(from), f.dmas.end()}});

@@ -408,8 +408,10 @@ struct Dmas {
 class GemmIo {
  public:
   virtual ~GemmIo() = default;
-  // The DMAs that put A[m0 + r][k0 + c] (r < rows, c < cols) into SRAM, rows `stride` bytes apart.
-  virtual Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, uint32_t stride) const = 0;
+  // The DMAs that put A[m0 + r][k0 + c] (r < rows, c < cols) into SRAM, rows `stride` bytes apart, then the
+  // one that pads columns [cols, padded) of every row from the fill rows (kernels/gemm_loop.cc), which waits
+  // for the DMAs whose SRAM it overlaps. Its bytes tallied into the pipe.
+  virtual Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, int padded, uint32_t stride) const = 0;
 };
 
 // The GEMM loop of kernels/gemm_loop.cc on the timelines, as it runs with `shape` (no row sums, no bias: what
