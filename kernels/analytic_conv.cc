@@ -382,8 +382,29 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   const bool requant = IsRequantOutput(s.out);
   const int out_unit = requant ? kRequant : kVector;
   const uint64_t stage_row = dp.stage_row;
-  const uint64_t req_row = k.Bank(uint64_t{kLanes} * s.out_elem);
   const uint64_t emac_row_bytes = uint64_t{kLanes} * s.elem;
+  // A block's conversion into its columns of the staging rows, K elements apart: rows that start off a bank
+  // word take a cycle more where the banks are narrow. Its cycles by the §8.1 rule, once per chunk height (a
+  // block's columns start 32 elements into the row, on a bank word like the staging region).
+  uint32_t convert_rows = 0;
+  uint64_t convert_cycles = 0;
+  auto convert_cost = [&](uint32_t rows) {
+    if (rows != convert_rows) {
+      Instr i = Requant{};
+      if (requant) {
+        Requant r;
+        r.rows = rows, r.out = s.out, r.row_stride = static_cast<int32_t>(stage_row);
+        i = r;
+      } else {
+        AccStore st;
+        st.rows = rows, st.type = s.out, st.row_stride = static_cast<int32_t>(stage_row);
+        i = st;
+      }
+      const uint64_t cycles = CostOf(i, c).cycles;
+      convert_rows = rows, convert_cycles = requant ? k.Requant(cycles) : k.Vector(cycles);
+    }
+    return convert_cycles;
+  };
   // VLDs of the weight vectors: the kernel's direct-mapped cache of (block, tap) over the V registers.
   const int slots = static_cast<int>(c.vector_regs);
   std::array<int64_t, 256> holds;  // vector_regs <= 256 (AccelConfig::Validate)
@@ -450,13 +471,12 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
           P.array_cycles += uint64_t(rows) * k.pass;
         }
         band_free = emac_end;
-        const uint64_t req = uint64_t(rows) * req_row;
         if (requant && !quant_set) P.Run(kRequant, 4, 0), quant_set = true;
         uint64_t staging_free = 0;
         for (const auto& st : stores) {
           if (st.first < rows) staging_free = std::max(staging_free, st.second);
         }
-        converted = acc_free = P.Run(out_unit, requant ? k.Requant(req) : k.Vector(req), std::max(emac_end, staging_free));
+        converted = acc_free = P.Run(out_unit, convert_cost(rows), std::max(emac_end, staging_free));
       };
       // The chunk's blocks repeat when the weight cache misses every tap of every block or holds every one (the
       // same VLDs and DMAs per block): the blocks after two alike in closed form, the cache filled as they would.
