@@ -149,6 +149,9 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     }
     t0 += run.taps;
   }
+  // When each chunk's TMAC of the latest block ends: with one input buffer, the next band's DMAs wait for them.
+  std::vector<uint64_t> chunk_end(chunks.size(), 0);
+  std::vector<Written> band_reads;
   const uint64_t weights_tld = k.Tld(tile_bytes);
   // Chunks [c0, c1) as one chain of TLDs and TMACs: their sums, and the cycles of the last kTail. The same
   // stretches come back block after block: each worked out once per band height (`chains`, cleared with it).
@@ -253,7 +256,17 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     buf_ready[0] = load(0, 0, 1, 0, 0);
     auto do_band = [&](int64_t kb) {
       const int buf = static_cast<int>(kb % buffers);
-      if (kb > 0 && buffers == 1) buf_ready[0] = load(kb, 0, 1, buf_free[0], 0);
+      if (kb > 0 && buffers == 1) {
+        // One buffer: each DMA of the band waits for the last block's TMACs that read the bytes it overwrites.
+        std::vector<Written>& reads = band_reads;
+        reads.clear();
+        for (size_t c = 0; c < chunks.size(); ++c) reads.push_back({chunks[c].lo, chunks[c].hi, chunk_end[c]});
+        const uint64_t start = P.StartOf(kDma, 0);
+        const Dmas d = loads.LoadOver(P, filling[0], int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows,
+                                      reads, start);
+        buf_ready[0] = d.Run(P, start);
+        filling[0].Placed(buf_ready[0], d.finish);
+      }
       const int rows_here = rows_of(kb);
       const uint64_t rows = uint64_t(rows_here) * pitch;
       // After a block's first chunk, with the weights resident and in SRAM and the band loaded, the rest are
@@ -281,7 +294,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
           const Chunk& ch = chunks[c];
           weights.Load(ch.kt, ch.tiles, j);
           const uint64_t in = filling[buf].Ready(ch.lo, ch.hi, P.free[kTile], k.c.dram_latency_cycles);
-          tmac_end = P.Run(kTile, ch.tmac, std::max(seeded, in));
+          tmac_end = chunk_end[c] = P.Run(kTile, ch.tmac, std::max(seeded, in));
           P.array_cycles += ch.array;
           buf_free[buf] = tmac_end;
           weights.Prefetch(kb + 1 < nb);
@@ -296,6 +309,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
           if (c + 1 == chunks.size() || std::max(seeded, filling[buf].all) > P.free[kTile]) continue;
           if (c == 0 && weights.Settled(j, chunks[1].kt, int(k_tiles) - 1, P.free[kTile])) {
             tmac_end = buf_free[buf] = rest.Run(P, 0, kTile);
+            for (size_t i = 1; i < chunks.size(); ++i) chunk_end[i] = tmac_end - (chunks.back().sum_cycles - chunks[i].sum_cycles);
             P.array_cycles += rest_array;
             weights.Loaded(chunks.back().kt, chunks.back().tiles, j);
             break;
@@ -306,6 +320,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
           while (e < chunks.size() && chunks[e].kt + chunks[e].tiles <= window_end) ++e;
           if (e > c + 2 && weights.InWindow(j, chunks[c + 1].kt, chunks[e - 1].kt + chunks[e - 1].tiles, P.free[kTile], kb + 1 < nb)) {
             tmac_end = buf_free[buf] = ChainOf(c + 1, e).Run(P, 0, kTile);
+            for (size_t i = c + 1; i < e; ++i) chunk_end[i] = tmac_end - (chunks[e - 1].sum_cycles - chunks[i].sum_cycles);
             P.array_cycles += chunks[e - 1].sum_array - chunks[c].sum_array;
             weights.LoadedInWindow(chunks[e - 1].kt, chunks[e - 1].tiles, j, tmac_end - chunks[e - 1].tmac);
             c = e - 1;
@@ -330,6 +345,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
                 *t += shift;
               }
               for (int i = 0; i < storing; ++i) to_store[i].at += shift;
+              for (uint64_t& e : chunk_end) e += shift;
               j += static_cast<int>(2 * pairs);
             });
       }
@@ -354,6 +370,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
               *t += shift;
             }
             for (int i = 0; i < storing; ++i) to_store[i].at += shift, to_store[i].band += periods * period;
+            for (uint64_t& e : chunk_end) e += shift;
             stored_band += periods * period, to_convert.band += periods * period;
             kb += periods * period;
           });

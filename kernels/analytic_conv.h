@@ -37,6 +37,10 @@ class DmaTally {
   DmaTally(const DmaTally&) = delete;
   DmaTally& operator=(const DmaTally&) = delete;
 
+  // Instructions of other units that read SRAM the DMAs may overwrite, each with the cycle it ends (absolute),
+  // and the cycle the tally's first DMA starts: a DMA that overlaps one waits for it (not before its end).
+  void WaitForReads(const std::vector<Written>* reads, uint64_t start) { reads_ = reads, reads_start_ = start; }
+
   Dmas dmas;
   uint64_t bytes = 0;
 
@@ -52,6 +56,11 @@ class DmaTally {
     const uint64_t lo = d.sram, hi = d.sram + SpanBytes(d);
     Prune();
     uint64_t after = 0;
+    if (reads_ != nullptr) {
+      for (const Written& r : *reads_) {
+        if (r.end > reads_start_ + after && r.lo < hi && lo < r.hi) after = r.end - reads_start_;
+      }
+    }
     if (lo < hi_live_) {
       const Written* ring = Ring();
       for (uint64_t i = live_from_; i < end_; ++i) {
@@ -80,7 +89,7 @@ class DmaTally {
       const Written* ring = Ring();
       for (uint64_t i = live_from_; i + 1 < end_ && apart; ++i) apart = ring[i & mask_].end <= dmas.span;
     }
-    if (count < 3 || !(chained || apart)) {
+    if (count < 3 || !(chained || apart) || reads_ != nullptr) {
       for (uint32_t i = 1; i < count; ++i) d.sram += sram_step, d.dram += dram_step, (*this)(d);
       return;
     }
@@ -144,6 +153,8 @@ class DmaTally {
 
   const Costs& k_;
   std::vector<Written>* written_;
+  const std::vector<Written>* reads_ = nullptr;
+  uint64_t reads_start_ = 0;
   // The last DMA's size and cost per segment kind (most come in runs of one size).
   uint64_t last_bytes_[2] = {~0ull, ~0ull};
   DmaCost last_cost_[2] = {};
@@ -191,6 +202,16 @@ struct Filling {
 class BandLoads {
  public:
   BandLoads(const Costs& k, const BandLayout& band, const BandSource& src) : k_(k), band_(band), src_(src) {}
+  // The whole band into a buffer that instructions of other units still read (`reads`, absolute ends): each
+  // DMA waits for those whose SRAM it overwrites, the first starting at `start` (Pipe::StartOf).
+  Dmas LoadOver(Pipe& p, Filling& f, int n, int oy0, const std::vector<Written>& reads, uint64_t start) {
+    f.Begin();
+    DmaTally t(k_, &f.dmas);
+    t.WaitForReads(&reads, start);
+    LoadBandWith(t, band_, src_, n, oy0, 0, 1);
+    p.dram_bytes += t.bytes;
+    return t.dmas;
+  }
   Dmas Load(Pipe& p, Filling& f, int n, int oy0, int part, int parts) {
     const ConvGeometry& g = band_.g;
     const bool inside = oy0 * g.stride_h - g.pad_top >= 0 && (oy0 + band_.plane_rows) * g.stride_h - g.pad_top <= g.height;

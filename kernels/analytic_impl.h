@@ -95,6 +95,12 @@ struct Pipe {
     return Finish(unit, start, cycles, latency);
   }
   uint64_t Run(int unit, DmaCost d, uint64_t ready) { return Run(unit, d.occupied, ready, d.latency); }
+  // When the next instruction (or piece) on `unit` would start, not before `ready`.
+  uint64_t StartOf(int unit, uint64_t ready) const {
+    const uint64_t j0 = count[unit];
+    const uint64_t e = j0 >= kDepth ? std::max(entry, starts[unit][j0 % kDepth]) : entry;
+    return std::max({free[unit], ready, e});
+  }
   // n instructions of `each` cycles.
   uint64_t RunEach(int unit, uint64_t each, uint64_t ready, uint64_t n) {
     if (n == 1) return Run(unit, each, ready);

@@ -197,16 +197,20 @@ TEST(Analytic, ADmaWaitsForAnyDmaStillUnderWayThatItOverlaps) {
 // The layers of random small networks (seeds printed): every kind, stride, padding, groups and channel
 // multiplier, batch and precision, the inputs and outputs the planner keeps in SRAM. Found: an FC layer's
 // channel pad waited a DRAM latency for its single row (+5 to +40 %), the DMAs still under way were the last
-// eight only, and a depthwise block's conversion was costed as if its rows started on a bank word.
+// eight only, a depthwise block's conversion was costed as if its rows started on a bank word, and a tap-major
+// convolution with one input buffer loaded its next band only once every TMAC of the band before was done.
 TEST(Analytic, AgreesWithTheCountedModeOnRandomNetworks) {
   std::mt19937_64 rng;
   auto uniform = [&](int lo, int hi) { return lo + int(rng() % uint64_t(hi - lo + 1)); };
   auto chance = [&](int percent) { return int(rng() % 100) < percent; };
-  // The presets whose built-in layers agree, and the default with two banks: rows that start off a bank word
-  // (a depthwise layer's staging rows of K channels) take a cycle more there.
-  for (const std::string preset : {"default", "inferx-x1", "default, 2 banks"}) {
-    AccelConfig config = AccelConfigPreset(preset == "inferx-x1" ? preset : "default");
+  // The presets; the default with two banks (rows that start off a bank word, a depthwise layer's staging rows of
+  // K channels, take a cycle more there); and with 128 ACC rows (bands so short that a tap-major convolution
+  // keeps one input buffer, whose next band loads once the TMACs reading each part of it are done, as on
+  // nvdla-2048 in int16 and bf16).
+  for (const std::string preset : {"default", "inferx-x1", "nvdla-2048", "default, 2 banks", "default, 128 ACC rows"}) {
+    AccelConfig config = AccelConfigPreset(preset.rfind("default", 0) == 0 ? "default" : preset);
     if (preset == "default, 2 banks") config.sram_banks = 2;
+    if (preset == "default, 128 ACC rows") config.acc_rows = 128;
     int layers_checked = 0;
     for (uint64_t seed = 1; seed <= 60; ++seed) {
       rng.seed(seed);
