@@ -403,10 +403,11 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   // A block's conversion into its columns of the staging rows, K elements apart: rows that start off a bank
   // word take a cycle more where the banks are narrow. Its cycles by the §8.1 rule, once per chunk height (a
   // block's columns start 32 elements into the row, on a bank word like the staging region).
-  uint32_t convert_rows = 0;
-  uint64_t convert_cycles = 0;
+  uint32_t convert_rows[2] = {};  // the chunk's rows and the last chunk's
+  uint64_t convert_cycles[2] = {};
   auto convert_cost = [&](uint32_t rows) {
-    if (rows != convert_rows) {
+    const int at = rows == convert_rows[0] ? 0 : 1;
+    if (rows != convert_rows[at]) {
       Instr i = Requant{};
       if (requant) {
         Requant r;
@@ -418,9 +419,9 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         i = st;
       }
       const uint64_t cycles = CostOf(i, c).cycles;
-      convert_rows = rows, convert_cycles = requant ? k.Requant(cycles) : k.Vector(cycles);
+      convert_rows[at] = rows, convert_cycles[at] = requant ? k.Requant(cycles) : k.Vector(cycles);
     }
-    return convert_cycles;
+    return convert_cycles[at];
   };
   // VLDs of the weight vectors: the kernel's direct-mapped cache of (block, tap) over the V registers.
   const int slots = static_cast<int>(c.vector_regs);

@@ -32,6 +32,7 @@ class DmaTally {
       while (cap < need) cap *= 2;
       heap_.resize(cap);
     }
+    ring_ = heap_.empty() ? inline_ : heap_.data();
     mask_ = (heap_.empty() ? kInline : heap_.size()) - 1;
   }
   DmaTally(const DmaTally&) = delete;
@@ -39,7 +40,11 @@ class DmaTally {
 
   // Instructions of other units that read SRAM the DMAs may overwrite, each with the cycle it ends (absolute),
   // and the cycle the tally's first DMA starts: a DMA that overlaps one waits for it (not before its end).
-  void WaitForReads(const std::vector<Written>* reads, uint64_t start) { reads_ = reads, reads_start_ = start; }
+  void WaitForReads(const std::vector<Written>* reads, uint64_t start) {
+    reads_ = reads, reads_start_ = start, reads_end_ = 0;
+    for (const Written& r : *reads) reads_end_ = std::max(reads_end_, r.end);
+    DropDoneReads();
+  }
 
   Dmas dmas;
   uint64_t bytes = 0;
@@ -55,6 +60,7 @@ class DmaTally {
     if (last_bytes_[x] != b) last_bytes_[x] = b, last_cost_[x] = x ? k_.X(b) : k_.Dma(b);
     const uint64_t lo = d.sram, hi = d.sram + SpanBytes(d);
     Prune();
+    DropDoneReads();
     uint64_t after = 0;
     if (reads_ != nullptr) {
       for (const Written& r : *reads_) {
@@ -62,9 +68,13 @@ class DmaTally {
       }
     }
     if (lo < hi_live_) {
+      // Newest first: once one is done a DRAM latency before the engines are free, every older one left them
+      // before it and is done by then (a DMA within SRAM has no latency).
       const Written* ring = Ring();
-      for (uint64_t i = live_from_; i < end_; ++i) {
+      const uint64_t span = dmas.span, latency = k_.c.dram_latency_cycles;
+      for (uint64_t i = end_; i-- > live_from_;) {
         const Written& w = ring[i & mask_];
+        if (w.end + latency <= span) break;
         if (w.end > after && w.lo < hi && lo < w.hi) after = w.end;
       }
     }
@@ -73,23 +83,34 @@ class DmaTally {
   }
 
   // `count` DMAs like `d`, each `sram_step` bytes on in SRAM (kernels/dma_run.h), in closed form where the
-  // rule above settles every one after the first alike: spans apart and ascending, none waits (when nothing
-  // older can hold them up); each span overlapping the one before, each waits for that one's data (its
-  // latency) and for nothing older.
+  // rule above settles every one after the first alike: spans apart and ascending, or within SRAM, none waits
+  // (when nothing older can hold them up); each span overlapping the one before, from DRAM, each waits for
+  // that one's data (its latency) and for nothing older.
   void Run(DmaIn d, uint32_t count, uint32_t sram_step, uint64_t dram_step) {
+    // One by one while reads of other units may still hold them up.
+    for (; reads_ != nullptr && count > 1; --count) (*this)(d), d.sram += sram_step, d.dram += dram_step;
     (*this)(d);
     const uint64_t len = SpanBytes(d);
     const int x = d.segment == kSegX;
     const DmaCost cost = last_cost_[x];
     const bool chained = sram_step > 0 && sram_step < len && cost.latency > 0;
-    // Apart: no DMA still under way but the first reaches past its span (the rest start above it), or every
-    // other one is done by the time the first leaves the engines (then none can hold up a later one).
-    bool apart = sram_step >= len;
-    if (apart && hi_live_ != d.sram + len) {
-      const Written* ring = Ring();
-      for (uint64_t i = live_from_; i + 1 < end_ && apart; ++i) apart = ring[i & mask_].end <= dmas.span;
+    // Apart: spans that do not overlap each other (or within SRAM, where a DMA is done as it leaves the
+    // engines), nor any DMA still under way: then none waits. The first of them that overlap one still under
+    // way go one by one.
+    const bool apart = sram_step >= len || cost.latency == 0;
+    if (apart) {
+      auto overlaps_under_way = [&] {
+        const uint64_t run_lo = d.sram + sram_step, run_hi = d.sram + uint64_t(count - 1) * sram_step + len;
+        if (hi_live_ <= run_lo) return false;
+        for (uint64_t i = live_from_; i < end_; ++i) {
+          const Written& w = ring_[i & mask_];
+          if (w.end > dmas.span && w.lo < run_hi && run_lo < w.hi) return true;
+        }
+        return false;
+      };
+      for (; count >= 3 && overlaps_under_way(); --count) d.sram += sram_step, d.dram += dram_step, (*this)(d);
     }
-    if (count < 3 || !(chained || apart) || reads_ != nullptr) {
+    if (count < 3 || !(chained || apart)) {
       for (uint32_t i = 1; i < count; ++i) d.sram += sram_step, d.dram += dram_step, (*this)(d);
       return;
     }
@@ -130,7 +151,11 @@ class DmaTally {
  private:
   static constexpr uint64_t kInline = 128;  // a power of two
 
-  Written* Ring() { return heap_.empty() ? inline_ : heap_.data(); }
+  Written* Ring() { return ring_; }
+  // Once the engines are free only after every read is done, no later DMA can wait for one.
+  void DropDoneReads() {
+    if (reads_ != nullptr && reads_start_ + dmas.span >= reads_end_) reads_ = nullptr;
+  }
   void Push(const Written& w, bool record = true) {
     if (record && written_ != nullptr) written_->push_back(w);
     if (end_ - live_from_ > mask_) ++live_from_;  // full: the oldest held (never under way by then)
@@ -154,7 +179,7 @@ class DmaTally {
   const Costs& k_;
   std::vector<Written>* written_;
   const std::vector<Written>* reads_ = nullptr;
-  uint64_t reads_start_ = 0;
+  uint64_t reads_start_ = 0, reads_end_ = 0;
   // The last DMA's size and cost per segment kind (most come in runs of one size).
   uint64_t last_bytes_[2] = {~0ull, ~0ull};
   DmaCost last_cost_[2] = {};
@@ -162,6 +187,7 @@ class DmaTally {
   // Left uninitialized: only held entries are read.
   Written inline_[kInline];
   std::vector<Written> heap_;
+  Written* ring_ = nullptr;  // inline_ or heap_ (the tally is neither copied nor moved)
   uint64_t mask_ = 0, end_ = 0, live_from_ = 0;
   // The end of the held DMAs' SRAM: one starting there overlaps none of them and waits for nothing (a band's
   // rows come in ascending order).
@@ -204,17 +230,31 @@ class BandLoads {
   BandLoads(const Costs& k, const BandLayout& band, const BandSource& src) : k_(k), band_(band), src_(src) {}
   // The whole band into a buffer that instructions of other units still read (`reads`, absolute ends): each
   // DMA waits for those whose SRAM it overwrites, the first starting at `start` (Pipe::StartOf).
+  // A band inside the image with the reads ending as long after `start` as another's takes the same DMAs:
+  // tallied once per such pattern.
   Dmas LoadOver(Pipe& p, Filling& f, int n, int oy0, const std::vector<Written>& reads, uint64_t start) {
     f.Begin();
+    std::vector<uint64_t> after;
+    for (const Written& r : reads) after.push_back(r.end > start ? r.end - start : 0);
+    const bool inside = Inside(oy0);
+    if (inside) {
+      for (const OverTally& t : over_) {
+        if (t.after == after) {
+          f.dmas = t.written;
+          p.dram_bytes += t.bytes;
+          return t.dmas;
+        }
+      }
+    }
     DmaTally t(k_, &f.dmas);
     t.WaitForReads(&reads, start);
     LoadBandWith(t, band_, src_, n, oy0, 0, 1);
     p.dram_bytes += t.bytes;
+    if (inside) over_.push_back({std::move(after), t.dmas, t.bytes, f.dmas});
     return t.dmas;
   }
   Dmas Load(Pipe& p, Filling& f, int n, int oy0, int part, int parts) {
-    const ConvGeometry& g = band_.g;
-    const bool inside = oy0 * g.stride_h - g.pad_top >= 0 && (oy0 + band_.plane_rows) * g.stride_h - g.pad_top <= g.height;
+    const bool inside = Inside(oy0);
     if (part == 0) f.Begin();
     if (inside) {
       for (const Tally& t : tallies_) {
@@ -234,6 +274,18 @@ class BandLoads {
   }
 
  private:
+  // Whether a band's plane rows all lie inside the image (its DMAs are any such band's, but for DRAM addresses).
+  bool Inside(int oy0) const {
+    const ConvGeometry& g = band_.g;
+    return oy0 * g.stride_h - g.pad_top >= 0 && (oy0 + band_.plane_rows) * g.stride_h - g.pad_top <= g.height;
+  }
+  struct OverTally {
+    std::vector<uint64_t> after;
+    Dmas dmas;
+    uint64_t bytes;
+    std::vector<Written> written;
+  };
+  std::vector<OverTally> over_;
   struct Tally {
     int part, parts;
     Dmas dmas;

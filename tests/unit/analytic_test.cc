@@ -114,6 +114,7 @@ TEST(Analytic, DmaRunTalliesAsItsDmasOneByOne) {
     bool x_on_chip;
     uint32_t segment, sram, rows, row_bytes, sram_stride, count, step;
     uint32_t in_flight = 0;  // if not 0: before the run, one fill DMA of 64 bytes to SRAM here, not two long ones
+    uint64_t read_end = 0;   // if not 0: the run's third and fourth steps are read by another unit until this cycle
   };
   const Case cases[] = {
       {"apart", false, analytic::kSegX, 4096, 4, 96, 128, 40, 512},
@@ -124,6 +125,9 @@ TEST(Analytic, DmaRunTalliesAsItsDmasOneByOne) {
       {"apart, below an earlier end", false, analytic::kSegX, 0, 2, 64, 64, 30, 256},
       {"apart, within SRAM, under a DMA in flight", true, analytic::kSegX, 0, 1, 64, 64, 30, 256, 1024},
       {"overlapping, within SRAM, under a DMA in flight", true, analytic::kSegX, 0, 4, 64, 128, 60, 64, 512},
+      {"apart, two read by another unit", false, analytic::kSegX, 4096, 4, 96, 128, 40, 512, 60000, 2000},
+      {"within SRAM, two read by another unit", true, analytic::kSegX, 4096, 4, 96, 128, 40, 512, 60000, 2000},
+      {"overlapping, from DRAM, two read by another unit", false, analytic::kSegX, 4096, 40, 96, 4096, 50, 128, 60000, 2000},
       {"two", false, analytic::kSegX, 4096, 40, 96, 4096, 2, 128},
       {"one", false, analytic::kSegX, 4096, 40, 96, 4096, 1, 128},
   };
@@ -138,7 +142,9 @@ TEST(Analytic, DmaRunTalliesAsItsDmasOneByOne) {
       DmaIn before;
       before.sram = 0, before.segment = analytic::kSegX, before.rows = 64, before.row_bytes = 512, before.sram_stride = 1024;
       if (c.in_flight) before.sram = c.in_flight, before.segment = analytic::kSegFill, before.rows = 1, before.row_bytes = 64;
+      const std::vector<Written> reads = {{c.sram + 2ull * c.step, c.sram + 4ull * c.step, c.read_end}};
       for (DmaTally* t : {&run, &each}) {
+        if (c.read_end != 0) t->WaitForReads(&reads, 0);
         (*t)(before);
         if (c.in_flight == 0) (*t)(before);
       }
