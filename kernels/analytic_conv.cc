@@ -258,12 +258,11 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       const int buf = static_cast<int>(kb % buffers);
       if (kb > 0 && buffers == 1) {
         // One buffer: each DMA of the band waits for the last block's TMACs that read the bytes it overwrites.
-        std::vector<Written>& reads = band_reads;
-        reads.clear();
-        for (size_t c = 0; c < chunks.size(); ++c) reads.push_back({chunks[c].lo, chunks[c].hi, chunk_end[c]});
+        band_reads.clear();
+        for (size_t c = 0; c < chunks.size(); ++c) band_reads.push_back({chunks[c].lo, chunks[c].hi, chunk_end[c]});
         const uint64_t start = P.StartOf(kDma, 0);
         const Dmas d = loads.LoadOver(P, filling[0], int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows,
-                                      reads, start);
+                                      band_reads, start);
         buf_ready[0] = d.Run(P, start);
         filling[0].Placed(buf_ready[0], d.finish);
       }

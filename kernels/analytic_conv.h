@@ -70,10 +70,9 @@ class DmaTally {
     if (lo < hi_live_) {
       // Newest first: once one is done a DRAM latency before the engines are free, every older one left them
       // before it and is done by then (a DMA within SRAM has no latency).
-      const Written* ring = Ring();
       const uint64_t span = dmas.span, latency = k_.c.dram_latency_cycles;
       for (uint64_t i = end_; i-- > live_from_;) {
-        const Written& w = ring[i & mask_];
+        const Written& w = ring_[i & mask_];
         if (w.end + latency <= span) break;
         if (w.end > after && w.lo < hi && lo < w.hi) after = w.end;
       }
@@ -128,13 +127,12 @@ class DmaTally {
     }
     // The ring keeps what is still under way once the engines are free: the DMAs before the run that are, then
     // those of the run that are (the last ends a latency after, each one before it step_end earlier).
-    Written* ring = Ring();
     uint64_t to = live_from_;
     for (uint64_t i = live_from_; i < end_; ++i) {
-      if (ring[i & mask_].end > dmas.span) ring[to++ & mask_] = ring[i & mask_];
+      if (ring_[i & mask_].end > dmas.span) ring_[to++ & mask_] = ring_[i & mask_];
     }
     end_ = to, hi_live_ = 0;
-    for (uint64_t i = live_from_; i < end_; ++i) hi_live_ = std::max(hi_live_, ring[i & mask_].hi);
+    for (uint64_t i = live_from_; i < end_; ++i) hi_live_ = std::max(hi_live_, ring_[i & mask_].hi);
     const uint64_t live = std::min<uint64_t>(more, cost.latency / std::max<uint64_t>(step_end, 1) + 1);
     for (uint64_t j = more - live + 1; j <= more; ++j) Push(nth(j), false);
   }
@@ -143,7 +141,7 @@ class DmaTally {
   std::vector<Written> UnderWay() {
     std::vector<Written> out;
     for (uint64_t i = live_from_; i < end_; ++i) {
-      if (Ring()[i & mask_].end > dmas.span) out.push_back(Ring()[i & mask_]);
+      if (ring_[i & mask_].end > dmas.span) out.push_back(ring_[i & mask_]);
     }
     return out;
   }
@@ -151,7 +149,6 @@ class DmaTally {
  private:
   static constexpr uint64_t kInline = 128;  // a power of two
 
-  Written* Ring() { return ring_; }
   // Once the engines are free only after every read is done, no later DMA can wait for one.
   void DropDoneReads() {
     if (reads_ != nullptr && reads_start_ + dmas.span >= reads_end_) reads_ = nullptr;
@@ -159,21 +156,20 @@ class DmaTally {
   void Push(const Written& w, bool record = true) {
     if (record && written_ != nullptr) written_->push_back(w);
     if (end_ - live_from_ > mask_) ++live_from_;  // full: the oldest held (never under way by then)
-    Ring()[end_++ & mask_] = w;
+    ring_[end_++ & mask_] = w;
     hi_live_ = std::max(hi_live_, w.hi);
   }
   // Drops the oldest DMAs done by the time the engines are free: none of them holds up a later DMA. (The ones
   // after the oldest still under way stay, done or not: at most a latency's worth.) The highest SRAM byte of
   // those left is recounted when a dropped one held it.
   void Prune() {
-    const Written* ring = Ring();
     bool top = false;
-    for (; live_from_ < end_ && ring[live_from_ & mask_].end <= dmas.span; ++live_from_) {
-      top = top || ring[live_from_ & mask_].hi == hi_live_;
+    for (; live_from_ < end_ && ring_[live_from_ & mask_].end <= dmas.span; ++live_from_) {
+      top = top || ring_[live_from_ & mask_].hi == hi_live_;
     }
     if (!top) return;
     hi_live_ = 0;
-    for (uint64_t i = live_from_; i < end_; ++i) hi_live_ = std::max(hi_live_, ring[i & mask_].hi);
+    for (uint64_t i = live_from_; i < end_; ++i) hi_live_ = std::max(hi_live_, ring_[i & mask_].hi);
   }
 
   const Costs& k_;
