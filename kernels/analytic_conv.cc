@@ -261,8 +261,8 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         band_reads.clear();
         for (size_t c = 0; c < chunks.size(); ++c) band_reads.push_back({chunks[c].lo, chunks[c].hi, chunk_end[c]});
         const uint64_t start = P.StartOf(kDma, 0);
-        const Dmas d = loads.LoadOver(P, filling[0], int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows,
-                                      band_reads, start);
+        const Dmas d = loads.Load(P, filling[0], int(kb / bands_per_image), int(kb % bands_per_image) * tp.band_rows, 0, 1,
+                                  &band_reads, start);
         buf_ready[0] = d.Run(P, start);
         filling[0].Placed(buf_ready[0], d.finish);
       }

@@ -224,37 +224,21 @@ struct Filling {
 class BandLoads {
  public:
   BandLoads(const Costs& k, const BandLayout& band, const BandSource& src) : k_(k), band_(band), src_(src) {}
-  // The whole band into a buffer that instructions of other units still read (`reads`, absolute ends): each
-  // DMA waits for those whose SRAM it overwrites, the first starting at `start` (Pipe::StartOf).
-  // A band inside the image with the reads ending as long after `start` as another's takes the same DMAs:
-  // tallied once per such pattern.
-  Dmas LoadOver(Pipe& p, Filling& f, int n, int oy0, const std::vector<Written>& reads, uint64_t start) {
-    f.Begin();
+  // Part `part` of `parts` of the band at image n, rows from oy0. With `reads` (the whole band, into a buffer
+  // that instructions of other units still read, absolute ends), each DMA waits for those whose SRAM it
+  // overwrites, the first starting at `start` (Pipe::StartOf); a band inside the image whose reads end as long
+  // after `start` as another's takes the same DMAs.
+  Dmas Load(Pipe& p, Filling& f, int n, int oy0, int part, int parts, const std::vector<Written>* reads = nullptr,
+            uint64_t start = 0) {
     std::vector<uint64_t> after;
-    for (const Written& r : reads) after.push_back(r.end > start ? r.end - start : 0);
-    const bool inside = Inside(oy0);
-    if (inside) {
-      for (const OverTally& t : over_) {
-        if (t.after == after) {
-          f.dmas = t.written;
-          p.dram_bytes += t.bytes;
-          return t.dmas;
-        }
-      }
+    if (reads != nullptr) {
+      for (const Written& r : *reads) after.push_back(r.end > start ? r.end - start : 0);
     }
-    DmaTally t(k_, &f.dmas);
-    t.WaitForReads(&reads, start);
-    LoadBandWith(t, band_, src_, n, oy0, 0, 1);
-    p.dram_bytes += t.bytes;
-    if (inside) over_.push_back({std::move(after), t.dmas, t.bytes, f.dmas});
-    return t.dmas;
-  }
-  Dmas Load(Pipe& p, Filling& f, int n, int oy0, int part, int parts) {
     const bool inside = Inside(oy0);
     if (part == 0) f.Begin();
     if (inside) {
       for (const Tally& t : tallies_) {
-        if (t.part == part && t.parts == parts) {
+        if (t.part == part && t.parts == parts && t.after == after) {
           f.dmas.insert(f.dmas.end(), t.written.begin(), t.written.end());
           p.dram_bytes += t.bytes;
           return t.dmas;
@@ -263,9 +247,12 @@ class BandLoads {
     }
     const size_t from = f.dmas.size();
     DmaTally t(k_, &f.dmas);
+    if (reads != nullptr) t.WaitForReads(reads, start);
     LoadBandWith(t, band_, src_, n, oy0, part, parts);
     p.dram_bytes += t.bytes;
-    if (inside) tallies_.push_back({part, parts, t.dmas, t.bytes, {f.dmas.begin() + long(from), f.dmas.end()}});
+    if (inside) {
+      tallies_.push_back({part, parts, std::move(after), t.dmas, t.bytes, {f.dmas.begin() + long(from), f.dmas.end()}});
+    }
     return t.dmas;
   }
 
@@ -275,15 +262,9 @@ class BandLoads {
     const ConvGeometry& g = band_.g;
     return oy0 * g.stride_h - g.pad_top >= 0 && (oy0 + band_.plane_rows) * g.stride_h - g.pad_top <= g.height;
   }
-  struct OverTally {
-    std::vector<uint64_t> after;
-    Dmas dmas;
-    uint64_t bytes;
-    std::vector<Written> written;
-  };
-  std::vector<OverTally> over_;
   struct Tally {
     int part, parts;
+    std::vector<uint64_t> after;  // with reads: how long after the first DMA's start each ends (none: empty)
     Dmas dmas;
     uint64_t bytes;
     std::vector<Written> written;
