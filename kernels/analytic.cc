@@ -245,9 +245,12 @@ void ModelShuffleRoutes(Pipe& p, const Layer& l, const Costs& k, const RunOption
   const std::vector<ShuffleRoute> routes = BuildRoutes(d);
   const uint64_t pixel = uint64_t(C) * elem, slack = uint64_t{kLanes} * elem;
   const uint32_t in = 0, out = static_cast<uint32_t>(Align64(band * pixel + slack));
+  // The input band is free to load once the band before's RPERMs have read it, the output band free to
+  // permute into once its DMA_OUT is done: the next band's DMA_IN runs beside the RPERMs' wait for that store.
+  uint64_t in_read = 0, out_stored = 0;
   auto step = [&](uint32_t rows) {
     const uint64_t bytes = uint64_t(rows) * pixel;
-    uint64_t at = p.Run(kDma, k.X(bytes), p.end);
+    uint64_t at = std::max(p.Run(kDma, k.X(bytes), in_read), out_stored);
     for (const ShuffleRoute& r : routes) {
       RowPerm perm;
       perm.type = t.x, perm.rows = rows;
@@ -256,19 +259,15 @@ void ModelShuffleRoutes(Pipe& p, const Layer& l, const Costs& k, const RunOption
       perm.route = r.route;
       at = p.Run(kVector, k.Vector(CostOf(Instr{perm}, c).cycles), at);
     }
-    p.Run(kDma, k.Y(bytes), at);
+    in_read = at;
+    out_stored = p.Run(kDma, k.Y(bytes), at);
     p.dram_bytes += 2 * bytes;
   };
   const int64_t whole = pixels / int64_t(band), rest = pixels % int64_t(band);
-  // Every whole band costs the same: one counted, the others added.
-  if (whole > 0) {
-    const uint64_t before = p.end, busy_dma = p.busy[kDma], busy_vec = p.busy[kVector], bytes = p.dram_bytes;
-    step(static_cast<uint32_t>(band));
-    const uint64_t n = uint64_t(whole - 1);
-    p.Shift((p.end - before) * n);
-    p.busy[kDma] += (p.busy[kDma] - busy_dma) * n, p.busy[kVector] += (p.busy[kVector] - busy_vec) * n;
-    p.dram_bytes += (p.dram_bytes - bytes) * n;
-  }
+  // Whole bands repeat once the overlap of one band's store with the next one's load has settled.
+  Periods(p, whole, [&] { step(static_cast<uint32_t>(band)); }, [&](uint64_t shift, int64_t) {
+    in_read += shift, out_stored += shift;
+  });
   if (rest > 0) step(static_cast<uint32_t>(rest));
 }
 

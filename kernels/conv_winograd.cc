@@ -90,7 +90,7 @@ std::vector<int64_t> AbsSums(const ConvDesc& d, const ConvFacts& f) {
 
 bool Accepts(const ConvDesc& d, const ConvFacts& f, std::string* why) {
   auto no = [&](const std::string& s) {
-    *why = "winograd: " + s;
+    *why = s;
     return false;
   };
   if (d.layout != ConvLayout::kAuto) return no(std::string("desc.layout = ") + NameOf(d.layout) + " asks for direct");

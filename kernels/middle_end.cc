@@ -29,7 +29,7 @@ void DmaInOne(Machine& m, uint32_t sram, uint32_t seg, uint64_t dram, uint32_t b
 uint32_t SramPlan::Take(const char* what, uint64_t bytes) {
   const uint64_t at = Align64(used_);
   if (at + bytes > size_) {
-    Fail(fn_, ": accelerator configuration too small: ", what, " needs ", bytes, " bytes of SRAM, only ",
+    Fail(fn_, ": accelerator configuration too small: ", bytes, " bytes of SRAM for ", what, ", only ",
          at >= size_ ? 0 : size_ - at, " of sram_bytes = ", size_, " are left");
   }
   used_ = at + bytes;

@@ -63,11 +63,22 @@ TEST(Analytic, AgreesAtBatchTwoAndInInt16) {
   ExpectAgreement("resnet50", "nvdla-2048", wide);
 }
 
-// The planner folds or runs every ShuffleNetV2 shuffle as a GEMM; the routes' loop is checked on its own.
+// The planner folds or runs every ShuffleNetV2 shuffle as a GEMM; the routes' loop is checked on its own, on the
+// presets (one band) and on SRAMs of 32 and 48 KiB, where the layers take 2 to 6 bands and each band's store
+// overlaps the next band's load: the same cycles as counted (with the bands modeled one after the other they
+// were 0.3 to 0.4 % over here, and up to 11 % on random layers and configurations).
 TEST(Analytic, ShuffleByRoutes) {
   const Network& net = BuiltinNetwork("shufflenetv2");
-  for (const std::string& preset : AccelConfigPresetNames()) {
-    const AccelConfig config = AccelConfigPreset(preset);
+  std::vector<std::pair<std::string, AccelConfig>> configs;
+  for (const std::string& preset : AccelConfigPresetNames()) configs.emplace_back(preset, AccelConfigPreset(preset));
+  for (const uint32_t kib : {32u, 48u}) {
+    for (const char* preset : {"default", "nvdla-2048"}) {
+      AccelConfig small = AccelConfigPreset(preset);
+      small.sram_bytes = kib << 10;
+      configs.emplace_back(std::string(preset) + " with " + std::to_string(kib) + " KiB", small);
+    }
+  }
+  for (const auto& [name, config] : configs) {
     ModelMachine model(config);
     LayerChoice routes;
     routes.shuffle = ShuffleAlgorithm::kRoutes;
@@ -75,7 +86,8 @@ TEST(Analytic, ShuffleByRoutes) {
       if (l.kind != LayerKind::kShuffle) continue;
       const LayerRun run = RunLayer(model, l, RunOptions{}, routes);
       const LayerEstimate e = AnalyticLayer(l, routes, config, RunOptions{});
-      EXPECT_NEAR(double(e.cycles), double(run.timing.cycles), 0.02 * double(run.timing.cycles)) << preset << " " << l.name;
+      EXPECT_EQ(e.cycles, run.timing.cycles) << name << " " << l.name;
+      for (int u = 0; u < kUnits; ++u) EXPECT_EQ(e.busy[u], run.timing.unit[u].busy) << name << " " << l.name << " unit " << u;
     }
   }
 }
