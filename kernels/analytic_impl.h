@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "accel/config.h"
 #include "accel/footprint.h"
@@ -221,9 +222,14 @@ class Weights {
   void Load(int kt0, int tiles, int nt) {
     if (loaded_kt0_ == kt0 && loaded_nt_ == nt && loaded_tiles_ >= tiles) return;
     if (window_ == 0) {
-      const uint64_t in = p_.Run(kDma, k_.Dma(tile_bytes_ * tiles), slot_read_[0]);
+      // Each chunk lands at the start of one region, tile t at t tile images in: its DMA overwrites (and waits
+      // for) the TLDs that read its first `tiles` tiles, not those of tiles past them.
+      if (tile_read_.size() < size_t(tiles)) tile_read_.resize(size_t(tiles));
+      const uint64_t in = p_.Run(kDma, k_.Dma(tile_bytes_ * tiles),
+                                 *std::max_element(tile_read_.begin(), tile_read_.begin() + tiles));
       p_.dram_bytes += tile_bytes_ * tiles;
-      slot_read_[0] = p_.RunEach(kTile, tld_, in, uint64_t(tiles));
+      const uint64_t end = p_.RunEach(kTile, tld_, in, uint64_t(tiles));
+      for (int t = 0; t < tiles; ++t) tile_read_[size_t(t)] = end - uint64_t(tiles - 1 - t) * tld_;
     } else if (const int64_t first = int64_t{nt} * k_tiles_ + kt0; first >= cur_lo_ && first + tiles <= cur_hi_) {
       const uint64_t end = p_.RunEach(kTile, tld_, Ready(cur_slot_), uint64_t(tiles));
       if (!resident_) slot_read_[cur_slot_] = end;
@@ -297,6 +303,7 @@ class Weights {
   void Shift(uint64_t d) {
     for (uint64_t& t : ready_) t += d;
     for (uint64_t& t : slot_read_) t += d;
+    for (uint64_t& t : tile_read_) t += d;
   }
 
   // Column blocks per period of the loop over one row block's column blocks: whole resident windows (the
@@ -361,6 +368,7 @@ class Weights {
   std::array<uint64_t, kMostResident> ready_{};  // per slot (streamed) or window (resident): when its DMA ends
   std::array<bool, kMostResident> fetched_{};
   uint64_t slot_read_[2] = {};  // streamed: when the last TLD reading the slot ends
+  std::vector<uint64_t> tile_read_;  // no window: when the last TLD reading each tile of the region ends
   int64_t slot_window_[2] = {-1, -1};
   int cur_slot_ = 1;
   int64_t cur_window_ = -1, cur_lo_ = 0, cur_hi_ = 0;
