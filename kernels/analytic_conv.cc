@@ -426,6 +426,8 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   const int slots = static_cast<int>(c.vector_regs);
   std::array<int64_t, 256> holds;  // vector_regs <= 256 (AccelConfig::Validate)
   holds.fill(-1);
+  // Per V register: when its VLD is done (an EMAC reads it after) and its last EMAC (a VLD overwrites it after).
+  std::array<uint64_t, 256> reg_loaded{}, reg_read{};
   // The register of (block b, tap 0); each next tap's is one further round: a division per block, not per tap.
   auto first_slot = [&](int64_t b) { return static_cast<int>(b * taps % slots); };
   auto next_slot = [&](int v) { return v + 1 == slots ? 0 : v + 1; };
@@ -462,11 +464,15 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
         uint64_t emac_end = seeded;
         // With every tap's weights in a V register and the band loaded, the block's EMACs run back to back.
         bool held_all = filling.all <= std::max(seeded, P.free[kTile]);
+        uint64_t loaded = 0;
         for (int tap = 0, v = first_slot(b); tap < taps && held_all; ++tap, v = next_slot(v)) {
           held_all = holds[size_t(v)] == int64_t{b} * taps + tap;
+          loaded = std::max(loaded, reg_loaded[size_t(v)]);
         }
+        held_all = held_all && loaded <= std::max(seeded, P.free[kTile]);
         if (held_all) {
           emac_end = P.RunEach(kTile, k.Emac(rows, emac_row_bytes), seeded, uint64_t(taps));
+          for (int tap = 0, v = first_slot(b); tap < taps; ++tap, v = next_slot(v)) reg_read[size_t(v)] = emac_end;
           P.array_cycles += uint64_t(rows) * k.pass * uint64_t(taps);
         }
         for (int tap = 0, v = first_slot(b); tap < taps && !held_all; ++tap, v = next_slot(v)) {
@@ -479,12 +485,13 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
               w_ready = ready = P.Run(kDma, k.Dma(block_w), w_read);
               w_block = b;
             }
-            w_read = P.Run(kVector, vld, ready);
+            w_read = reg_loaded[size_t(v)] = P.Run(kVector, vld, std::max(ready, reg_read[size_t(v)]));
           }
           const uint64_t lo = tap_addr[size_t(tap)] + uint64_t(b) * emac_row_bytes + uint64_t(r0) * band.pixel_bytes;
           const uint64_t in = filling.Ready(lo, lo + uint64_t(rows - 1) * band.pixel_bytes + emac_row_bytes, P.free[kTile],
                                            k.c.dram_latency_cycles);
-          emac_end = P.Run(kTile, k.Emac(rows, emac_row_bytes), std::max({seeded, in, emac_end}));
+          emac_end = reg_read[size_t(v)] =
+              P.Run(kTile, k.Emac(rows, emac_row_bytes), std::max({seeded, in, emac_end, reg_loaded[size_t(v)]}));
           P.array_cycles += uint64_t(rows) * k.pass;
         }
         band_free = emac_end;
@@ -521,6 +528,7 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
                 b -= static_cast<int>(skipped);
                 if (!dp.resident && hits == 0) w_block = b + 1;
                 for (uint64_t* t : {&w_ready, &w_read, &acc_free, &band_free, &converted}) *t += shift;
+                for (int v = 0; v < slots; ++v) reg_loaded[size_t(v)] += shift, reg_read[size_t(v)] += shift;
               });
         }
       }
@@ -559,6 +567,7 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
           [&](uint64_t shift, int64_t bands) {
             filling.Shift(shift);
             for (uint64_t* t : {&w_ready, &w_read, &acc_free, &band_free}) *t += shift;
+            for (int v = 0; v < slots; ++v) reg_loaded[size_t(v)] += shift, reg_read[size_t(v)] += shift;
             for (auto& st : stores) st.second += shift;
             i += static_cast<int>(bands);
           });
