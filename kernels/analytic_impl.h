@@ -169,28 +169,31 @@ struct Pipe {
 template <class Step, class Skip>
 void Periods(Pipe& P, int64_t n, Step&& step, Skip&& skip) {
   struct Mark {
-    uint64_t free[kUnits], busy[kUnits], end, bytes, array;
+    uint64_t free[kUnits], busy[kUnits], end, entry, bytes, array;
   };
   auto mark = [&] {
     Mark m;
     std::copy(std::begin(P.free), std::end(P.free), m.free);
     std::copy(std::begin(P.busy), std::end(P.busy), m.busy);
-    m.end = P.end, m.bytes = P.dram_bytes, m.array = P.array_cycles;
+    m.end = P.end, m.entry = P.entry, m.bytes = P.dram_bytes, m.array = P.array_cycles;
     return m;
   };
   Mark before = mark();
-  uint64_t last[kUnits + 1] = {};
+  // Per unit its free time's move, then the end's, then the queues' entry's (a full queue holding up issue is
+  // state the units' times alone do not show).
+  uint64_t last[kUnits + 2] = {};
   for (int64_t i = 0; i < n; ++i) {
     step();
     const Mark after = mark();
-    uint64_t d[kUnits + 1];
+    uint64_t d[kUnits + 2];
     d[kUnits] = after.end - before.end;
+    d[kUnits + 1] = after.entry - before.entry;
     bool steady = i > 0;
     for (int u = 0; u < kUnits; ++u) {
       d[u] = after.free[u] - before.free[u];
       if (after.busy[u] != before.busy[u] && d[u] != d[kUnits]) steady = false;
     }
-    for (int u = 0; u <= kUnits; ++u) steady = steady && d[u] == last[u];
+    for (int u = 0; u < kUnits + 2; ++u) steady = steady && d[u] == last[u];
     if (steady && i + 1 < n) {
       const uint64_t k = uint64_t(n - i - 1), shift = d[kUnits] * k;
       P.Shift(shift);
