@@ -428,6 +428,9 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
   holds.fill(-1);
   // Per V register: when its VLD is done (an EMAC reads it after) and its last EMAC (a VLD overwrites it after).
   std::array<uint64_t, 256> reg_loaded{}, reg_read{};
+  auto shift_regs = [&](uint64_t shift) {
+    for (int v = 0; v < slots; ++v) reg_loaded[size_t(v)] += shift, reg_read[size_t(v)] += shift;
+  };
   // The register of (block b, tap 0); each next tap's is one further round: a division per block, not per tap.
   auto first_slot = [&](int64_t b) { return static_cast<int>(b * taps % slots); };
   auto next_slot = [&](int v) { return v + 1 == slots ? 0 : v + 1; };
@@ -528,7 +531,7 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
                 b -= static_cast<int>(skipped);
                 if (!dp.resident && hits == 0) w_block = b + 1;
                 for (uint64_t* t : {&w_ready, &w_read, &acc_free, &band_free, &converted}) *t += shift;
-                for (int v = 0; v < slots; ++v) reg_loaded[size_t(v)] += shift, reg_read[size_t(v)] += shift;
+                shift_regs(shift);
               });
         }
       }
@@ -567,7 +570,7 @@ void ModelDepthwise(Pipe& P, const Costs& k, const ConvShape& s) {
           [&](uint64_t shift, int64_t bands) {
             filling.Shift(shift);
             for (uint64_t* t : {&w_ready, &w_read, &acc_free, &band_free}) *t += shift;
-            for (int v = 0; v < slots; ++v) reg_loaded[size_t(v)] += shift, reg_read[size_t(v)] += shift;
+            shift_regs(shift);
             for (auto& st : stores) st.second += shift;
             i += static_cast<int>(bands);
           });
