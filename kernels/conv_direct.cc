@@ -18,6 +18,7 @@
 // against weights of 0 (+0.0).
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "accel/error.h"
 #include "kernels/conv_impl.h"
@@ -74,30 +75,31 @@ void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   const DType wt = WeightType(f.mode);
   const int taps = d.kernel_h * d.kernel_w;
   std::vector<int32_t> weights(size_t(taps) * cg);
-  for (int g = 0; g < d.groups; ++g) {
-    // B[k][n] of this group, zero (+0.0) in the channel padding.
-    std::vector<uint16_t> b16(wt == DType::kI8 ? 0 : size_t(rows) * kg, 0);
-    std::vector<int8_t> b8(wt == DType::kI8 ? size_t(rows) * kg : 0, 0);
-    for (int n = 0; n < kg; ++n) {
+  // Column n of one group's B (reduction k = tap * cstride + c, zero or +0.0 in the channel padding), output
+  // channel by output channel as the weights lie: no K x N transpose.
+  auto columns = [&](auto* bt, int g) {
+    using T = std::remove_pointer_t<decltype(bt)>;
+    for (int n = 0; n < kg; ++n, bt += rows) {
       PackedWeightsOf(d, g * kg + n, weights.data());
       const int32_t* v = weights.data();
       for (int tap = 0; tap < taps; ++tap, v += cg) {
-        const size_t k0 = size_t(tap) * cstride;
-        for (int c = 0; c < cg; ++c) {
-          if (wt == DType::kI8) {
-            b8[(k0 + c) * kg + n] = static_cast<int8_t>(v[c]);
-          } else {
-            b16[(k0 + c) * kg + n] = static_cast<uint16_t>(v[c]);
-          }
-        }
+        T* k0 = bt + size_t(tap) * cstride;
+        for (int c = 0; c < cg; ++c) k0[c] = static_cast<T>(v[c]);
       }
     }
+  };
+  std::vector<int8_t> bt8(wt == DType::kI8 ? size_t(rows) * kg : 0);
+  std::vector<uint16_t> bt16(wt == DType::kI8 ? 0 : size_t(rows) * kg);
+  for (int g = 0; g < d.groups; ++g) {
     if (wt == DType::kI8) {
-      p->weights.push_back(PackWeightsI8(b8.data(), rows, kg, kg));
+      columns(bt8.data(), g);
+      p->weights.push_back(PackWeightColumnsI8(bt8.data(), rows, kg, rows));
     } else if (wt == DType::kI16) {
-      p->weights.push_back(PackWeightsI16(reinterpret_cast<const int16_t*>(b16.data()), rows, kg, kg));
+      columns(bt16.data(), g);
+      p->weights.push_back(PackWeightColumnsI16(reinterpret_cast<const int16_t*>(bt16.data()), rows, kg, rows));
     } else {
-      p->weights.push_back(PackWeightsBF16(b16.data(), rows, kg, kg));
+      columns(bt16.data(), g);
+      p->weights.push_back(PackWeightColumnsBF16(bt16.data(), rows, kg, rows));
     }
   }
 }

@@ -57,12 +57,22 @@ int64_t MaxAbsDiff(DType x_type, int32_t zp) {
   return std::max<int64_t>(int64_t{zp} - r.lo, int64_t{r.hi} - zp);
 }
 
-// The 3x3 kernel g' = w - w_zp of output channel k, input channel c (inside the group).
-void KernelOf(const ConvDesc& d, int k, int c, int32_t g[3][3]) {
-  const int32_t z = ShiftedZeroPoint(d, k);
-  for (int ky = 0; ky < 3; ++ky)
-    for (int kx = 0; kx < 3; ++kx) g[ky][kx] = PackedWeightAt(d, k, ky, kx, c) - z;
-}
+// The 3x3 kernels g' = w - w_zp of output channel k, one per input channel of its group: `weights` holds
+// PackedWeightsOf(d, k) (tap-major, 9 * C/G values), read once per output channel.
+class KernelsOf {
+ public:
+  KernelsOf(const ConvDesc& d, const ConvFacts& f) : d_(d), cg_(f.group_channels), w_(size_t{9} * cg_) {}
+  void Channel(int k) { PackedWeightsOf(d_, k, w_.data()), z_ = ShiftedZeroPoint(d_, k); }
+  void Kernel(int c, int32_t g[3][3]) const {
+    for (int tap = 0; tap < 9; ++tap) g[tap / 3][tap % 3] = w_[size_t(tap) * cg_ + c] - z_;
+  }
+
+ private:
+  const ConvDesc& d_;
+  int cg_;
+  std::vector<int32_t> w_;
+  int32_t z_ = 0;
+};
 
 // U = G' g G'^T.
 void TransformKernel(const int32_t g[3][3], int32_t u[4][4]) {
@@ -77,10 +87,12 @@ void TransformKernel(const int32_t g[3][3], int32_t u[4][4]) {
 // Per output channel, sum over taps and input channels of |w - w_zp|.
 std::vector<int64_t> AbsSums(const ConvDesc& d, const ConvFacts& f) {
   std::vector<int64_t> s(size_t(d.out_channels), 0);
+  KernelsOf kernels(d, f);
   for (int k = 0; k < d.out_channels; ++k) {
+    kernels.Channel(k);
     for (int c = 0; c < f.group_channels; ++c) {
       int32_t g[3][3];
-      KernelOf(d, k, c, g);
+      kernels.Kernel(c, g);
       for (auto& row : g)
         for (int32_t v : row) s[k] += std::abs(v);
     }
@@ -129,25 +141,28 @@ void Pack(const ConvDesc& d, const ConvFacts& f, PackedConv* p) {
   const int cg = f.group_channels, kg = f.group_outputs;
   p->u11_sums.assign(size_t(d.out_channels), 0);
   p->w_abs_sum.assign(size_t(d.out_channels), 0);
+  // Per position, U's columns (output channels) of C/G values each: packed from the columns, no transpose.
   std::vector<std::vector<int16_t>> u(kPositions, std::vector<int16_t>(size_t(cg) * kg));
+  KernelsOf kernels(d, f);
   for (int g = 0; g < d.groups; ++g) {
     for (int n = 0; n < kg; ++n) {
       const int k = g * kg + n;
       uint32_t u11 = 0;
       int64_t abs_sum = 0;
+      kernels.Channel(k);
       for (int c = 0; c < cg; ++c) {
         int32_t w[3][3], t[4][4];
-        KernelOf(d, k, c, w);
+        kernels.Kernel(c, w);
         for (auto& row : w)
           for (int32_t v : row) abs_sum += std::abs(v);
         TransformKernel(w, t);
-        for (int pos = 0; pos < kPositions; ++pos) u[pos][size_t(c) * kg + n] = static_cast<int16_t>(t[pos / 4][pos % 4]);
+        for (int pos = 0; pos < kPositions; ++pos) u[pos][size_t(n) * cg + c] = static_cast<int16_t>(t[pos / 4][pos % 4]);
         u11 += static_cast<uint32_t>(t[1][1]);
       }
       p->u11_sums[k] = static_cast<int32_t>(u11);
       p->w_abs_sum[k] = abs_sum;
     }
-    for (int pos = 0; pos < kPositions; ++pos) p->weights.push_back(PackWeightsI16(u[pos].data(), cg, kg, kg));
+    for (int pos = 0; pos < kPositions; ++pos) p->weights.push_back(PackWeightColumnsI16(u[pos].data(), cg, kg, cg));
   }
 }
 

@@ -14,11 +14,12 @@ size_t InTileOffset(DType t, int k, int j) {
   return 2 * (size_t(k / 2) * 64 + size_t(j) * 2 + size_t(k % 2));
 }
 
-void CheckShape(const char* fn, const void* b, int K, int N, int64_t ldb) {
-  if (b == nullptr) Fail(fn, ": b is null");
+void CheckShape(const char* fn, const void* b, int K, int N, int64_t ldb, bool columns = false) {
+  if (b == nullptr) Fail(fn, columns ? ": bt is null" : ": b is null");
   if (K < 1) Fail(fn, ": K = ", K, " must be >= 1");
   if (N < 1) Fail(fn, ": N = ", N, " must be >= 1");
-  if (ldb < N) Fail(fn, ": ldb = ", ldb, " must be >= N = ", N);
+  if (columns && ldb < K) Fail(fn, ": ldbt = ", ldb, " must be >= K = ", K);
+  if (!columns && ldb < N) Fail(fn, ": ldb = ", ldb, " must be >= N = ", N);
 }
 
 int CeilTiles(int n) { return static_cast<int>((int64_t{n} + kLanes - 1) / kLanes); }
@@ -45,6 +46,34 @@ PackedWeights Pack(const char* fn, DType dtype, const T* b, int K, int N, int64_
       for (int n = n0; n < n1; ++n, at += 4) {
         if (row[n] != T{0}) std::memcpy(at, &row[n], sizeof(T));  // the image starts zero
       }
+    }
+  }
+  return p;
+}
+
+// Column n of tile (kt, nt) is 4 bytes at j * 4 in each 128-byte row group of the image: rows 4g .. 4g + 3
+// (int8) or 2g, 2g + 1 (16-bit). Copied run by run; the image starts zero, so a short last run leaves the
+// padding as it is.
+template <typename T>
+PackedWeights PackColumns(const char* fn, DType dtype, const T* bt, int K, int N, int64_t ldbt) {
+  CheckShape(fn, bt, K, N, ldbt, true);
+  PackedWeights p;
+  p.dtype = dtype;
+  p.K = K;
+  p.N = N;
+  p.k_tiles = CeilTiles(K);
+  p.n_tiles = CeilTiles(N);
+  p.bytes.assign(size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes(), 0);
+  constexpr int kRun = 4 / sizeof(T);  // elements of one column per 4 bytes
+  constexpr int kGroupBytes = kLanes * 4;
+  for (int n = 0; n < N; ++n) {
+    const T* col = bt + int64_t{n} * ldbt;
+    for (int kt = 0; kt < p.k_tiles; ++kt) {
+      uint8_t* at = p.bytes.data() + p.TileOffset(kt, n / kLanes) + size_t(n % kLanes) * 4;
+      const int k0 = kt * kLanes, k1 = std::min(K, k0 + kLanes);
+      int k = k0;
+      for (; k + kRun <= k1; k += kRun, at += kGroupBytes) std::memcpy(at, col + k, 4);
+      if (k < k1) std::memcpy(at, col + k, sizeof(T) * size_t(k1 - k));
     }
   }
   return p;
@@ -94,6 +123,16 @@ PackedWeights PackWeightsI16(const int16_t* b, int K, int N, int64_t ldb) {
 }
 PackedWeights PackWeightsBF16(const uint16_t* b, int K, int N, int64_t ldb) {
   return Pack("PackWeightsBF16", DType::kBF16, b, K, N, ldb);
+}
+
+PackedWeights PackWeightColumnsI8(const int8_t* bt, int K, int N, int64_t ldbt) {
+  return PackColumns("PackWeightColumnsI8", DType::kI8, bt, K, N, ldbt);
+}
+PackedWeights PackWeightColumnsI16(const int16_t* bt, int K, int N, int64_t ldbt) {
+  return PackColumns("PackWeightColumnsI16", DType::kI16, bt, K, N, ldbt);
+}
+PackedWeights PackWeightColumnsBF16(const uint16_t* bt, int K, int N, int64_t ldbt) {
+  return PackColumns("PackWeightColumnsBF16", DType::kBF16, bt, K, N, ldbt);
 }
 
 void UnpackWeightsI8(const PackedWeights& packed, int8_t* b, int64_t ldb) {

@@ -46,6 +46,14 @@ PackedWeights PackWeightsI8(const int8_t* b, int K, int N, int64_t ldb);
 PackedWeights PackWeightsI16(const int16_t* b, int K, int N, int64_t ldb);
 PackedWeights PackWeightsBF16(const uint16_t* b, int K, int N, int64_t ldb);  // raw bf16 bits
 
+// The same images from the transpose: column n of B is bt[n * ldbt .. n * ldbt + K) (ldbt >= K), as
+// convolution weights lie, output channel by output channel. Each column's elements go to their image in
+// runs of 4 bytes (4 int8 or 2 16-bit rows of one column are adjacent, §3.4), so the source is read once in
+// order and no K x N transpose is built. Throws as PackWeights* (naming bt and ldbt).
+PackedWeights PackWeightColumnsI8(const int8_t* bt, int K, int N, int64_t ldbt);
+PackedWeights PackWeightColumnsI16(const int16_t* bt, int K, int N, int64_t ldbt);
+PackedWeights PackWeightColumnsBF16(const uint16_t* bt, int K, int N, int64_t ldbt);
+
 // The inverse: writes the K x N matrix back to b (leading dimension ldb >= N). The dtype of `packed`
 // must match the function. Padding is not written.
 void UnpackWeightsI8(const PackedWeights& packed, int8_t* b, int64_t ldb);

@@ -145,6 +145,39 @@ TEST(TilePack, ConsecutiveTilesLoadAsAChain) {
   }
 }
 
+// Packing from the transpose gives the bytes the row-major packing gives, padding and every type included.
+TEST(TilePack, ColumnsPackLikeRows) {
+  const uint64_t seed = TestSeed(104);
+  std::mt19937_64 rng(seed);
+  for (int K : {1, 2, 3, 5, 31, 32, 33, 66, 100}) {
+    for (int N : {1, 31, 33, 70}) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + " K " + std::to_string(K) + " N " + std::to_string(N));
+      const int64_t ldbt = K + static_cast<int64_t>(rng() % 3);
+      std::vector<uint16_t> bt(size_t(N) * ldbt), b(size_t(K) * N);
+      for (auto& v : bt) v = static_cast<uint16_t>(rng());
+      std::vector<int8_t> bt8(bt.size()), b8(b.size());
+      for (size_t i = 0; i < bt.size(); ++i) bt8[i] = static_cast<int8_t>(bt[i] >> 3);
+      for (int k = 0; k < K; ++k) {
+        for (int n = 0; n < N; ++n) b[size_t(k) * N + n] = bt[size_t(n) * ldbt + k], b8[size_t(k) * N + n] = bt8[size_t(n) * ldbt + k];
+      }
+      const PackedWeights c8 = PackWeightColumnsI8(bt8.data(), K, N, ldbt), r8 = PackWeightsI8(b8.data(), K, N, N);
+      EXPECT_EQ(c8.bytes, r8.bytes);
+      EXPECT_EQ(c8.k_tiles, r8.k_tiles);
+      EXPECT_EQ(c8.n_tiles, r8.n_tiles);
+      const auto* bt16 = reinterpret_cast<const int16_t*>(bt.data());
+      const auto* b16 = reinterpret_cast<const int16_t*>(b.data());
+      EXPECT_EQ(PackWeightColumnsI16(bt16, K, N, ldbt).bytes, PackWeightsI16(b16, K, N, N).bytes);
+      const PackedWeights cbf = PackWeightColumnsBF16(bt.data(), K, N, ldbt);
+      EXPECT_EQ(cbf.dtype, DType::kBF16);
+      EXPECT_EQ(cbf.bytes, PackWeightsBF16(b.data(), K, N, N).bytes);
+    }
+  }
+  std::vector<int8_t> bt(64, 1);
+  ExpectErrorMentioning([&] { PackWeightColumnsI8(nullptr, 4, 4, 4); }, "bt is null");
+  ExpectErrorMentioning([&] { PackWeightColumnsI8(bt.data(), 0, 4, 4); }, "K = 0");
+  ExpectErrorMentioning([&] { PackWeightColumnsI8(bt.data(), 8, 4, 7); }, "ldbt = 7 must be >= K = 8");
+}
+
 TEST(TilePack, Errors) {
   std::vector<int8_t> b(64, 1);
   ExpectErrorMentioning([&] { PackWeightsI8(nullptr, 4, 4, 4); }, "b is null");
