@@ -230,8 +230,12 @@ void PackedWeightsOf(const ConvDesc& d, int k, int32_t* out) {
   const int shuffle = d.input_shuffle_groups > 1 ? d.input_shuffle_groups : 1;
   auto copy = [&](const auto* w, int32_t offset) {
     const auto* row = w + size_t(k) * taps * cg;
+    if (shuffle == 1) {  // one pass the compiler vectorizes
+      for (size_t i = 0; i < size_t(taps) * cg; ++i) out[i] = int32_t(row[i]) + offset;
+      return;
+    }
     for (int t = 0; t < taps; ++t, row += cg, out += cg) {
-      for (int c = 0; c < cg; ++c) out[c] = int32_t(row[shuffle > 1 ? (c % n) * shuffle + c / n : c]) + offset;
+      for (int c = 0; c < cg; ++c) out[c] = int32_t(row[(c % n) * shuffle + c / n]) + offset;
     }
   };
   switch (d.w_type) {

@@ -66,10 +66,13 @@ PackedWeights PackColumns(const char* fn, DType dtype, const T* bt, int K, int N
   p.bytes.assign(size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes(), 0);
   constexpr int kRun = 4 / sizeof(T);  // elements of one column per 4 bytes
   constexpr int kGroupBytes = kLanes * 4;
+  const size_t image = p.tile_bytes();
   for (int n = 0; n < N; ++n) {
     const T* col = bt + int64_t{n} * ldbt;
+    // Column block n / 32's k_tiles images are consecutive (TileOffset).
+    uint8_t* block = p.bytes.data() + size_t(n / kLanes) * size_t(p.k_tiles) * image + size_t(n % kLanes) * 4;
     for (int kt = 0; kt < p.k_tiles; ++kt) {
-      uint8_t* at = p.bytes.data() + p.TileOffset(kt, n / kLanes) + size_t(n % kLanes) * 4;
+      uint8_t* at = block + size_t(kt) * image;
       const int k0 = kt * kLanes, k1 = std::min(K, k0 + kLanes);
       int k = k0;
       for (; k + kRun <= k1; k += kRun, at += kGroupBytes) std::memcpy(at, col + k, 4);
