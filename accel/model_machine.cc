@@ -6,15 +6,6 @@
 namespace tile32 {
 namespace {
 
-struct Range {
-  __int128 lo, hi;
-};
-
-Range SpanRange(int64_t base, int64_t stride, uint32_t count, uint64_t bytes) {
-  const ByteSpan s = SpanOf(base, stride, count, bytes);
-  return {s.lo, s.hi};
-}
-
 // How many units share the rows of an instruction: a TMAC's or EMAC's rows are independent and the tile_units
 // arrays share them (each holding the tiles); so are the rows of the ACC-row instructions over the vector
 // units and a REQ's over the requantization units (docs/isa.md §8.3).
@@ -29,29 +20,7 @@ uint64_t SharingUnits(const Instr& instr, const InstrCost& cost, const AccelConf
   return 1;
 }
 
-bool Overlap(Range a, Range b) { return a.lo < b.hi && b.lo < a.hi; }
-
-bool SramConflict(const Footprint& a, const Footprint& b) {
-  for (int i = 0; i < a.sram_count; ++i) {
-    for (int j = 0; j < b.sram_count; ++j) {
-      const SramAccess &x = a.sram[i], &y = b.sram[j];
-      if (!x.write && !y.write) continue;
-      if (Overlap(SpanRange(x.base, x.stride, x.count, x.bytes), SpanRange(y.base, y.stride, y.count, y.bytes))) return true;
-    }
-  }
-  return false;
-}
-
-bool AccConflict(const Footprint& a, const Footprint& b) {
-  for (int i = 0; i < a.acc_count; ++i) {
-    for (int j = 0; j < b.acc_count; ++j) {
-      const AccAccess &x = a.acc[i], &y = b.acc[j];
-      if (!x.write && !y.write) continue;
-      if (Overlap(SpanRange(x.row, x.stride, x.count, 1), SpanRange(y.row, y.stride, y.count, 1))) return true;
-    }
-  }
-  return false;
-}
+bool Overlap(const Touches::Span& a, const Touches::Span& b) { return a.lo < b.hi && b.lo < a.hi; }
 
 bool RegConflict(const RegAccess& a, const RegAccess& b) {
   auto v_touch = [](const RegAccess& r, int v) { return r.v_read[0] == v || r.v_read[1] == v || r.v_write == v; };
@@ -64,17 +33,50 @@ bool RegConflict(const RegAccess& a, const RegAccess& b) {
   return (a.quant_write && (b.quant_read || b.quant_write)) || (b.quant_write && a.quant_read);
 }
 
-bool DramConflict(const DramAccess& a, const DramAccess& b) {
-  if (!a.used || !b.used || a.segment != b.segment || (!a.write && !b.write)) return false;
-  return Overlap(SpanRange(static_cast<int64_t>(a.offset), static_cast<int64_t>(a.stride), a.rows, a.row_bytes),
-                 SpanRange(static_cast<int64_t>(b.offset), static_cast<int64_t>(b.stride), b.rows, b.row_bytes));
+// Some span of a's overlaps some span of b's, one of the two written.
+bool SpansConflict(const Touches::Span* a, int na, const Touches::Span* b, int nb) {
+  for (int i = 0; i < na; ++i) {
+    for (int j = 0; j < nb; ++j) {
+      if ((a[i].write || b[j].write) && Overlap(a[i], b[j])) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
 
-bool Conflicts(const Footprint& a, const Footprint& b) {
-  return RegConflict(a.regs, b.regs) || AccConflict(a, b) || SramConflict(a, b) || DramConflict(a.dram, b.dram);
+Touches TouchesOf(const Footprint& f) {
+  Touches t;
+  auto span = [](int64_t base, int64_t stride, uint32_t count, uint64_t bytes, bool write) {
+    const ByteSpan s = SpanOf(base, stride, count, bytes);
+    return Touches::Span{s.lo, s.hi, write};
+  };
+  t.sram_count = static_cast<uint8_t>(f.sram_count), t.acc_count = static_cast<uint8_t>(f.acc_count);
+  for (int i = 0; i < f.sram_count; ++i) {
+    const SramAccess& x = f.sram[i];
+    t.sram[i] = span(x.base, x.stride, x.count, x.bytes, x.write);
+  }
+  for (int i = 0; i < f.acc_count; ++i) {
+    const AccAccess& x = f.acc[i];
+    t.acc[i] = span(x.row, x.stride, x.count, 1, x.write);
+  }
+  t.dram_used = f.dram.used;
+  if (f.dram.used) {
+    t.dram_segment = f.dram.segment;
+    t.dram = span(static_cast<int64_t>(f.dram.offset), static_cast<int64_t>(f.dram.stride), f.dram.rows,
+                  f.dram.row_bytes, f.dram.write);
+  }
+  t.regs = f.regs;
+  return t;
 }
+
+bool Conflicts(const Touches& a, const Touches& b) {
+  return RegConflict(a.regs, b.regs) || SpansConflict(a.acc, a.acc_count, b.acc, b.acc_count) ||
+         SpansConflict(a.sram, a.sram_count, b.sram, b.sram_count) ||
+         (a.dram_used && b.dram_used && a.dram_segment == b.dram_segment && SpansConflict(&a.dram, 1, &b.dram, 1));
+}
+
+bool Conflicts(const Footprint& a, const Footprint& b) { return Conflicts(TouchesOf(a), TouchesOf(b)); }
 
 ModelMachine::ModelMachine(const AccelConfig& config) : Machine(config) {}
 
@@ -85,7 +87,8 @@ void ModelMachine::ResetTiming() {
   std::fill(std::begin(unit_free_), std::end(unit_free_), 0);
   std::fill(std::begin(last_on_), std::end(last_on_), kNoCause);
   last_finisher_ = kNoCause;
-  in_flight_.clear();
+  flight_finish_.clear(), flight_record_.clear(), flight_touches_.clear();
+  prune_at_ = kFirstPrune;
   records_.clear();
 }
 
@@ -138,9 +141,10 @@ void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, con
   if (ready == 0) cause = kNoCause;
   uint64_t start = ready;
   int waited_unit = -1;
-  for (const InFlight& f : in_flight_) {
-    if (f.finish > start && Conflicts(fp, f.fp)) {
-      start = f.finish, waited_unit = static_cast<int>(f.fp.unit), cause = f.record;
+  const Touches touches = TouchesOf(fp);
+  for (size_t i = 0; i < flight_finish_.size(); ++i) {
+    if (flight_finish_[i] > start && Conflicts(touches, flight_touches_[i])) {
+      start = flight_finish_[i], cause = flight_record_[i], waited_unit = static_cast<int>(records_[cause].unit);
     }
   }
   const uint64_t arrays = config().tile_units;
@@ -181,11 +185,22 @@ void ModelMachine::AfterInstruction(const Instr& instr, const Footprint& fp, con
   queue.push_back(self);
   if (finish >= timing_.cycles) timing_.cycles = finish, last_finisher_ = self;
   records_.push_back({start, finish, cause, fp.unit});
-  // Every later instruction starts at entry_ or after: those finished by then can delay nothing.
-  in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(),
-                                  [&](const InFlight& f) { return f.finish <= entry_; }),
-                   in_flight_.end());
-  in_flight_.push_back({fp, finish, self});
+  // Every later instruction starts at entry_ or after: those finished by then can delay nothing (the scan
+  // passes them over by their finish) and are dropped once they could make up half the arrays.
+  if (flight_finish_.size() >= prune_at_) {
+    size_t to = 0;
+    for (size_t i = 0; i < flight_finish_.size(); ++i) {
+      if (flight_finish_[i] <= entry_) continue;
+      if (to != i) {
+        flight_finish_[to] = flight_finish_[i], flight_record_[to] = flight_record_[i];
+        flight_touches_[to] = flight_touches_[i];
+      }
+      ++to;
+    }
+    flight_finish_.resize(to), flight_record_.resize(to), flight_touches_.resize(to);
+    prune_at_ = std::max<size_t>(kFirstPrune, 2 * to);
+  }
+  flight_finish_.push_back(finish), flight_record_.push_back(self), flight_touches_.push_back(touches);
 }
 
 }  // namespace tile32

@@ -48,6 +48,20 @@ struct ModelTiming {
   uint64_t on_chip_bytes = 0;
 };
 
+// What a footprint touches, as Conflicts compares footprints: each access's span worked out once.
+struct Touches {
+  struct Span {
+    __int128 lo = 0, hi = 0;
+    bool write = false;
+  };
+  Span sram[2], acc[3], dram;
+  uint8_t sram_count = 0, acc_count = 0;
+  bool dram_used = false;
+  uint32_t dram_segment = 0;
+  RegAccess regs;
+};
+Touches TouchesOf(const Footprint& f);
+
 class ModelMachine : public Machine {
  public:
   explicit ModelMachine(const AccelConfig& config);
@@ -95,11 +109,6 @@ class ModelMachine : public Machine {
     uint32_t cause;  // index into records_, or kNoCause (started at 0)
     Unit unit;
   };
-  struct InFlight {
-    Footprint fp;
-    uint64_t finish;
-    uint32_t record;
-  };
   // Whether a DMA's DRAM segment lies in a tensor kept on chip.
   bool OnChip(const Instr& instr) const;
   // Adds to idle_on the cycles in [from, to) by following the causes back from record `first`.
@@ -112,7 +121,14 @@ class ModelMachine : public Machine {
   uint64_t unit_free_[kUnits] = {};   // when each unit is next free
   uint32_t last_on_[kUnits] = {kNoCause, kNoCause, kNoCause, kNoCause};  // record of each unit's last instruction
   uint32_t last_finisher_ = kNoCause;  // the record that finishes last
-  std::deque<InFlight> in_flight_;    // instructions that may still finish after a later one starts
+  // Instructions that may still finish after a later one starts, oldest first, as arrays: most are passed over
+  // by their finish alone. Those done by entry_ can hold up nothing (every later start is at entry_ or after)
+  // and are dropped in batches, when the arrays reach prune_at_.
+  static constexpr size_t kFirstPrune = 64;
+  std::vector<uint64_t> flight_finish_;
+  std::vector<uint32_t> flight_record_;
+  std::vector<Touches> flight_touches_;
+  size_t prune_at_ = kFirstPrune;
   std::vector<Record> records_;
   std::vector<HostRange> on_chip_;
 };
@@ -121,5 +137,6 @@ class ModelMachine : public Machine {
 // vector or tile register, the requant register, DRAM bytes of a segment). Strided accesses count as the
 // whole span they cover.
 bool Conflicts(const Footprint& a, const Footprint& b);
+bool Conflicts(const Touches& a, const Touches& b);  // the same, on spans worked out once (TouchesOf)
 
 }  // namespace tile32
