@@ -57,8 +57,8 @@ int64_t MaxAbsDiff(DType x_type, int32_t zp) {
   return std::max<int64_t>(int64_t{zp} - r.lo, int64_t{r.hi} - zp);
 }
 
-// The 3x3 kernels g' = w - w_zp of output channel k, one per input channel of its group: `weights` holds
-// PackedWeightsOf(d, k) (tap-major, 9 * C/G values), read once per output channel.
+// The 3x3 kernels g' = w - w_zp of output channel k, one per input channel of its group: Channel(k) reads the
+// channel's weights once (PackedWeightsOf: tap-major, 9 * C/G values), Kernel(c) takes input channel c's nine.
 class KernelsOf {
  public:
   KernelsOf(const ConvDesc& d, const ConvFacts& f) : d_(d), cg_(f.group_channels), w_(size_t{9} * cg_) {}
