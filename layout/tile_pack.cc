@@ -24,9 +24,8 @@ void CheckShape(const char* fn, const void* b, int K, int N, int64_t ldb, bool c
 
 int CeilTiles(int n) { return static_cast<int>((int64_t{n} + kLanes - 1) / kLanes); }
 
-template <typename T>
-PackedWeights Pack(const char* fn, DType dtype, const T* b, int K, int N, int64_t ldb) {
-  CheckShape(fn, b, K, N, ldb);
+// The k_tiles x n_tiles images of a K x N matrix, all zero (the padding stays so).
+PackedWeights ZeroImages(DType dtype, int K, int N) {
   PackedWeights p;
   p.dtype = dtype;
   p.K = K;
@@ -34,6 +33,13 @@ PackedWeights Pack(const char* fn, DType dtype, const T* b, int K, int N, int64_
   p.k_tiles = CeilTiles(K);
   p.n_tiles = CeilTiles(N);
   p.bytes.assign(size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes(), 0);
+  return p;
+}
+
+template <typename T>
+PackedWeights Pack(const char* fn, DType dtype, const T* b, int K, int N, int64_t ldb) {
+  CheckShape(fn, b, K, N, ldb);
+  PackedWeights p = ZeroImages(dtype, K, N);
   // Within a tile image, column j of row k lies 4 bytes after column j - 1 (§3.4, both element sizes): one
   // offset per row of each tile, the hot loop of every weight packing.
   uint8_t* out = p.bytes.data();
@@ -57,13 +63,7 @@ PackedWeights Pack(const char* fn, DType dtype, const T* b, int K, int N, int64_
 template <typename T>
 PackedWeights PackColumns(const char* fn, DType dtype, const T* bt, int K, int N, int64_t ldbt) {
   CheckShape(fn, bt, K, N, ldbt, true);
-  PackedWeights p;
-  p.dtype = dtype;
-  p.K = K;
-  p.N = N;
-  p.k_tiles = CeilTiles(K);
-  p.n_tiles = CeilTiles(N);
-  p.bytes.assign(size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes(), 0);
+  PackedWeights p = ZeroImages(dtype, K, N);
   constexpr int kRun = 4 / sizeof(T);  // elements of one column per 4 bytes
   constexpr int kGroupBytes = kLanes * 4;
   const size_t image = p.tile_bytes();
