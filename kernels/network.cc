@@ -98,8 +98,16 @@ void CheckLayer(const Layer& l) {
     if (l.in_c % l.groups != 0) Fail(who, ": groups = ", l.groups, " does not divide in_c = ", l.in_c);
     return;
   }
+  // Each extent is bounded; their products (MACs, cycles, bytes) must fit tile32's 64-bit counts too.
+  using Wide = unsigned __int128;
+  auto countable = [&](Wide macs) {
+    if (macs > Wide{1} << 62) {
+      Fail(who, ": ", static_cast<double>(macs), " MACs per image is more than tile32 counts (2^62)");
+    }
+  };
   if (l.kind == LayerKind::kFc) {
     if (l.groups != 1) Fail(who, ": an fc layer has groups = 1, not ", l.groups);
+    countable(Wide(l.in_h) * l.in_w * l.in_c * l.out_c);
     return;
   }
   range("kernel_h", l.kernel_h, 1);
@@ -117,6 +125,7 @@ void CheckLayer(const Layer& l) {
     Fail(who, ": the ", l.kernel_h, "x", l.kernel_w, " kernel is larger than the padded ", l.in_h, "x", l.in_w,
          " input (pads ", l.pad_top, ",", l.pad_bottom, ",", l.pad_left, ",", l.pad_right, "): no output pixel");
   }
+  countable(Wide(l.OutH()) * l.OutW() * l.out_c * (l.in_c / l.groups) * l.kernel_h * l.kernel_w);
 }
 
 // ---- CSV ----

@@ -1,8 +1,11 @@
 // kernels/network_run.h: each layer kind to its operator, with zero or random data of the right sizes.
 #include "kernels/network_run.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -12,12 +15,23 @@
 #include "kernels/channel_shuffle.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
+#include "kernels/operator.h"
+#include "layout/tile_pack.h"
 
 namespace tile32 {
 namespace {
 
 // Channels padded to whole blocks of 32 lanes.
 uint64_t Padded(int64_t n) { return uint64_t(Ceil32(n)) * kLanes; }
+
+// Elements of layer l's tensor `what` with these extents; tile32's error naming the layer, before anything is
+// allocated, when its bytes would pass kMaxHostBytes (the product taken without wrapping).
+uint64_t Elements(const Layer& l, const char* what, std::initializer_list<uint64_t> extents, DType type) {
+  unsigned __int128 n = 1;
+  for (const uint64_t e : extents) n = std::min<unsigned __int128>(n * e, ~uint64_t{0});
+  CheckedBytes(("RunLayer: layer '" + l.name + "'").c_str(), what, static_cast<uint64_t>(n), SizeOf(type));
+  return static_cast<uint64_t>(n);
+}
 
 // `count` elements of `type`, zero or random (RunOptions::seed).
 std::vector<uint8_t> Data(size_t count, DType type, std::mt19937* rng) {
@@ -91,7 +105,11 @@ void LayerCall::Impl::PrepareConv(std::mt19937* rng) {
   // After a folded shuffle the layer reads every channel of the unshuffled tensor.
   const int C = choice.input_shuffle_groups > 1 ? choice.input_shuffle_channels : l.in_c;
   const int G = l.groups, Cg = C / G, Kg = l.out_c / G, taps = l.kernel_h * l.kernel_w;
-  const std::vector<uint8_t> w = Data(size_t(l.out_c) * taps * Cg, t.w, rng);
+  const uint64_t w_count = Elements(l, "the weights", {uint64_t(l.out_c), uint64_t(taps), uint64_t(Cg)}, t.w);
+  const uint64_t x_count = Elements(l, "the input", {uint64_t(batch), uint64_t(l.in_h), uint64_t(l.in_w), uint64_t(C)}, t.x);
+  const uint64_t y_count =
+      Elements(l, "the output", {uint64_t(batch), uint64_t(l.OutH()), uint64_t(l.OutW()), uint64_t(l.out_c)}, t.y);
+  const std::vector<uint8_t> w = Data(w_count, t.w, rng);
   ConvDesc d;
   d.in_channels = C, d.out_channels = l.out_c, d.groups = G;
   d.algorithm = choice.algorithm, d.layout = choice.layout;
@@ -100,8 +118,8 @@ void LayerCall::Impl::PrepareConv(std::mt19937* rng) {
   d.pad_top = l.pad_top, d.pad_bottom = l.pad_bottom, d.pad_left = l.pad_left, d.pad_right = l.pad_right;
   d.x_type = t.x, d.w_type = t.w, d.w = w.data();
   conv = PackConv(d);
-  x = Data(size_t(batch) * l.in_h * l.in_w * C, t.x, rng);
-  y.assign(size_t(batch) * l.OutH() * l.OutW() * l.out_c * SizeOf(t.y), 0);
+  x = Data(x_count, t.x, rng);
+  y.assign(y_count * SizeOf(t.y), 0);
   ConvArgs& a = conv_args;
   a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = t.y;
   a.quant = t.quant(), a.threads = options.threads;
@@ -127,13 +145,24 @@ void LayerCall::Impl::PrepareFc(std::mt19937* rng) {
   const Layer& l = layer;
   const Types& t = types;
   const int batch = options.batch;
-  const int K = l.in_h * l.in_w * l.in_c, N = l.out_c;
-  const std::vector<uint8_t> b = Data(size_t(K) * N, t.w, rng);
+  // The whole input map flattened is the GEMM's K, an int.
+  const uint64_t k_count = Elements(l, "the input", {uint64_t(l.in_h), uint64_t(l.in_w), uint64_t(l.in_c)}, t.x);
+  if (k_count > uint64_t(std::numeric_limits<int>::max())) {
+    Fail("RunLayer: layer '", l.name, "': an fc layer's input of ", k_count, " elements (", l.in_h, "x", l.in_w, "x",
+         l.in_c, ") is more than a GEMM's K can be (", std::numeric_limits<int>::max(), ")");
+  }
+  const int K = static_cast<int>(k_count), N = l.out_c;
+  const uint64_t x_count = Elements(l, "the input", {uint64_t(batch), k_count}, t.x);
+  const uint64_t y_count = Elements(l, "the output", {uint64_t(batch), uint64_t(N)}, t.y);
+  // The packed tiles (whole 32 x 32 tiles: 32x the raw weights of an fc layer with one output) before the raw
+  // weights are made, so that too large a layer fails at once.
+  Elements(l, "the packed weights", {uint64_t(Ceil32(K)), uint64_t(Ceil32(N)), TileImageBytes(t.w)}, DType::kU8);
+  const std::vector<uint8_t> b = Data(Elements(l, "the weights", {k_count, uint64_t(N)}, t.w), t.w, rng);
   GemmWeightsDesc wd;
   wd.a_type = t.x, wd.b_type = t.w, wd.K = K, wd.N = N, wd.b = b.data(), wd.ldb = N;
   gemm = PackGemmWeights(wd);
-  x = Data(size_t(batch) * K, t.x, rng);
-  y.assign(size_t(batch) * N * SizeOf(t.y), 0);
+  x = Data(x_count, t.x, rng);
+  y.assign(y_count * SizeOf(t.y), 0);
   GemmArgs& g = gemm_args;
   g.M = batch, g.a = x.data(), g.lda = K, g.c = y.data(), g.ldc = N, g.c_type = t.y, g.quant = t.quant();
   g.threads = options.threads;
@@ -152,7 +181,8 @@ void LayerCall::Impl::PrepareShuffle(std::mt19937* rng) {
   ChannelShuffleDesc d;
   d.channels = l.in_c, d.groups = l.groups, d.type = types.x, d.algorithm = choice.shuffle;
   shuffle = PackChannelShuffle(d);
-  x = Data(size_t(options.batch) * l.in_h * l.in_w * l.in_c, types.x, rng);
+  x = Data(Elements(l, "the input", {uint64_t(options.batch), uint64_t(l.in_h), uint64_t(l.in_w), uint64_t(l.in_c)}, types.x),
+           types.x, rng);
   y.assign(x.size(), 0);
   ChannelShuffleArgs& a = shuffle_args;
   a.batch = options.batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data();

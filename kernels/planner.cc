@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "accel/error.h"
 #include "accel/model_machine.h"
@@ -26,30 +28,61 @@ class Timer {
     options_.progress = nullptr, options_.output = nullptr, options_.seed = 0;
   }
   const PlanLimits& limits() const { return limits_; }
-  // The layer's run with `choice`, or false when the choice cannot run it.
+  // The layer's run with `choice`, or false when the choice cannot run it (why: Refusals).
   bool Time(const Layer& l, const LayerChoice& choice, LayerRun* run) {
     const std::string key = l.ShapeKey() + "|" + choice.Describe();
-    const auto known = memo_.find(key);
-    if (known != memo_.end()) {
-      *run = known->second.second;
-      run->layer = &l;
-      return known->second.first;
+    auto known = memo_.find(key);
+    if (known == memo_.end()) {
+      Timed t;
+      try {
+        t.run = RunLayer(model_, l, options_, choice);
+        t.ok = true;
+      } catch (const Error& e) {
+        t.why = e.what();  // PackConv refuses this algorithm or layout for the layer, or the layer is too large
+      }
+      known = memo_.emplace(key, std::move(t)).first;
     }
-    bool ok = true;
-    try {
-      *run = RunLayer(model_, l, options_, choice);
-    } catch (const Error&) {
-      ok = false, *run = LayerRun{};  // PackConv refuses this algorithm or layout for the layer
+    const Timed& t = known->second;
+    if (!t.ok) {
+      // LayerChoice names convolution choices; the one kernel of an fc layer and a shuffle's routes by name.
+      const bool routes = l.kind == LayerKind::kShuffle && choice.shuffle == ShuffleAlgorithm::kRoutes && !choice.shuffle_folded;
+      refusals_.emplace_back(l.kind == LayerKind::kFc ? "gemm" : routes ? "shuffle routes" : choice.Describe(), t.why);
+      *run = LayerRun{};
+      return false;
     }
-    memo_.emplace(key, std::make_pair(ok, *run));
-    return ok;
+    *run = t.run;
+    run->layer = &l;
+    return true;
+  }
+  // Why the choices tried since the last call were refused, a line per reason (the choices refused for the same
+  // one on its line); and forgets them.
+  std::string Refusals() {
+    std::vector<std::pair<std::string, std::string>> lines;  // reason, choices
+    for (const auto& [choice, why] : refusals_) {
+      auto same = std::find_if(lines.begin(), lines.end(), [&](const auto& line) { return line.first == why; });
+      if (same == lines.end()) {
+        lines.emplace_back(why, choice);
+      } else {
+        same->second += ", " + choice;
+      }
+    }
+    refusals_.clear();
+    std::string out;
+    for (const auto& [why, choices] : lines) out += "\n  " + choices + ": " + why;
+    return out;
   }
 
  private:
+  struct Timed {
+    bool ok = false;
+    LayerRun run;
+    std::string why;
+  };
   ModelMachine model_;
   RunOptions options_;
   PlanLimits limits_;
-  std::map<std::string, std::pair<bool, LayerRun>> memo_;
+  std::map<std::string, Timed> memo_;
+  std::vector<std::pair<std::string, std::string>> refusals_;  // choice, why
 };
 
 // Every algorithm and layout PackConv accepts for a convolution (with the shuffle fold given, if any).
@@ -202,15 +235,21 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
   for (size_t i = 0; i < net.layers.size(); ++i) {
     if (options.progress) options.progress(i, net.layers.size());
     const Layer& l = net.layers[i];
+    timer.Refusals();
+    // A layer no kernel runs (too large for the host, or for the accelerator's SRAM): every refusal named.
+    auto runs = [&](const LayerPlan& p) {
+      if (p.run.layer == nullptr) Fail("PlanNetwork: ", net.name, ": layer '", l.name, "': no kernel runs it:", timer.Refusals());
+    };
     if (l.kind == LayerKind::kFc) {
       timer.Time(l, LayerChoice{}, &plan[i].run);
+      runs(plan[i]);
       plan[i].cycles = plan[i].run.timing.cycles;
       continue;
     }
     if (l.kind == LayerKind::kConv) {
       if (plan[i].choice.input_shuffle_groups > 1) continue;  // planned with the shuffle before it
       plan[i] = PlanOf(ConvCandidates(timer, l, LayerChoice{}));
-      if (plan[i].cycles == 0 && !plan[i].has_runner_up) Fail("PlanNetwork: ", net.name, ": layer '", l.name, "': no algorithm runs it");
+      runs(plan[i]);
       continue;
     }
     // A shuffle: by routes through the muxes or by the permutation GEMM on the arrays (integer types), or
@@ -222,6 +261,7 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
       if (timer.Time(l, k.choice, &k.run)) k.cycles = k.run.timing.cycles, kernels.push_back(k);
     }
     plan[i] = PlanOf(kernels);
+    runs(plan[i]);
     const uint64_t kernel = plan[i].cycles;
     if (i + 1 >= net.layers.size() || !FoldTarget(l, net.layers[i + 1], options.precision)) continue;
     const Layer& next = net.layers[i + 1];
@@ -238,7 +278,7 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
       timer.Time(l, plan[i].choice, &plan[i].run);
       plan[i + 1] = folded;
       // The next layer's runner-up: the best of the others unfolded, or its own runner-up folded.
-      if (!folded.has_runner_up || alone.cycles < folded.runner_up_cycles) {
+      if (alone.run.layer != nullptr && (!folded.has_runner_up || alone.cycles < folded.runner_up_cycles)) {
         plan[i + 1].has_runner_up = true, plan[i + 1].runner_up = alone.choice, plan[i + 1].runner_up_cycles = alone.cycles;
       }
     } else {

@@ -159,6 +159,39 @@ TEST(NetworkRun, ABatchOfImagesDoesThatManyTimesTheMacs) {
   EXPECT_NE(ErrorOf([&] { RunNetwork(m, net, none); }).find("batch = 0 is outside [1, 4096]"), std::string::npos);
 }
 
+// A layer whose tensors the host cannot hold (the model machine's kernels bind real, zeroed buffers): the plan
+// fails with tile32's error naming the layer and why each kernel was refused, before allocating (not
+// std::bad_alloc after seconds, nor an fc or shuffle layer left unplanned for the report to crash on).
+TEST(Planner, ALayerTooLargeForTheHostIsNamedWithEveryRefusal) {
+  auto one = [](LayerKind kind, int hw, int c, int k, int groups) {
+    Network net;
+    net.name = "big";
+    Layer l;
+    l.name = "huge", l.kind = kind, l.in_h = l.in_w = hw, l.in_c = c, l.out_c = k, l.groups = groups;
+    if (kind == LayerKind::kConv) l.kernel_h = l.kernel_w = 3, l.pad_top = l.pad_bottom = l.pad_left = l.pad_right = 1;
+    net.layers.push_back(l);
+    return net;
+  };
+  const struct {
+    Network net;
+    std::string expect;
+  } cases[] = {
+      {one(LayerKind::kConv, 100000, 4096, 4096, 1),
+       "PlanNetwork: big: layer 'huge': no kernel runs it:\n  depthwise, winograd, direct tap-major, direct folded: "
+       "RunLayer: layer 'huge': the input would need 4.096e+13 bytes, more than the limit of 17179869184 (16 GiB)"},
+      // 10^9 inputs to 10 outputs: 10 GB of weights, 32 GB once padded to whole tiles.
+      {one(LayerKind::kFc, 1000, 1000, 10, 1),
+       "layer 'huge': no kernel runs it:\n  gemm: RunLayer: layer 'huge': the packed weights would need 3.2e+10 bytes"},
+      {one(LayerKind::kFc, 50000, 1, 10, 1),
+       "an fc layer's input of 2500000000 elements (50000x50000x1) is more than a GEMM's K can be (2147483647)"},
+      {one(LayerKind::kShuffle, 60000, 64, 64, 2), "shuffle routes, shuffle permutation: RunLayer: layer 'huge': the input would"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = ErrorOf([&] { PlanNetwork(c.net, AccelConfig::Default(), RunOptions{}); });
+    EXPECT_NE(e.find(c.expect), std::string::npos) << "got: '" << e << "'\nexpected: " << c.expect;
+  }
+}
+
 TEST(NetworkPeers, ClosedFormsOfALayer) {
   Layer l;  // ResNet-50 conv2_x 3x3: C = K = 64, 56x56
   l.in_h = l.in_w = 56, l.in_c = l.out_c = 64, l.kernel_h = l.kernel_w = 3;
@@ -251,6 +284,10 @@ TEST(NetworkCsv, BadTablesNameTheLineAndTheProblem) {
       {header + "a,shuffle,7,7,58,58,1,1,0,4\n", "net.csv:2: layer 'a': groups = 4 does not divide in_c = 58"},
       {header + "a,shuffle,7,7,58,60,1,1,0,2\n", "net.csv:2: layer 'a': a shuffle keeps its channels"},
       {header + "a,fc,1,1,2048,1000,1,1,0,2\n", "net.csv:2: layer 'a': an fc layer has groups = 1, not 2"},
+      // Every extent in range, their product not: MACs per image would wrap a 64-bit count.
+      {header + "a,conv,1048576,1048576,1048576,1048576,1,1,0,1\n",
+       "net.csv:2: layer 'a': 1.20893e+24 MACs per image is more than tile32 counts (2^62)"},
+      {header + "a,fc,1048576,1048576,1048576,1048576,1,1,0,1\n", "net.csv:2: layer 'a': 1.20893e+24 MACs per image"},
   };
   for (const auto& c : cases) {
     const std::string e = ErrorOf([&] {
