@@ -12,8 +12,9 @@ void CheckRange(const char* field, uint64_t value, uint64_t lo, uint64_t hi) {
   if (value < lo || value > hi) Fail("AccelConfig: ", field, " = ", value, " is outside [", lo, ", ", hi, "]");
 }
 
-void CheckPositive(const char* field, double value) {
+void CheckRate(const char* field, double value, double lo, double hi) {
   if (!std::isfinite(value) || value <= 0) Fail("AccelConfig: ", field, " = ", value, " must be finite and > 0");
+  if (value < lo || value > hi) Fail("AccelConfig: ", field, " = ", value, " is outside [", lo, ", ", hi, "]");
 }
 
 }  // namespace
@@ -31,8 +32,11 @@ void AccelConfig::Validate() const {
   CheckRange("macs_per_cycle_int8", macs_per_cycle_int8, 1, 1024);
   CheckRange("macs_per_cycle_int16", macs_per_cycle_int16, 1, 1024);
   CheckRange("macs_per_cycle_bf16", macs_per_cycle_bf16, 1, 1024);
-  CheckPositive("clock_mhz", clock_mhz);
-  CheckPositive("dram_gb_per_s", dram_gb_per_s);
+  // 1 MHz to 100 GHz, and at least 1 MB/s (far above any real DRAM is allowed: "unbounded" bandwidth for
+  // comparisons with array-only models): DRAM bytes per cycle stay above 1e-5, so that the cycles of any
+  // transfer tile32 allows (kernels/operator.h: 16 GiB) and a network's totals stay far inside 64 bits.
+  CheckRate("clock_mhz", clock_mhz, 1, 1e5);
+  CheckRate("dram_gb_per_s", dram_gb_per_s, 1e-3, 1e12);
   CheckRange("dram_latency_cycles", dram_latency_cycles, 0, 1u << 20);
 }
 

@@ -67,6 +67,10 @@ TEST(ConfigJson, BadFilesNameTheSourceAndTheField) {
       {R"({"preset": "default", "check_overflow": 1})", "my.json: field 'check_overflow' = 1 is not true or false"},
       {R"({"preset": "default", "sram_banks": 0})", "my.json: AccelConfig: sram_banks = 0 is outside [1, 1024]"},
       {R"({"preset": "default", "clock_mhz": 0})", "my.json: AccelConfig: clock_mhz = 0 must be finite and > 0"},
+      // Finite and positive, but absurd: the cycles of a transfer would leave 64 bits, the fps print as 300 digits.
+      {R"({"preset": "default", "clock_mhz": 1e300})", "my.json: AccelConfig: clock_mhz = 1e+300 is outside [1, 100000]"},
+      {R"({"preset": "default", "dram_gb_per_s": 1e-9})",
+       "my.json: AccelConfig: dram_gb_per_s = 1e-09 is outside [0.001, 1e+12]"},
       {R"({"preset": "tpu"})", "my.json: AccelConfig: no preset 'tpu' (presets: default, inferx-x1, nvdla-2048)"},
       {R"({"preset": 3})", "my.json: field 'preset' must be a string, found number"},
   };
