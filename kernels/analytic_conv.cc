@@ -108,13 +108,14 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
   const int64_t k_tiles = int64_t{s.taps} * cb, total = k_tiles * bpg;
   const uint32_t out_row = static_cast<uint32_t>(Align64(uint64_t{kLanes} * s.out_elem));
   const TapMajorPlan tp = PlanTapMajor(c, geo, s.Cg, s.elem, uint64_t(total) * tile_bytes, tile_bytes, chunk, false,
-                                       out_row, SramPlan(c, "Conv"));
+                                       out_row, bpg, s.out, SramPlan(c, "Conv"));
   if (tp.band_rows == 0) {
     if (fall_back) return false;
     Fail("Conv: accelerator configuration too small for one output row");
   }
   BandLayout band = MakeBandLayout(geo, tp.band_rows, s.Cg, s.elem, 0);
   const int sets = tp.shape.sets, buffers = tp.shape.buffers;
+  const int pair = tp.pair, regions = tp.regions;  // blocks stored together, staging regions (kernels/conv_direct.cc)
   const int pitch = band.pitch;
   const bool whole = pitch == geo.out_w;
   const int parts = TapMajorLoadParts(bpg, band.plane_rows);
@@ -199,11 +200,12 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     const int64_t window = WeightTiles::WindowTiles(total, int(k_tiles), tile_bytes, tp.resident, chunk, false,
                                                     tp.w_bytes, false);
     Weights weights(P, k, total, int(k_tiles), tile_bytes, window, tp.resident);
-    uint64_t set_free[2] = {}, staging_free[2] = {}, buf_ready[2] = {}, buf_free[2] = {};
+    uint64_t set_free[2] = {}, staging_free[4] = {}, buf_ready[2] = {}, buf_free[2] = {};
     struct Block {
       uint64_t at;
       int rows_here, b, set;
       int64_t band;
+      int region;  // b: the pair's first once converted
     };
     uint64_t stored_first = 0;  // when the first DMA of the last block stored is done
     int64_t stored_band = -1;
@@ -211,7 +213,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     bool converting = false;
     int storing = 0;
     auto store = [&](const Block& q) {
-      const int cols = std::min(kLanes, s.Kg - kLanes * q.b);
+      const int cols = std::min(kLanes * pair, s.Kg - kLanes * q.b);
       const uint64_t row_bytes = uint64_t(cols) * s.out_elem;
       const uint64_t n = whole ? 1 : uint64_t(q.rows_here);
       const DmaCost each = k.Y(uint64_t(q.rows_here) * geo.out_w * row_bytes / n);
@@ -221,13 +223,13 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
       // The blocks of a band write the same pixels' other channels: within each other's DRAM span, so a
       // block's first DMA waits for the block before's first to be done.
       const uint64_t start = std::max(q.at, q.band == stored_band ? stored_first : 0);
-      staging_free[q.set] = d.Run(P, start);
-      stored_first = staging_free[q.set] - d.finish + each.occupied + each.latency, stored_band = q.band;
+      staging_free[q.region] = d.Run(P, start);
+      stored_first = staging_free[q.region] - d.finish + each.occupied + each.latency, stored_band = q.band;
     };
-    auto store_some = [&](int count, int set) {
+    auto store_some = [&](int count, int region) {
       int kept = 0;
       for (int i = 0; i < storing; ++i) {
-        if (i < count || to_store[i].set == set) {
+        if (i < count || to_store[i].region == region) {
           store(to_store[i]);
         } else {
           to_store[kept++] = to_store[i];
@@ -238,12 +240,12 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
     auto convert = [&] {
       if (!converting) return;
       const Block q = to_convert;
-      store_some(0, q.set);
+      store_some(0, q.region);
       if (requant && !quant_set) P.Run(kRequant, 4, 0), quant_set = true;
       const uint64_t rows = uint64_t(q.rows_here) * pitch * req_row;
-      const uint64_t done = P.Run(out_unit, requant ? k.Requant(rows) : k.Vector(rows), std::max(q.at, staging_free[q.set]));
+      const uint64_t done = P.Run(out_unit, requant ? k.Requant(rows) : k.Vector(rows), std::max(q.at, staging_free[q.region]));
       set_free[q.set] = done;
-      to_store[storing++] = {done, q.rows_here, q.b, q.set, q.band};
+      if (GemmStagingComplete(q.b, bpg, pair)) to_store[storing++] = {done, q.rows_here, q.b - q.b % pair, q.set, q.band, q.region};
       converting = false;
     };
 
@@ -284,7 +286,7 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
         rest = ChainOf(1, chunks.size()), rest_array = sum_array - chunks[0].sum_array;
       }
       auto block = [&](int j) {
-        const int set = static_cast<int>((kb * bpg + j) % sets);
+        const int set = static_cast<int>((kb * bpg + j) % sets), region = GemmStagingRegion(kb, j, bpg, pair, regions);
         if (converting && to_convert.set == set) convert();
         const uint64_t seeded = P.Run(kVector, k.Vector(rows), set_free[set]);
         convert();
@@ -325,34 +327,41 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
             c = e - 1;
           }
         }
-        to_convert = {tmac_end, rows_here, j, set, kb};
+        to_convert = {tmac_end, rows_here, j, set, kb, region};
         converting = true;
       };
-      // With the weights resident, blocks after the band's load parts repeat in pairs (the two ACC sets) once
-      // the pipeline has settled.
+      // With the weights resident, blocks after the band's load parts repeat once the pipeline has settled,
+      // every `per` blocks (the two ACC sets; pairs of blocks taking turns in the staging regions).
       int j = 0;
-      const int lead = parts + 2;
+      const int lead = parts + 2, per = pair == 1 ? 2 : pair * regions;
       if (tp.resident && bpg >= lead + 8) {
         for (; j < lead; ++j) block(j);
         Periods(
-            P, (bpg - j - 2) / 2, [&] { block(j), block(j + 1), j += 2; },
+            P, (bpg - j - per) / per,
+            [&] {
+              for (const int end = j + per; j < end; ++j) block(j);
+            },
             [&](uint64_t shift, int64_t pairs) {
               weights.Shift(shift);
               filling[0].Shift(shift), filling[1].Shift(shift);
-              for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
-                                  &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at, &stored_first}) {
+              for (uint64_t* t : {&set_free[0], &set_free[1], &buf_ready[0], &buf_ready[1], &buf_free[0], &buf_free[1],
+                                  &to_convert.at, &stored_first}) {
                 *t += shift;
               }
+              for (uint64_t& t : staging_free) t += shift;
               for (int i = 0; i < storing; ++i) to_store[i].at += shift;
               for (uint64_t& e : chunk_end) e += shift;
-              j += static_cast<int>(2 * pairs);
+              j += static_cast<int>(per * pairs);
             });
       }
       for (; j < bpg; ++j) block(j);
     };
     // Bands repeat (two buffers, two sets; per image the first and last differ) once the pipeline has settled;
     // the last period and band run as they are.
-    const int64_t period = s.batch > 1 ? (bands_per_image % 2 == 0 ? bands_per_image : 2 * bands_per_image) : 2;
+    // (Pairs of blocks take turns in the staging regions across bands too: whole turns of them.)
+    const int64_t pairs_per_band = (bpg + pair - 1) / pair;
+    const int64_t period = std::lcm(s.batch > 1 ? (bands_per_image % 2 == 0 ? bands_per_image : 2 * bands_per_image) : 2,
+                                    regions / std::gcd(pairs_per_band, int64_t{regions}));
     int64_t kb = 0;
     if (nb >= 4 * period + 2) {
       do_band(kb++);
@@ -364,10 +373,11 @@ bool ModelTapMajor(Pipe& P, const Costs& k, const ConvShape& s, bool fall_back) 
           [&](uint64_t shift, int64_t periods) {
             weights.Shift(shift);
             filling[0].Shift(shift), filling[1].Shift(shift);
-            for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
-                                &buf_ready[1], &buf_free[0], &buf_free[1], &to_convert.at, &stored_first}) {
+            for (uint64_t* t : {&set_free[0], &set_free[1], &buf_ready[0], &buf_ready[1], &buf_free[0], &buf_free[1],
+                                &to_convert.at, &stored_first}) {
               *t += shift;
             }
+            for (uint64_t& t : staging_free) t += shift;
             for (int i = 0; i < storing; ++i) to_store[i].at += shift, to_store[i].band += periods * period;
             for (uint64_t& e : chunk_end) e += shift;
             stored_band += periods * period, to_convert.band += periods * period;

@@ -114,7 +114,7 @@ const uint8_t kNegZeroBf16[2] = {0x00, 0x80};
 
 TapMajorPlan PlanTapMajor(const AccelConfig& c, const ConvGeometry& geo, int group_channels, int elem,
                           uint64_t image_bytes, uint64_t tile_bytes, int chunk, bool row_sums, uint32_t out_row,
-                          SramPlan plan) {
+                          int blocks, DType out, SramPlan plan) {
   TapMajorPlan tp;
   // Weights of one group at a time: all of them if they fit beside a band of one output row, else per chunk.
   const uint64_t resident_bytes = WeightTiles::SramBytes(image_bytes, tile_bytes, true, chunk, row_sums);
@@ -171,6 +171,19 @@ TapMajorPlan PlanTapMajor(const AccelConfig& c, const ConvGeometry& geo, int gro
   const BandLayout band = MakeBandLayout(geo, band_rows, group_channels, elem, 0);
   for (int i = 0; i < shape.buffers; ++i) plan.Take("the input band", band.bytes());
   for (int s = 0; s < shape.sets; ++s) plan.Take("the output rows", uint64_t(band.rows()) * out_row);
+  // Blocks of 1-byte outputs in pairs (GemmStagingPair), as the GEMM loop's: half the DMAs, and on the SIMD
+  // machine whole cache lines of y (each 32-byte row alone reads its line for ownership twice; ResNet-50's 1x1
+  // 56x56 64->256, one thread: 576 -> 515 us, the GEMM of its MACs 507). A pair's first block waits in
+  // staging for the second, so pairs take twice the regions (else the model machine's requantization waits
+  // for stores: that layer, one ACC set, +25 % cycles in one region), and come only with resident weights
+  // (streamed ones take what is left) and three blocks or more (two: the band's whole output would wait for
+  // its last block).
+  tp.regions = shape.sets;
+  const uint64_t region_bytes = Align64(uint64_t(band.rows()) * out_row);
+  if (GemmStagingPair(out) == 2 && resident && blocks >= 3 && plan.left() >= shape.sets * region_bytes) {
+    tp.pair = 2, tp.regions = 2 * shape.sets;
+    for (int s = 0; s < shape.sets; ++s) plan.Take("the output rows", uint64_t(band.rows()) * out_row);
+  }
   tp.w_bytes = resident ? w_least : plan.left();
   return tp;
 }
@@ -204,7 +217,8 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   Epilogue epilogue(m, *call.dram, plan, ea);
   const uint32_t out_row = static_cast<uint32_t>(Align64(epilogue.row_bytes()));
   const TapMajorPlan tp = PlanTapMajor(c, geo, f.group_channels, elem, p.weights[0].bytes.size(),
-                                       p.weights[0].tile_bytes(), chunk, row_sums, out_row, plan);
+                                       p.weights[0].tile_bytes(), chunk, row_sums, out_row, f.blocks_per_group,
+                                       x.y_type, plan);
   const bool resident = tp.resident;
   const uint64_t w_least = tp.w_least;
   const uint32_t resident_region = resident || w_least > plan.left() ? plan.Take("the weight tiles", w_least) : 0;
@@ -222,8 +236,8 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   band[0] = band[1] = MakeBandLayout(geo, band_rows, f.group_channels, elem, 0);
   for (int i = 0; i < shape.buffers; ++i) band[i].base = plan.Take("the input band", band[i].bytes());
   const uint32_t set_rows = band[0].rows();
-  uint32_t staging[2] = {};
-  for (int s = 0; s < shape.sets; ++s) staging[s] = plan.Take("the output rows", uint64_t(set_rows) * out_row);
+  uint32_t staging[4] = {};
+  for (int s = 0; s < tp.regions; ++s) staging[s] = plan.Take("the output rows", uint64_t(set_rows) * out_row);
   // Streamed weights: what is left, for two windows of tiles (WeightTiles).
   const uint64_t w_bytes = resident ? w_least : plan.left();
   const uint32_t w_region = resident ? resident_region : plan.Take("the weight tiles", w_bytes);
@@ -239,31 +253,32 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   // Parts of a band's load (each costs the DMAs' latency again, so not too many).
   const int parts = TapMajorLoadParts(f.blocks_per_group, band[0].plane_rows);
 
-  // A block of one band whose TMACs are issued.
+  // A block of one band whose TMACs are issued; pairs of blocks (tp.pair) share a staging row.
   struct Block {
-    int n, oy0, rows_here, b, set;
+    int n, oy0, rows_here, b, set, region;  // b: the pair's first once converted
   };
-  std::vector<Block> to_store;  // requantized into staging, not yet stored
+  const int pair = tp.pair;
+  std::vector<Block> to_store;  // requantized into staging, not yet stored (whole pairs)
   auto store = [&](const Block& q) {
     int n0, end;
     BlockChannels(p, q.b, &n0, &end);
-    // Valid outputs only: out_w of every pitch-wide row.
-    const uint32_t cols = static_cast<uint32_t>(std::min(kLanes, end - n0) * out_elem);
+    // Valid outputs only: out_w of every pitch-wide row; the pair's channels (a group's last block may be alone).
+    const uint32_t cols = static_cast<uint32_t>(std::min(kLanes * pair, end - n0) * out_elem);
     const uint64_t first = ((uint64_t(q.n) * geo.out_h + q.oy0) * geo.out_w) * y_pixel + uint64_t(n0) * out_elem;
     for (int r = 0; r < (whole ? 1 : q.rows_here); ++r) {
       DmaOut o;
-      o.sram = staging[q.set] + static_cast<uint32_t>(r) * pitch * out_row, o.segment = call.seg_y;
+      o.sram = staging[q.region] + static_cast<uint32_t>(r) * pitch * out_row, o.segment = call.seg_y;
       o.dram = first + uint64_t(r) * geo.out_w * y_pixel;
       o.rows = static_cast<uint32_t>(whole ? q.rows_here * geo.out_w : geo.out_w), o.row_bytes = cols;
       o.dram_stride = y_pixel, o.sram_stride = out_row;
       m.Execute(o);
     }
   };
-  // Stores the first `count` blocks waiting, or those that use staging region `set`, in order.
-  auto store_some = [&](size_t count, int set) {
+  // Stores the first `count` blocks waiting, or those that use staging region `region`, in order.
+  auto store_some = [&](size_t count, int region) {
     size_t kept = 0;
     for (size_t i = 0; i < to_store.size(); ++i) {
-      if (i < count || to_store[i].set == set) {
+      if (i < count || to_store[i].region == region) {
         store(to_store[i]);
       } else {
         to_store[kept++] = to_store[i];
@@ -274,12 +289,18 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
   std::vector<Block> to_convert;  // at most one: TMACs issued, not yet requantized
   auto convert = [&]() {
     for (const Block& q : to_convert) {
-      store_some(0, q.set);  // the staging region is free once its last block left
+      store_some(0, q.region);  // the staging region is free once its last pair left
       int n0, end;
       BlockChannels(p, q.b, &n0, &end);
-      epilogue.Convert(q.set * set_rows, static_cast<uint32_t>(q.rows_here * pitch), n0, end, staging[q.set],
+      const int j = q.b % f.blocks_per_group;
+      const uint32_t at = staging[q.region] + static_cast<uint32_t>((j % pair) * kLanes * out_elem);
+      epilogue.Convert(q.set * set_rows, static_cast<uint32_t>(q.rows_here * pitch), n0, end, at,
                        static_cast<int32_t>(out_row));
-      to_store.push_back(q);
+      if (GemmStagingComplete(j, f.blocks_per_group, pair)) {
+        Block both = q;
+        both.b -= j % pair;
+        to_store.push_back(both);
+      }
     }
     to_convert.clear();
   };
@@ -295,7 +316,7 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
     std::vector<Block> bands;  // (n, oy0, rows_here) of every band of the group
     for (int n = 0; n < x.batch; ++n) {
       for (int oy0 = 0; oy0 < geo.out_h; oy0 += band_rows) {
-        bands.push_back({n, oy0, std::min(band_rows, geo.out_h - oy0), 0, 0});
+        bands.push_back({n, oy0, std::min(band_rows, geo.out_h - oy0), 0, 0, 0});
       }
     }
     LoadBand(m, band[0], src, bands[0].n, bands[0].oy0);
@@ -339,7 +360,8 @@ bool RunTapMajor(Machine& m, const ConvCall& call, bool fall_back) {
       }
       for (int j = 0; j < f.blocks_per_group; ++j) {
         const Block blk{bands[k].n, bands[k].oy0, bands[k].rows_here, g * f.blocks_per_group + j,
-                        static_cast<int>((k * f.blocks_per_group + j) % shape.sets)};
+                        static_cast<int>((k * f.blocks_per_group + j) % shape.sets),
+                        GemmStagingRegion(int64_t(k), j, f.blocks_per_group, pair, tp.regions)};
         if (!to_convert.empty() && to_convert[0].set == blk.set) convert();  // one set: it is needed now
         const uint32_t acc_row = blk.set * set_rows;
         if (row_sums) {

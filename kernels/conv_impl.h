@@ -109,12 +109,16 @@ struct TapMajorPlan {
   int band_rows = 0;      // output rows per band; 0: not even one fits
   TapMajorShape shape{1, 1};
   uint64_t w_bytes = 0;   // SRAM the weights get (streamed: what is left)
+  // Blocks whose outputs share a staging row and leave by one DMA (GemmStagingPair), and the staging regions
+  // they take turns in (shape.sets, or two more for pairs).
+  int pair = 1, regions = 1;
 };
 // The band plan of a tap-major call on `plan` (the SRAM left after the epilogue), for one group's weights of
-// `image_bytes` in tiles of `tile_bytes`, TMACs of up to `chunk` tiles, output rows of `out_row` bytes.
+// `image_bytes` in tiles of `tile_bytes`, TMACs of up to `chunk` tiles, output rows of `out_row` bytes, its
+// `blocks` blocks of 32 outputs each of type `out`.
 TapMajorPlan PlanTapMajor(const AccelConfig& c, const ConvGeometry& geo, int group_channels, int elem,
                           uint64_t image_bytes, uint64_t tile_bytes, int chunk, bool row_sums, uint32_t out_row,
-                          SramPlan plan);
+                          int blocks, DType out, SramPlan plan);
 // Parts a tap-major band's load is spread over (each costs the DMAs' latency again, so not too many).
 inline int TapMajorLoadParts(int blocks_per_group, int plane_rows) {
   return std::min({blocks_per_group, plane_rows, 8});
