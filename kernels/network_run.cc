@@ -3,10 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <memory>
+#include <new>
 #include <random>
 #include <sstream>
 
@@ -33,10 +36,33 @@ uint64_t Elements(const Layer& l, const char* what, std::initializer_list<uint64
   return static_cast<uint64_t>(n);
 }
 
+// A tensor's bytes, zero until written. calloc maps its pages when they are first written, so on a model
+// machine, which moves no data, a layer's zero input and output hold no memory: a 512x512x1024 1x1 layer
+// held 0.5 GB of zeroed std::vector (and spent its time writing the zeros).
+class TensorBytes {
+ public:
+  TensorBytes() = default;
+  explicit TensorBytes(size_t bytes) : data_(static_cast<uint8_t*>(std::calloc(bytes == 0 ? 1 : bytes, 1))), size_(bytes) {
+    if (data_ == nullptr) throw std::bad_alloc();
+  }
+  uint8_t* data() { return data_.get(); }
+  const uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> data_;
+  size_t size_ = 0;
+};
+
 // `count` elements of `type`, zero or random (RunOptions::seed).
-std::vector<uint8_t> Data(size_t count, DType type, std::mt19937* rng) {
-  std::vector<uint8_t> v(count * SizeOf(type), 0);
-  if (rng == nullptr) return v;
+TensorBytes Data(size_t count, DType type, std::mt19937* rng) {
+  TensorBytes t(count * SizeOf(type));
+  if (rng == nullptr) return t;
+  uint8_t* v = t.data();
   if (type == DType::kBF16) {
     std::uniform_real_distribution<float> value(-2.0f, 2.0f);
     for (size_t i = 0; i < count; ++i) {
@@ -47,9 +73,9 @@ std::vector<uint8_t> Data(size_t count, DType type, std::mt19937* rng) {
       v[2 * i] = static_cast<uint8_t>(bits >> 16), v[2 * i + 1] = static_cast<uint8_t>(bits >> 24);
     }
   } else {
-    for (uint8_t& b : v) b = static_cast<uint8_t>((*rng)());
+    for (size_t i = 0; i < t.size(); ++i) v[i] = static_cast<uint8_t>((*rng)());
   }
-  return v;
+  return t;
 }
 
 // The element types and output quantization of a precision (zero data: its bits are 0 in every type).
@@ -89,7 +115,7 @@ struct LayerCall::Impl {
   LayerChoice choice;
   Types types;
   LayerRun run;  // what ran and its padded MACs; the cost and timing of the last call
-  std::vector<uint8_t> x, y;
+  TensorBytes x, y;
   PackedConv conv;
   ConvArgs conv_args;
   PackedGemmWeights gemm;
@@ -109,7 +135,7 @@ void LayerCall::Impl::PrepareConv(std::mt19937* rng) {
   const uint64_t x_count = Elements(l, "the input", {uint64_t(batch), uint64_t(l.in_h), uint64_t(l.in_w), uint64_t(C)}, t.x);
   const uint64_t y_count =
       Elements(l, "the output", {uint64_t(batch), uint64_t(l.OutH()), uint64_t(l.OutW()), uint64_t(l.out_c)}, t.y);
-  const std::vector<uint8_t> w = Data(w_count, t.w, rng);
+  const TensorBytes w = Data(w_count, t.w, rng);
   ConvDesc d;
   d.in_channels = C, d.out_channels = l.out_c, d.groups = G;
   d.algorithm = choice.algorithm, d.layout = choice.layout;
@@ -119,7 +145,7 @@ void LayerCall::Impl::PrepareConv(std::mt19937* rng) {
   d.x_type = t.x, d.w_type = t.w, d.w = w.data();
   conv = PackConv(d);
   x = Data(x_count, t.x, rng);
-  y.assign(y_count * SizeOf(t.y), 0);
+  y = TensorBytes(y_count * SizeOf(t.y));
   ConvArgs& a = conv_args;
   a.batch = batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data(), a.y_type = t.y;
   a.quant = t.quant(), a.threads = options.threads;
@@ -157,12 +183,12 @@ void LayerCall::Impl::PrepareFc(std::mt19937* rng) {
   // The packed tiles (whole 32 x 32 tiles: 32x the raw weights of an fc layer with one output) before the raw
   // weights are made, so that too large a layer fails at once.
   Elements(l, "the packed weights", {uint64_t(Ceil32(K)), uint64_t(Ceil32(N)), TileImageBytes(t.w)}, DType::kU8);
-  const std::vector<uint8_t> b = Data(Elements(l, "the weights", {k_count, uint64_t(N)}, t.w), t.w, rng);
+  const TensorBytes b = Data(Elements(l, "the weights", {k_count, uint64_t(N)}, t.w), t.w, rng);
   GemmWeightsDesc wd;
   wd.a_type = t.x, wd.b_type = t.w, wd.K = K, wd.N = N, wd.b = b.data(), wd.ldb = N;
   gemm = PackGemmWeights(wd);
   x = Data(x_count, t.x, rng);
-  y.assign(y_count * SizeOf(t.y), 0);
+  y = TensorBytes(y_count * SizeOf(t.y));
   GemmArgs& g = gemm_args;
   g.M = batch, g.a = x.data(), g.lda = K, g.c = y.data(), g.ldc = N, g.c_type = t.y, g.quant = t.quant();
   g.threads = options.threads;
@@ -183,7 +209,7 @@ void LayerCall::Impl::PrepareShuffle(std::mt19937* rng) {
   shuffle = PackChannelShuffle(d);
   x = Data(Elements(l, "the input", {uint64_t(options.batch), uint64_t(l.in_h), uint64_t(l.in_w), uint64_t(l.in_c)}, types.x),
            types.x, rng);
-  y.assign(x.size(), 0);
+  y = TensorBytes(x.size());
   ChannelShuffleArgs& a = shuffle_args;
   a.batch = options.batch, a.height = l.in_h, a.width = l.in_w, a.x = x.data(), a.y = y.data();
   a.threads = options.threads;
@@ -218,7 +244,7 @@ namespace {
 // it, also when it throws.
 class KeptTensors {
  public:
-  KeptTensors(Machine& machine, const LayerChoice& choice, const std::vector<uint8_t>& x, const std::vector<uint8_t>& y)
+  KeptTensors(Machine& machine, const LayerChoice& choice, const TensorBytes& x, const TensorBytes& y)
       : machine_(machine), model_(dynamic_cast<ModelMachine*>(&machine)) {
     std::vector<ModelMachine::HostRange> kept;
     uint64_t bytes = 0;
@@ -265,7 +291,7 @@ LayerRun LayerCall::Run(Machine& machine) {
   return r;
 }
 
-const std::vector<uint8_t>& LayerCall::output() const { return impl_->y; }
+std::vector<uint8_t> LayerCall::output() const { return {impl_->y.data(), impl_->y.data() + impl_->y.size()}; }
 
 std::string LayerChoice::Describe() const {
   if (shuffle_folded) return "shuffle folded";

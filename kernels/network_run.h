@@ -101,7 +101,7 @@ class LayerCall {
   LayerCall& operator=(const LayerCall&) = delete;
   // Resets the machine's counters (and a model machine's timing), calls the operator, returns what ran.
   LayerRun Run(Machine& machine);
-  const std::vector<uint8_t>& output() const;
+  std::vector<uint8_t> output() const;  // a copy of the last call's output
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // tools/report.h.
 #include "tools/report.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -235,7 +236,7 @@ void WriteJson(const std::string& path, const Network& net, const AccelConfig& c
                 {"parts", PartsJson(t.part)}};
   j["sweep"] = sweep;
   std::ofstream out(path);
-  if (!out) Fail("tile32 report: cannot write '", path, "'");
+  if (!out) Fail("tile32 report: cannot write '", path, "' (", std::strerror(errno), ")");
   out << j.dump(2) << "\n";
   if (!out) Fail("tile32 report: writing '", path, "' failed");
 }
@@ -248,6 +249,11 @@ void CheckWritable(const std::string& option, const std::string& path) {
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   if (access(dir.c_str(), W_OK) != 0) {
     Fail("tile32 report: ", option, " '", path, "': cannot write into '", dir, "' (", std::strerror(errno), ")");
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    Fail("tile32 report: ", option, " '", path, "' is a directory: give a file name (", option, " ", path,
+         path.back() == '/' ? "" : "/", "report", option == "--svg" ? ".svg" : ".json", ")");
   }
 }
 
