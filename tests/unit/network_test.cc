@@ -163,9 +163,6 @@ TEST(NetworkRun, ABatchOfImagesDoesThatManyTimesTheMacs) {
   EXPECT_NE(ErrorOf([&] { RunNetwork(m, net, none); }).find("batch = 0 is outside [1, 4096]"), std::string::npos);
 }
 
-// A layer whose tensors the host cannot hold (the model machine's kernels bind real, zeroed buffers): the plan
-// fails with tile32's error naming the layer and why each kernel was refused, before allocating (not
-
 // Resident bytes of this process now (Linux: /proc/self/statm), or 0 where it cannot be read.
 uint64_t ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
@@ -180,7 +177,7 @@ uint64_t ResidentBytes() {
 TEST(NetworkRun, ZeroTensorsOfAModelRunHoldNoMemory) {
   Layer l;
   l.name = "big", l.in_h = l.in_w = 512, l.in_c = l.out_c = 1024;
-  const uint64_t tensors = 2 * uint64_t{512} * 512 * 1024;
+  const uint64_t tensors = 2 * uint64_t(l.in_h) * l.in_w * l.in_c;  // uint8 in and out, one image
   const uint64_t before = ResidentBytes();
   if (before == 0) GTEST_SKIP() << "/proc/self/statm cannot be read here";
   ModelMachine model(AccelConfig::Default());
@@ -190,6 +187,9 @@ TEST(NetworkRun, ZeroTensorsOfAModelRunHoldNoMemory) {
   const uint64_t after = ResidentBytes();
   EXPECT_LT(after - std::min(after, before), tensors / 4) << "resident before " << before << ", after " << after;
 }
+
+// A layer whose tensors the host cannot hold (the model machine's kernels bind real, if lazily zeroed, buffers): the plan
+// fails with tile32's error naming the layer and why each kernel was refused, before allocating (not
 // std::bad_alloc after seconds, nor an fc or shuffle layer left unplanned for the report to crash on).
 TEST(Planner, ALayerTooLargeForTheHostIsNamedWithEveryRefusal) {
   auto one = [](LayerKind kind, int hw, int c, int k, int groups) {
