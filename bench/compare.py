@@ -16,7 +16,8 @@ SIMD machine's TMAC in GMAC/s and as a fraction of the same peak.
 Convolution table (conv/... benchmarks), one row per layer x kind x threads: tile32 and its peer in GMAC/s
 (GB/s for shuffle), their ratio, and tile32 against a second reference: its own gemm kind for direct, its
 own direct-s16 for winograd, memcpy for shuffle; then the 2-thread / 1-thread speed-up of
-resnet50.3x3.56 direct and the path every run took (SIMD target and packing, oneDNN kernel).
+resnet50.3x3.56 direct, the share of winograd's host time in its transforms (the %transforms counter) and
+the path every run took (SIMD target and packing, oneDNN kernel).
 
 The host is named from the JSON context (cpu_model, which the benchmark binary reads from the kernel's CPU description).
 With --benchmark_repetitions, the median of the repetitions is used; on a shared host, for the few benchmarks
@@ -60,6 +61,7 @@ def rate(x):
 def collect(data, pattern, key_of):
     """{key: {"rate": {impl: median}, "error": {impl: message}, "label": {impl: label}}} in first-seen order."""
     runs = {}
+    shares = {}  # key: the %transforms counters of tile32's runs
     for b in data.get("benchmarks", []):
         if b.get("run_type") == "aggregate":
             continue
@@ -74,10 +76,14 @@ def collect(data, pattern, key_of):
         for counter in ("GMACs", "GBs"):
             if counter in b:
                 r["rate"].setdefault(impl, []).append(float(b[counter]))
+        if "%transforms" in b and impl == "tile32":
+            shares.setdefault(key_of(m), []).append(float(b["%transforms"]))
         if b.get("label"):
             r["label"][impl] = b["label"]
-    for r in runs.values():
+    for key, r in runs.items():
         r["rate"] = {impl: statistics.median(v) for impl, v in r["rate"].items() if v}
+        if key in shares:
+            r["transforms"] = statistics.median(shares[key])
     return runs
 
 
@@ -206,6 +212,10 @@ def conv_table(runs, ctx):
                    for impl in ("tile32", "onednn") if impl in one["rate"] and impl in two["rate"]}
         print("resnet50.3x3.56 direct, 2 threads / 1 thread: "
               + (", ".join(f"{impl} {s:.2f}×" for impl, s in speedup.items()) or "no result"))
+    shares = [f"{key[0]}/{key[2]} {runs[key]['transforms']:.0f} %" for key in order if "transforms" in runs[key]]
+    if shares:
+        print("winograd transforms, share of tile32's host time (all but TLD, TMAC and the DMAs; the output's "
+              "requantization included): " + ", ".join(shares))
     print(f"Host: {host(ctx)}" + (f"; oneDNN {ctx['onednn_version']}" if "onednn_version" in ctx else "")
           + ". Peer: oneDNN (none for gemm and direct-s16); versus: tile32's gemm kind for direct, its "
           "direct-s16 for winograd, memcpy of the same bytes for shuffle. — : no benchmark or no result.")

@@ -12,6 +12,8 @@
 //                shuffle     ChannelShuffle u8                               peers: oneDNN shuffle, memcpy
 // Counters: GMACs = N*OH*OW*K*KH*KW*C/groups per iteration / wall time / 1e9; for shuffle and memcpy
 //          GBs = (input bytes + output bytes) per iteration / wall time / 1e9.
+//          %transforms (tile32 winograd) = share of host time outside TLD, TMAC and the DMAs, from calls
+//          timed per instruction after the timed ones (ReportTransformShare).
 // Order:   layer (as in conv_layers.h), kind, threads, impl: each tile32 line sits next to its peers.
 //
 // Quantization, the same for every int8 kind and both implementations: u8 activations with zero point 128
@@ -28,6 +30,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -366,6 +369,26 @@ std::string Guard(Problem& p, unsigned kind, Impl impl, const std::vector<uint8_
   return "";
 }
 
+// Winograd's transforms, as a share of its host time: everything but the element-wise stage (TLD, TMAC) and
+// the DMAs, so the output's requantization too (an upper bound). Issue 8 asks for at most 30 %. Timed apart
+// from the rate (the per-instruction clock reads cost time): calls with host timing on after the timed ones,
+// unless the whole run was profiled.
+void ReportTransformShare(benchmark::State& state, const Timed& t, bool profiled) {
+  if (!profiled) {
+    t.machine->set_host_timing(true);
+    t.machine->ResetCounters();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3 || (i < 100 && std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50)); ++i) {
+      t.run();
+    }
+    t.machine->set_host_timing(false);
+  }
+  constexpr size_t kStage[] = {KindIndex<DmaIn>::value, KindIndex<DmaOut>::value, KindIndex<TileLoad>::value,
+                               KindIndex<TileMac>::value};
+  const double share = ShareOutside(t.machine->counters(), kStage);
+  if (share >= 0) state.counters["%transforms"] = share;
+}
+
 void BM_Conv(benchmark::State& state, const ConvLayer& layer, unsigned kind, Impl impl, int threads) {
   std::unique_ptr<Timed> t;
   std::string error, note;
@@ -394,6 +417,7 @@ void BM_Conv(benchmark::State& state, const ConvLayer& layer, unsigned kind, Imp
   state.counters[kind == kConvShuffle ? "GBs" : "GMACs"] =
       benchmark::Counter(per_iteration * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
   if (profile) ReportProfile(state, t->machine->counters());
+  if (impl == Impl::kTile32 && kind == kConvWinograd) ReportTransformShare(state, *t, profile);
   state.SetLabel(t->path + "; " + note);
 }
 

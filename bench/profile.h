@@ -31,4 +31,18 @@ inline void ReportProfile(benchmark::State& state, const Counters& counters) {
   }
 }
 
+// The share (%) of host time spent in instructions of kinds other than `excluded` (Instr indices), or -1
+// when nothing was timed.
+template <size_t N>
+double ShareOutside(const Counters& counters, const size_t (&excluded)[N]) {
+  double total = 0, outside = 0;
+  for (size_t op = 0; op < std::size(counters.host_seconds); ++op) {
+    total += counters.host_seconds[op];
+    bool counted = true;
+    for (size_t e : excluded) counted = counted && e != op;
+    if (counted) outside += counters.host_seconds[op];
+  }
+  return total > 0 ? 100 * outside / total : -1;
+}
+
 }  // namespace tile32::bench

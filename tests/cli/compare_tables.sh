@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: compare_tables.sh <compare.py>
 # bench/compare.py on a fixed Google Benchmark JSON: each table divides by the peak of the same thread count,
-# takes the median of repetitions and names a failed peer. Exit 77 (skipped) without python3.
+# takes the median of repetitions (rates and winograd's transform share) and names a failed peer. Exit 77 (skipped) without python3.
 set -uo pipefail
 script=$1
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
@@ -20,6 +20,13 @@ json=$(cat <<'END'
   {"run_name": "tmac/simd/s16s16/rows:1/tiles:16/threads:1/real_time", "run_type": "iteration", "GMACs": 40.0},
   {"run_name": "tmac/simd/bf16/rows:256/tiles:16/threads:1/real_time", "run_type": "iteration", "GMACs": 45.0},
   {"run_name": "tmac/simd/u8s8/rows:2048/tiles:16/threads:2/real_time", "run_type": "iteration", "GMACs": 400.0},
+  {"run_name": "conv/tile32/direct-s16/w.56/threads:1/real_time", "run_type": "iteration", "GMACs": 80.0},
+  {"run_name": "conv/tile32/winograd/w.56/threads:1/real_time", "run_type": "iteration", "GMACs": 100.0,
+   "%transforms": 40.0},
+  {"run_name": "conv/tile32/winograd/w.56/threads:1/real_time", "run_type": "iteration", "GMACs": 120.0,
+   "%transforms": 20.0},
+  {"run_name": "conv/tile32/winograd/w.56/threads:1/real_time", "run_type": "iteration", "GMACs": 140.0,
+   "%transforms": 35.0},
   {"run_name": "conv/tile32/shuffle/s.7/threads:1/real_time", "run_type": "iteration", "GBs": 10.0},
   {"run_name": "conv/memcpy/shuffle/s.7/threads:1/real_time", "run_type": "iteration", "GBs": 100.0},
   {"run_name": "conv/onednn/shuffle/s.7/threads:1/real_time", "run_type": "iteration", "error_occurred": true,
@@ -36,6 +43,8 @@ expect=(
   "| s16s16 | 1 × 16 | 1 | 40.0 | — |"
   "| bf16 | 256 × 16 | 1 | 45.0 | 90.0 % (vfmadd231ps 50.0) |"
   "| s.7 | shuffle | 1 | GB/s | 10.0 | error | — | memcpy 100.0 | 0.10 |"
+  "| w.56 | winograd | 1 | GMAC/s | 120.0 | — | — | tile32 direct-s16 80.0 | 1.50 |"
+  "winograd transforms, share of tile32's host time (all but TLD, TMAC and the DMAs; the output's requantization included): w.56/1 35 %"
   "- onednn shuffle s.7/1 failed in 1 run(s): no primitive"
   "Host: Test CPU, 2 CPUs at 1000 MHz, host h"
 )
