@@ -4,8 +4,10 @@
 #include <plplot.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -122,7 +124,7 @@ const char* ChartPointColor() { return kColors[kPointColor]; }
 void WriteReportSvg(const std::string& path, const std::string& title, const AccelConfig& config,
                     Precision precision, const std::vector<LayerReport>& reports) {
   // PLplot reports a file it cannot open on stderr and exits the process: check first.
-  if (!std::ofstream(path)) Fail("tile32 report: cannot write '", path, "'");
+  if (!std::ofstream(path)) Fail("tile32 report: cannot write '", path, "' (", std::strerror(errno), ")");
   plsdev("svg");
   plsfnam(path.c_str());
   plspage(0, 0, 1000, 1300, 0, 0);
