@@ -59,9 +59,9 @@ def rate(x):
 
 
 def collect(data, pattern, key_of):
-    """{key: {"rate": {impl: median}, "error": {impl: message}, "label": {impl: label}}} in first-seen order."""
+    """{key: {"rate": {impl: median}, "error": {impl: message}, "label": {impl: label}, and for tile32's winograd
+    "transforms": median %transforms}} in first-seen order."""
     runs = {}
-    shares = {}  # key: the %transforms counters of tile32's runs
     for b in data.get("benchmarks", []):
         if b.get("run_type") == "aggregate":
             continue
@@ -77,13 +77,13 @@ def collect(data, pattern, key_of):
             if counter in b:
                 r["rate"].setdefault(impl, []).append(float(b[counter]))
         if "%transforms" in b and impl == "tile32":
-            shares.setdefault(key_of(m), []).append(float(b["%transforms"]))
+            r.setdefault("transforms", []).append(float(b["%transforms"]))
         if b.get("label"):
             r["label"][impl] = b["label"]
-    for key, r in runs.items():
+    for r in runs.values():
         r["rate"] = {impl: statistics.median(v) for impl, v in r["rate"].items() if v}
-        if key in shares:
-            r["transforms"] = statistics.median(shares[key])
+        if "transforms" in r:
+            r["transforms"] = statistics.median(r["transforms"])
     return runs
 
 

@@ -235,7 +235,7 @@ std::vector<LayerPlan> PlanNetwork(const Network& net, const AccelConfig& config
   for (size_t i = 0; i < net.layers.size(); ++i) {
     if (options.progress) options.progress(i, net.layers.size());
     const Layer& l = net.layers[i];
-    timer.Refusals();
+    timer.Refusals();  // forgets the refusals of the layers before
     // A layer no kernel runs (too large for the host, or for the accelerator's SRAM): every refusal named.
     auto runs = [&](const LayerPlan& p) {
       if (p.run.layer == nullptr) Fail("PlanNetwork: ", net.name, ": layer '", l.name, "': no kernel runs it:", timer.Refusals());
