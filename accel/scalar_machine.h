@@ -29,6 +29,11 @@ struct Aligned64 {
   bool operator!=(const Aligned64&) const { return false; }
 };
 
+// SRAM's bytes, 64-byte aligned: a row of activations at a 64-byte address then starts a host cache line
+// (AMX tile loads and 64-byte vector loads across two lines cost two: the AMX TMAC ran at half speed in a
+// process whose SRAM the allocator had put 16 bytes past a line).
+using SramBytes = std::vector<uint8_t, Aligned64<uint8_t>>;
+
 // §3.4: the canonical tile of a tile image in tile order.
 void DecodeTileImage(DType type, const uint8_t* image, ScalarMachineTile* tile);
 
@@ -43,13 +48,13 @@ class ScalarMachine : public Machine {
   const char* name() const override { return "scalar"; }
 
   // Architectural state, canonical (read by tests, golden dumps and the host).
-  const std::vector<uint8_t>& sram() const {
+  const SramBytes& sram() const {
     SettleSram();
     return sram_;
   }
   // Host writes to SRAM: call again after executing instructions (tile registers loaded before this call
   // keep the bytes they loaded; the SIMD machine snapshots them here).
-  std::vector<uint8_t>& sram() {
+  SramBytes& sram() {
     BeforeHostSramWrite();
     return sram_;
   }
@@ -94,7 +99,7 @@ class ScalarMachine : public Machine {
   uint32_t* acc_at(uint32_t row) { return &acc_[size_t{row} * kLanes]; }
   uint8_t* sram_at(int64_t addr) { return sram_.data() + addr; }
 
-  std::vector<uint8_t> sram_;
+  SramBytes sram_;
   std::vector<Lanes> vregs_;
   mutable std::vector<Tile> tiles_;
   std::vector<uint32_t, Aligned64<uint32_t>> acc_;

@@ -31,8 +31,8 @@ std::string ErrorPrefix(const std::string& e) { return e.substr(0, e.find(':', 7
 
 MachinePair::MachinePair(const AccelConfig& c, const RandomProgram& p)
     : ref_(c), simd_(c), ref_rw_(p.dram_rw), ref_ro_(p.dram_ro), simd_rw_(p.dram_rw), simd_ro_(p.dram_ro) {
-  ref_.sram() = p.sram;
-  simd_.sram() = p.sram;
+  ref_.sram().assign(p.sram.begin(), p.sram.end());
+  simd_.sram().assign(p.sram.begin(), p.sram.end());
   ref_.BindDram(kDramRwSegment, ref_rw_.data(), ref_rw_.size());
   ref_.BindDramReadOnly(kDramRoSegment, ref_ro_.data(), ref_ro_.size());
   simd_.BindDram(kDramRwSegment, simd_rw_.data(), simd_rw_.size());

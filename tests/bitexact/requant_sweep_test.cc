@@ -299,7 +299,7 @@ void Sweep(RequantMode mode) {
     for (uint64_t b = 0; b < blocks; ++b) {
       const uint64_t block_seed = config_seed * 1000003 + b;
       const auto t0 = std::chrono::steady_clock::now();
-      std::vector<uint8_t>& sram = ref.sram();
+      SramBytes& sram = ref.sram();
       gen.Fill(reinterpret_cast<int32_t*>(sram.data()), rows, b == 0, block_seed);
       ref.Execute(ld);
       ref.Execute(rq);

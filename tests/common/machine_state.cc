@@ -154,7 +154,7 @@ std::string Compare(const View& a, const View& b) {
 MachineState Snapshot(const ScalarMachine& m) {
   const AccelConfig& c = m.config();
   MachineState s;
-  s.sram = m.sram();
+  s.sram.assign(m.sram().begin(), m.sram().end());
   for (uint32_t r = 0; r < c.vector_regs; ++r) s.vregs.push_back(m.vreg(static_cast<int>(r)));
   for (uint32_t t = 0; t < c.tile_regs; ++t) {
     s.tiles.push_back(m.tile(static_cast<int>(t)));

@@ -418,14 +418,14 @@ struct Outcome {
 
 Outcome RunProgram(ScalarMachine& m, const std::vector<Step>& steps, const std::vector<uint8_t>& init,
                    std::vector<uint8_t>& dram) {
-  std::vector<uint8_t>& sram = m.sram();
+  SramBytes& sram = m.sram();
   std::copy(init.begin(), init.end(), sram.begin());
   m.BindDramReadOnly(0, dram.data(), dram.size());
   m.ResetCounters();
   Outcome o;
   for (const Step& s : steps) {
     if (s.kind == Step::kHostRead) {
-      o.reads.push_back(std::as_const(m).sram());
+      o.reads.emplace_back(std::as_const(m).sram().begin(), std::as_const(m).sram().end());
     } else if (s.kind == Step::kHostWrite) {
       m.sram()[s.addr] = s.value;
     } else {
@@ -438,7 +438,7 @@ Outcome RunProgram(ScalarMachine& m, const std::vector<Step>& steps, const std::
     }
   }
   o.counters = m.counters();
-  o.sram = std::as_const(m).sram();
+  o.sram.assign(std::as_const(m).sram().begin(), std::as_const(m).sram().end());
   for (uint32_t r = 0; r < m.config().acc_rows; ++r) {
     const uint32_t* row = m.acc_row(r);
     o.acc.insert(o.acc.end(), row, row + kLanes);

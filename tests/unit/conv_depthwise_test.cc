@@ -467,7 +467,7 @@ TEST(ConvDepthwiseEmac, SplitAcrossThreadsMatchesScalar) {
   std::mt19937_64 rng(TestSeed(9013));
   for (MacMode mode : {MacMode::kU8S8, MacMode::kS8S8, MacMode::kS16S16, MacMode::kBF16}) {
     ScalarMachine scalar(config);
-    std::vector<uint8_t>& s = scalar.sram();
+    SramBytes& s = scalar.sram();
     for (size_t i = 0; i < size_t{1} << 20; ++i) s[i] = static_cast<uint8_t>(rng());
     if (mode == MacMode::kBF16) {  // mostly moderate bf16 values, some special
       for (size_t i = 0; i + 1 < size_t{1} << 20; i += 2) {

@@ -618,7 +618,7 @@ void ExpectSameState(const std::function<std::vector<Instr>(std::mt19937_64&)>& 
   const int32_t edges[] = {INT32_MIN, INT32_MAX, -(1 << 20) - 1, 1 << 20, 32767, -32768, 32768, -32769, 0, -1};
   for (size_t i = 0; i < 64; ++i) std::memcpy(&sram[4 * (rng() % 4096)], &edges[i % 10], 4);
   auto run = [&](ScalarMachine& m) {
-    m.sram() = sram;
+    m.sram().assign(sram.begin(), sram.end());
     AccLoad ld;  // ACC from the first 96 * 128 bytes of SRAM
     ld.row = 0, ld.rows = cfg.acc_rows, ld.addr = 0, ld.row_stride = 128, ld.type = DType::kI32;
     m.Execute(ld);

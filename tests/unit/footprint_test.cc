@@ -44,7 +44,7 @@ bool Executes(Machine& m, const Instr& ins) {
 // A machine with a random program's memories bound.
 struct Bound {
   Bound(const AccelConfig& c, const test::RandomProgram& p) : m(c), rw(p.dram_rw), ro(p.dram_ro) {
-    m.sram() = p.sram;
+    m.sram().assign(p.sram.begin(), p.sram.end());
     m.BindDram(test::kDramRwSegment, rw.data(), rw.size());
     m.BindDramReadOnly(test::kDramRoSegment, ro.data(), ro.size());
   }
@@ -122,7 +122,7 @@ TEST(Footprint, NothingOutsideTheSramFootprintChangesTheResult) {
     for (size_t n = 0; n < p.program.size(); ++n) {
       const Instr& ins = p.program[n];
       const Footprint fp = FootprintOf(ins);
-      std::vector<uint8_t>& sb = b.m.sram();
+      SramBytes& sb = b.m.sram();
       std::vector<bool> touched(sb.size(), false);
       for (int k = 0; k < fp.sram_count; ++k) {
         const SramAccess& s = fp.sram[k];

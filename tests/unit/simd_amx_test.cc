@@ -84,7 +84,7 @@ TEST(TmacPath, ForcingAmxRunsOrThrowsWhyNot) {
 // One machine's ACC after a program of INT8 TMACs over random tiles and activations.
 std::vector<uint32_t> RunTmacs(ScalarMachine& m, uint64_t seed, int threads) {
   std::mt19937_64 rng(seed);
-  std::vector<uint8_t>& sram = m.sram();
+  SramBytes& sram = m.sram();
   for (uint8_t& x : sram) x = static_cast<uint8_t>(rng() % 8 ? rng() : (rng() % 2 ? 0x80 : 0x7F));
   std::vector<Instr> program;
   for (uint32_t r = 0; r < 64; ++r) {  // ACC rows near the wrap

@@ -275,7 +275,7 @@ void ExpectEveryPathAsScalar(const AccelConfig& config, uint64_t base, int trial
     std::string dram_difference;
     auto run = [&](ScalarMachine& m) {
       std::vector<uint8_t> out(4096);
-      m.sram() = sram;
+      m.sram().assign(sram.begin(), sram.end());
       m.BindDramReadOnly(0, dram.data(), dram.size());
       m.BindDram(1, out.data(), out.size());
       m.Run(program);

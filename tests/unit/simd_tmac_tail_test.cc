@@ -147,7 +147,7 @@ void Check(Place place, uint64_t fixed_seed) {
     // bf16 tiles and activations of moderate values, so that most sums are not Inf or NaN.
     for (size_t i = 1; i < sram.size(); i += 2) sram[i] = static_cast<uint8_t>(0x38 + (sram[i] & 0x0F)) | (sram[i] & 0x80);
     auto run = [&](ScalarMachine& m) {
-      m.sram() = sram;
+      m.sram().assign(sram.begin(), sram.end());
       m.Run(program);
     };
     ScalarMachine want(config);
