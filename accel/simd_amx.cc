@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "accel/error.h"
 #include "accel/host_cpu.h"
@@ -50,9 +51,7 @@ alignas(64) constexpr TileConfig kTileConfig = MakeTileConfig();
 constexpr int64_t kAccStride = 4 * kLanes;  // bytes per ACC row
 constexpr int64_t kPairStride = 4 * kLanes;  // bytes per k-quad row of an int8 tile image
 constexpr size_t kInt8TileBytes = size_t{kLanes} * kLanes;
-constexpr int kMaxSteps = 128;  // TMAC has at most 255 tiles (uint8_t)
 static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
-static_assert(sizeof(TileMac::tiles) == 1, "kMaxSteps covers a TMAC's tiles");
 
 #if defined(__x86_64__)
 // The host's tile unit. Constructed at the start of a batch of tile work and destroyed at its end: tile
@@ -141,63 +140,79 @@ class SoftwareTiles {
   uint8_t t_[8][kTileRows][kTileBytes];
 };
 
-// Where each step of a TMAC reads: B (two tile images, 128-byte k-quad rows) and the offset of its 64
-// activation bytes in a row. Step s covers tiles 2s and 2s+1; with an odd count the last step reads the
-// last two tiles' activations against zeros for the first of them (tiles >= kAmxMinTiles > 1), so no row is
-// read beyond its 32 * tiles bytes.
-struct AmxPlan {
-  const uint8_t* b[kMaxSteps];
-  int64_t a_offset[kMaxSteps];
-  int steps = 0;
+// One step of the AMX path: B (two tile images, 128-byte k-quad rows) against 64 activation bytes of each row,
+// row r's at a + stride * r. Step s of a TMAC covers its tiles 2s and 2s+1; with an odd count the last step
+// reads the last two tiles' activations against zeros for the first of them, so no row is read beyond its
+// 32 * tiles bytes (hence no TMAC of one tile on this path: AmxChainRows).
+struct AmxStep {
+  const uint8_t* b;
+  const uint8_t* a;
+  int64_t stride;
 };
 
-AmxPlan PlanSteps(const TmacJob& job, std::vector<AmxPairBlock>* staging) {
-  AmxPlan plan;
+// The steps of `job`, appended to `steps`; weights that must be copied go to staging[*used ...].
+void PlanSteps(const TmacJob& job, std::vector<AmxPairBlock>* staging, size_t* used, std::vector<AmxStep>* steps) {
   const int n = job.ntiles;
-  plan.steps = (n + 1) / 2;
-  if (staging->size() < static_cast<size_t>(plan.steps)) staging->resize(plan.steps);
-  for (int s = 0; s < plan.steps; ++s) {
-    uint8_t* block = (*staging)[s].bytes;
+  const uint8_t* a = job.sram + job.a_addr;
+  for (int s = 0; 2 * s < n; ++s) {
     if (2 * s + 1 < n) {
       const uint8_t* first = job.tiles[2 * s].data;
       const uint8_t* second = job.tiles[2 * s + 1].data;
-      plan.a_offset[s] = int64_t{2 * kLanes} * s;
       if (second == first + kInt8TileBytes) {  // loaded from consecutive SRAM: read in place
-        plan.b[s] = first;
+        steps->push_back({first, a + int64_t{2 * kLanes} * s, job.a_stride});
         continue;
       }
+      uint8_t* block = (*staging)[(*used)++].bytes;
       std::memcpy(block, first, kInt8TileBytes);
       std::memcpy(block + kInt8TileBytes, second, kInt8TileBytes);
+      steps->push_back({block, a + int64_t{2 * kLanes} * s, job.a_stride});
     } else {
-      plan.a_offset[s] = int64_t{kLanes} * (n - 2);
+      uint8_t* block = (*staging)[(*used)++].bytes;
       std::memset(block, 0, kInt8TileBytes);
       std::memcpy(block + kInt8TileBytes, job.tiles[n - 1].data, kInt8TileBytes);
+      steps->push_back({block, a + int64_t{kLanes} * (n - 2), job.a_stride});
     }
-    plan.b[s] = block;
   }
-  return plan;
 }
 
-// Rows [r0, r1) (r0 and r1 - r0 multiples of 16) of the TMAC on the tile unit `tu`.
+// A TMAC or a chain of TMACs on the same ACC rows, as the AMX path runs it: every step of every TMAC in issue
+// order on one group of rows while its C tiles stay loaded.
+struct AmxChain {
+  const AmxStep* steps;
+  size_t nsteps;
+  uint32_t* acc;         // ACC row of row 0
+  const uint32_t* seed;  // when set, the rows start as this ACC row instead of from ACC
+  TmacTail tail;
+  bool s8;
+};
+
+// Rows [r0, r1) (r0 and r1 - r0 multiples of 16) of a chain on the tile unit `tu`.
 template <class Tiles, bool kSigned>
-void AmxRows(Tiles& tu, const TmacJob& job, const AmxPlan& plan, uint32_t r0, uint32_t r1) {
-  const int64_t s = job.a_stride;
-  auto row = [&](uint32_t r) { return job.sram + (job.a_addr + s * int64_t{r}); };
+void AmxRows(Tiles& tu, const AmxChain& ch, uint32_t r0, uint32_t r1) {
+  // The C tiles of 16 rows from ACC, or the seed row repeated (a stride of 0).
+  auto load_c = [&](auto tile_lo, auto tile_hi, const uint32_t* c) {
+    constexpr int lo = decltype(tile_lo)::value, hi = decltype(tile_hi)::value;
+    const uint32_t* from = ch.seed != nullptr ? ch.seed : c;
+    const int64_t stride = ch.seed != nullptr ? 0 : kAccStride;
+    tu.template Load<lo>(from, stride);
+    tu.template Load<hi>(from + 16, stride);
+  };
+  using T0 = std::integral_constant<int, 0>;
+  using T1 = std::integral_constant<int, 1>;
+  using T2 = std::integral_constant<int, 2>;
+  using T3 = std::integral_constant<int, 3>;
   uint32_t r = r0;
   for (; r + 2 * kTileRows <= r1; r += 2 * kTileRows) {
-    uint32_t* c0 = job.acc + size_t{r} * kLanes;
+    uint32_t* c0 = ch.acc + size_t{r} * kLanes;
     uint32_t* c1 = c0 + size_t{kTileRows} * kLanes;
-    tu.template Load<0>(c0, kAccStride);
-    tu.template Load<1>(c0 + 16, kAccStride);
-    tu.template Load<2>(c1, kAccStride);
-    tu.template Load<3>(c1 + 16, kAccStride);
-    const uint8_t* a0 = row(r);
-    const uint8_t* a1 = row(r + kTileRows);
-    for (int st = 0; st < plan.steps; ++st) {
-      tu.template Load<4>(a0 + plan.a_offset[st], s);
-      tu.template Load<5>(a1 + plan.a_offset[st], s);
-      tu.template Load<6>(plan.b[st], kPairStride);
-      tu.template Load<7>(plan.b[st] + kTileBytes, kPairStride);
+    load_c(T0{}, T1{}, c0);
+    load_c(T2{}, T3{}, c1);
+    for (size_t st = 0; st < ch.nsteps; ++st) {
+      const AmxStep& p = ch.steps[st];
+      tu.template Load<4>(p.a + p.stride * int64_t{r}, p.stride);
+      tu.template Load<5>(p.a + p.stride * int64_t{r + kTileRows}, p.stride);
+      tu.template Load<6>(p.b, kPairStride);
+      tu.template Load<7>(p.b + kTileBytes, kPairStride);
       tu.template Dot<0, 4, 6, kSigned>();
       tu.template Dot<1, 4, 7, kSigned>();
       tu.template Dot<2, 5, 6, kSigned>();
@@ -209,14 +224,13 @@ void AmxRows(Tiles& tu, const TmacJob& job, const AmxPlan& plan, uint32_t r0, ui
     tu.template Store<3>(c1 + 16, kAccStride);
   }
   if (r < r1) {  // one group of 16 rows left
-    uint32_t* c0 = job.acc + size_t{r} * kLanes;
-    tu.template Load<0>(c0, kAccStride);
-    tu.template Load<1>(c0 + 16, kAccStride);
-    const uint8_t* a0 = row(r);
-    for (int st = 0; st < plan.steps; ++st) {
-      tu.template Load<4>(a0 + plan.a_offset[st], s);
-      tu.template Load<6>(plan.b[st], kPairStride);
-      tu.template Load<7>(plan.b[st] + kTileBytes, kPairStride);
+    uint32_t* c0 = ch.acc + size_t{r} * kLanes;
+    load_c(T0{}, T1{}, c0);
+    for (size_t st = 0; st < ch.nsteps; ++st) {
+      const AmxStep& p = ch.steps[st];
+      tu.template Load<4>(p.a + p.stride * int64_t{r}, p.stride);
+      tu.template Load<6>(p.b, kPairStride);
+      tu.template Load<7>(p.b + kTileBytes, kPairStride);
       tu.template Dot<0, 4, 6, kSigned>();
       tu.template Dot<1, 4, 7, kSigned>();
     }
@@ -225,15 +239,25 @@ void AmxRows(Tiles& tu, const TmacJob& job, const AmxPlan& plan, uint32_t r0, ui
   }
 }
 
-// One batch of tile work: configure, run, release.
-void AmxBatch(AmxEngine engine, const TmacJob& job, const AmxPlan& plan, uint32_t r0, uint32_t r1) {
-  const bool s8 = job.mode == MacMode::kS8S8;
+// Rows per piece of a batch: the tail (REQ or ACC_ST) of a piece reads its ACC rows (16 KiB) from L1.
+constexpr uint32_t kTailPieceRows = 128;
+
+// One batch of tile work on rows [r0, r1): configure, run with each piece's tail, release.
+template <class Tiles>
+void AmxBatchOn(const AmxChain& ch, uint32_t r0, uint32_t r1) {
+  Tiles tu;
+  for (uint32_t p0 = r0; p0 < r1; p0 += kTailPieceRows) {
+    const uint32_t p1 = std::min(r1, p0 + kTailPieceRows);
+    ch.s8 ? AmxRows<Tiles, true>(tu, ch, p0, p1) : AmxRows<Tiles, false>(tu, ch, p0, p1);
+    RunTmacTail(ch.tail, ch.acc, p0, p1);
+  }
+}
+
+void AmxBatch(AmxEngine engine, const AmxChain& ch, uint32_t r0, uint32_t r1) {
   if (engine == AmxEngine::kHardware && kHaveHardwareTiles) {
-    HardwareTiles tu;
-    s8 ? AmxRows<HardwareTiles, true>(tu, job, plan, r0, r1) : AmxRows<HardwareTiles, false>(tu, job, plan, r0, r1);
+    AmxBatchOn<HardwareTiles>(ch, r0, r1);
   } else {
-    SoftwareTiles tu;
-    s8 ? AmxRows<SoftwareTiles, true>(tu, job, plan, r0, r1) : AmxRows<SoftwareTiles, false>(tu, job, plan, r0, r1);
+    AmxBatchOn<SoftwareTiles>(ch, r0, r1);
   }
 }
 
@@ -312,26 +336,37 @@ void NoteSimdTargetForced(bool forced) { g_target_forced.store(forced, std::memo
 
 uint64_t AmxTmacRowsRun() { return g_amx_rows_run.load(std::memory_order_relaxed); }
 
-void RunTmacAmx(const TmacJob& job, uint32_t amx_rows, AmxEngine engine, bool parallel,
-                std::vector<AmxPairBlock>* staging) {
-  const AmxPlan plan = PlanSteps(job, staging);
+void RunTmacAmx(const TmacJob* const* jobs, size_t n, const TmacTail& tail, uint32_t amx_rows, AmxEngine engine,
+                bool parallel, std::vector<AmxPairBlock>* staging) {
+  thread_local std::vector<AmxStep> steps;
+  steps.clear();
+  size_t blocks = 0;
+  for (size_t j = 0; j < n; ++j) blocks += size_t(jobs[j]->ntiles + 1) / 2;
+  if (staging->size() < blocks) staging->resize(blocks);
+  size_t used = 0;
+  for (size_t j = 0; j < n; ++j) PlanSteps(*jobs[j], staging, &used, &steps);
+  const TmacJob& first = *jobs[0];
+  const AmxChain ch{steps.data(), steps.size(), first.acc, first.seed, tail, first.mode == MacMode::kS8S8};
   g_amx_rows_run.fetch_add(amx_rows, std::memory_order_relaxed);
   if (!parallel) {
-    AmxBatch(engine, job, plan, 0, amx_rows);
+    AmxBatch(engine, ch, 0, amx_rows);
   } else {
     // Tasks of whole 32-row blocks, about 1024 to 2048 row-tiles each (1-2 M MACs): each task configures
     // and releases the tile unit (about 85 ns), a few percent of its MACs at AMX's rate.
     constexpr uint32_t kUnit = 2 * kTileRows;
     const uint32_t units = (amx_rows + kUnit - 1) / kUnit;
-    const uint32_t grain = std::max<uint32_t>(1, 2048 / (kUnit * static_cast<uint32_t>(job.ntiles)));
+    const uint32_t grain = std::max<uint32_t>(1, static_cast<uint32_t>(2048 / (kUnit * 2 * steps.size())));
     tbb::parallel_for(tbb::blocked_range<uint32_t>(0, units, grain), [&](const tbb::blocked_range<uint32_t>& range) {
-      AmxBatch(engine, job, plan, kUnit * range.begin(), std::min(amx_rows, kUnit * range.end()));
+      AmxBatch(engine, ch, kUnit * range.begin(), std::min(amx_rows, kUnit * range.end()));
     });
   }
-  if (amx_rows < job.row_end) {
-    TmacJob rest = job;
-    rest.row_begin = amx_rows;
-    RunTmacRows(rest);
+  if (amx_rows < first.row_end) {  // the rows after the last group of 16, TMAC by TMAC in issue order
+    for (size_t j = 0; j < n; ++j) {
+      TmacJob rest = *jobs[j];
+      rest.row_begin = amx_rows;
+      if (j + 1 == n) rest.tail = tail;
+      RunTmacRows(rest);
+    }
   }
 }
 

@@ -17,10 +17,12 @@ AmxEngine CurrentAmxEngine();
 // Called by ForceSimdTarget: with a target forced, kAuto leaves TMAC to that target's own path.
 void NoteSimdTargetForced(bool forced);
 
-// The TMAC of `job` (rows [0, job.row_end), prepared by PrepareTmac for the rows AMX does not take): rows
-// [0, amx_rows) on `engine`, split across the calling arena's threads when `parallel`, the rest by
-// RunTmacRows. `staging` holds weights that must be copied (the machine's own, reused across TMACs).
-void RunTmacAmx(const TmacJob& job, uint32_t amx_rows, AmxEngine engine, bool parallel,
-                std::vector<AmxPairBlock>* staging);
+// A TMAC, or a chain of TMACs on the same ACC rows (jobs[0] .. jobs[n-1] in issue order, one mode, each
+// prepared by PrepareTmac), with `tail` after the last: rows [0, amx_rows) on `engine`, every TMAC of the
+// chain on a group of rows before the next group, split across the calling arena's threads when `parallel`;
+// the rest by RunTmacRows. jobs[0].seed, when set, is where the rows start. `staging` holds weights that must
+// be copied (the machine's own, reused across TMACs).
+void RunTmacAmx(const TmacJob* const* jobs, size_t n, const TmacTail& tail, uint32_t amx_rows, AmxEngine engine,
+                bool parallel, std::vector<AmxPairBlock>* staging);
 
 }  // namespace tile32

@@ -297,13 +297,6 @@ void SimdMachine::Do(const TileMac& i) {
     tmac_reads_ = {std::min(tmac_reads_.lo, reads.lo), std::max(tmac_reads_.hi, reads.hi)};
     return;
   }
-  if (const uint32_t amx_rows = AmxTmacRows(i.mode, i.rows, i.tiles)) {
-    if (const AmxEngine engine = CurrentAmxEngine(); engine != AmxEngine::kNone) {
-      FlushEmacs();
-      const bool parallel = uint64_t{i.rows} * i.tiles >= kTmacParallelWork && ArenaHasThreads();
-      return RunTmacAmx(job, amx_rows, engine, parallel, &amx_pairs_);
-    }
-  }
   if (seeded) {  // its own copy: a seed of other rows may come while the TMAC waits (SeedBesideTmac)
     std::memcpy(tmac_seed_, seed_, sizeof(tmac_seed_));
     job.seed = tmac_seed_, seed_pending_ = false;
@@ -357,9 +350,33 @@ void CopyPreparedTile(const PreparedTile& from, PreparedTile* to) {
   if (from.built & PreparedTile::kF32) std::memcpy(to->f32, from.f32, sizeof(to->f32));
 }
 
+// The rows of a TMAC or chain of TMACs on the same ACC rows that the AMX path takes (0: none): as AmxTmacRows
+// for the chain's tiles, where each TMAC has two tiles or more (AMX reads 64 activation bytes per step).
+uint32_t AmxChainRows(const TmacJob* const* jobs, size_t n) {
+  int tiles = 0;
+  for (size_t j = 0; j < n; ++j) {
+    if (jobs[j]->ntiles < 2) return 0;
+    tiles += jobs[j]->ntiles;
+  }
+  const uint32_t rows = AmxTmacRows(jobs[0]->mode, jobs[0]->row_end, tiles);
+  return rows > 0 && CurrentAmxEngine() != AmxEngine::kNone ? rows : 0;
+}
+
 }  // namespace
 
+bool SimdMachine::RunTmacOnAmx(const TmacJob* const* jobs, size_t n, const TmacTail& tail) {
+  const uint32_t amx_rows = AmxChainRows(jobs, n);
+  if (amx_rows == 0) return false;
+  uint64_t tiles = 0;
+  for (size_t j = 0; j < n; ++j) tiles += uint64_t(jobs[j]->ntiles);
+  const bool parallel = uint64_t{jobs[0]->row_end} * tiles >= kTmacParallelWork && ArenaHasThreads();
+  RunTmacAmx(jobs, n, tail, amx_rows, CurrentAmxEngine(), parallel, &amx_pairs_);
+  return true;
+}
+
 void SimdMachine::RunTmac(const TmacJob& job) {
+  const TmacJob* one = &job;
+  if (RunTmacOnAmx(&one, 1, job.tail)) return;
   SplitTmacRows(job.row_end, uint64_t(job.ntiles), [&](uint32_t r0, uint32_t r1) {
     TmacJob part = job;
     part.row_begin = r0, part.row_end = r1;
@@ -384,6 +401,7 @@ bool SimdMachine::TmacChains(const TileMac& next) const {
     if (!apart || !seed_apart || (!tmac_group_ && !tmac_chain_.empty()) || !ArenaHasThreads()) return false;
     if (uint64_t{tmac_job_->row_end} * uint64_t(tmac_job_->ntiles) >= kTmacParallelWork) return false;
   }
+  if (next.acc_row == tmac_acc_row_ && !tmac_group_) return true;  // the AMX path runs such chains too
   return AmxTmacRows(next.mode, next.rows, next.tiles) == 0 || CurrentAmxEngine() == AmxEngine::kNone;
 }
 
@@ -418,6 +436,12 @@ void SimdMachine::RunTmacChain(const TmacTail& tail) {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, n, 1),
                         [&](const tbb::blocked_range<size_t>& r) { run(r.begin(), r.end()); });
     }
+    tmac_chain_.clear();
+    return;
+  }
+  std::vector<const TmacJob*> jobs(n);
+  for (size_t j = 0; j < n; ++j) jobs[j] = &job_at(j);
+  if (RunTmacOnAmx(jobs.data(), n, tail)) {
     tmac_chain_.clear();
     return;
   }

@@ -571,13 +571,7 @@ void TmacRows(const TmacJob& job) {
 #endif
       for (; r < c1; ++r) TmacBlock<1>(pass, r, i16_buf.data(), f32_buf.data());
     }
-    const TmacTail& t = job.tail;  // the rows are final: requantize or store them while they are in L1
-    if (t.quant != nullptr) {
-      RunRequantRows(*t.quant, job.acc + size_t{c0} * kLanes, c1 - c0, t.out, t.sram, t.addr + t.stride * int64_t{c0},
-                     t.stride);
-    } else if (t.store) {
-      for (uint32_t r = c0; r < c1; ++r) std::memcpy(t.sram + t.addr + t.stride * int64_t{r}, job.acc + size_t{r} * kLanes, 4 * kLanes);
-    }
+    RunTmacTail(job.tail, job.acc, c0, c1);  // the rows are final: requantize or store them while they are in L1
   }
 }
 
@@ -690,6 +684,14 @@ HWY_EXPORT(TmacRows);
 HWY_EXPORT(PrepareTmacTiles);
 
 void RunTmacRows(const TmacJob& job) { HWY_DYNAMIC_DISPATCH(TmacRows)(job); }
+
+void RunTmacTail(const TmacTail& t, const uint32_t* acc, uint32_t r0, uint32_t r1) {
+  if (t.quant != nullptr) {
+    RunRequantRows(*t.quant, acc + size_t{r0} * kLanes, r1 - r0, t.out, t.sram, t.addr + t.stride * int64_t{r0}, t.stride);
+  } else if (t.store) {
+    for (uint32_t r = r0; r < r1; ++r) std::memcpy(t.sram + t.addr + t.stride * int64_t{r}, acc + size_t{r} * kLanes, 4 * kLanes);
+  }
+}
 void PrepareTmac(PreparedTile* tiles, TmacJob* job) { HWY_DYNAMIC_DISPATCH(PrepareTmacTiles)(tiles, job); }
 
 }  // namespace tile32

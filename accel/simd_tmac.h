@@ -44,6 +44,9 @@ struct TmacJob {
 // TMAC over rows [job.row_begin, job.row_end), on the calling thread.
 void RunTmacRows(const TmacJob& job);
 
+// The tail of rows [r0, r1) whose ACC is final (acc: the ACC row of the instruction's row 0).
+void RunTmacTail(const TmacTail& tail, const uint32_t* acc, uint32_t r0, uint32_t r1);
+
 // Before a TMAC on job->tiles (job->tiles[0 .. ntiles) are `tiles`), on the calling thread: builds what
 // this target's TMAC reads of the tiles and sets job->narrow and job->f32.
 void PrepareTmac(PreparedTile* tiles, TmacJob* job);

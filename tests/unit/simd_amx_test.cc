@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "accel/error.h"
@@ -142,30 +143,122 @@ std::vector<uint32_t> RunTmacs(ScalarMachine& m, uint64_t seed, int threads) {
   return acc;
 }
 
-TEST(TmacPath, AmxMatchesTheHighwayPathAndTheScalarMachine) {
+// `run(machine, seed, threads)` (a program's final state) on the Highway path and on the AMX path (its software
+// model, and the host's tile unit where it has one) equals the scalar machine's, on 1 and 2 threads;
+// `rows_taken(n, path)` checks the n rows the AMX path took in each run.
+template <class Run, class RowsTaken>
+void ExpectPathsAgree(const AccelConfig& c, uint64_t fixed_seed, const Run& run, const RowsTaken& rows_taken) {
   PathGuard guard;
   const bool hardware = test::ReportAmxCoverage();
-  AccelConfig c;
-  c.sram_bytes = 1u << 16;
-  c.acc_rows = 256;
-  c.tile_regs = 48;  // TMACs of more than 16 tiles too
   for (int threads : {1, 2}) {
-    const uint64_t seed = testing::TestSeed(21) + threads;
+    const uint64_t seed = testing::TestSeed(fixed_seed) + threads;
     ScalarMachine scalar(c);
-    const std::vector<uint32_t> want = RunTmacs(scalar, seed, threads);
+    const auto want = run(scalar, seed, threads);
     ForceTmacPath(TmacPath::kHighway);
     SimdMachine highway(c);
-    EXPECT_EQ(RunTmacs(highway, seed, threads), want) << "Highway path, " << threads << " threads, seed " << seed;
+    EXPECT_EQ(run(highway, seed, threads), want) << "Highway path, " << threads << " threads, seed " << seed;
     std::vector<TmacPath> paths = {TmacPath::kAmxSoftware};
     if (hardware) paths.push_back(TmacPath::kAmx);
     for (TmacPath path : paths) {
       ForceTmacPath(path);
       SimdMachine amx(c);
       const uint64_t before = AmxTmacRowsRun();
-      EXPECT_EQ(RunTmacs(amx, seed, threads), want) << NameOf(path) << ", " << threads << " threads, seed " << seed;
-      EXPECT_GT(AmxTmacRowsRun(), before) << NameOf(path) << " did not run";
+      EXPECT_EQ(run(amx, seed, threads), want) << NameOf(path) << ", " << threads << " threads, seed " << seed;
+      rows_taken(AmxTmacRowsRun() - before, path);
     }
   }
+}
+
+TEST(TmacPath, AmxMatchesTheHighwayPathAndTheScalarMachine) {
+  AccelConfig c;
+  c.sram_bytes = 1u << 16;
+  c.acc_rows = 256;
+  c.tile_regs = 48;  // TMACs of more than 16 tiles too
+  ExpectPathsAgree(c, 21, RunTmacs, [](uint64_t rows, TmacPath path) {
+    EXPECT_GT(rows, 0u) << NameOf(path) << " did not run";
+  });
+}
+// Chains of TMACs on the same ACC rows (a reduction over more tiles than the registers hold, with TLDs
+// between), started from a deferred ACC_ZERO or broadcast ACC_LD, ended by an ACC_ST or REQ that joins the
+// last TMAC: the AMX path runs each group of rows through every TMAC of the chain, then the tail.
+std::vector<uint8_t> RunChains(ScalarMachine& m, uint64_t seed, int threads) {
+  std::mt19937_64 rng(seed);
+  SramBytes& sram = m.sram();
+  for (uint8_t& x : sram) x = static_cast<uint8_t>(rng() % 8 ? rng() : (rng() % 2 ? 0x80 : 0x7F));
+  std::vector<Instr> program;
+  QuantConfig q;
+  q.multiplier.fill(1 << 30), q.shift.fill(-9), q.zero_point = 3;
+  program.push_back(SetQuant{q});
+  struct Part {
+    uint8_t tile, tiles;
+    int32_t stride;
+    uint32_t a_addr;
+  };
+  // Parts of 2 to 9 tiles (odd ones too), strides that differ between parts; the last chain has a TMAC
+  // of one tile, which the AMX path does not take (the whole chain runs on the Highway path).
+  const std::vector<std::vector<Part>> chains = {
+      {{0, 6, 320, 20000}, {8, 2, 64, 90000}, {0, 3, 96, 60000}},
+      {{0, 9, 288, 20000}, {10, 4, 128, 70000}},
+      {{2, 4, 128, 20000}, {0, 1, 32, 60032}},
+  };
+  for (uint32_t rows : {16u, 47u, 200u}) {
+    uint32_t out = 150000;  // each output apart from everything the chains read
+    for (size_t c = 0; c < chains.size(); ++c) {
+      for (int tail = 0; tail < 3; ++tail) {  // ACC_ST, REQ, none (a TMAC of other rows runs it)
+        const uint32_t acc_row = 8 * static_cast<uint32_t>(c);
+        if (c % 2 == 0) {
+          program.push_back(AccZero{acc_row, rows});
+        } else {
+          AccLoad ld;
+          ld.row = acc_row, ld.rows = rows, ld.addr = 130000 + 128 * uint32_t(c), ld.row_stride = 0;
+          program.push_back(ld);
+        }
+        for (const Part& part : chains[c]) {
+          for (uint32_t t = 0; t < part.tiles; ++t) {  // in place (consecutive SRAM) or apart
+            TileLoad tl;
+            tl.td = static_cast<uint8_t>(part.tile + t), tl.type = DType::kI8;
+            tl.addr = (part.tiles % 2 ? 1536 : 1024) * (part.tile + t) + 1024 * uint32_t(c);
+            program.push_back(tl);
+          }
+          TileMac i;
+          i.mode = c == 1 ? MacMode::kS8S8 : MacMode::kU8S8, i.acc_row = acc_row, i.rows = rows;
+          i.a_addr = part.a_addr, i.a_stride = part.stride, i.tile = part.tile, i.tiles = part.tiles;
+          program.push_back(i);
+        }
+        if (tail == 0) {
+          AccStore st;
+          st.row = acc_row, st.rows = rows, st.addr = out, st.row_stride = 128;
+          program.push_back(st), out += 128 * rows;
+        } else if (tail == 1) {
+          Requant rq;
+          rq.acc_row = acc_row, rq.rows = rows, rq.out = DType::kI8, rq.addr = out, rq.row_stride = 32;
+          program.push_back(rq), out += 32 * rows;
+        }
+      }
+    }
+  }
+  tbb::task_arena arena(threads);
+  arena.execute([&] {
+    for (const Instr& i : program) m.Execute(i);
+  });
+  const SramBytes& after = std::as_const(m).sram();
+  std::vector<uint8_t> state(after.begin(), after.end());
+  for (uint32_t r = 0; r < 256; ++r) {
+    const auto* row = reinterpret_cast<const uint8_t*>(m.acc_row(r));
+    state.insert(state.end(), row, row + 4 * kLanes);
+  }
+  return state;
+}
+
+TEST(TmacPath, AmxRunsChainsOnTheSameAccRowsWithTheirSeedAndTail) {
+  AccelConfig c;
+  c.sram_bytes = 1u << 18;
+  c.acc_rows = 256;
+  ExpectPathsAgree(c, 23, RunChains, [](uint64_t rows, TmacPath path) {
+    // Per tail: 200 rows chain, and the two chains without a TMAC of one tile take 192 rows each; 16 and 47
+    // rows do not chain (fewer than 48), and each TMAC of 4 tiles or more (4 of them) takes 16 or 32 rows.
+    EXPECT_EQ(rows, 3u * (2 * 192 + 4 * 16 + 4 * 32)) << NameOf(path);
+  });
 }
 
 }  // namespace
