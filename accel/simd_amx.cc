@@ -375,7 +375,8 @@ void RunTmacAmx(const TmacJob* const* jobs, size_t n, const TmacTail& tail, uint
   for (size_t j = 0; j < n; ++j) PlanSteps(*jobs[j], staging, &used, &steps);
   PlanPasses(steps, &pass_ends);
   const TmacJob& first = *jobs[0];
-  const AmxChain ch{steps.data(), steps.size(), pass_ends.data(), pass_ends.size(), first.acc, first.seed, tail, first.mode == MacMode::kS8S8};
+  const AmxChain ch{steps.data(), steps.size(), pass_ends.data(), pass_ends.size(), first.acc,
+                    first.seed, tail, first.mode == MacMode::kS8S8};
   g_amx_rows_run.fetch_add(amx_rows, std::memory_order_relaxed);
   if (!parallel) {
     AmxBatch(engine, ch, 0, amx_rows);
