@@ -202,8 +202,8 @@ std::vector<uint8_t> RunChains(ScalarMachine& m, uint64_t seed, int threads) {
       {{2, 4, 128, 20000}, {0, 1, 32, 60032}},
       {{0, 17, 640, 20000}, {20, 6, 192, 100000}},  // more B than one pass reads (simd_amx.cc, kPassBlocks)
   };
-  for (uint32_t rows : {16u, 47u, 200u}) {
-    uint32_t out = 150000;  // each output apart from everything the chains read
+  for (uint32_t rows : {16u, 47u, 200u, 300u}) {  // (from 256 rows on, split across threads)
+    uint32_t out = 250000;  // each output apart from everything the chains read
     for (size_t c = 0; c < chains.size(); ++c) {
       for (int tail = 0; tail < 3; ++tail) {  // ACC_ST, REQ, none (a TMAC of other rows runs it)
         const uint32_t acc_row = 8 * static_cast<uint32_t>(c);
@@ -244,7 +244,7 @@ std::vector<uint8_t> RunChains(ScalarMachine& m, uint64_t seed, int threads) {
   });
   const SramBytes& after = std::as_const(m).sram();
   std::vector<uint8_t> state(after.begin(), after.end());
-  for (uint32_t r = 0; r < 256; ++r) {
+  for (uint32_t r = 0; r < m.config().acc_rows; ++r) {
     const auto* row = reinterpret_cast<const uint8_t*>(m.acc_row(r));
     state.insert(state.end(), row, row + 4 * kLanes);
   }
@@ -254,12 +254,12 @@ std::vector<uint8_t> RunChains(ScalarMachine& m, uint64_t seed, int threads) {
 TEST(TmacPath, AmxRunsChainsOnTheSameAccRowsWithTheirSeedAndTail) {
   AccelConfig c;
   c.sram_bytes = 1u << 19;
-  c.acc_rows = 256;
+  c.acc_rows = 512;
   c.tile_regs = 32;
   ExpectPathsAgree(c, 23, RunChains, [](uint64_t rows, TmacPath path) {
-    // Per tail: 200 rows chain, and the three chains without a TMAC of one tile take 192 rows each; 16 and 47
-    // rows do not chain (fewer than 48), and each TMAC of 4 tiles or more (6 of them) takes 16 or 32 rows.
-    EXPECT_EQ(rows, 3u * (3 * 192 + 6 * 16 + 6 * 32)) << NameOf(path);
+    // Per tail: 200 and 300 rows chain, and the three chains without a TMAC of one tile take 192 and 288 rows;
+    // 16 and 47 rows do not chain (fewer than 48), and each TMAC of 4 tiles or more (6) takes 16 or 32 rows.
+    EXPECT_EQ(rows, 3u * (3 * (192 + 288) + 6 * 16 + 6 * 32)) << NameOf(path);
   });
 }
 
