@@ -22,7 +22,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <type_traits>
 
 #include "accel/error.h"
 #include "accel/host_cpu.h"
@@ -180,7 +179,6 @@ void PlanSteps(const TmacJob& job, std::vector<AmxPairBlock>* staging, size_t* u
 // order on one group of rows while its C tiles stay loaded.
 struct AmxChain {
   const AmxStep* steps;
-  size_t nsteps;
   const size_t* pass_ends;  // passes: steps [pass_ends[p - 1], pass_ends[p]) (below)
   size_t passes;
   uint32_t* acc;         // ACC row of row 0
@@ -189,28 +187,21 @@ struct AmxChain {
   bool s8;
 };
 
-// Rows [r0, r1) (r0 and r1 - r0 multiples of 16) of a chain on the tile unit `tu`.
+// Rows [r0, r1) (r0 and r1 - r0 multiples of 16) of steps [s0, s1) of a chain on the tile unit `tu`, starting
+// from `seed` where set (the seed row repeated: a stride of 0), else from ACC.
 template <class Tiles, bool kSigned>
-void AmxRows(Tiles& tu, const AmxChain& ch, uint32_t r0, uint32_t r1) {
-  // The C tiles of 16 rows from ACC, or the seed row repeated (a stride of 0).
-  auto load_c = [&](auto tile_lo, auto tile_hi, const uint32_t* c) {
-    constexpr int lo = decltype(tile_lo)::value, hi = decltype(tile_hi)::value;
-    const uint32_t* from = ch.seed != nullptr ? ch.seed : c;
-    const int64_t stride = ch.seed != nullptr ? 0 : kAccStride;
-    tu.template Load<lo>(from, stride);
-    tu.template Load<hi>(from + 16, stride);
-  };
-  using T0 = std::integral_constant<int, 0>;
-  using T1 = std::integral_constant<int, 1>;
-  using T2 = std::integral_constant<int, 2>;
-  using T3 = std::integral_constant<int, 3>;
+void AmxRows(Tiles& tu, const AmxChain& ch, size_t s0, size_t s1, const uint32_t* seed, uint32_t r0, uint32_t r1) {
+  const int64_t c_stride = seed != nullptr ? 0 : kAccStride;
+  auto c_from = [&](const uint32_t* c) { return seed != nullptr ? seed : c; };
   uint32_t r = r0;
   for (; r + 2 * kTileRows <= r1; r += 2 * kTileRows) {
     uint32_t* c0 = ch.acc + size_t{r} * kLanes;
     uint32_t* c1 = c0 + size_t{kTileRows} * kLanes;
-    load_c(T0{}, T1{}, c0);
-    load_c(T2{}, T3{}, c1);
-    for (size_t st = 0; st < ch.nsteps; ++st) {
+    tu.template Load<0>(c_from(c0), c_stride);
+    tu.template Load<1>(c_from(c0) + 16, c_stride);
+    tu.template Load<2>(c_from(c1), c_stride);
+    tu.template Load<3>(c_from(c1) + 16, c_stride);
+    for (size_t st = s0; st < s1; ++st) {
       const AmxStep& p = ch.steps[st];
       tu.template Load<4>(p.a + p.stride * int64_t{r}, p.stride);
       tu.template Load<5>(p.a + p.stride * int64_t{r + kTileRows}, p.stride);
@@ -228,8 +219,9 @@ void AmxRows(Tiles& tu, const AmxChain& ch, uint32_t r0, uint32_t r1) {
   }
   if (r < r1) {  // one group of 16 rows left
     uint32_t* c0 = ch.acc + size_t{r} * kLanes;
-    load_c(T0{}, T1{}, c0);
-    for (size_t st = 0; st < ch.nsteps; ++st) {
+    tu.template Load<0>(c_from(c0), c_stride);
+    tu.template Load<1>(c_from(c0) + 16, c_stride);
+    for (size_t st = s0; st < s1; ++st) {
       const AmxStep& p = ch.steps[st];
       tu.template Load<4>(p.a + p.stride * int64_t{r}, p.stride);
       tu.template Load<6>(p.b, kPairStride);
@@ -271,11 +263,9 @@ void AmxBatchOn(const AmxChain& ch, uint32_t r0, uint32_t r1) {
   for (uint32_t p0 = r0; p0 < r1; p0 += kPieceRows) {
     const uint32_t p1 = std::min(r1, p0 + kPieceRows);
     for (size_t p = 0; p < ch.passes; ++p) {
-      AmxChain pass = ch;
-      const size_t s0 = p == 0 ? 0 : ch.pass_ends[p - 1];
-      pass.steps = ch.steps + s0, pass.nsteps = ch.pass_ends[p] - s0;
-      if (p > 0) pass.seed = nullptr;  // the first pass stored the rows
-      ch.s8 ? AmxRows<Tiles, true>(tu, pass, p0, p1) : AmxRows<Tiles, false>(tu, pass, p0, p1);
+      const size_t s0 = p == 0 ? 0 : ch.pass_ends[p - 1], s1 = ch.pass_ends[p];
+      const uint32_t* seed = p == 0 ? ch.seed : nullptr;  // the first pass stored the rows
+      ch.s8 ? AmxRows<Tiles, true>(tu, ch, s0, s1, seed, p0, p1) : AmxRows<Tiles, false>(tu, ch, s0, s1, seed, p0, p1);
     }
     RunTmacTail(ch.tail, ch.acc, p0, p1);
   }
@@ -376,14 +366,10 @@ void RunTmacAmx(const TmacJob* const* jobs, size_t n, const TmacTail& tail, uint
   for (size_t j = 0; j < n; ++j) PlanSteps(*jobs[j], staging, &used, &steps);
   PlanPasses(steps, &pass_ends);
   const TmacJob& first = *jobs[0];
-  const AmxChain ch{steps.data(), steps.size(), pass_ends.data(), pass_ends.size(), first.acc,
-                    first.seed, tail, first.mode == MacMode::kS8S8};
+  const AmxChain ch{steps.data(), pass_ends.data(), pass_ends.size(), first.acc, first.seed, tail,
+                    first.mode == MacMode::kS8S8};
   g_amx_rows_run.fetch_add(amx_rows, std::memory_order_relaxed);
-  // Fewer rows stay on the calling thread: tasks of 32 rows each read the chain's whole B for few rows, and a
-  // worker woken per TMAC costs more than it saves (ResNet-50 14x14x256 3x3 direct, 196 rows x 72 tiles, two
-  // threads: 198 -> 138 us; 7x7x512: 498 -> 385 us; one run each).
-  constexpr uint32_t kParallelRows = 256;
-  if (!parallel || amx_rows < kParallelRows) {
+  if (!parallel) {
     AmxBatch(engine, ch, 0, amx_rows);
   } else {
     // One task of whole 32-row blocks per thread: each task reads the chain's B from its own core's caches

@@ -147,8 +147,9 @@ class SimdMachine : public ScalarMachine {
   // apart from all it reads, a DMA_OUT, and the TLDs and TMACs of a chain (below) may come between; anything
   // else runs it first.
   void RunTmac(const TmacJob& job);
-  // Runs a TMAC or a chain on the same ACC rows on the AMX path where it takes them (false: it does not).
-  bool RunTmacOnAmx(const TmacJob* const* jobs, size_t n, const TmacTail& tail);
+  // Runs a TMAC or a chain on the same ACC rows (`tiles` in all) on the AMX path where it takes them (false:
+  // it does not).
+  bool RunTmacOnAmx(const TmacJob* const* jobs, size_t n, uint64_t tiles, const TmacTail& tail);
   void FlushTmac();
   bool TmacJoins(const Instr& next) const;
   bool SeedBesideTmac(const Instr& next) const;

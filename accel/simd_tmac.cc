@@ -687,11 +687,15 @@ void RunTmacRows(const TmacJob& job) { HWY_DYNAMIC_DISPATCH(TmacRows)(job); }
 
 void RunTmacTail(const TmacTail& t, const uint32_t* acc, uint32_t r0, uint32_t r1) {
   if (t.quant != nullptr) {
-    RunRequantRows(*t.quant, acc + size_t{r0} * kLanes, r1 - r0, t.out, t.sram, t.addr + t.stride * int64_t{r0}, t.stride);
+    RunRequantRows(*t.quant, acc + size_t{r0} * kLanes, r1 - r0, t.out, t.sram, t.addr + t.stride * int64_t{r0},
+                   t.stride);
   } else if (t.store) {
-    for (uint32_t r = r0; r < r1; ++r) std::memcpy(t.sram + t.addr + t.stride * int64_t{r}, acc + size_t{r} * kLanes, 4 * kLanes);
+    for (uint32_t r = r0; r < r1; ++r) {
+      std::memcpy(t.sram + t.addr + t.stride * int64_t{r}, acc + size_t{r} * kLanes, 4 * kLanes);
+    }
   }
 }
+
 void PrepareTmac(PreparedTile* tiles, TmacJob* job) { HWY_DYNAMIC_DISPATCH(PrepareTmacTiles)(tiles, job); }
 
 }  // namespace tile32
