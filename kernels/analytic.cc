@@ -169,14 +169,26 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
     for (; nt < n_tiles; ++nt) column(nt);
   };
 
-  // Row blocks repeat with a period of two (A buffers, ACC sets) once the pipeline has settled; the first two
-  // and the last two run as they are.
+  // Row blocks repeat with a period of two (A buffers, ACC sets) once the pipeline has settled, within a run of
+  // blocks whose loads are alike (GemmIo::LoadKey; a convolution's blocks that meet an image's edge or the next
+  // image differ): the first two and the last two of the run as they are.
   const int64_t blocks = (s.M + p.rows - 1) / p.rows;
+  auto key_of = [&](int64_t b) {
+    return b + 1 < blocks || s.M % p.rows == 0 ? io.LoadKey(b * p.rows, p.rows) : -1;
+  };
   int64_t bi = 0;
-  if (blocks >= 10) {
-    for (; bi < 2; ++bi) row_block(bi);
+  while (bi < blocks) {
+    const int64_t key = key_of(bi);
+    int64_t end = bi + 1;
+    while (key >= 0 && end < blocks && key_of(end) == key) ++end;
+    if (key < 0 || end - bi < 10) {
+      for (; bi < end; ++bi) row_block(bi);
+      continue;
+    }
+    const int64_t first = bi;
+    for (; bi < first + 2; ++bi) row_block(bi);
     Periods(
-        P, (blocks - bi - 2) / 2, [&] { row_block(bi), row_block(bi + 1), bi += 2; },
+        P, (end - bi - 2) / 2, [&] { row_block(bi), row_block(bi + 1), bi += 2; },
         [&](uint64_t shift, int64_t pairs) {
           weights.Shift(shift);
           for (uint64_t* t : {&set_free[0], &set_free[1], &staging_free[0], &staging_free[1], &buf_ready[0],
@@ -186,8 +198,8 @@ void ModelGemmLoop(Pipe& P, const Costs& k, const GemmLoopShape& s, const GemmIo
           bi += 2 * pairs;
           to_convert.bi += 2 * pairs, to_store.bi += 2 * pairs, stored_bi += 2 * pairs;
         });
+    for (; bi < end; ++bi) row_block(bi);
   }
-  for (; bi < blocks; ++bi) row_block(bi);
   convert();
   store();
 }
@@ -210,6 +222,7 @@ class MatrixIo : public GemmIo {
     }
     return d;
   }
+  int64_t LoadKey(int64_t, uint32_t) const override { return 0; }  // every block of `rows` rows alike
 
  private:
   const Costs& k_;

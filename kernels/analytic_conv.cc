@@ -38,12 +38,9 @@ class PatchIo : public GemmIo {
  public:
   PatchIo(const Costs& k, const PatchSource& src) : k_(k), src_(src) {}
   Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, int padded, uint32_t stride) const override {
-    const ConvGeometry& g = src_.geo;
-    const int64_t image = int64_t{g.out_h} * g.out_w, first = m0 % image;
-    const int64_t oy0 = first / g.out_w, oy1 = (first + rows - 1) / g.out_w;
-    const bool inside = first + rows <= image && oy0 * g.stride_h - g.pad_top >= 0 &&
-                        oy1 * g.stride_h - g.pad_top + (g.kernel_h - 1) * g.dilation_h < g.height;
-    const int col = static_cast<int>(first % g.out_w);
+    const int64_t key = LoadKey(m0, rows);
+    const bool inside = key >= 0;
+    const int col = static_cast<int>(key);
     if (inside) {
       for (const Tally& t : tallies_) {
         if (t.col == col && t.rows == rows && t.k0 == k0 && t.cols == cols && t.padded == padded) {
@@ -63,6 +60,15 @@ class PatchIo : public GemmIo {
     p.dram_bytes += t.bytes;
     if (inside) tallies_.push_back({col, rows, k0, cols, padded, t.dmas, t.bytes});
     return t.dmas;
+  }
+  // Inside one image, kernel windows inside it vertically: the DMAs depend on the first row's column alone.
+  int64_t LoadKey(int64_t m0, uint32_t rows) const override {
+    const ConvGeometry& g = src_.geo;
+    const int64_t image = int64_t{g.out_h} * g.out_w, first = m0 % image;
+    const int64_t oy0 = first / g.out_w, oy1 = (first + rows - 1) / g.out_w;
+    const bool inside = first + rows <= image && oy0 * g.stride_h - g.pad_top >= 0 &&
+                        oy1 * g.stride_h - g.pad_top + (g.kernel_h - 1) * g.dilation_h < g.height;
+    return inside ? first % g.out_w : -1;
   }
 
  private:

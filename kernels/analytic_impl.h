@@ -429,6 +429,9 @@ class GemmIo {
   // one that pads columns [cols, padded) of every row from the fill rows (kernels/gemm_loop.cc), which waits
   // for the DMAs whose SRAM it overlaps. Its bytes tallied into the pipe.
   virtual Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, int padded, uint32_t stride) const = 0;
+  // Row blocks whose loads have the same key (>= 0) take the same DMAs: the loop may count a run of them in
+  // closed form. -1: this block's loads are its own.
+  virtual int64_t LoadKey(int64_t m0, uint32_t rows) const = 0;
 };
 
 // The GEMM loop of kernels/gemm_loop.cc on the timelines, as it runs with `shape` (no row sums, no bias: what

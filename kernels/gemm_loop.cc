@@ -22,6 +22,8 @@ const NegZeroBf16 kNegZerosBf16;
 
 }  // namespace
 
+uint64_t BlockRowsCap(const AccelConfig& c) { return std::max<uint64_t>(kLanes, c.acc_rows / kBlockRowsShare); }
+
 GemmLoopPlan PlanGemmLoop(const AccelConfig& c, const GemmLoopShape& g) {
   const bool row_sums = g.row_sums;
   const uint64_t elem = SizeOf(ActivationType(g.mode));
@@ -43,7 +45,7 @@ GemmLoopPlan PlanGemmLoop(const AccelConfig& c, const GemmLoopShape& g) {
   // In order of preference: weights and activations resident; activations resident, weights streamed
   // per chunk; both streamed per chunk. The first that fits `want` rows wins, else the most rows.
   auto plan = [&](int sets, int bufs, int chunk) {
-    const uint64_t want = std::min<uint64_t>(uint64_t(g.M), acc_cap(sets));
+    const uint64_t want = std::min<uint64_t>({uint64_t(g.M), acc_cap(sets), BlockRowsCap(c)});
     GemmLoopPlan best;
     const bool options[3][2] = {{true, true}, {false, true}, {false, false}};
     for (const auto& o : options) {

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/gemm_loop.h"
+#include "layout/tile_pack.h"
 #include "tests/common/gemm_test_util.h"
 
 namespace tile32 {
@@ -173,6 +175,35 @@ TEST(Gemm, ResidentWeightWindows) {
     c.M = 40, c.N = 1270, c.K = 96;
     c.a_type = t.a, c.b_type = t.b, c.bias = index % 2 == 0;
     if (index % 2 == 1) c.b_zp = WeightZp::kPerChannel;
+    RunEverywhere(machines, c, seed + index++);
+  }
+}
+
+// A GEMM whose rows ACC and SRAM could hold at once still runs in blocks of BlockRowsCap rows (a quarter of
+// ACC), with two ACC sets and two A buffers, so that the next block's loads overlap this block's TMACs; a
+// ragged last block, on every machine and target, bit for bit.
+TEST(Gemm, RowBlocksOfAQuarterOfAcc) {
+  const AccelConfig config = AccelConfig::Default();
+  const uint64_t cap = BlockRowsCap(config);
+  EXPECT_EQ(cap, config.acc_rows / 4);
+  GemmLoopShape shape;
+  shape.fn = "Gemm", shape.M = 2 * int64_t(cap) + 45, shape.mode = MacMode::kU8S8;
+  shape.K = 96, shape.N = 70, shape.k_tiles = 3, shape.n_tiles = 3;
+  shape.tile_bytes = TileImageBytes(DType::kI8), shape.out = DType::kI32;
+  const GemmLoopPlan plan = PlanGemmLoop(config, shape);
+  EXPECT_EQ(plan.rows, cap);
+  EXPECT_EQ(plan.sets, 2);
+  EXPECT_EQ(plan.bufs, 2);
+  shape.M = int64_t(cap);  // one block: nothing to load ahead
+  EXPECT_EQ(PlanGemmLoop(config, shape).bufs, 1);
+
+  const uint64_t seed = TestSeed(5009);
+  Machines machines(config);
+  int index = 0;
+  for (const TypePair& t : kInt8Types) {
+    Case c;
+    c.M = 2 * int(cap) + 45, c.N = 70, c.K = 96;
+    c.a_type = t.a, c.b_type = t.b, c.bias = index % 2 == 0;
     RunEverywhere(machines, c, seed + index++);
   }
 }

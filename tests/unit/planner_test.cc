@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 
 #include "accel/config_json.h"
@@ -75,6 +76,8 @@ TEST(Planner, KeepsOutputsInSramWhereTheyFitAndSaveCycles) {
       ModelMachine model(config);
       for (const LayerRun& r : RunNetwork(model, net, RunOptions{}, &through_dram)) without += r.timing.cycles;
       EXPECT_LT(with, without) << preset << " " << name;
+      std::printf("planner, %s %s: %llu cycles as planned, %llu with every tensor through DRAM\n", preset, name,
+                  static_cast<unsigned long long>(with), static_cast<unsigned long long>(without));
     }
   }
 }
