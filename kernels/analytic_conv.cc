@@ -38,9 +38,8 @@ class PatchIo : public GemmIo {
  public:
   PatchIo(const Costs& k, const PatchSource& src) : k_(k), src_(src) {}
   Dmas LoadA(Pipe& p, int64_t m0, uint32_t rows, int k0, int cols, int padded, uint32_t stride) const override {
-    const int64_t key = LoadKey(m0, rows);
-    const bool inside = key >= 0;
-    const int col = static_cast<int>(key);
+    const int64_t col = LoadKey(m0, rows);  // -1: not inside (its DMAs its own)
+    const bool inside = col >= 0;
     if (inside) {
       for (const Tally& t : tallies_) {
         if (t.col == col && t.rows == rows && t.k0 == k0 && t.cols == cols && t.padded == padded) {
@@ -73,7 +72,7 @@ class PatchIo : public GemmIo {
 
  private:
   struct Tally {
-    int col;
+    int64_t col;
     uint32_t rows;
     int k0, cols, padded;
     Dmas dmas;

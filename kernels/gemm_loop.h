@@ -80,7 +80,8 @@ struct GemmLoopPlan {
 // rows first waits for all of A. The default configuration (4096 ACC rows: blocks of 1024) against blocks of
 // all rows: ResNet-50 2,598,947 -> 2,423,719 modeled cycles, MobileNetV2 885,463 -> 786,066, YOLOv3-416
 // 12.08 M -> 10.88 M. On the SIMD machine, whose host caches then hold a block's activations across its
-// column blocks, a 3136x64x576 GEMM took 293-305 instead of 390-460 us (one thread, AMX host).
+// column blocks, a 3136x64x576 GEMM took 305-322 instead of 427-441 us (one thread, AMX host, A/B of two
+// builds, medians of 3).
 inline constexpr uint64_t kBlockRowsShare = 4;
 uint64_t BlockRowsCap(const AccelConfig& config);
 
