@@ -117,9 +117,10 @@ void Machine::BindDram(uint32_t segment, void* base, uint64_t bytes) {
   segments_[segment] = Segment{static_cast<uint8_t*>(base), bytes, true};
 }
 
-void Machine::BindDramReadOnly(uint32_t segment, const void* base, uint64_t bytes) {
+void Machine::BindDramReadOnly(uint32_t segment, const void* base, uint64_t bytes, uint64_t version) {
   BindDram(segment, const_cast<void*>(base), bytes);
   segments_[segment].writable = false;
+  segments_[segment].version = version;
 }
 
 void Machine::UnbindDram(uint32_t segment) {

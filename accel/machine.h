@@ -45,9 +45,11 @@ class Machine {
   uint64_t sram_reserved() const { return sram_total_ - config_.sram_bytes; }
 
   // DRAM is host memory, bound as numbered segments. A read-only segment cannot be written by DMA_OUT.
-  // The caller keeps the buffer alive while bound. Rebinding a segment replaces it.
+  // The caller keeps the buffer alive while bound. Rebinding a segment replaces it. `version`, if not 0,
+  // promises that every buffer ever bound with that version holds the same bytes, unchanged (packed weights,
+  // ImageBytes::version): a machine may then skip a DMA_IN whose bytes its SRAM still holds.
   void BindDram(uint32_t segment, void* base, uint64_t bytes);
-  void BindDramReadOnly(uint32_t segment, const void* base, uint64_t bytes);
+  void BindDramReadOnly(uint32_t segment, const void* base, uint64_t bytes, uint64_t version = 0);
   void UnbindDram(uint32_t segment);
   bool dram_bound(uint32_t segment) const {
     return segment < segments_.size() && segments_[segment].base != nullptr;
@@ -78,6 +80,7 @@ class Machine {
     uint8_t* base = nullptr;
     uint64_t bytes = 0;
     bool writable = false;
+    uint64_t version = 0;  // BindDramReadOnly's promise, or 0
   };
   const Segment& segment(uint32_t id) const { return segments_[id]; }
 

@@ -176,6 +176,11 @@ void SimdMachine::Do(const TileLoad& i) {
 }
 
 void SimdMachine::SettleTiles(ByteSpan span) {
+  if (!held_.empty()) {
+    held_.erase(std::remove_if(held_.begin(), held_.end(),
+                               [&](const HeldCopy& h) { return h.span.lo < span.hi && span.lo < h.span.hi; }),
+                held_.end());
+  }
   for (PreparedTile& p : prepared_) {
     if (!p.ReadsSram()) continue;
     if (p.sram_addr < span.hi && span.lo < __int128{p.sram_addr} + p.bytes) {

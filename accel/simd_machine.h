@@ -110,6 +110,8 @@ class SimdMachine : public ScalarMachine {
   explicit SimdMachine(const AccelConfig& config);
   ~SimdMachine() override;
   const char* name() const override { return "simd"; }
+  // DMA_INs skipped because SRAM still held their bytes (docs/simd_machine.md, "Packed weights kept in SRAM").
+  uint64_t dma_ins_skipped() const { return dma_ins_skipped_; }
 
  protected:
   void BeforeHostSramWrite() override;
@@ -135,6 +137,17 @@ class SimdMachine : public ScalarMachine {
   // Copies the image of every tile register still reading SRAM in `span` before those bytes are written.
   void SettleTiles(ByteSpan span);
   void SettleWrites();  // SettleTiles for every SRAM write of the current instruction's footprint
+
+  // DMA_INs of versioned bytes (Machine::BindDramReadOnly) whose SRAM copy no write has touched since: a
+  // DMA_IN of the same version, DRAM bytes and SRAM place is then a no-op. SettleTiles drops those it writes.
+  struct HeldCopy {
+    uint64_t version;
+    DmaIn dma;  // segment ignored
+    ByteSpan span;
+  };
+  bool Holds(const DmaIn& i, uint64_t version) const;
+  std::vector<HeldCopy> held_;
+  uint64_t dma_ins_skipped_ = 0;
   // Runs the deferred EMACs (all on ACC rows [emac_row_, + emac_rows_), of emac_mode_), row by row, each row
   // once through registers for the whole batch. Called before any other instruction, a host SRAM write, or
   // a read of ACC (docs/simd_machine.md, "EMAC").

@@ -78,7 +78,7 @@ int64_t WeightTiles::WindowTiles(int64_t total_tiles, int k_tiles, uint64_t tile
 WeightTiles::WeightTiles(Machine& m, DramBindings& dram, SramPlan& plan, const PackedWeights& w, bool resident,
                          int max_chunk, bool ones, uint64_t budget, bool split_resident)
     : m_(m), w_(w), resident_(resident) {
-  seg_ = dram.BindReadOnly(w.bytes.data(), w.bytes.size());
+  seg_ = dram.BindReadOnly(w.bytes);
   const uint64_t tile_bytes = w.tile_bytes();
   total_tiles_ = static_cast<int64_t>(w.bytes.size() / tile_bytes);
   window_ = WindowTiles(total_tiles_, w.k_tiles, tile_bytes, resident, max_chunk, ones, budget, split_resident);

@@ -66,6 +66,13 @@ uint32_t DramBindings::BindReadOnly(const void* base, uint64_t bytes) {
   return s;
 }
 
+uint32_t DramBindings::BindReadOnly(const ImageBytes& images) {
+  const uint32_t s = Free();
+  machine_.BindDramReadOnly(s, images.data(), images.size(), images.version());
+  bound_.push_back(s);
+  return s;
+}
+
 uint32_t DramBindings::Bind(void* base, uint64_t bytes) {
   const uint32_t s = Free();
   machine_.BindDram(s, base, bytes);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "accel/machine.h"
+#include "layout/tile_pack.h"
 
 namespace tile32 {
 
@@ -39,6 +40,7 @@ class DramBindings {
   DramBindings& operator=(const DramBindings&) = delete;
 
   uint32_t BindReadOnly(const void* base, uint64_t bytes);
+  uint32_t BindReadOnly(const ImageBytes& images);  // with their version (Machine::BindDramReadOnly)
   uint32_t Bind(void* base, uint64_t bytes);
 
  private:

@@ -33,7 +33,7 @@ class UTiles {
       : m_(m), w_(w), resident_(resident), cache_(cache), cached_from_(resident ? 0 : cached_from),
         fetched_(size_t(w[0].n_tiles) * kPositions, 0) {
     for (int pos = 0; pos < kPositions; ++pos) {
-      seg_[pos] = dram.BindReadOnly(w[pos].bytes.data(), w[pos].bytes.size());
+      seg_[pos] = dram.BindReadOnly(w[pos].bytes);
       if (resident) addr_[pos] = plan.Take("the transformed weights", w[pos].bytes.size());
     }
     if (!resident) {

@@ -1,11 +1,23 @@
 #include "layout/tile_pack.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "accel/error.h"
 
 namespace tile32 {
+
+// The packing functions' write access to ImageBytes: zeroed bytes under a new version, then their pointer.
+struct ImageWriter {
+  static void Zeros(ImageBytes& b, size_t n) {
+    static std::atomic<uint64_t> last{0};
+    b.bytes_.assign(n, 0);
+    b.version_ = ++last;
+  }
+  static uint8_t* Data(ImageBytes& b) { return b.bytes_.data(); }
+};
+
 namespace {
 
 // Offset of T[k][j] inside one tile image (docs/isa.md §3.4), in bytes.
@@ -24,7 +36,7 @@ void CheckShape(const char* fn, const void* b, int K, int N, int64_t ldb, bool c
 
 int CeilTiles(int n) { return static_cast<int>((int64_t{n} + kLanes - 1) / kLanes); }
 
-// The k_tiles x n_tiles images of a K x N matrix, all zero (the padding stays so).
+// The k_tiles x n_tiles images of a K x N matrix, all zero (the padding stays so), under a new version.
 PackedWeights ZeroImages(DType dtype, int K, int N) {
   PackedWeights p;
   p.dtype = dtype;
@@ -32,7 +44,7 @@ PackedWeights ZeroImages(DType dtype, int K, int N) {
   p.N = N;
   p.k_tiles = CeilTiles(K);
   p.n_tiles = CeilTiles(N);
-  p.bytes.assign(size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes(), 0);
+  ImageWriter::Zeros(p.bytes, size_t(p.k_tiles) * size_t(p.n_tiles) * p.tile_bytes());
   return p;
 }
 
@@ -42,7 +54,7 @@ PackedWeights Pack(const char* fn, DType dtype, const T* b, int K, int N, int64_
   PackedWeights p = ZeroImages(dtype, K, N);
   // Within a tile image, column j of row k lies 4 bytes after column j - 1 (§3.4, both element sizes): one
   // offset per row of each tile, the hot loop of every weight packing.
-  uint8_t* out = p.bytes.data();
+  uint8_t* out = ImageWriter::Data(p.bytes);
   for (int k = 0; k < K; ++k) {
     const T* row = b + int64_t{k} * ldb;
     const size_t in_tile = InTileOffset(dtype, k % kLanes, 0);
@@ -70,7 +82,7 @@ PackedWeights PackColumns(const char* fn, DType dtype, const T* bt, int K, int N
   for (int n = 0; n < N; ++n) {
     const T* col = bt + int64_t{n} * ldbt;
     // Column block n / 32's k_tiles images are consecutive (TileOffset).
-    uint8_t* block = p.bytes.data() + size_t(n / kLanes) * size_t(p.k_tiles) * image + size_t(n % kLanes) * 4;
+    uint8_t* block = ImageWriter::Data(p.bytes) + size_t(n / kLanes) * size_t(p.k_tiles) * image + size_t(n % kLanes) * 4;
     for (int kt = 0; kt < p.k_tiles; ++kt) {
       uint8_t* at = block + size_t(kt) * image;
       const int k0 = kt * kLanes, k1 = std::min(K, k0 + kLanes);

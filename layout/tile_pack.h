@@ -21,13 +21,35 @@
 
 namespace tile32 {
 
+// The bytes of packed tile images, read-only once packed. Each packing gives them a new version (copies keep
+// it, as they hold the same bytes): a machine that has copied a version into SRAM may skip copying the same
+// bytes to the same place again while that SRAM is unchanged (docs/simd_machine.md, "Packed weights kept in
+// SRAM"), so nothing may change them in place. Only the packing functions write them.
+class ImageBytes {
+ public:
+  const uint8_t* data() const { return bytes_.data(); }
+  size_t size() const { return bytes_.size(); }
+  bool empty() const { return bytes_.empty(); }
+  const uint8_t& operator[](size_t i) const { return bytes_[i]; }
+  std::vector<uint8_t>::const_iterator begin() const { return bytes_.begin(); }
+  std::vector<uint8_t>::const_iterator end() const { return bytes_.end(); }
+  uint64_t version() const { return version_; }  // 0 until packed
+  bool operator==(const ImageBytes& o) const { return bytes_ == o.bytes_; }  // the bytes, whatever the versions
+  bool operator!=(const ImageBytes& o) const { return bytes_ != o.bytes_; }
+
+ private:
+  friend struct ImageWriter;  // layout/tile_pack.cc
+  std::vector<uint8_t> bytes_;
+  uint64_t version_ = 0;
+};
+
 struct PackedWeights {
   DType dtype = DType::kI8;  // kI8, kI16 or kBF16 (bf16 held as its raw 16 bits)
   int K = 0;                 // rows of the source matrix (the TMAC depth)
   int N = 0;                 // columns (output channels)
   int k_tiles = 0;           // ceil(K / 32)
   int n_tiles = 0;           // ceil(N / 32)
-  std::vector<uint8_t> bytes;  // k_tiles * n_tiles tile images, N-block major (see above)
+  ImageBytes bytes;  // k_tiles * n_tiles tile images, N-block major (see above)
 
   // Bytes of one tile image: 1024 (int8) or 2048 (int16, bf16).
   size_t tile_bytes() const;
