@@ -277,7 +277,7 @@ void SimdMachine::Do(const TileMac& i) {
   }
   PreparedTile* tiles = &prepared_[i.tile];
   TmacJob job{sram_.data(), int64_t{i.a_addr}, int64_t{i.a_stride}, 0, i.rows, tiles, i.tiles, i.mode,
-              acc_at(i.acc_row), false, false, false};
+              acc_at(i.acc_row), false, false, false, false};
   PrepareTmac(tiles, &job);
   const ByteSpan reads =
       SpanOf(i.a_addr, i.a_stride, i.rows, uint64_t{kLanes} * i.tiles * SizeOf(ActivationType(i.mode)));

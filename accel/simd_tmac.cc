@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "accel/simd_amx.h"
 #include "accel/simd_rows.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -187,6 +188,8 @@ HWY_NOINLINE void TmacIntRows(const TmacJob& job, uint32_t r0, const uint8_t* ba
 
 // TMACs of fewer rows than this read int8 tiles as they are: a layout would cost more than the MACs.
 constexpr uint32_t kDirectRows = 4;
+// s8 x s8 TMACs that leave fewer rows than this to the vector unit take VnniStep::kS8W on AVX3_DL.
+constexpr uint32_t kS8RowSumsRows = 8;
 
 #if HWY_TARGET != HWY_SCALAR  // needs int16 lanes twice as many as int32 lanes
 constexpr bool kHasDirect = true;
@@ -286,7 +289,24 @@ void TmacDirectRows(const TmacJob&, uint32_t);  // declared only: PrepareTmacTil
 // are 32-bit ((-32768)^2 = 2^30 fits), so the pmaddwd 2^31 case wraps in the accumulator add, as it must.
 #define TILE32_VNNI __attribute__((target(HWY_TARGET_STR ",avx512vnni")))
 
-enum class VnniStep { kU8, kS8, kS16 };
+// kS8W: s8 x s8 in few rows (TmacJob::s8_row_sums): the weights flipped to u8 (+128, xor 0x80) as vpdpbusd's
+// unsigned operand and the activations as they are, so that the +128 adds 128 * (the row's activation sum),
+// one number per row, where flipping the activations adds a column sum per tile (comp128, built per tile).
+enum class VnniStep { kU8, kS8, kS16, kS8W };
+
+// 128 * the sum of bytes [0, n) of `row` as s8, with wrap.
+TILE32_VNNI HWY_INLINE int32_t RowSum128(const uint8_t* row, int n) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i sum = _mm512_setzero_si512();
+  int i = 0;
+  for (; i + 64 <= n; i += 64) sum = _mm512_dpbusd_epi32(sum, ones, _mm512_loadu_si512(row + i));
+  if (i < n) sum = _mm512_dpbusd_epi32(sum, ones, _mm512_maskz_loadu_epi8(~uint64_t{0} >> (64 - (n - i)), row + i));
+  alignas(64) uint32_t lanes[16];  // (GCC 12 warns on _mm512_reduce_add_epi32's undefined upper half)
+  _mm512_store_si512(lanes, sum);
+  uint32_t total = 0;
+  for (uint32_t v : lanes) total += v;
+  return static_cast<int32_t>(total << 7);
+}
 
 // ACC rows r0 .. r0+R-1 += acc[0 .. R-1], less the +128 compensation of s8 activations (job.comp).
 template <int R, VnniStep S>
@@ -370,38 +390,69 @@ TILE32_VNNI void TmacVnniQuadRows(const TmacJob& job, uint32_t r0) {
 // Integer TMAC: int8 k-quads (u8 x s8; s8 activations become u8 by adding 128, xor 0x80, and comp128
 // removes 128 * column sum afterwards) or int16 k-pairs, against the tile image (16-bit tile order is the
 // pair layout, int8 tile order the quad layout). The activation lanes are read in place from SRAM.
+//
+// Fewer than 4 rows (a GEMV's one) add the k-steps into kSets sets of accumulators in turn, summed at the end
+// (wrapping addition: any grouping gives the same bits): one set made a row a chain of 8 dependent vpdpbusd
+// per tile (6 cycles each), and a GEMV waited on it.
 template <int R, VnniStep S>
 TILE32_VNNI void TmacVnniRows(const TmacJob& job, uint32_t r0) {
   if constexpr (R == 8 || R == 12) return TmacVnniQuadRows<S, R / 4>(job, r0);
-  __m512i acc[R][2];
+  constexpr int kSets = R == 1 ? 4 : R == 2 ? 2 : 1;
+  __m512i acc[kSets][R][2];
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  for (int q = 0; q < kSets; ++q)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[q][r][0] = acc[q][r][1] = _mm512_setzero_si512();
   const uint8_t* base = job.sram + job.a_addr + job.a_stride * int64_t{r0};
   const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
-  constexpr int kSteps = S == VnniStep::kS16 ? 16 : 8;  // 32-bit lanes per tile row
+  constexpr int kSteps = S == VnniStep::kS16 ? 16 : 8;  // 32-bit lanes per tile row (a multiple of kSets)
   for (int t = 0; t < job.ntiles; ++t) {
     const int32_t* tile = S == VnniStep::kS16 ? PairLanes(job.tiles[t], MacMode::kS16S16) : QuadLanes(job.tiles[t]);
-    for (int i = 0; i < kSteps; ++i) {
-      __m512i w0 = _mm512_loadu_si512(tile + i * kLanes), w1 = _mm512_loadu_si512(tile + i * kLanes + 16);
-      // In registers: GCC folded each load into every row's vpdpbusd, loading the weights R times.
-      if constexpr (R > 1) asm("" : "+v"(w0), "+v"(w1));
-      const uint8_t* p = base + 4 * (kSteps * t + i);
-      for (int r = 0; r < R; ++r) {
-        int32_t lane;
-        std::memcpy(&lane, p + job.a_stride * r, 4);
-        __m512i a = _mm512_set1_epi32(lane);
-        if constexpr (S == VnniStep::kS16) {
-          acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
-          acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], a, w1);
-        } else {
-          if constexpr (S == VnniStep::kS8) a = _mm512_xor_si512(a, flip);
-          acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, w0);
-          acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, w1);
+    for (int i0 = 0; i0 < kSteps; i0 += kSets) {
+#pragma GCC unroll 4
+      for (int q = 0; q < kSets; ++q) {
+        const int i = i0 + q;
+        __m512i w0 = _mm512_loadu_si512(tile + i * kLanes), w1 = _mm512_loadu_si512(tile + i * kLanes + 16);
+        if constexpr (S == VnniStep::kS8W) w0 = _mm512_xor_si512(w0, flip), w1 = _mm512_xor_si512(w1, flip);
+        // In registers: GCC folded each load into every row's vpdpbusd, loading the weights R times.
+        if constexpr (R > 1) asm("" : "+v"(w0), "+v"(w1));
+        const uint8_t* p = base + 4 * (kSteps * t + i);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          int32_t lane;
+          std::memcpy(&lane, p + job.a_stride * r, 4);
+          __m512i a = _mm512_set1_epi32(lane);
+          if constexpr (S == VnniStep::kS16) {
+            acc[q][r][0] = _mm512_dpwssd_epi32(acc[q][r][0], a, w0);
+            acc[q][r][1] = _mm512_dpwssd_epi32(acc[q][r][1], a, w1);
+          } else if constexpr (S == VnniStep::kS8W) {
+            acc[q][r][0] = _mm512_dpbusd_epi32(acc[q][r][0], w0, a);
+            acc[q][r][1] = _mm512_dpbusd_epi32(acc[q][r][1], w1, a);
+          } else {
+            if constexpr (S == VnniStep::kS8) a = _mm512_xor_si512(a, flip);
+            acc[q][r][0] = _mm512_dpbusd_epi32(acc[q][r][0], a, w0);
+            acc[q][r][1] = _mm512_dpbusd_epi32(acc[q][r][1], a, w1);
+          }
         }
       }
     }
   }
-  VnniAddToAcc<R, S>(job, r0, acc);
+#pragma GCC unroll 4
+  for (int q = 1; q < kSets; ++q)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      acc[0][r][0] = _mm512_add_epi32(acc[0][r][0], acc[q][r][0]);
+      acc[0][r][1] = _mm512_add_epi32(acc[0][r][1], acc[q][r][1]);
+    }
+  if constexpr (S == VnniStep::kS8W) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512i sum = _mm512_set1_epi32(RowSum128(base + job.a_stride * r, kLanes * job.ntiles));
+      acc[0][r][0] = _mm512_sub_epi32(acc[0][r][0], sum);
+      acc[0][r][1] = _mm512_sub_epi32(acc[0][r][1], sum);
+    }
+  }
+  VnniAddToAcc<R, S>(job, r0, acc[0]);
 }
 #undef TILE32_VNNI
 #endif
@@ -471,6 +522,8 @@ template <int R>
 HWY_INLINE void TmacVnniBlock(const TmacJob& job, uint32_t r0) {
   if (job.mode == MacMode::kS16S16) {
     TmacVnniRows<R, VnniStep::kS16>(job, r0);
+  } else if (job.mode == MacMode::kS8S8 && job.s8_row_sums) {  // (TmacRows gives it blocks of 4 rows at most)
+    if constexpr (R <= 4) TmacVnniRows<R, VnniStep::kS8W>(job, r0);
   } else if (job.mode == MacMode::kS8S8) {
     TmacVnniRows<R, VnniStep::kS8>(job, r0);
   } else {
@@ -533,7 +586,8 @@ void TmacRows(const TmacJob& job) {
   thread_local std::vector<float> f32_buf(size_t{kLanes} * kPassTiles * kRowsWide);
   const int64_t elem = job.mode == MacMode::kS16S16 || job.mode == MacMode::kBF16 ? 2 : 1;
   alignas(64) int32_t comp[kLanes];
-  const bool uses_comp = job.mode == MacMode::kS8S8 && !job.direct && (HWY_TARGET == HWY_AVX3_DL || job.narrow);
+  const bool uses_comp =
+      job.mode == MacMode::kS8S8 && !job.direct && !job.s8_row_sums && (HWY_TARGET == HWY_AVX3_DL || job.narrow);
   // The VNNI paths read the tile images in place: 16 KiB of them per pass, which stay in L1 beside a 12-row
   // block's activations (each pass adds into ACC once more; 16 int8 tiles ran 1.1-1.2x faster than 4).
   const bool vnni = HWY_TARGET == HWY_AVX3_DL && job.mode != MacMode::kBF16 && !job.direct;
@@ -555,8 +609,13 @@ void TmacRows(const TmacJob& job) {
       }
       uint32_t r = c0;
 #if HWY_TARGET == HWY_AVX3_DL
-      if (vnni) {
+      if (vnni && !pass.s8_row_sums) {
         for (; r + 12 <= c1; r += 12) TmacVnniBlock<12>(pass, r);
+      }
+      // (Row sums: blocks of 4 rows at most. PrepareTmacTiles picks them for fewer than kS8RowSumsRows rows,
+      // but a chain that the AMX path then declines runs all its rows here.)
+      if (pass.s8_row_sums) {
+        for (; r + 4 <= c1; r += 4) TmacVnniBlock<4>(pass, r);
       }
 #endif
       for (; r + kRowsWide <= c1; r += kRowsWide) TmacBlock<kRowsWide>(pass, r, i16_buf.data(), f32_buf.data());
@@ -641,6 +700,7 @@ void PrepareTmacTiles(PreparedTile* tiles, TmacJob* job) {
   job->narrow = false;
   job->f32 = false;
   job->direct = false;
+  job->s8_row_sums = false;
   auto ensure = [](PreparedTile& t, uint8_t what, auto build) {
     if ((t.built & what) == 0) build(&t), t.built |= what;
   };
@@ -652,10 +712,19 @@ void PrepareTmacTiles(PreparedTile* tiles, TmacJob* job) {
   }
   if (job->mode == MacMode::kS16S16) return;
   // VNNI reads u8 x s8 from the tile image itself (the quad layout): nothing to build, so few rows go there
-  // too; the direct path's widening ran a 1-row TMAC of 16 tiles 1.4x slower. (s8 x s8 would build comp128
-  // per tile first: a GEMV, whose tiles are each used once, ran 25 % slower that way.)
+  // too; the direct path's widening ran a 1-row TMAC of 16 tiles 1.4x slower. s8 x s8 in few rows flips the
+  // weights instead of the activations (VnniStep::kS8W): comp128 built per tile made a GEMV, whose tiles are
+  // each used once, 25 % slower than the direct path; kS8W made it 1.4x faster.
+  // (Likewise the few rows that the AMX path leaves, 196 = 12 x 16 + 4 say: comp128 would be built for them.)
+  const uint32_t rows = job->row_end - job->row_begin;
+  const bool few = rows < kDirectRows;
+  const uint32_t amx_rows = CurrentAmxEngine() != AmxEngine::kNone ? AmxTmacRows(job->mode, rows, n) : 0;
+  if (HWY_TARGET == HWY_AVX3_DL && job->mode == MacMode::kS8S8 && rows - amx_rows < kS8RowSumsRows) {
+    job->s8_row_sums = true;
+    return;
+  }
   const bool image_is_layout = HWY_TARGET == HWY_AVX3_DL && job->mode == MacMode::kU8S8;
-  if (kHasDirect && job->row_end - job->row_begin < kDirectRows && !image_is_layout) {
+  if (kHasDirect && few && !image_is_layout) {
     job->direct = true;
     return;
   }

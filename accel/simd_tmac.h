@@ -32,6 +32,7 @@ struct TmacJob {
   bool narrow;    // int8: every tile is PreparedTile::narrow
   bool f32;       // bf16: the tiles' fp32 layout is built (else the weights are widened from the image)
   bool direct;    // int8: few rows, read against the tile image as it is (no layout, any weights)
+  bool s8_row_sums;  // s8 x s8, few rows, VNNI: weights made u8, 128 * each row's activation sum subtracted
   // s8 activations made u8 (+128) on the quad paths: the sum of the tiles' comp128, per column (set by
   // TmacRows for each pass of tiles, so that a block of rows subtracts it with one load per vector).
   const int32_t* comp = nullptr;
