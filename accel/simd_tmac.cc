@@ -522,8 +522,12 @@ template <int R>
 HWY_INLINE void TmacVnniBlock(const TmacJob& job, uint32_t r0) {
   if (job.mode == MacMode::kS16S16) {
     TmacVnniRows<R, VnniStep::kS16>(job, r0);
-  } else if (job.mode == MacMode::kS8S8 && job.s8_row_sums) {  // (TmacRows gives it blocks of 4 rows at most)
-    if constexpr (R <= 4) TmacVnniRows<R, VnniStep::kS8W>(job, r0);
+  } else if (job.mode == MacMode::kS8S8 && job.s8_row_sums) {
+    if constexpr (R <= 4) {
+      TmacVnniRows<R, VnniStep::kS8W>(job, r0);
+    } else {  // (TmacRows gives it blocks of 4 rows at most: 8 and 12 would be blocks of 4 too)
+      for (int q = 0; q < R; q += 4) TmacVnniRows<4, VnniStep::kS8W>(job, r0 + static_cast<uint32_t>(q));
+    }
   } else if (job.mode == MacMode::kS8S8) {
     TmacVnniRows<R, VnniStep::kS8>(job, r0);
   } else {
