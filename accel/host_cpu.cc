@@ -64,6 +64,10 @@ HostCpu Probe() {
   }
   h.model = brand;
   while (!h.model.empty() && h.model.front() == ' ') h.model.erase(0, 1);
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+  const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (l2 > 0) h.l2_bytes = static_cast<uint64_t>(l2);
+#endif
   return h;
 }
 

@@ -3,6 +3,7 @@
 // Linux granted this process the tile data permission). Read once, at first use.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace tile32 {
@@ -14,6 +15,7 @@ struct HostCpu {
   bool amx_os = false;       // XCR0 bits 17 and 18: the OS saves and restores the tile state
   bool amx_granted = false;  // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) returned 0
   std::string model;         // the CPU's brand string
+  uint64_t l2_bytes = 1 << 20;  // one core's L2 cache (sysconf), 1 MiB where the OS does not say
 
   // AMX-INT8 can run in this process; otherwise `why_not` says what is missing.
   bool AmxInt8Usable(std::string* why_not = nullptr) const;

@@ -114,6 +114,7 @@ void Machine::ReserveSram(uint64_t bytes) {
 void Machine::BindDram(uint32_t segment, void* base, uint64_t bytes) {
   if (segment >= kMaxDramSegments) Fail("BindDram: segment ", segment, " is outside [0, ", kMaxDramSegments, ")");
   if (base == nullptr) Fail("BindDram: segment ", segment, " has a null base");
+  dram_bound_bytes_ = dram_bound_bytes_ - segments_[segment].bytes + bytes;
   segments_[segment] = Segment{static_cast<uint8_t*>(base), bytes, true};
 }
 
@@ -124,7 +125,9 @@ void Machine::BindDramReadOnly(uint32_t segment, const void* base, uint64_t byte
 }
 
 void Machine::UnbindDram(uint32_t segment) {
-  if (segment < kMaxDramSegments) segments_[segment] = Segment{};
+  if (segment >= kMaxDramSegments) return;
+  dram_bound_bytes_ -= segments_[segment].bytes;
+  segments_[segment] = Segment{};
 }
 
 // Validation reads the fields of the instruction as given: per kind the checks of its fields (types, register

@@ -83,6 +83,8 @@ class Machine {
     uint64_t version = 0;  // BindDramReadOnly's promise, or 0
   };
   const Segment& segment(uint32_t id) const { return segments_[id]; }
+  // The bytes of every bound segment together: what the program's DRAM traffic can touch.
+  uint64_t dram_bound_bytes() const { return dram_bound_bytes_; }
 
   virtual void Do(const DmaIn&) = 0;
   virtual void Do(const DmaOut&) = 0;
@@ -131,6 +133,7 @@ class Machine {
   CostTable cost_table_;  // from config_; ReserveSram changes nothing it holds
   uint32_t sram_total_ = 0;  // config_.sram_bytes before any reservation
   std::vector<Segment> segments_;
+  uint64_t dram_bound_bytes_ = 0;
   QuantConfig quant_;
   std::vector<DType> tile_types_;
   Counters counters_;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "accel/host_cpu.h"
 #include "accel/simd_rows.h"
 
 namespace tile32 {
@@ -82,18 +83,23 @@ void CopySpan(uint8_t* dst, const uint8_t* src, uint64_t bytes) {
   });
 }
 
-// A DMA_OUT whose rows are whole 64-byte lines of a destination larger than the host's L2 is written with
-// non-temporal stores: the lines go to memory without first being read for ownership, which cost half the
-// write bandwidth (1024^3 GEMM with int32 C, 4 MiB, rows of 128 bytes, one thread, best/median of 24 calls:
-// 5874/6218 -> 5105/5392 us; 2 threads 3341/4186 -> 2993/3735). A smaller destination stays in the caches,
-// where the next layer reads it.
+// A DMA_OUT whose rows are whole 64-byte lines is written with non-temporal stores where its lines would not
+// be in the caches anyway: the lines go to memory without first being read for ownership, which cost half the
+// write bandwidth. That is so for a destination of 1 MiB or more (1024^3 GEMM with int32 C, 4 MiB, rows of
+// 128 bytes, one thread, best/median of 24 calls: 5874/6218 -> 5105/5392 us; 2 threads 3341/4186 ->
+// 2993/3735), and for any destination once the bound segments together are larger than the host's L2, so
+// that the program's own reads evict it before it is written again (3136x64x576 GEMM, int32 C of 784 KiB
+// beside 1.8 MiB of A, L2 2 MiB: 288-306 -> 257-272 us on the AMX host, one thread). A smaller program's
+// output stays in L2, where the next layer reads it (YOLOv3's 52x52 3x3 layer, 692 KiB of output beside
+// 641 KiB, streamed: 2-5 % slower).
 constexpr uint64_t kStreamBytes = 1 << 20;
-bool StreamsLines(const DmaOut& i, const uint8_t* dst, uint64_t segment_bytes) {
+bool StreamsLines(const DmaOut& i, const uint8_t* dst, uint64_t segment_bytes, uint64_t bound_bytes) {
 #if defined(__SSE2__)
-  return segment_bytes >= kStreamBytes && i.row_bytes % 64 == 0 && i.dram_stride % 64 == 0 &&
-         reinterpret_cast<uintptr_t>(dst) % 64 == 0;
+  static const uint64_t cached = std::max<uint64_t>(kStreamBytes, Host().l2_bytes);
+  return (segment_bytes >= kStreamBytes || bound_bytes > cached) && i.row_bytes % 64 == 0 &&
+         i.dram_stride % 64 == 0 && reinterpret_cast<uintptr_t>(dst) % 64 == 0;
 #else
-  (void)i, (void)dst, (void)segment_bytes;
+  (void)i, (void)dst, (void)segment_bytes, (void)bound_bytes;
   return false;
 #endif
 }
@@ -159,7 +165,7 @@ void SimdMachine::Do(const DmaOut& i) {
   const uint8_t* src = sram_at(i.sram);
   if (i.rows == 1) return CopySpan(dst, src, i.row_bytes);
   const int64_t dram_stride = static_cast<int64_t>(std::min<uint64_t>(i.dram_stride, INT64_MAX));
-  if (StreamsLines(i, dst, segment(i.segment).bytes)) {
+  if (StreamsLines(i, dst, segment(i.segment).bytes, dram_bound_bytes())) {
     return ForRows(i.rows, i.row_bytes, dram_stride, [&](uint32_t r0, uint32_t r1) {
       StreamRows(dst, i.dram_stride, src, i.sram_stride, i.row_bytes, r0, r1);
     });
