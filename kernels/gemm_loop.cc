@@ -22,7 +22,11 @@ const NegZeroBf16 kNegZerosBf16;
 
 }  // namespace
 
-uint64_t BlockRowsCap(const AccelConfig& c) { return std::max<uint64_t>(kLanes, c.acc_rows / kBlockRowsShare); }
+uint64_t BlockRowsCap(const AccelConfig& c, uint64_t a_row_bytes) {
+  const uint64_t by_acc = std::max<uint64_t>(kLanes, c.acc_rows / kBlockRowsShare);
+  const uint64_t by_sram = c.sram_bytes / kBlockSramShare / std::max<uint64_t>(1, a_row_bytes) / kLanes * kLanes;
+  return by_sram >= kBlockSramRowsMin ? std::min(by_acc, by_sram) : by_acc;
+}
 
 GemmLoopPlan PlanGemmLoop(const AccelConfig& c, const GemmLoopShape& g) {
   const bool row_sums = g.row_sums;
@@ -45,7 +49,7 @@ GemmLoopPlan PlanGemmLoop(const AccelConfig& c, const GemmLoopShape& g) {
   // In order of preference: weights and activations resident; activations resident, weights streamed
   // per chunk; both streamed per chunk. The first that fits `want` rows wins, else the most rows.
   auto plan = [&](int sets, int bufs, int chunk) {
-    const uint64_t want = std::min<uint64_t>({uint64_t(g.M), acc_cap(sets), BlockRowsCap(c)});
+    const uint64_t want = std::min<uint64_t>({uint64_t(g.M), acc_cap(sets), BlockRowsCap(c, kp)});
     GemmLoopPlan best;
     const bool options[3][2] = {{true, true}, {false, true}, {false, false}};
     for (const auto& o : options) {

@@ -83,7 +83,15 @@ struct GemmLoopPlan {
 // column blocks, a 3136x64x576 GEMM took 305-322 instead of 427-441 us (one thread, AMX host, A/B of two
 // builds, medians of 3).
 inline constexpr uint64_t kBlockRowsShare = 4;
-uint64_t BlockRowsCap(const AccelConfig& config);
+// A block's activation rows also take at most 1/kBlockSramShare of SRAM (whole multiples of 32 rows), where that
+// leaves at least kBlockSramRowsMin rows (fewer would walk the weights once per few rows): two buffers of A then
+// leave three quarters of SRAM to weights and outputs. The SIMD machine's host caches hold such a block across
+// the column blocks that each read it again: with blocks of 1024 rows of 2 KiB, the 1024^3 INT16 and BF16
+// GEMMs read 2 MiB of A per column block, from L3 where the host's L2 is 2 MiB (AMX host, one thread, two
+// runs each: s16 8139-8188 -> 7052-7223 us, bf16 16.5-16.6 -> 15.1-15.4 ms).
+inline constexpr uint64_t kBlockSramShare = 8, kBlockSramRowsMin = 256;
+// The most rows a block takes: ACC's and SRAM's shares for activation rows of a_row_bytes each.
+uint64_t BlockRowsCap(const AccelConfig& config, uint64_t a_row_bytes);
 
 // The plan: weights resident if they fit, else streamed per chunk of tile_regs tiles (fewer on a small SRAM);
 // A rows whole if they fit, else streamed per chunk; as many rows per block as ACC and SRAM hold, up to

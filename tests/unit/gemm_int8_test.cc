@@ -184,7 +184,7 @@ TEST(Gemm, ResidentWeightWindows) {
 // ragged last block, on every machine and target, bit for bit.
 TEST(Gemm, RowBlocksOfAQuarterOfAcc) {
   const AccelConfig config = AccelConfig::Default();
-  const uint64_t cap = BlockRowsCap(config);
+  const uint64_t cap = BlockRowsCap(config, 96);
   EXPECT_EQ(cap, config.acc_rows / 4);
   GemmLoopShape shape;
   shape.fn = "Gemm", shape.M = 2 * int64_t(cap) + 45, shape.mode = MacMode::kU8S8;
@@ -204,6 +204,37 @@ TEST(Gemm, RowBlocksOfAQuarterOfAcc) {
     Case c;
     c.M = 2 * int(cap) + 45, c.N = 70, c.K = 96;
     c.a_type = t.a, c.b_type = t.b, c.bias = index % 2 == 0;
+    RunEverywhere(machines, c, seed + index++);
+  }
+}
+
+// Long activation rows: a block's A takes at most an eighth of SRAM (BlockRowsCap), in whole multiples of 32
+// rows, unless that leaves fewer than 256 rows (then a quarter of ACC, as for short rows). Bit for bit on every
+// machine and target where the SRAM share sets the blocks (a small SRAM, BF16 and INT16 rows).
+TEST(Gemm, RowBlocksOfAnEighthOfSram) {
+  AccelConfig config = AccelConfig::Default();
+  EXPECT_EQ(BlockRowsCap(config, 2048), 512u);    // 1024^3 BF16: 1 MiB of A a block
+  EXPECT_EQ(BlockRowsCap(config, 1152), 896u);    // K = 576 BF16: 910 rows, whole 32s
+  EXPECT_EQ(BlockRowsCap(config, 1024), 1024u);   // 1024^3 INT8: ACC's quarter
+  EXPECT_EQ(BlockRowsCap(config, 8192), 1024u);   // 128 rows would walk the weights too often
+  config.sram_bytes = 256 << 10;
+  EXPECT_EQ(BlockRowsCap(config, 128), 256u);
+  GemmLoopShape shape;
+  shape.fn = "Gemm", shape.M = 557, shape.mode = MacMode::kBF16;
+  shape.K = 64, shape.N = 70, shape.k_tiles = 2, shape.n_tiles = 3;
+  shape.tile_bytes = TileImageBytes(DType::kBF16), shape.out = DType::kF32;
+  const GemmLoopPlan plan = PlanGemmLoop(config, shape);
+  EXPECT_EQ(plan.rows, 256u);
+  EXPECT_TRUE(plan.a_full);
+
+  const uint64_t seed = TestSeed(5011);
+  Machines machines(config);
+  int index = 0;
+  for (DType t : {DType::kBF16, DType::kI16}) {
+    Case c;
+    c.M = 557, c.N = 70, c.K = 64;
+    c.a_type = t, c.b_type = t, c.bias = index % 2 == 0;
+    c.c_type = t == DType::kBF16 ? DType::kF32 : DType::kI32;
     RunEverywhere(machines, c, seed + index++);
   }
 }
