@@ -525,7 +525,8 @@ HWY_INLINE void TmacVnniBlock(const TmacJob& job, uint32_t r0) {
   } else if (job.mode == MacMode::kS8S8 && job.s8_row_sums) {
     if constexpr (R <= 4) {
       TmacVnniRows<R, VnniStep::kS8W>(job, r0);
-    } else {  // (TmacRows gives it blocks of 4 rows at most: 8 and 12 would be blocks of 4 too)
+    } else {  // blocks of 4: PrepareTmacTiles picks row sums for fewer than kS8RowSumsRows rows, but a chain
+              // that the AMX path then declines runs all its rows through TmacRows
       for (int q = 0; q < R; q += 4) TmacVnniRows<4, VnniStep::kS8W>(job, r0 + static_cast<uint32_t>(q));
     }
   } else if (job.mode == MacMode::kS8S8) {
@@ -613,13 +614,8 @@ void TmacRows(const TmacJob& job) {
       }
       uint32_t r = c0;
 #if HWY_TARGET == HWY_AVX3_DL
-      if (vnni && !pass.s8_row_sums) {
+      if (vnni) {
         for (; r + 12 <= c1; r += 12) TmacVnniBlock<12>(pass, r);
-      }
-      // (Row sums: blocks of 4 rows at most. PrepareTmacTiles picks them for fewer than kS8RowSumsRows rows,
-      // but a chain that the AMX path then declines runs all its rows here.)
-      if (pass.s8_row_sums) {
-        for (; r + 4 <= c1; r += 4) TmacVnniBlock<4>(pass, r);
       }
 #endif
       for (; r + kRowsWide <= c1; r += kRowsWide) TmacBlock<kRowsWide>(pass, r, i16_buf.data(), f32_buf.data());

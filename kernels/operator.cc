@@ -59,18 +59,15 @@ uint32_t DramBindings::Free() {
        " were free (the caller has bound the others; unbind some with Machine::UnbindDram)");
 }
 
-uint32_t DramBindings::BindReadOnly(const void* base, uint64_t bytes) {
+uint32_t DramBindings::BindReadOnly(const void* base, uint64_t bytes, uint64_t version) {
   const uint32_t s = Free();
-  machine_.BindDramReadOnly(s, base, bytes);
+  machine_.BindDramReadOnly(s, base, bytes, version);
   bound_.push_back(s);
   return s;
 }
 
 uint32_t DramBindings::BindReadOnly(const ImageBytes& images) {
-  const uint32_t s = Free();
-  machine_.BindDramReadOnly(s, images.data(), images.size(), images.version());
-  bound_.push_back(s);
-  return s;
+  return BindReadOnly(images.data(), images.size(), images.version());
 }
 
 uint32_t DramBindings::Bind(void* base, uint64_t bytes) {

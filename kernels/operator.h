@@ -39,7 +39,7 @@ class DramBindings {
   DramBindings(const DramBindings&) = delete;
   DramBindings& operator=(const DramBindings&) = delete;
 
-  uint32_t BindReadOnly(const void* base, uint64_t bytes);
+  uint32_t BindReadOnly(const void* base, uint64_t bytes, uint64_t version = 0);  // Machine::BindDramReadOnly
   uint32_t BindReadOnly(const ImageBytes& images);  // with their version (Machine::BindDramReadOnly)
   uint32_t Bind(void* base, uint64_t bytes);
 
